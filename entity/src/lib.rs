@@ -1,0 +1,17 @@
+//! SeaORM entities of Cobro, one module per table. The server crate reaches them through
+//! `store/`; the `migration` crate creates the tables they describe.
+//!
+//! Every primary key is a UUIDv7: time-ordered, so "order by id" is arrival order and ids double
+//! as stable page cursors.
+
+pub mod order;
+pub mod payment;
+pub mod tenant;
+pub mod webhook_event;
+
+pub mod prelude {
+    pub use super::order::Entity as Order;
+    pub use super::payment::Entity as Payment;
+    pub use super::tenant::Entity as Tenant;
+    pub use super::webhook_event::Entity as WebhookEvent;
+}

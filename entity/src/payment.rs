@@ -1,0 +1,40 @@
+//! A MercadoPago payment as last fetched for a tenant, upserted by the processing pipeline.
+//! `ghl_tagged_at` records that the buyer was tagged in GoHighLevel, so a replay never tags twice.
+
+use sea_orm::entity::prelude::*;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
+#[sea_orm(table_name = "payments")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub mp_payment_id: String,
+    /// Mapped status (`APPROVED`, `REFUNDED`, ...); `mp_status` keeps MP's own word.
+    pub status: String,
+    pub mp_status: String,
+    pub status_detail: Option<String>,
+    /// MP sends a JSON number with at most two decimals; kept as a double and never summed here.
+    pub transaction_amount: Option<f64>,
+    pub currency_id: Option<String>,
+    pub payer_email: Option<String>,
+    pub payer_name: Option<String>,
+    pub payment_method: Option<String>,
+    pub payment_type: Option<String>,
+    pub external_reference: Option<String>,
+    pub order_id: Option<Uuid>,
+    pub date_created: Option<String>,
+    pub date_approved: Option<String>,
+    pub date_last_updated: Option<String>,
+    pub ghl_contact_id: Option<String>,
+    pub ghl_tagged_at: Option<DateTimeUtc>,
+    pub raw: Json,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,39 @@
+//! One accepted MercadoPago notification and the state of its processing. Written by ingest
+//! (once, deduplicated by `(tenant_id, notification_id)`), then only by the tenant's actor and
+//! the retry endpoints.
+
+use sea_orm::entity::prelude::*;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
+#[sea_orm(table_name = "webhook_events")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// The deduplication key: body `id`, else `req:<x-request-id>`, else `sha256:<body hash>`.
+    pub notification_id: String,
+    pub request_id: Option<String>,
+    pub webhook_type: String,
+    pub action: String,
+    pub mp_payment_id: String,
+    pub payment_id: Option<Uuid>,
+    pub raw_payload: Json,
+    /// `pending | processing | success | failed`
+    pub status: String,
+    pub processed: bool,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub last_error: Option<String>,
+    pub error_details: Option<Json>,
+    pub created_at: DateTimeUtc,
+    pub processed_at: Option<DateTimeUtc>,
+    pub next_retry_at: Option<DateTimeUtc>,
+    pub processing_ms: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

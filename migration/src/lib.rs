@@ -1,0 +1,15 @@
+//! Dated schema migrations. `cobro migrate` and every start-up call `Migrator::up`, so a fresh
+//! SQLite file or PostgreSQL database is ready without a separate step.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_tables;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_create_tables::Migration)]
+    }
+}

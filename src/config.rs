@@ -1,0 +1,341 @@
+//! Configuration: the commented `config/default.toml` (compiled in), then the file named by
+//! `COBRO_CONFIG`, then `COBRO_*` environment variables, validated into [`Config`] before anything
+//! starts. `main` loads it once; tests build one from [`Config::defaults`] plus overrides.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+use url::Url;
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+const ENV_PREFIX: &str = "COBRO_";
+
+/// A configuration problem, named by the environment variable a user would set to fix it.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {option}: {reason}")]
+pub struct ConfigError {
+    pub option: String,
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(key: &str, reason: impl fmt::Display) -> Self {
+        Self {
+            option: format!("{ENV_PREFIX}{}", key.to_uppercase()),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// A secret string whose `Debug` never shows the value, so a logged config leaks nothing.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+/// Delays before each retry; `len() + 1` is the number of attempts an event gets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetrySchedule(Vec<Duration>);
+
+impl RetrySchedule {
+    pub fn new(delays: Vec<Duration>) -> Option<Self> {
+        (!delays.is_empty()).then_some(Self(delays))
+    }
+    pub fn delays(&self) -> &[Duration] {
+        &self.0
+    }
+    pub fn attempts(&self) -> i32 {
+        i32::try_from(self.0.len()).unwrap_or(i32::MAX - 1) + 1
+    }
+}
+
+/// The validated configuration every part of Cobro reads.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: String,
+    pub database_url: String,
+    pub database_kind: DatabaseKind,
+    pub database_max_connections: u32,
+    /// Value of SQLite's `PRAGMA synchronous`, already checked.
+    pub sqlite_synchronous: String,
+    pub sqlite_busy_timeout: Duration,
+    pub admin_token: Option<Secret>,
+    pub mp_api_base: Url,
+    pub mp_webhook_secret: Option<Secret>,
+    pub ghl_api_base: Url,
+    pub retry_schedule: RetrySchedule,
+    pub http_timeout: Duration,
+    pub log_format: LogFormat,
+    pub tenant_idle: Duration,
+    pub mp_requests_per_second: NonZeroU32,
+    pub ghl_requests_per_10s: NonZeroU32,
+    /// `None` turns the per-tenant ingest limit off.
+    pub ingest_per_tenant_per_second: Option<NonZeroU32>,
+}
+
+/// The file and environment as written, before validation.
+#[derive(Deserialize)]
+struct RawConfig {
+    bind: String,
+    database_url: String,
+    database_max_connections: u32,
+    sqlite_synchronous: String,
+    sqlite_busy_timeout_ms: u64,
+    admin_token: Option<Secret>,
+    mp_api_base: String,
+    mp_webhook_secret: Option<Secret>,
+    ghl_api_base: String,
+    retry_schedule: ScheduleInput,
+    http_timeout_ms: u64,
+    log_format: String,
+    tenant_idle_secs: u64,
+    mp_requests_per_second: u32,
+    ghl_requests_per_10s: u32,
+    ingest_per_tenant_per_second: u32,
+}
+
+/// `COBRO_RETRY_SCHEDULE=60` arrives as a number, `60,300` as text, TOML may hold a list.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ScheduleInput {
+    Number(f64),
+    Text(String),
+    List(Vec<f64>),
+}
+
+impl Config {
+    /// Defaults, then `COBRO_CONFIG`'s file, then the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let mut figment = Self::defaults();
+        if let Ok(path) = std::env::var("COBRO_CONFIG") {
+            if !std::path::Path::new(&path).is_file() {
+                return Err(ConfigError::new("config", format!("no such file: {path}")));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let env = Env::prefixed(ENV_PREFIX).ignore(&["CONFIG"]);
+        Self::from_figment(figment.merge(env))
+    }
+
+    /// Only the built-in defaults; tests merge their overrides onto this.
+    pub fn defaults() -> Figment {
+        Figment::from(Toml::string(DEFAULTS))
+    }
+
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let raw: RawConfig = figment.extract().map_err(|err| {
+            let key = err.path.join(".");
+            let key = if key.is_empty() { "config".into() } else { key };
+            ConfigError::new(&key, err.kind)
+        })?;
+        raw.validate()
+    }
+}
+
+impl RawConfig {
+    fn validate(self) -> Result<Config, ConfigError> {
+        let database_kind = database_kind(&self.database_url)?;
+        let sqlite_synchronous = self.sqlite_synchronous.to_ascii_lowercase();
+        if !["off", "normal", "full", "extra"].contains(&sqlite_synchronous.as_str()) {
+            return Err(ConfigError::new(
+                "sqlite_synchronous",
+                format!(
+                    "{:?} is not one of off, normal, full, extra",
+                    self.sqlite_synchronous
+                ),
+            ));
+        }
+        let log_format = match self.log_format.as_str() {
+            "pretty" => LogFormat::Pretty,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(ConfigError::new(
+                    "log_format",
+                    format!("{other:?} is not pretty or json"),
+                ));
+            }
+        };
+        if self.bind.parse::<std::net::SocketAddr>().is_err() && !self.bind.contains(':') {
+            return Err(ConfigError::new(
+                "bind",
+                format!("{:?} is not host:port", self.bind),
+            ));
+        }
+        Ok(Config {
+            bind: self.bind,
+            database_url: self.database_url,
+            database_kind,
+            database_max_connections: self.database_max_connections.max(1),
+            sqlite_synchronous,
+            sqlite_busy_timeout: Duration::from_millis(self.sqlite_busy_timeout_ms),
+            admin_token: self.admin_token.filter(|t| !t.expose().is_empty()),
+            mp_api_base: base_url("mp_api_base", &self.mp_api_base)?,
+            mp_webhook_secret: self.mp_webhook_secret.filter(|s| !s.expose().is_empty()),
+            ghl_api_base: base_url("ghl_api_base", &self.ghl_api_base)?,
+            retry_schedule: parse_schedule(self.retry_schedule)?,
+            http_timeout: positive_millis("http_timeout_ms", self.http_timeout_ms)?,
+            log_format,
+            tenant_idle: Duration::from_secs(self.tenant_idle_secs.max(1)),
+            mp_requests_per_second: non_zero(
+                "mp_requests_per_second",
+                self.mp_requests_per_second,
+            )?,
+            ghl_requests_per_10s: non_zero("ghl_requests_per_10s", self.ghl_requests_per_10s)?,
+            ingest_per_tenant_per_second: NonZeroU32::new(self.ingest_per_tenant_per_second),
+        })
+    }
+}
+
+fn database_kind(url: &str) -> Result<DatabaseKind, ConfigError> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(DatabaseKind::Sqlite),
+        "postgres" | "postgresql" => Ok(DatabaseKind::Postgres),
+        _ => Err(ConfigError::new(
+            "database_url",
+            format!("unknown database scheme {scheme:?} (use sqlite:// or postgres://)"),
+        )),
+    }
+}
+
+fn base_url(key: &str, value: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(value).map_err(|e| ConfigError::new(key, format!("{value:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ConfigError::new(
+            key,
+            format!("{value:?} is not an http(s) URL"),
+        ));
+    }
+    Ok(url)
+}
+
+fn parse_schedule(input: ScheduleInput) -> Result<RetrySchedule, ConfigError> {
+    let seconds: Vec<f64> = match input {
+        ScheduleInput::Number(n) => vec![n],
+        ScheduleInput::List(list) => list,
+        ScheduleInput::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+            .map(|part| {
+                part.parse::<f64>().map_err(|_| {
+                    ConfigError::new(
+                        "retry_schedule",
+                        format!("{part:?} is not a number of seconds"),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let delays = seconds
+        .into_iter()
+        .map(|s| {
+            Duration::try_from_secs_f64(s).map_err(|_| {
+                ConfigError::new("retry_schedule", format!("{s} is not a valid delay"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    RetrySchedule::new(delays).ok_or_else(|| {
+        ConfigError::new(
+            "retry_schedule",
+            "empty: give at least one delay in seconds",
+        )
+    })
+}
+
+fn positive_millis(key: &str, value: u64) -> Result<Duration, ConfigError> {
+    if value == 0 {
+        return Err(ConfigError::new(key, "must be greater than 0"));
+    }
+    Ok(Duration::from_millis(value))
+}
+
+fn non_zero(key: &str, value: u32) -> Result<NonZeroU32, ConfigError> {
+    NonZeroU32::new(value).ok_or_else(|| ConfigError::new(key, "must be greater than 0"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::Serialized;
+
+    fn with(key: &str, value: &str) -> Result<Config, ConfigError> {
+        Config::from_figment(Config::defaults().merge(Serialized::default(key, value)))
+    }
+
+    #[test]
+    fn defaults_are_valid_and_match_the_spec() -> Result<(), ConfigError> {
+        let config = Config::from_figment(Config::defaults())?;
+        assert_eq!(config.bind, "127.0.0.1:8080");
+        assert_eq!(config.database_kind, DatabaseKind::Sqlite);
+        assert_eq!(config.retry_schedule.attempts(), 4);
+        assert_eq!(config.http_timeout, Duration::from_secs(10));
+        assert_eq!(config.sqlite_synchronous, "full");
+        assert!(config.admin_token.is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let cases = [
+            ("retry_schedule", "", "COBRO_RETRY_SCHEDULE"),
+            ("retry_schedule", "60,abc", "COBRO_RETRY_SCHEDULE"),
+            ("database_url", "mysql://x", "COBRO_DATABASE_URL"),
+            ("mp_api_base", "not a url", "COBRO_MP_API_BASE"),
+            ("log_format", "xml", "COBRO_LOG_FORMAT"),
+            (
+                "sqlite_synchronous",
+                "sometimes",
+                "COBRO_SQLITE_SYNCHRONOUS",
+            ),
+        ];
+        for (key, value, option) in cases {
+            let err = with(key, value).err().map(|e| e.option);
+            assert_eq!(err.as_deref(), Some(option), "{key}={value:?}");
+        }
+    }
+
+    #[test]
+    fn schedule_accepts_fractions_and_spaces() -> Result<(), ConfigError> {
+        let config = with("retry_schedule", "0.5, 2")?;
+        let delays = config.retry_schedule.delays();
+        assert_eq!(delays, [Duration::from_millis(500), Duration::from_secs(2)]);
+        Ok(())
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let text = format!("{:?}", Secret::new("hunter2"));
+        assert!(!text.contains("hunter2"));
+    }
+}

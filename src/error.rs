@@ -1,0 +1,80 @@
+//! The one HTTP error type. Subsystems keep their own `thiserror` enums and convert into
+//! [`AppError`]; this is the only place that decides status codes and the `{"error": ...}` body.
+//! Internal failures are logged here with their cause and answered without details.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::RETRY_AFTER;
+use actix_web::{HttpResponse, ResponseError};
+use sea_orm::{DbErr, SqlErr};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("body over {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("too many webhooks for this tenant; retry after {}s", retry_after.as_secs().max(1))]
+    RateLimited { retry_after: Duration },
+    #[error("admin token not configured")]
+    AdminNotConfigured,
+    #[error("database error")]
+    Database(#[source] DbErr),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<DbErr> for AppError {
+    /// A unique-constraint violation is the caller's conflict, anything else is ours.
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                AppError::Conflict("already exists".into())
+            }
+            _ => AppError::Database(err),
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::AdminNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AppError::Database(err) => tracing::error!(error = %err, "database error"),
+            AppError::Internal(why) => tracing::error!(error = %why, "internal error"),
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        if let AppError::RateLimited { retry_after } = self {
+            let seconds = retry_after.as_secs_f64().ceil().max(1.0);
+            response.insert_header((RETRY_AFTER, format!("{seconds}")));
+        }
+        response.json(json!({ "error": self.to_string() }))
+    }
+}

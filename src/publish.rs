@@ -1,0 +1,88 @@
+//! The one door through which status changes leave the core: the tenant pipeline calls
+//! [`StatusPublisher::publish`] at every transition of an event and every payment update. The
+//! WebSocket hub implements it; until then (and in tests) any implementation can be plugged in.
+//! Payloads are SPEC §10's, camelCase, ready to be sent as they are.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::domain::TenantId;
+
+/// `webhookEventUpdated` data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookEventUpdated {
+    pub id: Uuid,
+    pub status: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub last_error: Option<String>,
+    pub next_retry_at: Option<DateTime<Utc>>,
+    pub mp_payment_id: String,
+    pub action: String,
+    pub processing_ms: Option<i64>,
+}
+
+impl From<&entity::webhook_event::Model> for WebhookEventUpdated {
+    fn from(event: &entity::webhook_event::Model) -> Self {
+        Self {
+            id: event.id,
+            status: event.status.clone(),
+            attempts: event.attempts,
+            max_attempts: event.max_attempts,
+            last_error: event.last_error.clone(),
+            next_retry_at: event.next_retry_at,
+            mp_payment_id: event.mp_payment_id.clone(),
+            action: event.action.clone(),
+            processing_ms: event.processing_ms,
+        }
+    }
+}
+
+/// `paymentStatusUpdated` data, as the existing frontends read it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentStatusUpdated {
+    pub tenant_id: TenantId,
+    pub order_id: Option<String>,
+    pub mapped_order_status: Option<String>,
+    pub transaction_amount: Option<f64>,
+    pub currency_id: Option<String>,
+    pub mp_payment_id: Option<u64>,
+    pub mp_status_detail: Option<String>,
+    pub customer_email: Option<String>,
+    pub customer_name: Option<String>,
+    pub payment_method: Option<String>,
+    pub date_approved: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatusUpdate {
+    Event(WebhookEventUpdated),
+    Payment(PaymentStatusUpdated),
+}
+
+impl StatusUpdate {
+    /// The event name on the wire.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StatusUpdate::Event(_) => "webhookEventUpdated",
+            StatusUpdate::Payment(_) => "paymentStatusUpdated",
+        }
+    }
+}
+
+pub trait StatusPublisher: Send + Sync + 'static {
+    /// Must not block: called from the tenant actors between database writes.
+    fn publish(&self, tenant: TenantId, update: StatusUpdate);
+}
+
+/// Publishes nowhere; the default until a hub is plugged in.
+pub struct DiscardPublisher;
+
+impl StatusPublisher for DiscardPublisher {
+    fn publish(&self, tenant: TenantId, update: StatusUpdate) {
+        tracing::trace!(%tenant, event = update.name(), "status update (no subscribers)");
+    }
+}

@@ -1,0 +1,37 @@
+//! The shared handles every part of Cobro needs: database, configuration, outbound clients and
+//! the status publisher. Built once by `run` (or a test) and shared behind an `Arc`.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::config::Config;
+use crate::ghl::GhlClient;
+use crate::mercadopago::MpClient;
+use crate::outbound::http_client;
+use crate::publish::StatusPublisher;
+
+pub struct Services {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub mp: MpClient,
+    pub ghl: GhlClient,
+    pub publisher: Arc<dyn StatusPublisher>,
+}
+
+impl Services {
+    pub fn new(
+        db: DatabaseConnection,
+        config: Config,
+        publisher: Arc<dyn StatusPublisher>,
+    ) -> Self {
+        let http = http_client(config.http_timeout);
+        Self {
+            mp: MpClient::new(http.clone(), config.mp_api_base.clone()),
+            ghl: GhlClient::new(http, config.ghl_api_base.clone()),
+            db,
+            config: Arc::new(config),
+            publisher,
+        }
+    }
+}

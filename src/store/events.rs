@@ -1,0 +1,270 @@
+//! Webhook events: the deduplicating insert used by ingest, the state moves of one processing
+//! attempt (claim, success, retry, fail) used by the tenant pipeline, and the reads and requeues
+//! used by the admin API and by recovery at start-up.
+
+use chrono::{DateTime, Utc};
+use entity::webhook_event::{ActiveModel, Column, Entity as Event, Model};
+use sea_orm::ActiveValue::{Set, Unchanged};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TryInsertResult,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::page::{self, Page, PageQuery};
+use crate::domain::{EventStatus, TenantId};
+
+pub struct NewEvent {
+    pub tenant_id: TenantId,
+    pub notification_id: String,
+    pub request_id: Option<String>,
+    pub webhook_type: String,
+    pub action: String,
+    pub mp_payment_id: String,
+    pub raw_payload: Value,
+    pub max_attempts: i32,
+}
+
+/// What the deduplicating insert found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    Accepted(Uuid),
+    Duplicate(Uuid),
+}
+
+/// Inserts unless `(tenant_id, notification_id)` exists. The unique index decides, so of any
+/// number of concurrent deliveries exactly one is `Accepted`.
+pub async fn insert_or_find(db: &impl ConnectionTrait, new: NewEvent) -> Result<Stored, DbErr> {
+    let id = super::new_id();
+    let (tenant_id, notification_id) = (new.tenant_id, new.notification_id.clone());
+    let row = ActiveModel {
+        id: Set(id),
+        tenant_id: Set(new.tenant_id.0),
+        notification_id: Set(new.notification_id),
+        request_id: Set(new.request_id),
+        webhook_type: Set(new.webhook_type),
+        action: Set(new.action),
+        mp_payment_id: Set(new.mp_payment_id),
+        payment_id: Set(None),
+        raw_payload: Set(new.raw_payload),
+        status: Set(EventStatus::Pending.as_str().into()),
+        processed: Set(false),
+        attempts: Set(0),
+        max_attempts: Set(new.max_attempts),
+        last_error: Set(None),
+        error_details: Set(None),
+        created_at: Set(Utc::now()),
+        processed_at: Set(None),
+        next_retry_at: Set(None),
+        processing_ms: Set(None),
+    };
+    let result = Event::insert(row)
+        .on_conflict_do_nothing_on([Column::TenantId, Column::NotificationId])
+        .exec_without_returning(db)
+        .await?;
+    if matches!(result, TryInsertResult::Inserted(n) if n > 0) {
+        return Ok(Stored::Accepted(id));
+    }
+    let existing = Event::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::TenantId.eq(tenant_id.0))
+        .filter(Column::NotificationId.eq(notification_id))
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("duplicate event vanished".into()))?;
+    Ok(Stored::Duplicate(existing))
+}
+
+/// Moves a `pending` event to `processing` and counts the attempt. `None` when the event is not
+/// pending any more (already done, failed, or claimed by someone else), so a stale queue entry
+/// never processes an event twice.
+pub async fn claim(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, DbErr> {
+    let claimed = Event::update_many()
+        .col_expr(
+            Column::Status,
+            Expr::value(EventStatus::Processing.as_str()),
+        )
+        .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        .col_expr(
+            Column::NextRetryAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(EventStatus::Pending.as_str()))
+        .exec(db)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Ok(None);
+    }
+    Event::find_by_id(id).one(db).await
+}
+
+pub async fn mark_success(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    payment_id: Option<Uuid>,
+    processing_ms: i64,
+) -> Result<Model, DbErr> {
+    ActiveModel {
+        id: Unchanged(id),
+        status: Set(EventStatus::Success.as_str().into()),
+        processed: Set(true),
+        processed_at: Set(Some(Utc::now())),
+        processing_ms: Set(Some(processing_ms)),
+        payment_id: Set(payment_id),
+        last_error: Set(None),
+        error_details: Set(None),
+        next_retry_at: Set(None),
+        ..Default::default()
+    }
+    .update(db)
+    .await
+}
+
+/// Records a failed attempt: `pending` again with `next_retry_at`, or `failed` when `None`.
+pub async fn mark_attempt_failed(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    next_retry_at: Option<DateTime<Utc>>,
+    last_error: String,
+    error_details: Value,
+    processing_ms: i64,
+) -> Result<Model, DbErr> {
+    let status = match next_retry_at {
+        Some(_) => EventStatus::Pending,
+        None => EventStatus::Failed,
+    };
+    ActiveModel {
+        id: Unchanged(id),
+        status: Set(status.as_str().into()),
+        next_retry_at: Set(next_retry_at),
+        last_error: Set(Some(last_error)),
+        error_details: Set(Some(error_details)),
+        processing_ms: Set(Some(processing_ms)),
+        ..Default::default()
+    }
+    .update(db)
+    .await
+}
+
+pub async fn get(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<Option<Model>, DbErr> {
+    Event::find_by_id(id)
+        .filter(Column::TenantId.eq(tenant.0))
+        .one(db)
+        .await
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    status: Option<EventStatus>,
+    query: &PageQuery,
+) -> Result<Page<Model>, DbErr> {
+    let mut select = Event::find().filter(Column::TenantId.eq(tenant.0));
+    if let Some(status) = status {
+        select = select.filter(Column::Status.eq(status.as_str()));
+    }
+    page::fetch(db, select, Column::Id, |m| m.id, query).await
+}
+
+/// A person's retry: a `failed` (or waiting `pending`) event becomes `pending` now, with a fresh
+/// schedule: `max_attempts` grows so that as many attempts as a new event gets remain.
+/// Answers `None` when the event is not in a state that can be retried.
+pub async fn requeue(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: Uuid,
+    fresh_attempts: i32,
+) -> Result<Option<Model>, DbErr> {
+    let requeued = requeue_where(fresh_attempts)
+        .filter(Column::TenantId.eq(tenant.0))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.is_in([EventStatus::Failed.as_str(), EventStatus::Pending.as_str()]))
+        .exec(db)
+        .await?;
+    if requeued.rows_affected == 0 {
+        return Ok(None);
+    }
+    get(db, tenant, id).await
+}
+
+/// Requeues every `failed` event of a tenant; answers their ids in arrival order.
+pub async fn requeue_failed(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    fresh_attempts: i32,
+) -> Result<Vec<Uuid>, DbErr> {
+    let failed: Vec<Uuid> = Event::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::TenantId.eq(tenant.0))
+        .filter(Column::Status.eq(EventStatus::Failed.as_str()))
+        .order_by_asc(Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if failed.is_empty() {
+        return Ok(failed);
+    }
+    requeue_where(fresh_attempts)
+        .filter(Column::Id.is_in(failed.clone()))
+        .filter(Column::Status.eq(EventStatus::Failed.as_str()))
+        .exec(db)
+        .await?;
+    Ok(failed)
+}
+
+fn requeue_where(fresh_attempts: i32) -> sea_orm::UpdateMany<Event> {
+    Event::update_many()
+        .col_expr(Column::Status, Expr::value(EventStatus::Pending.as_str()))
+        .col_expr(
+            Column::NextRetryAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            Column::MaxAttempts,
+            Expr::col(Column::Attempts).add(fresh_attempts),
+        )
+}
+
+/// An event waiting to be processed, for recovery at start-up.
+#[derive(Debug, Clone, Copy)]
+pub struct Unfinished {
+    pub id: Uuid,
+    pub tenant_id: TenantId,
+    pub next_retry_at: Option<DateTime<Utc>>,
+}
+
+/// After a crash: `processing` events go back to `pending` (their attempt was counted), then all
+/// `pending` events are answered in arrival order.
+pub async fn recover_unfinished(db: &impl ConnectionTrait) -> Result<Vec<Unfinished>, DbErr> {
+    Event::update_many()
+        .col_expr(Column::Status, Expr::value(EventStatus::Pending.as_str()))
+        .filter(Column::Status.eq(EventStatus::Processing.as_str()))
+        .exec(db)
+        .await?;
+    let rows: Vec<(Uuid, Uuid, Option<DateTime<Utc>>)> = Event::find()
+        .select_only()
+        .columns([Column::Id, Column::TenantId, Column::NextRetryAt])
+        .filter(Column::Status.eq(EventStatus::Pending.as_str()))
+        .order_by_asc(Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, tenant, next_retry_at)| Unfinished {
+            id,
+            tenant_id: TenantId(tenant),
+            next_retry_at,
+        })
+        .collect())
+}

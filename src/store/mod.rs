@@ -1,0 +1,17 @@
+//! Every query and mutation on the entities. Handlers, ingest and the tenant pipeline call these
+//! functions instead of building queries themselves; tenant data is always reached through a
+//! [`TenantId`](crate::domain::TenantId).
+
+pub mod db;
+pub mod events;
+pub mod orders;
+pub mod page;
+pub mod payments;
+pub mod tenants;
+
+pub use page::{Page, PageQuery};
+
+/// A fresh time-ordered id: ordering by id is ordering by creation.
+pub fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}

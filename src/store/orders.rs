@@ -1,0 +1,89 @@
+//! Orders: created through the admin API, moved forward by payments (never backwards: the rule is
+//! `domain::plan_order_move`, this module only applies its answer).
+
+use chrono::Utc;
+use entity::order::{ActiveModel, Column, Entity as Order, Model};
+use sea_orm::ActiveValue::{Set, Unchanged};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::page::{self, Page, PageQuery};
+use crate::domain::{OrderMove, OrderStatus, TenantId, plan_order_move};
+
+#[derive(Debug, Deserialize)]
+pub struct NewOrder {
+    pub amount: f64,
+    pub currency: String,
+    pub description: String,
+    pub customer_email: Option<String>,
+}
+
+pub async fn create(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    new: NewOrder,
+) -> Result<Model, DbErr> {
+    let now = Utc::now();
+    ActiveModel {
+        id: Set(super::new_id()),
+        tenant_id: Set(tenant.0),
+        amount: Set(new.amount),
+        currency: Set(new.currency),
+        description: Set(new.description),
+        customer_email: Set(new.customer_email),
+        status: Set(OrderStatus::Created.as_str().into()),
+        mp_payment_id: Set(None),
+        init_point: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn get(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<Option<Model>, DbErr> {
+    Order::find_by_id(id)
+        .filter(Column::TenantId.eq(tenant.0))
+        .one(db)
+        .await
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    query: &PageQuery,
+) -> Result<Page<Model>, DbErr> {
+    let select = Order::find().filter(Column::TenantId.eq(tenant.0));
+    page::fetch(db, select, Column::Id, |m| m.id, query).await
+}
+
+/// Moves the order toward `target` if the state machine allows it; answers the plan it followed.
+/// An order whose stored status is unknown to this version is left alone.
+pub async fn apply_payment(
+    db: &impl ConnectionTrait,
+    order: &Model,
+    target: OrderStatus,
+    mp_payment_id: &str,
+) -> Result<Option<OrderMove>, DbErr> {
+    let Some(current) = OrderStatus::parse(&order.status) else {
+        return Ok(None);
+    };
+    let plan = plan_order_move(current, target);
+    if let OrderMove::Move { to, .. } = plan {
+        ActiveModel {
+            id: Unchanged(order.id),
+            status: Set(to.as_str().into()),
+            mp_payment_id: Set(Some(mp_payment_id.to_owned())),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .update(db)
+        .await?;
+    }
+    Ok(Some(plan))
+}

@@ -1,0 +1,98 @@
+//! Payments as last fetched from MercadoPago: the pipeline upserts them and records the
+//! GoHighLevel tag; the admin API reads them.
+
+use chrono::Utc;
+use entity::payment::{ActiveModel, Column, Entity as Payment, Model};
+use sea_orm::ActiveValue::{Set, Unchanged};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::page::{self, Page, PageQuery};
+use crate::domain::{PaymentStatus, TenantId};
+use crate::mercadopago::MpPayment;
+
+/// Inserts or refreshes the payment row of `mp_payment_id`; the GoHighLevel fields are kept.
+pub async fn upsert(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    mp_payment_id: &str,
+    mp: &MpPayment,
+    status: PaymentStatus,
+    order_id: Option<Uuid>,
+) -> Result<Model, DbErr> {
+    let existing = get(db, tenant, mp_payment_id).await?;
+    let now = Utc::now();
+    let mut row = match &existing {
+        Some(found) => ActiveModel {
+            id: Unchanged(found.id),
+            ..Default::default()
+        },
+        None => ActiveModel {
+            id: Set(super::new_id()),
+            tenant_id: Set(tenant.0),
+            mp_payment_id: Set(mp_payment_id.to_owned()),
+            ghl_contact_id: Set(None),
+            ghl_tagged_at: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    };
+    row.status = Set(status.as_str().to_owned());
+    row.mp_status = Set(mp.status.clone().unwrap_or_default());
+    row.status_detail = Set(mp.status_detail.clone());
+    row.transaction_amount = Set(mp.transaction_amount);
+    row.currency_id = Set(mp.currency_id.clone());
+    row.payer_email = Set(mp.payer_email.clone());
+    row.payer_name = Set(mp.payer_name.clone());
+    row.payment_method = Set(mp.payment_method.clone());
+    row.payment_type = Set(mp.payment_type.clone());
+    row.external_reference = Set(mp.external_reference.clone());
+    row.order_id = Set(order_id);
+    row.date_created = Set(mp.date_created.clone());
+    row.date_approved = Set(mp.date_approved.clone());
+    row.date_last_updated = Set(mp.date_last_updated.clone());
+    row.raw = Set(mp.raw.clone());
+    row.updated_at = Set(now);
+    match existing {
+        Some(_) => row.update(db).await,
+        None => row.insert(db).await,
+    }
+}
+
+/// Records that the buyer of this payment carries the tenant's tag in GoHighLevel.
+pub async fn mark_tagged(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    contact_id: &str,
+) -> Result<(), DbErr> {
+    ActiveModel {
+        id: Unchanged(id),
+        ghl_contact_id: Set(Some(contact_id.to_owned())),
+        ghl_tagged_at: Set(Some(Utc::now())),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    mp_payment_id: &str,
+) -> Result<Option<Model>, DbErr> {
+    Payment::find()
+        .filter(Column::TenantId.eq(tenant.0))
+        .filter(Column::MpPaymentId.eq(mp_payment_id))
+        .one(db)
+        .await
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    query: &PageQuery,
+) -> Result<Page<Model>, DbErr> {
+    let select = Payment::find().filter(Column::TenantId.eq(tenant.0));
+    page::fetch(db, select, Column::Id, |m| m.id, query).await
+}

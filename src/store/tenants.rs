@@ -1,0 +1,230 @@
+//! Tenants: creation (with its one-time admin token), lookups by MP `user_id` and by token hash,
+//! updates and deletion. The admin API and the `cobro tenant` command both come through here, so
+//! the rules (a secret must apply, `mp_user_id` is unique, tokens are stored hashed) live once.
+
+use chrono::Utc;
+use entity::tenant::{self, ActiveModel, Column, Entity as Tenant, Model};
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::domain::TenantId;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GhlInput {
+    pub api_key: String,
+    pub location_id: String,
+    pub tag: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewTenant {
+    pub name: String,
+    pub mp_user_id: serde_json::Value,
+    pub mp_access_token: String,
+    pub mp_webhook_secret: Option<String>,
+    #[serde(default)]
+    pub allow_unsigned: bool,
+    pub ghl: Option<GhlInput>,
+}
+
+/// A `PATCH`: absent fields stay; `null` clears an optional one.
+#[derive(Debug, Default, Deserialize)]
+pub struct TenantPatch {
+    pub name: Option<String>,
+    pub mp_access_token: Option<String>,
+    #[serde(default, deserialize_with = "present_or_null")]
+    pub mp_webhook_secret: Option<Option<String>>,
+    pub allow_unsigned: Option<bool>,
+    #[serde(default, deserialize_with = "present_or_null")]
+    pub ghl: Option<Option<GhlInput>>,
+    #[serde(default)]
+    pub rotate_admin_token: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("a tenant with mp_user_id {0} already exists")]
+    Duplicate(String),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+impl From<TenantError> for AppError {
+    fn from(err: TenantError) -> Self {
+        match err {
+            TenantError::Invalid(why) => AppError::Unprocessable(why),
+            TenantError::Duplicate(_) => AppError::Conflict(err.to_string()),
+            TenantError::Db(db) => AppError::from(db),
+        }
+    }
+}
+
+/// A new random admin token and the hash that is stored.
+pub fn new_admin_token() -> (String, String) {
+    let token = format!("cbt_{}", hex::encode(rand::random::<[u8; 32]>()));
+    let hash = hash_token(&token);
+    (token, hash)
+}
+
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Creates a tenant and answers it with its admin token, shown this once.
+pub async fn create(
+    db: &DatabaseConnection,
+    new: NewTenant,
+    global_secret: bool,
+) -> Result<(Model, String), TenantError> {
+    let mp_user_id = crate::mercadopago::normalize_id(&new.mp_user_id).ok_or_else(|| {
+        TenantError::Invalid("mp_user_id must be a non-empty string or number".into())
+    })?;
+    require_non_empty("name", &new.name)?;
+    require_non_empty("mp_access_token", &new.mp_access_token)?;
+    let own_secret = new.mp_webhook_secret.filter(|s| !s.is_empty());
+    if own_secret.is_none() && !global_secret && !new.allow_unsigned {
+        return Err(TenantError::Invalid(
+            "no webhook secret applies to this tenant: give mp_webhook_secret, set \
+             COBRO_MP_WEBHOOK_SECRET, or say \"allow_unsigned\": true"
+                .into(),
+        ));
+    }
+    if let Some(ghl) = &new.ghl {
+        validate_ghl(ghl)?;
+    }
+    let (token, hash) = new_admin_token();
+    let now = Utc::now();
+    let ghl = new.ghl;
+    let model = ActiveModel {
+        id: Set(crate::store::new_id()),
+        name: Set(new.name),
+        mp_user_id: Set(mp_user_id.clone()),
+        mp_access_token: Set(new.mp_access_token),
+        mp_webhook_secret: Set(own_secret),
+        allow_unsigned: Set(new.allow_unsigned),
+        ghl_api_key: Set(ghl.as_ref().map(|g| g.api_key.clone())),
+        ghl_location_id: Set(ghl.as_ref().map(|g| g.location_id.clone())),
+        ghl_tag: Set(ghl.map(|g| g.tag)),
+        admin_token_hash: Set(hash),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let model = model.insert(db).await.map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => TenantError::Duplicate(mp_user_id),
+        _ => TenantError::Db(e),
+    })?;
+    Ok((model, token))
+}
+
+/// Applies a patch; answers the new admin token when one was rotated.
+pub async fn update(
+    db: &DatabaseConnection,
+    id: TenantId,
+    patch: TenantPatch,
+    global_secret: bool,
+) -> Result<Option<(Model, Option<String>)>, TenantError> {
+    let Some(current) = get(db, id).await? else {
+        return Ok(None);
+    };
+    let mut model: ActiveModel = current.clone().into();
+    if let Some(name) = patch.name {
+        require_non_empty("name", &name)?;
+        model.name = Set(name);
+    }
+    if let Some(token) = patch.mp_access_token {
+        require_non_empty("mp_access_token", &token)?;
+        model.mp_access_token = Set(token);
+    }
+    if let Some(secret) = patch.mp_webhook_secret {
+        model.mp_webhook_secret = Set(secret.filter(|s| !s.is_empty()));
+    }
+    if let Some(allow) = patch.allow_unsigned {
+        model.allow_unsigned = Set(allow);
+    }
+    if let Some(ghl) = patch.ghl {
+        if let Some(g) = &ghl {
+            validate_ghl(g)?;
+        }
+        model.ghl_api_key = Set(ghl.as_ref().map(|g| g.api_key.clone()));
+        model.ghl_location_id = Set(ghl.as_ref().map(|g| g.location_id.clone()));
+        model.ghl_tag = Set(ghl.map(|g| g.tag));
+    }
+    let secret_applies = matches!(&model.mp_webhook_secret, Set(Some(_)))
+        || (matches!(model.mp_webhook_secret, NotSet) && current.mp_webhook_secret.is_some());
+    let allow_unsigned = match model.allow_unsigned {
+        Set(allow) => allow,
+        _ => current.allow_unsigned,
+    };
+    if !secret_applies && !global_secret && !allow_unsigned {
+        return Err(TenantError::Invalid(
+            "no webhook secret would apply to this tenant".into(),
+        ));
+    }
+    let mut new_token = None;
+    if patch.rotate_admin_token {
+        let (token, hash) = new_admin_token();
+        model.admin_token_hash = Set(hash);
+        new_token = Some(token);
+    }
+    model.updated_at = Set(Utc::now());
+    Ok(Some((model.update(db).await?, new_token)))
+}
+
+pub async fn get(db: &DatabaseConnection, id: TenantId) -> Result<Option<Model>, DbErr> {
+    Tenant::find_by_id(id.0).one(db).await
+}
+
+pub async fn list(db: &DatabaseConnection) -> Result<Vec<Model>, DbErr> {
+    Tenant::find().order_by_asc(Column::Id).all(db).await
+}
+
+pub async fn delete(db: &DatabaseConnection, id: TenantId) -> Result<bool, DbErr> {
+    Ok(Tenant::delete_by_id(id.0).exec(db).await?.rows_affected > 0)
+}
+
+pub async fn find_by_mp_user(
+    db: &DatabaseConnection,
+    mp_user_id: &str,
+) -> Result<Option<Model>, DbErr> {
+    Tenant::find()
+        .filter(Column::MpUserId.eq(mp_user_id))
+        .one(db)
+        .await
+}
+
+/// The tenant whose admin token this is, if any. The hash is a unique index, so this is one probe.
+pub async fn find_by_token(db: &DatabaseConnection, token: &str) -> Result<Option<Model>, DbErr> {
+    Tenant::find()
+        .filter(tenant::Column::AdminTokenHash.eq(hash_token(token)))
+        .one(db)
+        .await
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from an absent one (`None`, via `default`).
+fn present_or_null<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+fn require_non_empty(field: &str, value: &str) -> Result<(), TenantError> {
+    if value.trim().is_empty() {
+        return Err(TenantError::Invalid(format!("{field} must not be empty")));
+    }
+    Ok(())
+}
+
+fn validate_ghl(ghl: &GhlInput) -> Result<(), TenantError> {
+    require_non_empty("ghl.api_key", &ghl.api_key)?;
+    require_non_empty("ghl.location_id", &ghl.location_id)?;
+    require_non_empty("ghl.tag", &ghl.tag)
+}

@@ -1,0 +1,191 @@
+//! `TenantActor`: one per tenant, spawned by the supervisor. It owns the tenant's FIFO queue and
+//! runs exactly one attempt at a time (the next starts only when the current one has finished),
+//! keeps a timer per event waiting for a retry, and owns the tenant's outbound rate limiters.
+//! After `tenant_idle` with nothing to do it asks the supervisor to retire it; everything it
+//! knew is in the database.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::limits::Limiters;
+use super::pipeline::{self, AttemptOutcome};
+use super::supervisor::{Enqueue, TenantIdle, TenantSupervisor};
+use crate::domain::TenantId;
+use crate::services::Services;
+
+/// How often an actor checks whether it has been idle long enough to retire.
+const IDLE_CHECK_MAX: Duration = Duration::from_secs(5);
+
+/// Process this event now, or once `not_before` has passed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Process {
+    pub event_id: Uuid,
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+/// The supervisor has forgotten this actor; stop. Sent only after [`TenantIdle`].
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Retire;
+
+/// Asks how many events wait in the queue or on a timer (for tests and metrics).
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct QueueDepth;
+
+pub struct TenantActor {
+    tenant: TenantId,
+    services: Arc<Services>,
+    supervisor: Addr<TenantSupervisor>,
+    limits: Arc<Limiters>,
+    queue: VecDeque<Uuid>,
+    /// Events in `queue` or in flight, so a repeated `Process` does not queue twice.
+    queued: HashSet<Uuid>,
+    in_flight: Option<Uuid>,
+    timers: HashMap<Uuid, SpawnHandle>,
+    last_active: Instant,
+    /// Set once idleness was reported: new work goes back to the supervisor for a fresh actor.
+    retiring: bool,
+}
+
+impl TenantActor {
+    pub fn new(
+        tenant: TenantId,
+        services: Arc<Services>,
+        supervisor: Addr<TenantSupervisor>,
+    ) -> Self {
+        let limits = Arc::new(Limiters::from_config(&services.config));
+        Self {
+            tenant,
+            services,
+            supervisor,
+            limits,
+            queue: VecDeque::new(),
+            queued: HashSet::new(),
+            in_flight: None,
+            timers: HashMap::new(),
+            last_active: Instant::now(),
+            retiring: false,
+        }
+    }
+
+    fn push(&mut self, event_id: Uuid, ctx: &mut Context<Self>) {
+        if let Some(timer) = self.timers.remove(&event_id) {
+            ctx.cancel_future(timer);
+        }
+        if self.queued.insert(event_id) {
+            self.queue.push_back(event_id);
+        }
+        self.pump(ctx);
+    }
+
+    /// Starts the next attempt if none is running. The only place attempts start, which is what
+    /// makes processing serial per tenant.
+    fn pump(&mut self, ctx: &mut Context<Self>) {
+        if self.in_flight.is_some() {
+            return;
+        }
+        let Some(event_id) = self.queue.pop_front() else {
+            return;
+        };
+        self.in_flight = Some(event_id);
+        self.last_active = Instant::now();
+        let (services, limits, tenant) = (self.services.clone(), self.limits.clone(), self.tenant);
+        let attempt =
+            async move { pipeline::run_attempt(&services, &limits, tenant, event_id).await };
+        ctx.spawn(attempt.into_actor(self).map(move |outcome, actor, ctx| {
+            actor.in_flight = None;
+            actor.queued.remove(&event_id);
+            actor.last_active = Instant::now();
+            if let AttemptOutcome::RetryAt(at) = outcome {
+                actor.schedule(event_id, at, ctx);
+            }
+            actor.pump(ctx);
+        }));
+    }
+
+    fn schedule(&mut self, event_id: Uuid, at: DateTime<Utc>, ctx: &mut Context<Self>) {
+        let delay = (at - Utc::now()).to_std().unwrap_or_default();
+        if let Some(old) = self.timers.remove(&event_id) {
+            ctx.cancel_future(old);
+        }
+        let handle = ctx.run_later(delay, move |actor, ctx| {
+            actor.timers.remove(&event_id);
+            actor.push(event_id, ctx);
+        });
+        self.timers.insert(event_id, handle);
+    }
+
+    fn is_idle(&self) -> bool {
+        self.in_flight.is_none()
+            && self.queue.is_empty()
+            && self.timers.is_empty()
+            && self.last_active.elapsed() >= self.services.config.tenant_idle
+    }
+
+    fn check_idle(&mut self, ctx: &mut Context<Self>) {
+        if !self.retiring && self.is_idle() {
+            self.retiring = true;
+            tracing::debug!(tenant = %self.tenant, "tenant actor idle; retiring");
+            self.supervisor.do_send(TenantIdle {
+                tenant: self.tenant,
+                addr: ctx.address(),
+            });
+        }
+    }
+}
+
+impl Actor for TenantActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let every =
+            (self.services.config.tenant_idle / 4).clamp(Duration::from_millis(50), IDLE_CHECK_MAX);
+        ctx.run_interval(every, Self::check_idle);
+    }
+}
+
+impl Handler<Process> for TenantActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Process, ctx: &mut Context<Self>) {
+        if self.retiring {
+            // Reached us after we reported idle: the supervisor gives it to our successor.
+            self.supervisor.do_send(Enqueue {
+                tenant: self.tenant,
+                event_id: msg.event_id,
+                not_before: msg.not_before,
+            });
+            return;
+        }
+        self.last_active = Instant::now();
+        match msg.not_before {
+            Some(at) if at > Utc::now() && !self.queued.contains(&msg.event_id) => {
+                self.schedule(msg.event_id, at, ctx)
+            }
+            _ => self.push(msg.event_id, ctx),
+        }
+    }
+}
+
+impl Handler<Retire> for TenantActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+impl Handler<QueueDepth> for TenantActor {
+    type Result = usize;
+
+    fn handle(&mut self, _: QueueDepth, _: &mut Context<Self>) -> usize {
+        self.queue.len() + self.timers.len() + usize::from(self.in_flight.is_some())
+    }
+}

@@ -1,0 +1,13 @@
+//! Per-tenant processing. The [`TenantSupervisor`] keeps one [`TenantActor`] per tenant; each actor
+//! owns a FIFO queue run one event at a time, its retry timers and its rate limiters, and runs
+//! [`pipeline::run_attempt`] for each event. Ingest, the retry endpoints and recovery talk to the
+//! supervisor only.
+
+pub mod actor;
+pub mod failure;
+pub mod limits;
+pub mod pipeline;
+pub mod supervisor;
+
+pub use actor::TenantActor;
+pub use supervisor::{Enqueue, TenantSupervisor};

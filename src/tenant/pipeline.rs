@@ -1,0 +1,322 @@
+//! One processing attempt of one event (SPEC §6 steps 1–7). The tenant actor calls
+//! [`run_attempt`] for one event at a time; this module owns the order of the steps, the retry
+//! decision and the status broadcasts, and leaves queries to `store` and rules to `domain`.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use entity::{payment, webhook_event};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use serde_json::json;
+use tracing::{Instrument, info, info_span, warn};
+use uuid::Uuid;
+
+use super::failure::Failure;
+use super::limits::Limiters;
+use crate::domain::{OrderMove, PaymentStatus, TenantId, map_mp_status};
+use crate::ghl::{Buyer, GhlSettings};
+use crate::mercadopago::MpPayment;
+use crate::publish::{PaymentStatusUpdated, StatusUpdate, WebhookEventUpdated};
+use crate::services::Services;
+use crate::store::{db::write_transaction, events, orders, payments, tenants};
+
+/// What the actor must do after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Succeeded,
+    /// The event was not pending (already done, failed, or taken): nothing happened.
+    Skipped,
+    RetryAt(DateTime<Utc>),
+    Failed,
+}
+
+/// What a successful attempt produced, for the final write and the broadcasts.
+struct Processed {
+    payment: payment::Model,
+    mp: MpPayment,
+    mapped_order_status: Option<&'static str>,
+}
+
+pub async fn run_attempt(
+    svc: &Services,
+    limits: &Limiters,
+    tenant: TenantId,
+    event_id: Uuid,
+) -> AttemptOutcome {
+    let span =
+        info_span!("attempt", %tenant, event = %event_id, mp_payment = tracing::field::Empty);
+    async move {
+        let started = Instant::now();
+        let event = match events::claim(&svc.db, event_id).await {
+            Ok(Some(event)) => event,
+            Ok(None) => return AttemptOutcome::Skipped,
+            Err(err) => {
+                warn!(error = %err, "could not claim event; recovery will pick it up");
+                return AttemptOutcome::Skipped;
+            }
+        };
+        tracing::Span::current().record("mp_payment", event.mp_payment_id.as_str());
+        publish_event(svc, tenant, &event);
+        let result = process(svc, limits, tenant, &event).await;
+        let elapsed_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        match result {
+            Ok(done) => finish_success(svc, tenant, &event, done, elapsed_ms).await,
+            Err(failure) => finish_failure(svc, tenant, &event, failure, elapsed_ms).await,
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// Steps 2–6: fetch, check, store, move the order, tag.
+async fn process(
+    svc: &Services,
+    limits: &Limiters,
+    tenant_id: TenantId,
+    event: &webhook_event::Model,
+) -> Result<Processed, Failure> {
+    let tenant = tenants::get(&svc.db, tenant_id)
+        .await
+        .map_err(Failure::from_db)?
+        .ok_or_else(|| Failure::permanent("the tenant was deleted", json!({})))?;
+    limits.mp.until_ready().await;
+    let payment_id = event.mp_payment_id.as_str();
+    let mp = svc
+        .mp
+        .get_payment(&tenant.mp_access_token, payment_id)
+        .await
+        .map_err(|e| Failure::from_mp(e, payment_id))?;
+    check_collector(&mp, &tenant.mp_user_id)?;
+    let (status, order_target) = map_mp_status(mp.status.as_deref().unwrap_or_default());
+    let payment = store_payment(&svc.db, tenant_id, payment_id, &mp, status, order_target)
+        .await
+        .map_err(Failure::from_db)?;
+    if status == PaymentStatus::Approved && payment.ghl_tagged_at.is_none() {
+        if let Some(settings) = ghl_settings(&tenant) {
+            tag_buyer(svc, limits, &settings, &payment, &mp).await?;
+        }
+    }
+    Ok(Processed {
+        payment,
+        mp,
+        mapped_order_status: order_target.map(|o| o.as_str()),
+    })
+}
+
+/// Step 3: the body is not signed, so the payment must belong to the tenant that was notified.
+fn check_collector(mp: &MpPayment, mp_user_id: &str) -> Result<(), Failure> {
+    if mp.collector_id.as_deref() == Some(mp_user_id) {
+        return Ok(());
+    }
+    let found = mp.collector_id.as_deref().unwrap_or("none");
+    Err(Failure::permanent(
+        format!(
+            "collector mismatch: the payment belongs to collector {found}, not to this tenant ({mp_user_id})"
+        ),
+        json!({ "collector_id": found, "mp_user_id": mp_user_id }),
+    ))
+}
+
+/// Steps 4–5 in one write transaction: upsert the payment, move its order forward if it has one.
+async fn store_payment(
+    db: &DatabaseConnection,
+    tenant: TenantId,
+    payment_id: &str,
+    mp: &MpPayment,
+    status: PaymentStatus,
+    order_target: Option<crate::domain::OrderStatus>,
+) -> Result<payment::Model, sea_orm::DbErr> {
+    let txn = db.begin_with_options(write_transaction()).await?;
+    let order_id = mp
+        .external_reference
+        .as_deref()
+        .and_then(|r| Uuid::parse_str(r).ok());
+    let order = match order_id {
+        Some(id) => orders::get(&txn, tenant, id).await?,
+        None => None,
+    };
+    let payment = payments::upsert(
+        &txn,
+        tenant,
+        payment_id,
+        mp,
+        status,
+        order.as_ref().map(|o| o.id),
+    )
+    .await?;
+    if let (Some(order), Some(target)) = (&order, order_target) {
+        match orders::apply_payment(&txn, order, target, payment_id).await? {
+            Some(OrderMove::Move { from, to }) => {
+                info!(order = %order.id, from = from.as_str(), to = to.as_str(), "order moved")
+            }
+            Some(OrderMove::Ignore { from, to }) => info!(
+                order = %order.id, from = from.as_str(), to = to.as_str(),
+                "order not moved: that would go backwards"
+            ),
+            Some(OrderMove::AlreadyThere) | None => {}
+        }
+    }
+    txn.commit().await?;
+    Ok(payment)
+}
+
+fn ghl_settings(tenant: &entity::tenant::Model) -> Option<GhlSettings> {
+    Some(GhlSettings {
+        api_key: tenant.ghl_api_key.clone()?,
+        location_id: tenant.ghl_location_id.clone()?,
+        tag: tenant.ghl_tag.clone()?,
+    })
+}
+
+/// Step 6: find or create the contact, add the tag, record it so a replay never tags again.
+async fn tag_buyer(
+    svc: &Services,
+    limits: &Limiters,
+    settings: &GhlSettings,
+    payment: &payment::Model,
+    mp: &MpPayment,
+) -> Result<(), Failure> {
+    let Some(email) = mp.payer_email.as_deref() else {
+        warn!("approved payment has no payer email; GoHighLevel tagging skipped");
+        return Ok(());
+    };
+    limits.ghl.until_ready().await;
+    let found = svc
+        .ghl
+        .find_contact(settings, email)
+        .await
+        .map_err(Failure::from_ghl)?;
+    let contact_id = match found {
+        Some(id) => id,
+        None => {
+            let text = |path: &str| mp.raw.pointer(path).and_then(|v| v.as_str());
+            let buyer = Buyer {
+                email,
+                first_name: text("/payer/first_name").or(text("/additional_info/payer/first_name")),
+                last_name: text("/payer/last_name").or(text("/additional_info/payer/last_name")),
+            };
+            limits.ghl.until_ready().await;
+            svc.ghl
+                .create_contact(settings, &buyer)
+                .await
+                .map_err(Failure::from_ghl)?
+        }
+    };
+    limits.ghl.until_ready().await;
+    svc.ghl
+        .add_tag(settings, &contact_id)
+        .await
+        .map_err(Failure::from_ghl)?;
+    payments::mark_tagged(&svc.db, payment.id, &contact_id)
+        .await
+        .map_err(Failure::from_db)
+}
+
+/// Step 7.
+async fn finish_success(
+    svc: &Services,
+    tenant: TenantId,
+    event: &webhook_event::Model,
+    done: Processed,
+    elapsed_ms: i64,
+) -> AttemptOutcome {
+    match events::mark_success(&svc.db, event.id, Some(done.payment.id), elapsed_ms).await {
+        Ok(updated) => {
+            info!(processing_ms = elapsed_ms, status = %done.payment.status, "event processed");
+            svc.publisher
+                .publish(tenant, StatusUpdate::Payment(payment_update(tenant, &done)));
+            publish_event(svc, tenant, &updated);
+            AttemptOutcome::Succeeded
+        }
+        Err(err) => {
+            let failure = Failure::from_db(err);
+            finish_failure(svc, tenant, event, failure, elapsed_ms).await
+        }
+    }
+}
+
+/// A failed attempt: retry on the schedule, or fail for good (permanent, or attempts used up).
+async fn finish_failure(
+    svc: &Services,
+    tenant: TenantId,
+    event: &webhook_event::Model,
+    failure: Failure,
+    elapsed_ms: i64,
+) -> AttemptOutcome {
+    let next_retry_at = next_retry_at(svc, event, &failure);
+    let mut details = failure.details.clone();
+    details["permanent"] = json!(failure.permanent);
+    let update = events::mark_attempt_failed(
+        &svc.db,
+        event.id,
+        next_retry_at,
+        failure.message.clone(),
+        details,
+        elapsed_ms,
+    )
+    .await;
+    match (&update, next_retry_at) {
+        (Ok(_), Some(at)) => {
+            warn!(error = %failure.message, retry_at = %at, "attempt failed; will retry")
+        }
+        (Ok(_), None) => {
+            warn!(error = %failure.message, permanent = failure.permanent, "event failed")
+        }
+        (Err(err), _) => {
+            warn!(error = %err, "could not record the failed attempt; recovery will retry")
+        }
+    }
+    if let Ok(updated) = &update {
+        publish_event(svc, tenant, updated);
+    }
+    match next_retry_at {
+        Some(at) => AttemptOutcome::RetryAt(at),
+        None => AttemptOutcome::Failed,
+    }
+}
+
+/// `now + schedule[k]`, where `k` counts the attempts made since the schedule last started (a
+/// manual retry starts it again); `None` when no attempt is left or the failure is permanent.
+fn next_retry_at(
+    svc: &Services,
+    event: &webhook_event::Model,
+    failure: &Failure,
+) -> Option<DateTime<Utc>> {
+    let remaining = event.max_attempts - event.attempts;
+    if failure.permanent || remaining <= 0 {
+        return None;
+    }
+    let delays = svc.config.retry_schedule.delays();
+    let index = delays
+        .len()
+        .saturating_sub(usize::try_from(remaining).unwrap_or(0));
+    let delay = delays.get(index).copied().unwrap_or_default();
+    let delay = failure.retry_after.map_or(delay, |ra| ra.max(delay));
+    Some(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default())
+}
+
+fn publish_event(svc: &Services, tenant: TenantId, event: &webhook_event::Model) {
+    svc.publisher.publish(
+        tenant,
+        StatusUpdate::Event(WebhookEventUpdated::from(event)),
+    );
+}
+
+fn payment_update(tenant: TenantId, done: &Processed) -> PaymentStatusUpdated {
+    let mp = &done.mp;
+    PaymentStatusUpdated {
+        tenant_id: tenant,
+        order_id: mp.external_reference.clone(),
+        mapped_order_status: done.mapped_order_status.map(str::to_owned),
+        transaction_amount: mp.transaction_amount,
+        currency_id: mp.currency_id.clone(),
+        mp_payment_id: mp
+            .numeric_id()
+            .or_else(|| done.payment.mp_payment_id.parse().ok()),
+        mp_status_detail: mp.status_detail.clone(),
+        customer_email: mp.payer_email.clone(),
+        customer_name: mp.payer_name.clone(),
+        payment_method: mp.payment_method.clone(),
+        date_approved: mp.date_approved.clone(),
+    }
+}

@@ -1,0 +1,96 @@
+//! `TenantSupervisor`: the single entry point for work. It keeps the registry of live tenant
+//! actors (a `DashMap`, readable without a round trip by metrics and tests), spawns an actor on
+//! the first event of a tenant, and retires idle ones. Because every `Process` passes through
+//! here, retiring an actor cannot lose a message: see [`TenantIdle`].
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+use dashmap::DashMap;
+use uuid::Uuid;
+
+use super::actor::{Process, Retire, TenantActor};
+use crate::domain::TenantId;
+use crate::services::Services;
+
+/// Queue this event on its tenant's actor (now, or once `not_before` has passed).
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Enqueue {
+    pub tenant: TenantId,
+    pub event_id: Uuid,
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+/// From a tenant actor with nothing to do. The supervisor forgets it, then sends it [`Retire`];
+/// anything that reached the actor in between comes back here as `Enqueue` and goes to a new one.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TenantIdle {
+    pub tenant: TenantId,
+    pub addr: Addr<TenantActor>,
+}
+
+/// The live tenant actors, shared read-only with whoever wants to look.
+pub type Registry = Arc<DashMap<TenantId, Addr<TenantActor>>>;
+
+pub struct TenantSupervisor {
+    services: Arc<Services>,
+    registry: Registry,
+}
+
+impl TenantSupervisor {
+    pub fn new(services: Arc<Services>) -> Self {
+        Self {
+            services,
+            registry: Registry::default(),
+        }
+    }
+
+    pub fn registry(&self) -> Registry {
+        self.registry.clone()
+    }
+
+    fn actor_for(&self, tenant: TenantId, ctx: &mut Context<Self>) -> Addr<TenantActor> {
+        let mut entry = self
+            .registry
+            .entry(tenant)
+            .or_insert_with(|| self.spawn(tenant, ctx));
+        if !entry.connected() {
+            *entry = self.spawn(tenant, ctx);
+        }
+        entry.clone()
+    }
+
+    fn spawn(&self, tenant: TenantId, ctx: &mut Context<Self>) -> Addr<TenantActor> {
+        tracing::debug!(%tenant, "starting tenant actor");
+        TenantActor::new(tenant, self.services.clone(), ctx.address()).start()
+    }
+}
+
+impl Actor for TenantSupervisor {
+    type Context = Context<Self>;
+}
+
+impl Handler<Enqueue> for TenantSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Enqueue, ctx: &mut Context<Self>) {
+        let actor = self.actor_for(msg.tenant, ctx);
+        actor.do_send(Process {
+            event_id: msg.event_id,
+            not_before: msg.not_before,
+        });
+    }
+}
+
+impl Handler<TenantIdle> for TenantSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, msg: TenantIdle, _: &mut Context<Self>) {
+        self.registry
+            .remove_if(&msg.tenant, |_, addr| *addr == msg.addr);
+        msg.addr.do_send(Retire);
+    }
+}
