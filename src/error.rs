@@ -28,6 +28,8 @@ pub enum AppError {
     PayloadTooLarge { limit: usize },
     #[error("too many webhooks for this tenant; retry after {}s", retry_after.as_secs().max(1))]
     RateLimited { retry_after: Duration },
+    #[error("{0}")]
+    NotImplemented(&'static str),
     #[error("admin token not configured")]
     AdminNotConfigured,
     #[error("database error")]
@@ -59,6 +61,7 @@ impl ResponseError for AppError {
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             AppError::AdminNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

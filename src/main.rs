@@ -1,1 +1,33 @@
-fn main() {}
+//! The `cobro` binary: parse the command line, load the configuration, start logging, and hand
+//! over to the library. Configuration errors end the process with one line and exit code 2.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use cobro::cli::{Cli, Command};
+use cobro::config::Config;
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    cobro::telemetry::init(config.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => cobro::run(config).await.map_err(|e| e.to_string()),
+        Command::Migrate => cobro::cli::migrate(&config).await.map_err(|e| e.to_string()),
+        Command::Tenant(command) => cobro::cli::tenant(&config, command).await.map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

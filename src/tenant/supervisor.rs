@@ -32,6 +32,12 @@ pub struct TenantIdle {
     pub addr: Addr<TenantActor>,
 }
 
+/// Stop every tenant actor (dropping attempts in flight, which stay `processing` in the database
+/// until recovery) and then the supervisor itself.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopAll;
+
 /// The live tenant actors, shared read-only with whoever wants to look.
 pub type Registry = Arc<DashMap<TenantId, Addr<TenantActor>>>;
 
@@ -92,5 +98,17 @@ impl Handler<TenantIdle> for TenantSupervisor {
         self.registry
             .remove_if(&msg.tenant, |_, addr| *addr == msg.addr);
         msg.addr.do_send(Retire);
+    }
+}
+
+impl Handler<StopAll> for TenantSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, _: StopAll, ctx: &mut Context<Self>) {
+        for actor in self.registry.iter() {
+            actor.value().do_send(Retire);
+        }
+        self.registry.clear();
+        ctx.stop();
     }
 }

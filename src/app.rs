@@ -1,0 +1,107 @@
+//! Assembly: [`start`] opens and migrates the database, builds the shared services, starts the
+//! tenant supervisor and hands back unfinished events (recovery); [`http_server`] serves the routes.
+//! `main` and the integration tests both go through these two functions.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix::{Actor, Addr};
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::config::Config;
+use crate::domain::TenantId;
+use crate::error::AppError;
+use crate::publish::StatusPublisher;
+use crate::services::Services;
+use crate::store::{db, events};
+use crate::tenant::supervisor::Registry;
+use crate::tenant::{Enqueue, TenantSupervisor};
+
+/// What request handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Arc<Services>,
+    pub supervisor: Addr<TenantSupervisor>,
+    pub registry: Registry,
+    ingest_limiter: Option<Arc<DefaultKeyedRateLimiter<TenantId>>>,
+}
+
+impl AppState {
+    /// SPEC §5: a tenant over its ingest rate gets 429 with `Retry-After`, before any write.
+    pub fn check_ingest_rate(&self, tenant: TenantId) -> Result<(), AppError> {
+        let Some(limiter) = &self.ingest_limiter else {
+            return Ok(());
+        };
+        limiter.check_key(&tenant).map_err(|not_until| AppError::RateLimited {
+            retry_after: not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default())),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the database: {0}")]
+    Connect(sea_orm::DbErr),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(sea_orm::DbErr),
+    #[error("cannot recover unfinished events: {0}")]
+    Recover(sea_orm::DbErr),
+}
+
+/// Opens the database, migrates it, starts the supervisor (on the current actix system) and
+/// queues every unfinished event again. Must run inside an actix `System`.
+pub async fn start(config: Config, publisher: Arc<dyn StatusPublisher>) -> Result<AppState, StartError> {
+    let conn = db::connect(&config).await.map_err(StartError::Connect)?;
+    db::migrate(&conn).await.map_err(StartError::Migrate)?;
+    let ingest_limiter = config
+        .ingest_per_tenant_per_second
+        .map(|rate| Arc::new(RateLimiter::keyed(Quota::per_second(rate))));
+    let services = Arc::new(Services::new(conn, config, publisher));
+    let supervisor = TenantSupervisor::new(services.clone());
+    let registry = supervisor.registry();
+    let supervisor = supervisor.start();
+    let state = AppState { services, supervisor, registry, ingest_limiter };
+    recover(&state).await.map_err(StartError::Recover)?;
+    Ok(state)
+}
+
+/// SPEC §6: `processing` events (a crash mid-way) and `pending` ones go back to their tenant
+/// actors in arrival order; `next_retry_at` is honoured by the actors' timers.
+async fn recover(state: &AppState) -> Result<(), sea_orm::DbErr> {
+    let unfinished = events::recover_unfinished(&state.services.db).await?;
+    if !unfinished.is_empty() {
+        tracing::info!(events = unfinished.len(), "resuming unfinished events");
+    }
+    for event in unfinished {
+        state.supervisor.do_send(Enqueue {
+            tenant: event.tenant_id,
+            event_id: event.id,
+            not_before: event.next_retry_at,
+        });
+    }
+    Ok(())
+}
+
+/// Registers every route; used by [`http_server`] and available to tests that build their own.
+pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::new(state))
+            .app_data(crate::api::json_config())
+            .app_data(crate::api::query_config())
+            .configure(crate::ingest::configure)
+            .configure(crate::api::configure);
+    }
+}
+
+pub fn http_server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(tracing_actix_web::TracingLogger::default())
+            .configure(configure(state.clone()))
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,110 @@
+//! The command line (`cobro serve|migrate|tenant add|tenant list`): parsing and the small commands.
+//! `serve` lives in [`crate::run`]; everything here goes through the same store functions as the
+//! admin API.
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::config::Config;
+use crate::store::{db, tenants};
+
+#[derive(Parser)]
+#[command(name = "cobro", version, about = "Multi-tenant MercadoPago webhook receiver")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the server (the default): webhooks, admin API, tenant actors.
+    Serve,
+    /// Create or update the database schema, then exit.
+    Migrate,
+    /// Manage tenants (sellers).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+}
+
+#[derive(Subcommand)]
+pub enum TenantCommand {
+    /// Add a tenant and print its admin token (shown this once).
+    Add(TenantAdd),
+    /// List tenants (no secrets).
+    List,
+}
+
+#[derive(Args)]
+pub struct TenantAdd {
+    /// Display name of the seller.
+    #[arg(long)]
+    pub name: String,
+    /// The seller's MercadoPago user id (the webhook `user_id`).
+    #[arg(long)]
+    pub mp_user_id: String,
+    /// The seller's MercadoPago access token, used to fetch payments.
+    #[arg(long, env = "COBRO_TENANT_MP_ACCESS_TOKEN", hide_env_values = true)]
+    pub mp_access_token: String,
+    /// The seller's own webhook secret; without it COBRO_MP_WEBHOOK_SECRET applies.
+    #[arg(long, env = "COBRO_TENANT_MP_WEBHOOK_SECRET", hide_env_values = true)]
+    pub mp_webhook_secret: Option<String>,
+    /// Accept unsigned notifications when no secret applies (MP does not sign QR payments).
+    #[arg(long)]
+    pub allow_unsigned: bool,
+    /// GoHighLevel location token (with --ghl-location-id and --ghl-tag).
+    #[arg(long, env = "COBRO_TENANT_GHL_API_KEY", hide_env_values = true, requires_all = ["ghl_location_id", "ghl_tag"])]
+    pub ghl_api_key: Option<String>,
+    #[arg(long, requires = "ghl_api_key")]
+    pub ghl_location_id: Option<String>,
+    /// Tag added to buyers of approved payments.
+    #[arg(long, requires = "ghl_api_key")]
+    pub ghl_tag: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("{0}")]
+    Tenant(#[from] tenants::TenantError),
+}
+
+pub async fn migrate(config: &Config) -> Result<(), CliError> {
+    let conn = db::connect(config).await?;
+    db::migrate(&conn).await?;
+    println!("database is up to date");
+    Ok(())
+}
+
+pub async fn tenant(config: &Config, command: TenantCommand) -> Result<(), CliError> {
+    let conn = db::connect(config).await?;
+    db::migrate(&conn).await?;
+    match command {
+        TenantCommand::Add(add) => {
+            let ghl = match (add.ghl_api_key, add.ghl_location_id, add.ghl_tag) {
+                (Some(api_key), Some(location_id), Some(tag)) => Some(tenants::GhlInput { api_key, location_id, tag }),
+                _ => None,
+            };
+            let new = tenants::NewTenant {
+                name: add.name,
+                mp_user_id: json!(add.mp_user_id),
+                mp_access_token: add.mp_access_token,
+                mp_webhook_secret: add.mp_webhook_secret,
+                allow_unsigned: add.allow_unsigned,
+                ghl,
+            };
+            let (tenant, token) = tenants::create(&conn, new, config.mp_webhook_secret.is_some()).await?;
+            println!("tenant created");
+            println!("  id:          {}", tenant.id);
+            println!("  mp_user_id:  {}", tenant.mp_user_id);
+            println!("  admin_token: {token}   (shown once: store it now)");
+        }
+        TenantCommand::List => {
+            println!("{:<36}  {:<14}  {}", "ID", "MP USER ID", "NAME");
+            for tenant in tenants::list(&conn).await? {
+                println!("{:<36}  {:<14}  {}", tenant.id, tenant.mp_user_id, tenant.name);
+            }
+        }
+    }
+    Ok(())
+}

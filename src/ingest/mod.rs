@@ -1,0 +1,166 @@
+//! `POST /webhooks/mp`: the acknowledgement path. It validates, verifies, persists and hands the
+//! event to the tenant supervisor, and never calls MercadoPago or GoHighLevel. Every refusal
+//! happens before the single write, and `accepted` is answered only after that write committed.
+
+pub mod classify;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use serde_json::json;
+use tracing::{info, warn};
+
+use crate::app::AppState;
+use crate::domain::TenantId;
+use crate::error::AppError;
+use crate::mercadopago::signature;
+use crate::store::events::{self, NewEvent, Stored};
+use crate::store::tenants;
+use crate::tenant::Enqueue;
+use classify::{Classified, PaymentNotification, classify};
+
+/// SPEC §5: bodies over 64 KiB are refused with 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/webhooks/mp", web::post().to(receive));
+}
+
+#[tracing::instrument(name = "webhook", skip_all, fields(tenant, mp_payment, outcome))]
+async fn receive(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let body = read_body(&req, payload).await?;
+    let notification = match classify(&body).map_err(|e| AppError::BadRequest(e.to_string()))? {
+        Classified::Payment(n) => n,
+        Classified::Ignored(reason) => return Ok(ignored(reason)),
+    };
+    let span = tracing::Span::current();
+    span.record("mp_payment", notification.data_id.as_str());
+    let Some(tenant) = tenants::find_by_mp_user(&state.services.db, &notification.user_id).await? else {
+        return Ok(ignored("unknown tenant".into()));
+    };
+    let tenant_id = TenantId(tenant.id);
+    span.record("tenant", tracing::field::display(tenant_id));
+    authenticate(&req, &state, &tenant, &notification).inspect_err(|e| {
+        span.record("outcome", "unauthorized");
+        warn!(reason = %e, "webhook refused");
+    })?;
+    state.check_ingest_rate(tenant_id)?;
+    let stored = events::insert_or_find(&state.services.db, new_event(&req, &state, tenant_id, notification)).await?;
+    Ok(answer(&state, tenant_id, stored))
+}
+
+/// Reads the body, refusing with 413 as soon as it passes the limit (by `Content-Length` when
+/// sent, else while streaming) so an oversized body is never buffered whole.
+async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<web::BytesMut, AppError> {
+    let too_large = AppError::PayloadTooLarge { limit: MAX_BODY_BYTES };
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+        return Err(too_large);
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| AppError::BadRequest(format!("could not read body: {e}")))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The `x-signature` check with the tenant's secret (else the platform's), plus the rule that the
+/// signed query `data.id` must be the body's `data.id`, since the body itself is not signed.
+fn authenticate(
+    req: &HttpRequest,
+    state: &AppState,
+    tenant: &entity::tenant::Model,
+    notification: &PaymentNotification,
+) -> Result<(), AppError> {
+    let query_data_id = query_param(req, "data.id");
+    if let Some(query_id) = &query_data_id {
+        if *query_id != notification.data_id {
+            return Err(AppError::Unauthorized("query data.id does not match body data.id".into()));
+        }
+    }
+    let secret = tenant
+        .mp_webhook_secret
+        .as_deref()
+        .or(state.services.config.mp_webhook_secret.as_ref().map(|s| s.expose()));
+    let Some(secret) = secret else {
+        if tenant.allow_unsigned {
+            return Ok(());
+        }
+        return Err(AppError::Unauthorized("no webhook secret configured for this tenant".into()));
+    };
+    if query_data_id.is_none() {
+        return Err(AppError::Unauthorized("data.id missing from the query string".into()));
+    }
+    signature::check(
+        secret.as_bytes(),
+        header(req, "x-signature"),
+        query_data_id.as_deref(),
+        header(req, "x-request-id"),
+    )
+    .map_err(|e| AppError::Unauthorized(e.to_string()))
+}
+
+fn new_event(req: &HttpRequest, state: &AppState, tenant: TenantId, n: PaymentNotification) -> NewEvent {
+    let request_id = header(req, "x-request-id").map(str::to_owned);
+    // Dedupe on the body id; without one, on x-request-id; without both, on the exact body.
+    let notification_id = match (&n.notification_id, &request_id) {
+        (Some(id), _) => id.clone(),
+        (None, Some(rid)) => format!("req:{rid}"),
+        (None, None) => format!("sha256:{}", crate::store::tenants::hash_token(&n.raw.to_string())),
+    };
+    NewEvent {
+        tenant_id: tenant,
+        notification_id,
+        request_id,
+        webhook_type: "payment".into(),
+        action: n.action,
+        mp_payment_id: n.data_id,
+        raw_payload: n.raw,
+        max_attempts: state.services.config.retry_schedule.attempts(),
+    }
+}
+
+fn answer(state: &AppState, tenant: TenantId, stored: Stored) -> HttpResponse {
+    let span = tracing::Span::current();
+    match stored {
+        Stored::Accepted(event_id) => {
+            span.record("outcome", "accepted");
+            info!(event = %event_id, "webhook accepted");
+            state.supervisor.do_send(Enqueue { tenant, event_id, not_before: None });
+            HttpResponse::Ok().json(json!({ "status": "accepted", "event_id": event_id }))
+        }
+        Stored::Duplicate(event_id) => {
+            span.record("outcome", "duplicate");
+            info!(event = %event_id, "duplicate webhook");
+            HttpResponse::Ok().json(json!({ "status": "duplicate", "event_id": event_id }))
+        }
+    }
+}
+
+fn ignored(reason: String) -> HttpResponse {
+    tracing::Span::current().record("outcome", "ignored");
+    info!(%reason, "webhook ignored");
+    HttpResponse::Ok().json(json!({ "status": "ignored", "reason": reason }))
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
