@@ -34,9 +34,13 @@ impl AppState {
         let Some(limiter) = &self.ingest_limiter else {
             return Ok(());
         };
-        limiter.check_key(&tenant).map_err(|not_until| AppError::RateLimited {
-            retry_after: not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default())),
-        })
+        limiter
+            .check_key(&tenant)
+            .map_err(|not_until| AppError::RateLimited {
+                retry_after: not_until.wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                )),
+            })
     }
 }
 
@@ -52,7 +56,10 @@ pub enum StartError {
 
 /// Opens the database, migrates it, starts the supervisor (on the current actix system) and
 /// queues every unfinished event again. Must run inside an actix `System`.
-pub async fn start(config: Config, publisher: Arc<dyn StatusPublisher>) -> Result<AppState, StartError> {
+pub async fn start(
+    config: Config,
+    publisher: Arc<dyn StatusPublisher>,
+) -> Result<AppState, StartError> {
     let conn = db::connect(&config).await.map_err(StartError::Connect)?;
     db::migrate(&conn).await.map_err(StartError::Migrate)?;
     let ingest_limiter = config
@@ -62,7 +69,12 @@ pub async fn start(config: Config, publisher: Arc<dyn StatusPublisher>) -> Resul
     let supervisor = TenantSupervisor::new(services.clone());
     let registry = supervisor.registry();
     let supervisor = supervisor.start();
-    let state = AppState { services, supervisor, registry, ingest_limiter };
+    let state = AppState {
+        services,
+        supervisor,
+        registry,
+        ingest_limiter,
+    };
     recover(&state).await.map_err(StartError::Recover)?;
     Ok(state)
 }

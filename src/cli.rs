@@ -9,7 +9,11 @@ use crate::config::Config;
 use crate::store::{db, tenants};
 
 #[derive(Parser)]
-#[command(name = "cobro", version, about = "Multi-tenant MercadoPago webhook receiver")]
+#[command(
+    name = "cobro",
+    version,
+    about = "Multi-tenant MercadoPago webhook receiver"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -82,7 +86,11 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> Result<(), CliEr
     match command {
         TenantCommand::Add(add) => {
             let ghl = match (add.ghl_api_key, add.ghl_location_id, add.ghl_tag) {
-                (Some(api_key), Some(location_id), Some(tag)) => Some(tenants::GhlInput { api_key, location_id, tag }),
+                (Some(api_key), Some(location_id), Some(tag)) => Some(tenants::GhlInput {
+                    api_key,
+                    location_id,
+                    tag,
+                }),
                 _ => None,
             };
             let new = tenants::NewTenant {
@@ -93,7 +101,8 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> Result<(), CliEr
                 allow_unsigned: add.allow_unsigned,
                 ghl,
             };
-            let (tenant, token) = tenants::create(&conn, new, config.mp_webhook_secret.is_some()).await?;
+            let (tenant, token) =
+                tenants::create(&conn, new, config.mp_webhook_secret.is_some()).await?;
             println!("tenant created");
             println!("  id:          {}", tenant.id);
             println!("  mp_user_id:  {}", tenant.mp_user_id);
@@ -102,7 +111,10 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> Result<(), CliEr
         TenantCommand::List => {
             println!("{:<36}  {:<14}  {}", "ID", "MP USER ID", "NAME");
             for tenant in tenants::list(&conn).await? {
-                println!("{:<36}  {:<14}  {}", tenant.id, tenant.mp_user_id, tenant.name);
+                println!(
+                    "{:<36}  {:<14}  {}",
+                    tenant.id, tenant.mp_user_id, tenant.name
+                );
             }
         }
     }

@@ -27,7 +27,10 @@ pub enum RunError {
     #[error(transparent)]
     Start(#[from] app::StartError),
     #[error("cannot listen on {bind}: {source}")]
-    Bind { bind: String, source: std::io::Error },
+    Bind {
+        bind: String,
+        source: std::io::Error,
+    },
     #[error("server error: {0}")]
     Server(std::io::Error),
 }
@@ -39,7 +42,10 @@ pub async fn run(config: config::Config) -> Result<(), RunError> {
         tracing::warn!("COBRO_ADMIN_TOKEN is not set: the admin API answers 503");
     }
     let state = app::start(config, Arc::new(publish::DiscardPublisher)).await?;
-    let listener = std::net::TcpListener::bind(&bind).map_err(|source| RunError::Bind { bind: bind.clone(), source })?;
+    let listener = std::net::TcpListener::bind(&bind).map_err(|source| RunError::Bind {
+        bind: bind.clone(),
+        source,
+    })?;
     tracing::info!(%bind, "cobro listening");
     app::http_server(state, listener)
         .map_err(RunError::Server)?

@@ -20,8 +20,12 @@ async fn main() -> ExitCode {
     cobro::telemetry::init(config.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => cobro::run(config).await.map_err(|e| e.to_string()),
-        Command::Migrate => cobro::cli::migrate(&config).await.map_err(|e| e.to_string()),
-        Command::Tenant(command) => cobro::cli::tenant(&config, command).await.map_err(|e| e.to_string()),
+        Command::Migrate => cobro::cli::migrate(&config)
+            .await
+            .map_err(|e| e.to_string()),
+        Command::Tenant(command) => cobro::cli::tenant(&config, command)
+            .await
+            .map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

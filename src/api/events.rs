@@ -14,16 +14,23 @@ use crate::tenant::Enqueue;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/tenants/{tid}/events", web::get().to(list))
-        .route("/api/tenants/{tid}/events/retry-failed", web::post().to(retry_failed))
+        .route(
+            "/api/tenants/{tid}/events/retry-failed",
+            web::post().to(retry_failed),
+        )
         .route("/api/tenants/{tid}/events/{id}", web::get().to(read))
-        .route("/api/tenants/{tid}/events/{id}/retry", web::post().to(retry));
+        .route(
+            "/api/tenants/{tid}/events/{id}/retry",
+            web::post().to(retry),
+        );
 }
 
+/// `status` plus the paging fields (spelled out: `serde(flatten)` breaks numbers in query strings).
 #[derive(Deserialize)]
 struct ListQuery {
     status: Option<String>,
-    #[serde(flatten)]
-    page: PageQuery,
+    limit: Option<u64>,
+    cursor: Option<uuid::Uuid>,
 }
 
 async fn list(
@@ -36,10 +43,16 @@ async fn list(
     let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(text) => Some(EventStatus::parse(text).ok_or_else(|| {
-            AppError::BadRequest(format!("unknown status {text:?}: use pending, processing, success or failed"))
+            AppError::BadRequest(format!(
+                "unknown status {text:?}: use pending, processing, success or failed"
+            ))
         })?),
     };
-    let page = events::list(&state.services.db, tenant, status, &query.page).await?;
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    };
+    let page = events::list(&state.services.db, tenant, status, &page).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -50,7 +63,9 @@ async fn read(
 ) -> Result<HttpResponse, AppError> {
     let tenant = caller.tenant(&path.0)?;
     let id = super::parse_id(&path.1, "event")?;
-    let event = events::get(&state.services.db, tenant, id).await?.ok_or(AppError::NotFound("event"))?;
+    let event = events::get(&state.services.db, tenant, id)
+        .await?
+        .ok_or(AppError::NotFound("event"))?;
     Ok(HttpResponse::Ok().json(event))
 }
 
@@ -64,7 +79,9 @@ async fn retry(
     let db = &state.services.db;
     let fresh = state.services.config.retry_schedule.attempts();
     let Some(event) = events::requeue(db, tenant, id, fresh).await? else {
-        let current = events::get(db, tenant, id).await?.ok_or(AppError::NotFound("event"))?;
+        let current = events::get(db, tenant, id)
+            .await?
+            .ok_or(AppError::NotFound("event"))?;
         return Err(AppError::Conflict(format!(
             "event is {}; only failed or pending events can be retried",
             current.status
@@ -91,5 +108,9 @@ async fn retry_failed(
 }
 
 fn queue_now(state: &AppState, tenant: TenantId, event_id: uuid::Uuid) {
-    state.supervisor.do_send(Enqueue { tenant, event_id, not_before: None });
+    state.supervisor.do_send(Enqueue {
+        tenant,
+        event_id,
+        not_before: None,
+    });
 }

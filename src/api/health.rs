@@ -7,7 +7,8 @@ use crate::app::AppState;
 use crate::store::db;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health)).route("/ready", web::get().to(ready));
+    cfg.route("/health", web::get().to(health))
+        .route("/ready", web::get().to(ready));
 }
 
 async fn health() -> HttpResponse {
@@ -19,7 +20,8 @@ async fn ready(state: web::Data<AppState>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready" })),
         Err(err) => {
             tracing::warn!(error = %err, "database not reachable");
-            HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable", "error": "database not reachable" }))
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "unavailable", "error": "database not reachable" }))
         }
     }
 }

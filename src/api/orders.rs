@@ -7,8 +7,8 @@ use serde::Deserialize;
 use super::auth::Caller;
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::store::orders::{self, NewOrder};
 use crate::store::PageQuery;
+use crate::store::orders::{self, NewOrder};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -36,10 +36,14 @@ async fn create(
     let tenant = caller.tenant(&path)?;
     let CreateOrder { order, checkout } = body.into_inner();
     if checkout {
-        return Err(AppError::NotImplemented("checkout preferences are not supported yet"));
+        return Err(AppError::NotImplemented(
+            "checkout preferences are not supported yet",
+        ));
     }
     if !(order.amount.is_finite() && order.amount > 0.0) {
-        return Err(AppError::Unprocessable("amount must be a positive number".into()));
+        return Err(AppError::Unprocessable(
+            "amount must be a positive number".into(),
+        ));
     }
     if order.currency.trim().is_empty() {
         return Err(AppError::Unprocessable("currency must not be empty".into()));
@@ -65,6 +69,8 @@ async fn read(
 ) -> Result<HttpResponse, AppError> {
     let tenant = caller.tenant(&path.0)?;
     let id = super::parse_id(&path.1, "order")?;
-    let order = orders::get(&state.services.db, tenant, id).await?.ok_or(AppError::NotFound("order"))?;
+    let order = orders::get(&state.services.db, tenant, id)
+        .await?
+        .ok_or(AppError::NotFound("order"))?;
     Ok(HttpResponse::Ok().json(order))
 }

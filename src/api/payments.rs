@@ -9,7 +9,10 @@ use crate::store::{PageQuery, payments};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/tenants/{tid}/payments", web::get().to(list))
-        .route("/api/tenants/{tid}/payments/{mp_payment_id}", web::get().to(read));
+        .route(
+            "/api/tenants/{tid}/payments/{mp_payment_id}",
+            web::get().to(read),
+        );
 }
 
 async fn list(

@@ -50,7 +50,9 @@ struct GhlView {
 impl From<entity::tenant::Model> for TenantView {
     fn from(t: entity::tenant::Model) -> Self {
         let ghl = match (t.ghl_location_id, t.ghl_tag) {
-            (Some(location_id), Some(tag)) if t.ghl_api_key.is_some() => Some(GhlView { location_id, tag }),
+            (Some(location_id), Some(tag)) if t.ghl_api_key.is_some() => {
+                Some(GhlView { location_id, tag })
+            }
             _ => None,
         };
         Self {
@@ -76,7 +78,8 @@ async fn create(
     body: web::Json<NewTenant>,
 ) -> Result<HttpResponse, AppError> {
     caller.super_admin()?;
-    let (tenant, token) = tenants::create(&state.services.db, body.into_inner(), global_secret(&state)).await?;
+    let (tenant, token) =
+        tenants::create(&state.services.db, body.into_inner(), global_secret(&state)).await?;
     tracing::info!(tenant = %tenant.id, mp_user_id = %tenant.mp_user_id, "tenant created");
     Ok(HttpResponse::Created().json(json!({
         "id": tenant.id,
@@ -88,14 +91,24 @@ async fn create(
 
 async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     caller.super_admin()?;
-    let items: Vec<TenantView> = tenants::list(&state.services.db).await?.into_iter().map(Into::into).collect();
+    let items: Vec<TenantView> = tenants::list(&state.services.db)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": null })))
 }
 
 /// A tenant's own admin may read its tenant (no secrets are shown); the rest is super-admin only.
-async fn read(caller: Caller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn read(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let tenant = caller.tenant(&path)?;
-    let found = tenants::get(&state.services.db, tenant).await?.ok_or(AppError::NotFound("tenant"))?;
+    let found = tenants::get(&state.services.db, tenant)
+        .await?
+        .ok_or(AppError::NotFound("tenant"))?;
     Ok(HttpResponse::Ok().json(TenantView::from(found)))
 }
 
@@ -107,9 +120,14 @@ async fn patch(
 ) -> Result<HttpResponse, AppError> {
     caller.super_admin()?;
     let tenant = TenantId(super::parse_id(&path, "tenant")?);
-    let (updated, token) = tenants::update(&state.services.db, tenant, body.into_inner(), global_secret(&state))
-        .await?
-        .ok_or(AppError::NotFound("tenant"))?;
+    let (updated, token) = tenants::update(
+        &state.services.db,
+        tenant,
+        body.into_inner(),
+        global_secret(&state),
+    )
+    .await?
+    .ok_or(AppError::NotFound("tenant"))?;
     tracing::info!(%tenant, rotated = token.is_some(), "tenant updated");
     let mut view = serde_json::to_value(TenantView::from(updated))
         .map_err(|e| AppError::Internal(e.to_string()))?;
@@ -119,7 +137,11 @@ async fn patch(
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn delete(caller: Caller, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn delete(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     caller.super_admin()?;
     let tenant = TenantId(super::parse_id(&path, "tenant")?);
     if !tenants::delete(&state.services.db, tenant).await? {

@@ -40,7 +40,9 @@ pub fn classify(body: &[u8]) -> Result<Classified, BodyError> {
     };
     if fields.contains_key("topic") && !fields.contains_key("action") {
         let topic = text(fields, "topic").unwrap_or_else(|| "unknown".into());
-        return Ok(Classified::Ignored(format!("legacy format (topic: {topic})")));
+        return Ok(Classified::Ignored(format!(
+            "legacy format (topic: {topic})"
+        )));
     }
     match text(fields, "type").as_deref() {
         Some("payment") => {}
@@ -48,7 +50,10 @@ pub fn classify(body: &[u8]) -> Result<Classified, BodyError> {
         None => return Ok(Classified::Ignored("missing type".into())),
     }
     let action = text(fields, "action");
-    let data_id = fields.get("data").and_then(|d| d.get("id")).and_then(normalize_id);
+    let data_id = fields
+        .get("data")
+        .and_then(|d| d.get("id"))
+        .and_then(normalize_id);
     let user_id = text(fields, "user_id");
     let (action, data_id, user_id) = match (action, data_id, user_id) {
         (Some(action), Some(data_id), Some(user_id)) => (action, data_id, user_id),
@@ -89,18 +94,32 @@ mod tests {
             panic!("not a payment");
         };
         assert_eq!(n.notification_id.as_deref(), Some("117889882382"));
-        assert_eq!((n.user_id.as_str(), n.data_id.as_str()), ("2079614828", "150211668619"));
+        assert_eq!(
+            (n.user_id.as_str(), n.data_id.as_str()),
+            ("2079614828", "150211668619")
+        );
         assert_eq!(n.raw["extra"], json!(true), "unknown fields are kept");
     }
 
     #[test]
     fn ignored_reasons_are_the_spec_texts() {
         let legacy = json!({"resource": "150211668619", "topic": "payment"});
-        assert_eq!(ignored(legacy).as_deref(), Some("legacy format (topic: payment)"));
-        let other = json!({"type": "merchant_order", "action": "x", "user_id": 1, "data": {"id": "1"}});
-        assert_eq!(ignored(other).as_deref(), Some("unsupported type: merchant_order"));
+        assert_eq!(
+            ignored(legacy).as_deref(),
+            Some("legacy format (topic: payment)")
+        );
+        let other =
+            json!({"type": "merchant_order", "action": "x", "user_id": 1, "data": {"id": "1"}});
+        assert_eq!(
+            ignored(other).as_deref(),
+            Some("unsupported type: merchant_order")
+        );
         let base = json!({"type": "payment", "action": "payment.created", "user_id": 1, "data": {"id": "9"}});
-        for (field, reason) in [("action", "missing action"), ("user_id", "missing user_id"), ("data", "missing data.id")] {
+        for (field, reason) in [
+            ("action", "missing action"),
+            ("user_id", "missing user_id"),
+            ("data", "missing data.id"),
+        ] {
             let mut body = base.clone();
             body.as_object_mut().map(|o| o.remove(field));
             assert_eq!(ignored(body).as_deref(), Some(reason), "{field}");

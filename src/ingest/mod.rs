@@ -38,7 +38,8 @@ async fn receive(
     };
     let span = tracing::Span::current();
     span.record("mp_payment", notification.data_id.as_str());
-    let Some(tenant) = tenants::find_by_mp_user(&state.services.db, &notification.user_id).await? else {
+    let Some(tenant) = tenants::find_by_mp_user(&state.services.db, &notification.user_id).await?
+    else {
         return Ok(ignored("unknown tenant".into()));
     };
     let tenant_id = TenantId(tenant.id);
@@ -48,14 +49,23 @@ async fn receive(
         warn!(reason = %e, "webhook refused");
     })?;
     state.check_ingest_rate(tenant_id)?;
-    let stored = events::insert_or_find(&state.services.db, new_event(&req, &state, tenant_id, notification)).await?;
+    let stored = events::insert_or_find(
+        &state.services.db,
+        new_event(&req, &state, tenant_id, notification),
+    )
+    .await?;
     Ok(answer(&state, tenant_id, stored))
 }
 
 /// Reads the body, refusing with 413 as soon as it passes the limit (by `Content-Length` when
 /// sent, else while streaming) so an oversized body is never buffered whole.
-async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<web::BytesMut, AppError> {
-    let too_large = AppError::PayloadTooLarge { limit: MAX_BODY_BYTES };
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<web::BytesMut, AppError> {
+    let too_large = AppError::PayloadTooLarge {
+        limit: MAX_BODY_BYTES,
+    };
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -86,21 +96,29 @@ fn authenticate(
     let query_data_id = query_param(req, "data.id");
     if let Some(query_id) = &query_data_id {
         if *query_id != notification.data_id {
-            return Err(AppError::Unauthorized("query data.id does not match body data.id".into()));
+            return Err(AppError::Unauthorized(
+                "query data.id does not match body data.id".into(),
+            ));
         }
     }
-    let secret = tenant
+    let secret = tenant.mp_webhook_secret.as_deref().or(state
+        .services
+        .config
         .mp_webhook_secret
-        .as_deref()
-        .or(state.services.config.mp_webhook_secret.as_ref().map(|s| s.expose()));
+        .as_ref()
+        .map(|s| s.expose()));
     let Some(secret) = secret else {
         if tenant.allow_unsigned {
             return Ok(());
         }
-        return Err(AppError::Unauthorized("no webhook secret configured for this tenant".into()));
+        return Err(AppError::Unauthorized(
+            "no webhook secret configured for this tenant".into(),
+        ));
     };
     if query_data_id.is_none() {
-        return Err(AppError::Unauthorized("data.id missing from the query string".into()));
+        return Err(AppError::Unauthorized(
+            "data.id missing from the query string".into(),
+        ));
     }
     signature::check(
         secret.as_bytes(),
@@ -111,13 +129,21 @@ fn authenticate(
     .map_err(|e| AppError::Unauthorized(e.to_string()))
 }
 
-fn new_event(req: &HttpRequest, state: &AppState, tenant: TenantId, n: PaymentNotification) -> NewEvent {
+fn new_event(
+    req: &HttpRequest,
+    state: &AppState,
+    tenant: TenantId,
+    n: PaymentNotification,
+) -> NewEvent {
     let request_id = header(req, "x-request-id").map(str::to_owned);
     // Dedupe on the body id; without one, on x-request-id; without both, on the exact body.
     let notification_id = match (&n.notification_id, &request_id) {
         (Some(id), _) => id.clone(),
         (None, Some(rid)) => format!("req:{rid}"),
-        (None, None) => format!("sha256:{}", crate::store::tenants::hash_token(&n.raw.to_string())),
+        (None, None) => format!(
+            "sha256:{}",
+            crate::store::tenants::hash_token(&n.raw.to_string())
+        ),
     };
     NewEvent {
         tenant_id: tenant,
@@ -137,7 +163,11 @@ fn answer(state: &AppState, tenant: TenantId, stored: Stored) -> HttpResponse {
         Stored::Accepted(event_id) => {
             span.record("outcome", "accepted");
             info!(event = %event_id, "webhook accepted");
-            state.supervisor.do_send(Enqueue { tenant, event_id, not_before: None });
+            state.supervisor.do_send(Enqueue {
+                tenant,
+                event_id,
+                not_before: None,
+            });
             HttpResponse::Ok().json(json!({ "status": "accepted", "event_id": event_id }))
         }
         Stored::Duplicate(event_id) => {

@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use entity::tenant::{self, ActiveModel, Column, Entity as Tenant, Model};
-use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
@@ -142,7 +142,7 @@ pub async fn update(
         require_non_empty("mp_access_token", &token)?;
         model.mp_access_token = Set(token);
     }
-    if let Some(secret) = patch.mp_webhook_secret {
+    if let Some(secret) = patch.mp_webhook_secret.clone() {
         model.mp_webhook_secret = Set(secret.filter(|s| !s.is_empty()));
     }
     if let Some(allow) = patch.allow_unsigned {
@@ -156,12 +156,11 @@ pub async fn update(
         model.ghl_location_id = Set(ghl.as_ref().map(|g| g.location_id.clone()));
         model.ghl_tag = Set(ghl.map(|g| g.tag));
     }
-    let secret_applies = matches!(&model.mp_webhook_secret, Set(Some(_)))
-        || (matches!(model.mp_webhook_secret, NotSet) && current.mp_webhook_secret.is_some());
-    let allow_unsigned = match model.allow_unsigned {
-        Set(allow) => allow,
-        _ => current.allow_unsigned,
+    let secret_applies = match &patch.mp_webhook_secret {
+        Some(secret) => secret.as_deref().is_some_and(|s| !s.is_empty()),
+        None => current.mp_webhook_secret.is_some(),
     };
+    let allow_unsigned = patch.allow_unsigned.unwrap_or(current.allow_unsigned);
     if !secret_applies && !global_secret && !allow_unsigned {
         return Err(TenantError::Invalid(
             "no webhook secret would apply to this tenant".into(),

@@ -1,0 +1,190 @@
+//! SPEC §4, §8, §9: tenants, orders, paging, health, and tenant isolation of the admin API.
+
+use serde_json::json;
+
+use crate::utils::{ADMIN, TestApp};
+
+#[actix_web::test]
+async fn tenants_are_created_once_and_never_show_secrets() {
+    let app = TestApp::spawn().await;
+    let body = json!({ "name": "Academia", "mp_user_id": 2079614828u64, "mp_access_token": "APP_USR-secret",
+        "mp_webhook_secret": "whsec", "ghl": { "api_key": "ghl-secret", "location_id": "loc", "tag": "t" } });
+    let (status, created) = app.post("/api/tenants", ADMIN, body.clone()).await;
+    assert_eq!(status, 201);
+    assert_eq!(created["mp_user_id"], "2079614828");
+    assert!(
+        created["admin_token"]
+            .as_str()
+            .is_some_and(|t| t.len() > 40)
+    );
+    let (status, again) = app.post("/api/tenants", ADMIN, body).await;
+    assert_eq!(status, 409, "{again}");
+
+    let id = created["id"].as_str().expect("id");
+    let (_, read) = app.get(&format!("/api/tenants/{id}"), ADMIN).await;
+    let (_, list) = app.get("/api/tenants", ADMIN).await;
+    for text in [read.to_string(), list.to_string()] {
+        for secret in [
+            "APP_USR-secret",
+            "whsec",
+            "ghl-secret",
+            created["admin_token"].as_str().unwrap_or("?"),
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked in {text}");
+        }
+    }
+    assert_eq!(read["has_webhook_secret"], true);
+    assert_eq!(read["ghl"], json!({ "location_id": "loc", "tag": "t" }));
+
+    // Without any secret the tenant is refused, unless it asks for unsigned notifications.
+    let unsigned = json!({ "name": "QR", "mp_user_id": "55", "mp_access_token": "x" });
+    assert_eq!(
+        app.post("/api/tenants", ADMIN, unsigned.clone()).await.0,
+        422
+    );
+    let mut allowed = unsigned;
+    allowed["allow_unsigned"] = json!(true);
+    assert_eq!(app.post("/api/tenants", ADMIN, allowed).await.0, 201);
+}
+
+#[actix_web::test]
+async fn patch_rotates_the_token_and_delete_removes_the_tenant() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("123", None).await;
+    let path = format!("/api/tenants/{}", tenant.id);
+    let (status, patched) = app
+        .call(
+            reqwest::Method::PATCH,
+            &path,
+            Some(ADMIN),
+            Some(json!({ "name": "Renamed", "rotate_admin_token": true })),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["name"], "Renamed");
+    let new_token = patched["admin_token"].as_str().expect("rotated token");
+    let events = format!("/api/tenants/{}/events", tenant.id);
+    assert_eq!(
+        app.get(&events, &tenant.token).await.0,
+        401,
+        "the old token is gone"
+    );
+    assert_eq!(app.get(&events, new_token).await.0, 200);
+    let (status, _) = app
+        .call(reqwest::Method::DELETE, &path, Some(ADMIN), None)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(app.get(&path, ADMIN).await.0, 404);
+}
+
+#[actix_web::test]
+async fn tenant_tokens_reach_only_their_tenant() {
+    let app = TestApp::spawn().await;
+    let a = app.create_tenant("1", None).await;
+    let b = app.create_tenant("2", None).await;
+    for sub in ["events", "payments", "orders"] {
+        let own = format!("/api/tenants/{}/{sub}", a.id);
+        let other = format!("/api/tenants/{}/{sub}", b.id);
+        assert_eq!(app.get(&own, &a.token).await.0, 200, "{sub}");
+        assert_eq!(app.get(&other, &a.token).await.0, 403, "{sub}");
+        assert_eq!(
+            app.call(reqwest::Method::GET, &own, None, None).await.0,
+            401,
+            "{sub}"
+        );
+        assert_eq!(app.get(&own, "wrong").await.0, 401, "{sub}");
+    }
+    assert_eq!(app.get("/api/tenants", &a.token).await.0, 403);
+    let retry_other = format!("/api/tenants/{}/events/retry-failed", b.id);
+    assert_eq!(app.post(&retry_other, &a.token, json!({})).await.0, 403);
+    // Another tenant's event is not found through your own path either.
+    let (_, answer) = app.webhook("2", "9", 1).await;
+    let event = answer["event_id"].as_str().expect("id");
+    assert_eq!(
+        app.get(&format!("/api/tenants/{}/events/{event}", a.id), &a.token)
+            .await
+            .0,
+        404
+    );
+}
+
+#[actix_web::test]
+async fn lists_are_paged_with_a_cursor() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("1", None).await;
+    for n in 0..5 {
+        let body =
+            json!({ "amount": 10 + n, "currency": "BRL", "description": format!("order {n}") });
+        assert_eq!(
+            app.post(
+                &format!("/api/tenants/{}/orders", tenant.id),
+                &tenant.token,
+                body
+            )
+            .await
+            .0,
+            201
+        );
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/tenants/{}/orders?limit=2", tenant.id);
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let (_, page) = app.get(&path, &tenant.token).await;
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        assert!(items.len() <= 2);
+        seen.extend(
+            items
+                .iter()
+                .map(|o| o["description"].as_str().unwrap_or_default().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        ["order 4", "order 3", "order 2", "order 1", "order 0"],
+        "newest first, each once"
+    );
+    let (status, _) = app
+        .get(
+            &format!("/api/tenants/{}/orders?cursor=nope", tenant.id),
+            &tenant.token,
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = app
+        .get(
+            &format!("/api/tenants/{}/events?status=done", tenant.id),
+            &tenant.token,
+        )
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[actix_web::test]
+async fn health_ready_and_an_unconfigured_admin_token() {
+    let app = TestApp::spawn_with(&[("admin_token", "")]).await;
+    assert_eq!(
+        app.call(reqwest::Method::GET, "/health", None, None).await,
+        (200, json!({ "status": "ok" }))
+    );
+    assert_eq!(
+        app.call(reqwest::Method::GET, "/ready", None, None).await,
+        (200, json!({ "status": "ready" }))
+    );
+    let (status, body) = app
+        .call(reqwest::Method::GET, "/api/tenants", None, None)
+        .await;
+    assert_eq!(
+        (status, body),
+        (503, json!({ "error": "admin token not configured" }))
+    );
+    let (status, _) = app.get("/api/tenants", "anything").await;
+    assert_eq!(status, 503);
+}

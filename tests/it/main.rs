@@ -1,0 +1,8 @@
+//! One integration-test binary: every test runs the real Cobro against a real database (SQLite by
+//! default, PostgreSQL when `COBRO_TEST_POSTGRES_URL` is set) and wiremock fakes of MP and GHL.
+
+mod e2e_api;
+mod e2e_ingest;
+mod e2e_pipeline;
+mod e2e_retry;
+mod utils;

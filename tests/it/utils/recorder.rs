@@ -1,0 +1,38 @@
+//! A `StatusPublisher` that records every update with the time it was published, so tests can
+//! assert on the transitions the WebSocket hub will broadcast.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use cobro::domain::TenantId;
+use cobro::publish::{StatusPublisher, StatusUpdate};
+
+#[derive(Default, Clone)]
+pub struct Recorder {
+    updates: Arc<Mutex<Vec<(DateTime<Utc>, TenantId, StatusUpdate)>>>,
+}
+
+impl StatusPublisher for Recorder {
+    fn publish(&self, tenant: TenantId, update: StatusUpdate) {
+        if let Ok(mut updates) = self.updates.lock() {
+            updates.push((Utc::now(), tenant, update));
+        }
+    }
+}
+
+impl Recorder {
+    pub fn all(&self) -> Vec<(DateTime<Utc>, TenantId, StatusUpdate)> {
+        self.updates.lock().map(|u| u.clone()).unwrap_or_default()
+    }
+
+    /// The statuses `webhookEventUpdated` carried for one event, in order.
+    pub fn event_statuses(&self, event_id: uuid::Uuid) -> Vec<String> {
+        self.all()
+            .into_iter()
+            .filter_map(|(_, _, update)| match update {
+                StatusUpdate::Event(e) if e.id == event_id => Some(e.status),
+                _ => None,
+            })
+            .collect()
+    }
+}
