@@ -109,7 +109,7 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> Result<(), CliEr
             println!("  admin_token: {token}   (shown once: store it now)");
         }
         TenantCommand::List => {
-            println!("{:<36}  {:<14}  {}", "ID", "MP USER ID", "NAME");
+            println!("{:<36}  {:<14}  NAME", "ID", "MP USER ID");
             for tenant in tenants::list(&conn).await? {
                 println!(
                     "{:<36}  {:<14}  {}",

@@ -94,12 +94,13 @@ fn authenticate(
     notification: &PaymentNotification,
 ) -> Result<(), AppError> {
     let query_data_id = query_param(req, "data.id");
-    if let Some(query_id) = &query_data_id {
-        if *query_id != notification.data_id {
-            return Err(AppError::Unauthorized(
-                "query data.id does not match body data.id".into(),
-            ));
-        }
+    if query_data_id
+        .as_ref()
+        .is_some_and(|query_id| *query_id != notification.data_id)
+    {
+        return Err(AppError::Unauthorized(
+            "query data.id does not match body data.id".into(),
+        ));
     }
     let secret = tenant.mp_webhook_secret.as_deref().or(state
         .services

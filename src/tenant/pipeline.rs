@@ -91,10 +91,11 @@ async fn process(
     let payment = store_payment(&svc.db, tenant_id, payment_id, &mp, status, order_target)
         .await
         .map_err(Failure::from_db)?;
-    if status == PaymentStatus::Approved && payment.ghl_tagged_at.is_none() {
-        if let Some(settings) = ghl_settings(&tenant) {
-            tag_buyer(svc, limits, &settings, &payment, &mp).await?;
-        }
+    let settings = ghl_settings(&tenant);
+    if let Some(settings) =
+        settings.filter(|_| status == PaymentStatus::Approved && payment.ghl_tagged_at.is_none())
+    {
+        tag_buyer(svc, limits, &settings, &payment, &mp).await?;
     }
     Ok(Processed {
         payment,

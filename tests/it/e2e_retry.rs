@@ -9,7 +9,7 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::utils::{ADMIN, TestApp, payment};
+use crate::utils::{ADMIN, TestApp, payment, poll};
 
 const SELLER: &str = "2079614828";
 
@@ -177,6 +177,15 @@ async fn unfinished_events_resume_after_a_restart() {
         b["event_id"].as_str().expect("id").to_owned(),
     );
     app.wait_status(&tenant, &a, "processing").await;
+    let asked_mp = poll(|| async {
+        let requests = app.mp.received_requests().await.unwrap_or_default();
+        requests.iter().any(|r| r.url.path() == "/v1/payments/81")
+    })
+    .await;
+    assert!(
+        asked_mp,
+        "the first attempt reached MercadoPago before the stop"
+    );
 
     app.mp_serves("81", "approved", SELLER, None).await;
     app.mp_serves("82", "approved", SELLER, None).await;

@@ -2,6 +2,7 @@
 //! default, PostgreSQL when `COBRO_TEST_POSTGRES_URL` is set) and wiremock fakes of MP and GHL.
 
 mod e2e_api;
+mod e2e_cli;
 mod e2e_ingest;
 mod e2e_pipeline;
 mod e2e_retry;

@@ -7,9 +7,12 @@ use chrono::{DateTime, Utc};
 use cobro::domain::TenantId;
 use cobro::publish::{StatusPublisher, StatusUpdate};
 
+/// One published update and when it was published.
+pub type Published = (DateTime<Utc>, TenantId, StatusUpdate);
+
 #[derive(Default, Clone)]
 pub struct Recorder {
-    updates: Arc<Mutex<Vec<(DateTime<Utc>, TenantId, StatusUpdate)>>>,
+    updates: Arc<Mutex<Vec<Published>>>,
 }
 
 impl StatusPublisher for Recorder {
@@ -21,7 +24,7 @@ impl StatusPublisher for Recorder {
 }
 
 impl Recorder {
-    pub fn all(&self) -> Vec<(DateTime<Utc>, TenantId, StatusUpdate)> {
+    pub fn all(&self) -> Vec<Published> {
         self.updates.lock().map(|u| u.clone()).unwrap_or_default()
     }
 
