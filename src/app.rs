@@ -8,6 +8,7 @@ use std::sync::Arc;
 use actix::{Actor, Addr};
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::Config;
@@ -37,9 +38,7 @@ impl AppState {
         limiter
             .check_key(&tenant)
             .map_err(|not_until| AppError::RateLimited {
-                retry_after: not_until.wait_time_from(governor::clock::Clock::now(
-                    &governor::clock::DefaultClock::default(),
-                )),
+                retry_after: not_until.wait_time_from(limiter.clock().now()),
             })
     }
 }

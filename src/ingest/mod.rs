@@ -7,6 +7,7 @@ pub mod classify;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
 use crate::app::AppState;
@@ -141,10 +142,7 @@ fn new_event(
     let notification_id = match (&n.notification_id, &request_id) {
         (Some(id), _) => id.clone(),
         (None, Some(rid)) => format!("req:{rid}"),
-        (None, None) => format!(
-            "sha256:{}",
-            crate::store::tenants::hash_token(&n.raw.to_string())
-        ),
+        (None, None) => format!("sha256:{}", hex::encode(Sha256::digest(n.raw.to_string()))),
     };
     NewEvent {
         tenant_id: tenant,

@@ -196,3 +196,39 @@ async fn unfinished_events_resume_after_a_restart() {
     let second = app.wait_status(&tenant, &b, "success").await;
     assert!(second["attempts"].as_i64() >= Some(1));
 }
+
+#[actix_web::test]
+async fn a_restart_honours_next_retry_at() {
+    let app = TestApp::spawn_with(&[("retry_schedule", "2")]).await;
+    let tenant = app.create_tenant(SELLER, None).await;
+    mp_sequence(&app, "91", vec![ResponseTemplate::new(503)]).await;
+    let (_, answer) = app.webhook(SELLER, "91", 1).await;
+    let event_id = answer["event_id"].as_str().expect("id").to_owned();
+    // Pending at first too: wait for the failed attempt's plan.
+    let planned = poll(|| async {
+        let event = app.event(&tenant, &event_id).await;
+        let done = event["attempts"] == 1 && event["status"] == "pending";
+        done
+    })
+    .await;
+    assert!(planned, "the first attempt failed and planned a retry");
+    let waiting = app.event(&tenant, &event_id).await;
+    let retry_at: DateTime<Utc> = waiting["next_retry_at"]
+        .as_str()
+        .expect("next_retry_at")
+        .parse()
+        .expect("date");
+
+    let app = app.restart().await;
+    let done = app.wait_status(&tenant, &event_id, "success").await;
+    let processed_at: DateTime<Utc> = done["processed_at"]
+        .as_str()
+        .expect("processed_at")
+        .parse()
+        .expect("date");
+    assert!(
+        processed_at >= retry_at,
+        "retried at {processed_at}, planned for {retry_at}"
+    );
+    assert_eq!(done["attempts"], 2);
+}
