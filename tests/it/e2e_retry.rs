@@ -207,8 +207,7 @@ async fn a_restart_honours_next_retry_at() {
     // Pending at first too: wait for the failed attempt's plan.
     let planned = poll(|| async {
         let event = app.event(&tenant, &event_id).await;
-        let done = event["attempts"] == 1 && event["status"] == "pending";
-        done
+        event["attempts"] == 1 && event["status"] == "pending"
     })
     .await;
     assert!(planned, "the first attempt failed and planned a retry");
