@@ -14,17 +14,20 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::config::Config;
 use crate::domain::TenantId;
 use crate::error::AppError;
-use crate::publish::StatusPublisher;
+use crate::publish::{FanOut, StatusPublisher};
 use crate::services::Services;
 use crate::store::{db, events};
 use crate::tenant::supervisor::Registry;
 use crate::tenant::{Enqueue, TenantSupervisor};
+use crate::ws::HubPublisher;
+use crate::ws::hub::WsHub;
 
 /// What request handlers share.
 #[derive(Clone)]
 pub struct AppState {
     pub services: Arc<Services>,
     pub supervisor: Addr<TenantSupervisor>,
+    pub hub: Addr<WsHub>,
     pub registry: Registry,
     ingest_limiter: Option<Arc<DefaultKeyedRateLimiter<TenantId>>>,
 }
@@ -53,24 +56,31 @@ pub enum StartError {
     Recover(sea_orm::DbErr),
 }
 
-/// Opens the database, migrates it, starts the supervisor (on the current actix system) and
-/// queues every unfinished event again. Must run inside an actix `System`.
+/// Opens the database, migrates it, starts the WebSocket hub and the tenant supervisor (on the
+/// current actix system) and queues every unfinished event again. `observers` receive every status
+/// update besides the hub (tests record them). Must run inside an actix `System`.
 pub async fn start(
     config: Config,
-    publisher: Arc<dyn StatusPublisher>,
+    observers: Vec<Arc<dyn StatusPublisher>>,
 ) -> Result<AppState, StartError> {
+    crate::metrics::handle();
     let conn = db::connect(&config).await.map_err(StartError::Connect)?;
     db::migrate(&conn).await.map_err(StartError::Migrate)?;
     let ingest_limiter = config
         .ingest_per_tenant_per_second
         .map(|rate| Arc::new(RateLimiter::keyed(Quota::per_second(rate))));
-    let services = Arc::new(Services::new(conn, config, publisher));
+    let hub = WsHub::default().start();
+    let mut publishers: Vec<Arc<dyn StatusPublisher>> =
+        vec![Arc::new(HubPublisher::new(hub.clone()))];
+    publishers.extend(observers);
+    let services = Arc::new(Services::new(conn, config, Arc::new(FanOut(publishers))));
     let supervisor = TenantSupervisor::new(services.clone());
     let registry = supervisor.registry();
     let supervisor = supervisor.start();
     let state = AppState {
         services,
         supervisor,
+        hub,
         registry,
         ingest_limiter,
     };
@@ -102,7 +112,10 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(crate::api::json_config())
             .app_data(crate::api::query_config())
             .configure(crate::ingest::configure)
-            .configure(crate::api::configure);
+            .configure(crate::api::configure)
+            .configure(crate::ws::configure)
+            .configure(crate::metrics::configure)
+            .configure(crate::dashboard::configure);
     }
 }
 

@@ -7,19 +7,20 @@ pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod domain;
 pub mod error;
 pub mod ghl;
 pub mod ingest;
 pub mod mercadopago;
+pub mod metrics;
 pub mod outbound;
 pub mod publish;
 pub mod services;
 pub mod store;
 pub mod telemetry;
 pub mod tenant;
-
-use std::sync::Arc;
+pub mod ws;
 
 /// Why `cobro serve` stopped.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +42,7 @@ pub async fn run(config: config::Config) -> Result<(), RunError> {
     if config.admin_token.is_none() {
         tracing::warn!("COBRO_ADMIN_TOKEN is not set: the admin API answers 503");
     }
-    let state = app::start(config, Arc::new(publish::DiscardPublisher)).await?;
+    let state = app::start(config, Vec::new()).await?;
     let listener = std::net::TcpListener::bind(&bind).map_err(|source| RunError::Bind {
         bind: bind.clone(),
         source,

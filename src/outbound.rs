@@ -36,9 +36,19 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
         .unwrap_or_else(|_| reqwest::Client::new())
 }
 
-/// Sends the request and reads a JSON answer. Any non-2xx answer is a `Status` error.
-pub async fn send(request: RequestBuilder) -> Result<Value, CallError> {
-    let response = request.send().await.map_err(transport_error)?;
+/// Sends the request and reads a JSON answer. Any non-2xx answer is a `Status` error. The call's
+/// duration is recorded by `service` and status code (`timeout`/`error` when there is none).
+pub async fn send(service: &'static str, request: RequestBuilder) -> Result<Value, CallError> {
+    let started = std::time::Instant::now();
+    let sent = request.send().await;
+    let label = match &sent {
+        Ok(response) => response.status().as_str().to_owned(),
+        Err(err) if err.is_timeout() => "timeout".to_owned(),
+        Err(_) => "error".to_owned(),
+    };
+    metrics::histogram!("cobro_outbound_request_duration_seconds", "service" => service, "status" => label)
+        .record(started.elapsed().as_secs_f64());
+    let response = sent.map_err(transport_error)?;
     let status = response.status();
     if !status.is_success() {
         let retry_after = retry_after(&response);

@@ -1,6 +1,6 @@
 //! The one door through which status changes leave the core: the tenant pipeline calls
 //! [`StatusPublisher::publish`] at every transition of an event and every payment update. The
-//! WebSocket hub implements it; until then (and in tests) any implementation can be plugged in.
+//! WebSocket hub implements it (`ws::HubPublisher`); tests plug in a recorder beside it.
 //! Payloads are SPEC §10's, camelCase, ready to be sent as they are.
 
 use chrono::{DateTime, Utc};
@@ -78,11 +78,13 @@ pub trait StatusPublisher: Send + Sync + 'static {
     fn publish(&self, tenant: TenantId, update: StatusUpdate);
 }
 
-/// Publishes nowhere; the default until a hub is plugged in.
-pub struct DiscardPublisher;
+/// Hands every update to several publishers (the WebSocket hub, and whatever a test observes).
+pub struct FanOut(pub Vec<std::sync::Arc<dyn StatusPublisher>>);
 
-impl StatusPublisher for DiscardPublisher {
+impl StatusPublisher for FanOut {
     fn publish(&self, tenant: TenantId, update: StatusUpdate) {
-        tracing::trace!(%tenant, event = update.name(), "status update (no subscribers)");
+        for publisher in &self.0 {
+            publisher.publish(tenant, update.clone());
+        }
     }
 }

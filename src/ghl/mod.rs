@@ -71,7 +71,7 @@ impl GhlClient {
                 &s.api_key,
             )
             .query(&[("locationId", s.location_id.as_str()), ("email", email)]);
-        let body = send(request).await?;
+        let body = send("gohighlevel", request).await?;
         Ok(body.pointer("/contact/id").and_then(normalize_id))
     }
 
@@ -91,7 +91,7 @@ impl GhlClient {
         let request = self
             .request(reqwest::Method::POST, "contacts/upsert", &s.api_key)
             .json(&body);
-        let answer = send(request).await?;
+        let answer = send("gohighlevel", request).await?;
         answer
             .pointer("/contact/id")
             .and_then(normalize_id)
@@ -104,7 +104,7 @@ impl GhlClient {
         let request = self
             .request(reqwest::Method::POST, &path, &s.api_key)
             .json(&json!({ "tags": [s.tag] }));
-        send(request).await?;
+        send("gohighlevel", request).await?;
         Ok(())
     }
 }

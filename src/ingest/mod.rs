@@ -9,11 +9,13 @@ use futures_util::StreamExt;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
+use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::domain::TenantId;
+use crate::domain::{EventStatus, TenantId};
 use crate::error::AppError;
 use crate::mercadopago::signature;
+use crate::publish::{StatusUpdate, WebhookEventUpdated};
 use crate::store::events::{self, NewEvent, Stored};
 use crate::store::tenants;
 use crate::tenant::Enqueue;
@@ -26,36 +28,121 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/webhooks/mp", web::post().to(receive));
 }
 
+/// What ingest decided, before it becomes an HTTP answer.
+enum Outcome {
+    Accepted(Uuid),
+    Duplicate(Uuid),
+    Ignored(String),
+}
+
+impl Outcome {
+    fn label(&self) -> &'static str {
+        match self {
+            Outcome::Accepted(_) => "accepted",
+            Outcome::Duplicate(_) => "duplicate",
+            Outcome::Ignored(_) => "ignored",
+        }
+    }
+
+    fn into_response(self) -> HttpResponse {
+        let body = match self {
+            Outcome::Accepted(id) => json!({ "status": "accepted", "event_id": id }),
+            Outcome::Duplicate(id) => json!({ "status": "duplicate", "event_id": id }),
+            Outcome::Ignored(reason) => json!({ "status": "ignored", "reason": reason }),
+        };
+        HttpResponse::Ok().json(body)
+    }
+}
+
+/// The metrics label of a refusal.
+fn refusal_label(err: &AppError) -> &'static str {
+    match err {
+        AppError::BadRequest(_) => "bad_request",
+        AppError::PayloadTooLarge { .. } => "too_large",
+        AppError::Unauthorized(_) => "unauthorized",
+        AppError::RateLimited { .. } => "rate_limited",
+        _ => "error",
+    }
+}
+
 #[tracing::instrument(name = "webhook", skip_all, fields(tenant, mp_payment, outcome))]
 async fn receive(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let body = read_body(&req, payload).await?;
+    let result = ingest(&req, payload, &state).await;
+    let label = match &result {
+        Ok(outcome) => outcome.label(),
+        Err(err) => refusal_label(err),
+    };
+    tracing::Span::current().record("outcome", label);
+    metrics::counter!("cobro_webhooks_received_total", "outcome" => label).increment(1);
+    match &result {
+        Ok(Outcome::Ignored(reason)) => info!(%reason, "webhook ignored"),
+        Ok(Outcome::Accepted(event)) => info!(%event, "webhook accepted"),
+        Ok(Outcome::Duplicate(event)) => info!(%event, "duplicate webhook"),
+        Err(err) => warn!(reason = %err, "webhook refused"),
+    }
+    result.map(Outcome::into_response)
+}
+
+async fn ingest(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<Outcome, AppError> {
+    let body = read_body(req, payload).await?;
     let notification = match classify(&body).map_err(|e| AppError::BadRequest(e.to_string()))? {
         Classified::Payment(n) => n,
-        Classified::Ignored(reason) => return Ok(ignored(reason)),
+        Classified::Ignored(reason) => return Ok(Outcome::Ignored(reason)),
     };
     let span = tracing::Span::current();
     span.record("mp_payment", notification.data_id.as_str());
     let Some(tenant) = tenants::find_by_mp_user(&state.services.db, &notification.user_id).await?
     else {
-        return Ok(ignored("unknown tenant".into()));
+        return Ok(Outcome::Ignored("unknown tenant".into()));
     };
     let tenant_id = TenantId(tenant.id);
     span.record("tenant", tracing::field::display(tenant_id));
-    authenticate(&req, &state, &tenant, &notification).inspect_err(|e| {
-        span.record("outcome", "unauthorized");
-        warn!(reason = %e, "webhook refused");
-    })?;
+    authenticate(req, state, &tenant, &notification)?;
     state.check_ingest_rate(tenant_id)?;
-    let stored = events::insert_or_find(
-        &state.services.db,
-        new_event(&req, &state, tenant_id, notification),
-    )
-    .await?;
-    Ok(answer(&state, tenant_id, stored))
+    let new = new_event(req, state, tenant_id, notification);
+    let first_update = pending_update(&new);
+    match events::insert_or_find(&state.services.db, new).await? {
+        Stored::Accepted(event_id) => {
+            let update = WebhookEventUpdated {
+                id: event_id,
+                ..first_update
+            };
+            state
+                .services
+                .publisher
+                .publish(tenant_id, StatusUpdate::Event(update));
+            state.supervisor.do_send(Enqueue {
+                tenant: tenant_id,
+                event_id,
+                not_before: None,
+            });
+            Ok(Outcome::Accepted(event_id))
+        }
+        Stored::Duplicate(event_id) => Ok(Outcome::Duplicate(event_id)),
+    }
+}
+
+/// The `webhookEventUpdated` of a freshly stored event, so dashboards see it before processing.
+fn pending_update(new: &NewEvent) -> WebhookEventUpdated {
+    WebhookEventUpdated {
+        id: Uuid::nil(),
+        status: EventStatus::Pending.as_str().into(),
+        attempts: 0,
+        max_attempts: new.max_attempts,
+        last_error: None,
+        next_retry_at: None,
+        mp_payment_id: new.mp_payment_id.clone(),
+        action: new.action.clone(),
+        processing_ms: None,
+    }
 }
 
 /// Reads the body, refusing with 413 as soon as it passes the limit (by `Content-Length` when
@@ -154,33 +241,6 @@ fn new_event(
         raw_payload: n.raw,
         max_attempts: state.services.config.retry_schedule.attempts(),
     }
-}
-
-fn answer(state: &AppState, tenant: TenantId, stored: Stored) -> HttpResponse {
-    let span = tracing::Span::current();
-    match stored {
-        Stored::Accepted(event_id) => {
-            span.record("outcome", "accepted");
-            info!(event = %event_id, "webhook accepted");
-            state.supervisor.do_send(Enqueue {
-                tenant,
-                event_id,
-                not_before: None,
-            });
-            HttpResponse::Ok().json(json!({ "status": "accepted", "event_id": event_id }))
-        }
-        Stored::Duplicate(event_id) => {
-            span.record("outcome", "duplicate");
-            info!(event = %event_id, "duplicate webhook");
-            HttpResponse::Ok().json(json!({ "status": "duplicate", "event_id": event_id }))
-        }
-    }
-}
-
-fn ignored(reason: String) -> HttpResponse {
-    tracing::Span::current().record("outcome", "ignored");
-    info!(%reason, "webhook ignored");
-    HttpResponse::Ok().json(json!({ "status": "ignored", "reason": reason }))
 }
 
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {

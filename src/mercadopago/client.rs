@@ -33,7 +33,7 @@ impl MpClient {
         payment_id: &str,
     ) -> Result<MpPayment, MpError> {
         let url = join(&self.base, &format!("v1/payments/{payment_id}"));
-        let body: Value = send(self.http.get(url).bearer_auth(access_token)).await?;
+        let body: Value = send("mercadopago", self.http.get(url).bearer_auth(access_token)).await?;
         Ok(MpPayment::from_json(body)?)
     }
 }

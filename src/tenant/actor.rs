@@ -89,10 +89,10 @@ impl TenantActor {
     /// makes processing serial per tenant.
     fn pump(&mut self, ctx: &mut Context<Self>) {
         if self.in_flight.is_some() {
-            return;
+            return self.report_depth();
         }
         let Some(event_id) = self.queue.pop_front() else {
-            return;
+            return self.report_depth();
         };
         self.in_flight = Some(event_id);
         self.last_active = Instant::now();
@@ -108,6 +108,7 @@ impl TenantActor {
             }
             actor.pump(ctx);
         }));
+        self.report_depth();
     }
 
     fn schedule(&mut self, event_id: Uuid, at: DateTime<Utc>, ctx: &mut Context<Self>) {
@@ -120,6 +121,14 @@ impl TenantActor {
             actor.push(event_id, ctx);
         });
         self.timers.insert(event_id, handle);
+        self.report_depth();
+    }
+
+    /// Publishes this tenant's queue depth (queued, waiting on a timer, or in flight).
+    fn report_depth(&self) {
+        let depth = self.queue.len() + self.timers.len() + usize::from(self.in_flight.is_some());
+        metrics::gauge!("cobro_tenant_queue_depth", "tenant" => self.tenant.to_string())
+            .set(depth as f64);
     }
 
     fn is_idle(&self) -> bool {
@@ -148,6 +157,12 @@ impl Actor for TenantActor {
         let every =
             (self.services.config.tenant_idle / 4).clamp(Duration::from_millis(50), IDLE_CHECK_MAX);
         ctx.run_interval(every, Self::check_idle);
+        metrics::gauge!("cobro_tenant_actors").increment(1.0);
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        metrics::gauge!("cobro_tenant_actors").decrement(1.0);
+        metrics::gauge!("cobro_tenant_queue_depth", "tenant" => self.tenant.to_string()).set(0.0);
     }
 }
 

@@ -59,13 +59,32 @@ pub async fn run_attempt(
         publish_event(svc, tenant, &event);
         let result = process(svc, limits, tenant, &event).await;
         let elapsed_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        match result {
+        let outcome = match result {
             Ok(done) => finish_success(svc, tenant, &event, done, elapsed_ms).await,
             Err(failure) => finish_failure(svc, tenant, &event, failure, elapsed_ms).await,
-        }
+        };
+        record_metrics(outcome, started.elapsed());
+        outcome
     }
     .instrument(span)
     .await
+}
+
+fn record_metrics(outcome: AttemptOutcome, elapsed: std::time::Duration) {
+    let result = match outcome {
+        AttemptOutcome::Succeeded => "success",
+        AttemptOutcome::RetryAt(_) => {
+            metrics::counter!("cobro_retries_total").increment(1);
+            "retry"
+        }
+        AttemptOutcome::Failed => {
+            metrics::counter!("cobro_events_failed_total").increment(1);
+            "failed"
+        }
+        AttemptOutcome::Skipped => return,
+    };
+    metrics::histogram!("cobro_processing_duration_seconds", "result" => result)
+        .record(elapsed.as_secs_f64());
 }
 
 /// Steps 2–6: fetch, check, store, move the order, tag.

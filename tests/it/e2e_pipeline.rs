@@ -110,7 +110,10 @@ async fn approved_payment_pays_the_order_stores_the_payment_and_tags_once() {
 
     // Published: processing then success for the event, and the payment payload of SPEC §10.
     let uuid = event_id.parse().expect("uuid");
-    assert_eq!(app.recorder.event_statuses(uuid), ["processing", "success"]);
+    assert_eq!(
+        app.recorder.event_statuses(uuid),
+        ["pending", "processing", "success"]
+    );
     let payment_update = app
         .recorder
         .all()
@@ -286,9 +289,9 @@ async fn every_transition_is_published() {
     let event_id = id(&answer);
     app.wait_status(&tenant, &event_id, "success").await;
     let uuid = event_id.parse().expect("uuid");
-    assert!(poll(|| async { app.recorder.event_statuses(uuid).len() == 4 }).await);
+    assert!(poll(|| async { app.recorder.event_statuses(uuid).len() == 5 }).await);
     assert_eq!(
         app.recorder.event_statuses(uuid),
-        ["processing", "pending", "processing", "success"]
+        ["pending", "processing", "pending", "processing", "success"]
     );
 }

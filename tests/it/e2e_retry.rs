@@ -68,7 +68,7 @@ async fn transient_failures_follow_the_schedule_then_succeed() {
         .all()
         .into_iter()
         .filter_map(|(at, _, u)| match u {
-            StatusUpdate::Event(e) if e.status == "pending" => Some((at, e)),
+            StatusUpdate::Event(e) if e.status == "pending" && e.attempts > 0 => Some((at, e)),
             _ => None,
         })
         .collect();

@@ -83,7 +83,7 @@ impl TestApp {
         }
         let config = Config::from_figment(figment).expect("valid test configuration");
         let recorder = Recorder::default();
-        let state = app::start(config, Arc::new(recorder.clone()))
+        let state = app::start(config, vec![Arc::new(recorder.clone())])
             .await
             .expect("cobro starts");
         let listener = TcpListener::bind("127.0.0.1:0").expect("free port");

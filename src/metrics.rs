@@ -1,0 +1,82 @@
+//! Prometheus metrics (SPEC §12) through the `metrics` facade and its Prometheus exporter. The
+//! recorder is process-wide and installed once; `GET /metrics` refreshes the gauges that are
+//! read from the database (events by status) and renders the text format.
+//!
+//! Names, for dashboards and alerts:
+//! - `cobro_webhooks_received_total{outcome}`: accepted, duplicate, ignored, bad_request,
+//!   too_large, unauthorized, rate_limited, error
+//! - `cobro_events{status}`: events in the database by status
+//! - `cobro_processing_duration_seconds{result}`: one processing attempt (success, retry, failed)
+//! - `cobro_retries_total`, `cobro_events_failed_total`
+//! - `cobro_outbound_request_duration_seconds{service,status}`: MP and GHL calls
+//! - `cobro_tenant_queue_depth{tenant}`, `cobro_tenant_actors`, `cobro_ws_sessions`
+
+use std::sync::OnceLock;
+
+use actix_web::{HttpResponse, web};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QuerySelect};
+
+use crate::app::AppState;
+use crate::domain::EventStatus;
+
+/// Seconds; from a fast local call to the 10 s default timeout.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the recorder the first time; later calls (tests start many apps) reuse it.
+pub fn handle() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new().set_buckets(&BUCKETS).ok()?;
+            match builder.install_recorder() {
+                Ok(handle) => Some(handle),
+                Err(err) => {
+                    tracing::warn!(error = %err, "metrics recorder not installed");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(render));
+}
+
+async fn render(state: web::Data<AppState>) -> HttpResponse {
+    let Some(handle) = handle() else {
+        return HttpResponse::ServiceUnavailable().body("metrics recorder not installed\n");
+    };
+    if let Err(err) = refresh_event_gauges(&state.services.db).await {
+        tracing::warn!(error = %err, "could not count events by status");
+    }
+    handle.run_upkeep();
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(handle.render())
+}
+
+async fn refresh_event_gauges(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use entity::webhook_event::{Column, Entity};
+    let counts: Vec<(String, i64)> = Entity::find()
+        .select_only()
+        .column(Column::Status)
+        .column_as(Expr::col(Column::Id).count(), "count")
+        .group_by(Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for status in EventStatus::ALL {
+        let count = counts
+            .iter()
+            .find(|(s, _)| s == status.as_str())
+            .map_or(0, |(_, n)| *n);
+        metrics::gauge!("cobro_events", "status" => status.as_str()).set(count as f64);
+    }
+    Ok(())
+}
