@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::store::tenants::{self, NewTenant, TenantPatch};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/me", web::get().to(me));
     cfg.service(
         web::resource("/api/tenants")
             .route(web::post().to(create))
@@ -149,4 +150,17 @@ async fn delete(
     }
     tracing::info!(%tenant, "tenant deleted");
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Who the token belongs to: the dashboard asks this after sign-in.
+async fn me(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(match caller {
+        Caller::SuperAdmin => json!({ "role": "super_admin" }),
+        Caller::Tenant(tenant) => {
+            let found = tenants::get(&state.services.db, tenant)
+                .await?
+                .ok_or(AppError::NotFound("tenant"))?;
+            json!({ "role": "tenant", "tenant_id": found.id, "name": found.name })
+        }
+    }))
 }

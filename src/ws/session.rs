@@ -22,8 +22,9 @@ use crate::error::AppError;
 
 const PING_EVERY: Duration = Duration::from_secs(5);
 const SILENCE_LIMIT: Duration = Duration::from_secs(15);
-/// Frames waiting for a client; past this the client is too slow and the hub drops it.
-const MAILBOX_CAPACITY: usize = 256;
+/// Frames waiting for a client; past this the client is too slow and the hub drops it. Large
+/// enough for a burst of a busy tenant (~400 bytes a frame, so at most ~400 KB held per client).
+const MAILBOX_CAPACITY: usize = 1024;
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 

@@ -188,3 +188,42 @@ async fn health_ready_and_an_unconfigured_admin_token() {
     let (status, _) = app.get("/api/tenants", "anything").await;
     assert_eq!(status, 503);
 }
+
+#[actix_web::test]
+async fn metrics_are_prometheus_text_with_the_spec_series() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("2079614828", None).await;
+    app.mp_serves("1", "approved", "2079614828", None).await;
+    let (_, answer) = app.webhook("2079614828", "1", 1).await;
+    app.wait_status(&tenant, answer["event_id"].as_str().expect("id"), "success")
+        .await;
+    app.call(reqwest::Method::POST, "/webhooks/mp", None, None)
+        .await;
+
+    let response = app
+        .http
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.unwrap_or_default();
+    for series in [
+        "cobro_webhooks_received_total{outcome=\"accepted\"}",
+        "cobro_webhooks_received_total{outcome=\"bad_request\"}",
+        "cobro_events{status=\"success\"} 1",
+        "cobro_events{status=\"failed\"} 0",
+        "cobro_processing_duration_seconds_bucket{result=\"success\",le=\"0.005\"}",
+        "cobro_outbound_request_duration_seconds_bucket{service=\"mercadopago\",status=\"200\"",
+        &format!("cobro_tenant_queue_depth{{tenant=\"{}\"}}", tenant.id),
+        "cobro_tenant_actors",
+    ] {
+        assert!(text.contains(series), "{series} missing from:\n{text}");
+    }
+}

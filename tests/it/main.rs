@@ -7,4 +7,5 @@ mod e2e_cli;
 mod e2e_ingest;
 mod e2e_pipeline;
 mod e2e_retry;
+mod e2e_ws;
 mod utils;

@@ -4,6 +4,7 @@
 
 pub mod db;
 pub mod recorder;
+pub mod ws;
 
 use std::future::Future;
 use std::net::TcpListener;
