@@ -1,0 +1,294 @@
+// Cobro dashboard: signs in with a token (kept in sessionStorage, so per tab), loads the tenant's
+// events, payments and orders from the admin API, and keeps the event table live over /ws with
+// automatic reconnection. Plain JS, no build step.
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+const state = {
+  token: sessionStorage.getItem("cobro.token"),
+  role: null,
+  tenantId: null,
+  events: new Map(), // id -> event (snake_case as the API answers)
+  filter: "",
+  socket: null,
+  backoff: 1000,
+  reconnectTimer: null,
+};
+const MAX_BACKOFF = 30000;
+
+// ---------- API ----------
+async function api(method, path) {
+  const res = await fetch(path, { method, headers: { Authorization: `Bearer ${state.token}` } });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw Object.assign(new Error(body.error || res.statusText), { status: res.status });
+  return body;
+}
+const tenantPath = (rest) => `/api/tenants/${state.tenantId}${rest}`;
+
+// ---------- sign in ----------
+async function signIn(token) {
+  state.token = token;
+  const me = await api("GET", "/api/me");
+  sessionStorage.setItem("cobro.token", token);
+  state.role = me.role;
+  if (me.role === "tenant") {
+    state.tenantId = me.tenant_id;
+    $("#tenant-name").textContent = me.name;
+  } else {
+    await loadTenantPicker();
+  }
+  $("#signin").hidden = true;
+  $("#app").hidden = false;
+  $("#session-bar").hidden = false;
+  await loadAll();
+  connect();
+}
+
+async function loadTenantPicker() {
+  const { items } = await api("GET", "/api/tenants");
+  const picker = $("#tenant-picker");
+  picker.innerHTML = "";
+  for (const t of items) picker.append(new Option(`${t.name} (${t.mp_user_id})`, t.id));
+  $("#tenant-picker-wrap").hidden = false;
+  const remembered = sessionStorage.getItem("cobro.tenant");
+  state.tenantId = items.some((t) => t.id === remembered) ? remembered : (items[0] || {}).id || null;
+  picker.value = state.tenantId || "";
+}
+
+function signOut() {
+  sessionStorage.removeItem("cobro.token");
+  sessionStorage.removeItem("cobro.tenant");
+  location.reload();
+}
+
+// ---------- data ----------
+async function loadAll() {
+  if (!state.tenantId) return;
+  await Promise.all([loadEvents(), loadPayments(), loadOrders()]);
+}
+
+async function loadEvents() {
+  const { items } = await api("GET", tenantPath("/events?limit=200"));
+  const merged = new Map();
+  for (const e of items) merged.set(e.id, newest(state.events.get(e.id), e));
+  state.events = merged;
+  renderEvents();
+}
+
+// A snapshot fetched over HTTP can be older than what the WebSocket already said (the attempt ran
+// while the request was in flight). Order by attempt, then by phase within it: "processing" opens
+// an attempt, anything else closes it.
+function newest(known, candidate) {
+  if (!known) return candidate;
+  const rank = (e) => e.attempts * 2 + (e.status === "processing" ? 0 : 1);
+  return rank(candidate) >= rank(known) ? { ...known, ...candidate } : known;
+}
+
+async function loadPayments() {
+  const { items } = await api("GET", tenantPath("/payments?limit=200"));
+  renderRows("#payments", items, (p) => [
+    cell(p.mp_payment_id, "mono"), badgeCell(p.status, paymentTone(p.status)),
+    cell(money(p.transaction_amount, p.currency_id)), cell(p.payer_name || p.payer_email || "—"),
+    cell(p.payment_method || "—"), cell(p.external_reference || "—", "mono"), cell(time(p.updated_at), "muted"),
+  ]);
+}
+
+async function loadOrders() {
+  const { items } = await api("GET", tenantPath("/orders?limit=200"));
+  renderRows("#orders", items, (o) => [
+    cell(o.id, "mono"), cell(o.description), cell(money(o.amount, o.currency)),
+    badgeCell(o.status, orderTone(o.status)), cell(o.customer_email || "—"), cell(time(o.created_at), "muted"),
+  ]);
+}
+
+// ---------- live updates ----------
+function connect() {
+  clearTimeout(state.reconnectTimer);
+  setConn("connecting", "Connecting…");
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(`${proto}//${location.host}/ws?token=${encodeURIComponent(state.token)}`);
+  state.socket = socket;
+  socket.onopen = () => {
+    state.backoff = 1000;
+    setConn("live", "Live");
+    if (state.role === "super_admin" && state.tenantId) subscribe(state.tenantId);
+    loadAll().catch(showError); // catch up on anything missed while disconnected
+  };
+  socket.onmessage = (msg) => onMessage(JSON.parse(msg.data));
+  socket.onclose = () => {
+    if (state.socket !== socket) return;
+    scheduleReconnect();
+  };
+}
+
+function scheduleReconnect() {
+  const wait = state.backoff;
+  state.backoff = Math.min(state.backoff * 2, MAX_BACKOFF);
+  setConn("reconnecting", `Reconnecting in ${Math.round(wait / 1000)}s`);
+  state.reconnectTimer = setTimeout(connect, wait);
+}
+
+function subscribe(tenantId) {
+  state.socket.send(JSON.stringify({ action: "subscribe", room: `tenant-${tenantId}` }));
+}
+
+function onMessage(msg) {
+  if (msg.room && msg.room !== `tenant-${state.tenantId}`) return;
+  if (msg.event === "webhookEventUpdated") applyEventUpdate(msg.data);
+  else if (msg.event === "paymentStatusUpdated") refreshSoon();
+  else if (msg.event === "error") toast(`Server: ${msg.message}`);
+}
+
+function applyEventUpdate(d) {
+  const known = state.events.get(d.id) || { id: d.id, created_at: new Date().toISOString() };
+  state.events.set(d.id, {
+    ...known, status: d.status, attempts: d.attempts, max_attempts: d.maxAttempts, last_error: d.lastError,
+    next_retry_at: d.nextRetryAt, mp_payment_id: d.mpPaymentId, action: d.action, processing_ms: d.processingMs,
+  });
+  renderEvents(d.id);
+}
+
+let refreshTimer = null;
+function refreshSoon() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => Promise.all([loadPayments(), loadOrders()]).catch(showError), 200);
+}
+
+// ---------- rendering ----------
+function renderEvents(flashId) {
+  const all = [...state.events.values()].sort((a, b) => (a.id < b.id ? 1 : -1));
+  for (const s of ["pending", "processing", "success", "failed"]) {
+    $(`#n-${s}`).textContent = all.filter((e) => e.status === s).length;
+  }
+  $("#count-events").textContent = all.length;
+  $("#retry-all").disabled = !all.some((e) => e.status === "failed");
+  const shown = state.filter ? all.filter((e) => e.status === state.filter) : all;
+  renderRows("#events", shown, (e) => [
+    cell(time(e.created_at), "muted"), cell(e.mp_payment_id, "mono"), cell(e.action),
+    badgeCell(e.status, e.status), cell(`${e.attempts}/${e.max_attempts}`),
+    cell(e.last_error || "", "error-text"), cell(e.next_retry_at ? time(e.next_retry_at) : "—", "muted"),
+    cell(e.processing_ms != null ? `${e.processing_ms} ms` : "—", "muted"), retryCell(e),
+  ], (tr, e) => {
+    tr.dataset.eventId = e.id;
+    tr.dataset.status = e.status;
+    if (e.id === flashId) tr.classList.add("flash");
+  });
+}
+
+function renderRows(tableSel, items, cells, decorate) {
+  const body = $(`${tableSel} tbody`);
+  body.replaceChildren(...items.map((item) => {
+    const tr = document.createElement("tr");
+    tr.append(...cells(item));
+    if (decorate) decorate(tr, item);
+    return tr;
+  }));
+  $(`${tableSel}-empty`).hidden = items.length > 0;
+}
+
+function cell(text, cls) {
+  const td = document.createElement("td");
+  td.textContent = text == null ? "—" : String(text);
+  if (cls) td.className = cls;
+  return td;
+}
+
+function badgeCell(text, tone) {
+  const td = document.createElement("td");
+  const span = document.createElement("span");
+  span.className = `badge ${tone}`;
+  span.textContent = String(text).toLowerCase().replace(/_/g, " ");
+  td.append(span);
+  return td;
+}
+
+function retryCell(e) {
+  const td = document.createElement("td");
+  if (e.status === "failed") {
+    const button = document.createElement("button");
+    button.className = "retry";
+    button.textContent = "Retry";
+    button.onclick = () => retryOne(e.id, button);
+    td.append(button);
+  }
+  return td;
+}
+
+const paymentTone = (s) => ({ APPROVED: "success", REJECTED: "failed", CANCELLED: "failed", REFUNDED: "neutral",
+  CHARGED_BACK: "failed", PENDING: "pending", IN_PROCESS: "pending", AUTHORIZED: "processing" }[s] || "neutral");
+const orderTone = (s) => ({ PAID: "success", DELIVERED: "success", PENDING_PAYMENT: "pending", REJECTED: "failed",
+  CANCELLED: "failed", CHARGED_BACK: "failed" }[s] || "neutral");
+const money = (amount, currency) => (amount == null ? "—"
+  : new Intl.NumberFormat(undefined, { style: "currency", currency: currency || "USD" }).format(amount));
+const time = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
+
+function setConn(stateName, text) {
+  $("#conn").dataset.state = stateName;
+  $("#conn-text").textContent = text;
+}
+
+function toast(text) {
+  const el = $("#toast");
+  el.textContent = text;
+  el.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { el.hidden = true; }, 3500);
+}
+const showError = (err) => toast(err.message || String(err));
+
+// ---------- actions ----------
+async function retryOne(id, button) {
+  button.disabled = true;
+  try {
+    const event = await api("POST", tenantPath(`/events/${id}/retry`));
+    state.events.set(id, newest(state.events.get(id), event));
+    renderEvents(id);
+  } catch (err) {
+    button.disabled = false;
+    showError(err);
+  }
+}
+
+async function retryAll() {
+  try {
+    const { requeued } = await api("POST", tenantPath("/events/retry-failed"));
+    toast(`Requeued ${requeued} failed event${requeued === 1 ? "" : "s"}`);
+    await loadEvents();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function switchTenant(id) {
+  if (state.socket && state.socket.readyState === WebSocket.OPEN && state.tenantId) {
+    state.socket.send(JSON.stringify({ action: "unsubscribe", room: `tenant-${state.tenantId}` }));
+  }
+  state.tenantId = id;
+  sessionStorage.setItem("cobro.tenant", id);
+  if (state.socket && state.socket.readyState === WebSocket.OPEN) subscribe(id);
+  loadAll().catch(showError);
+}
+
+// ---------- wiring ----------
+$("#signin-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  $("#signin-error").textContent = "";
+  signIn($("#token").value.trim()).catch((err) => {
+    sessionStorage.removeItem("cobro.token");
+    $("#signin-error").textContent = err.status === 401 || err.status === 503 ? "That token is not valid." : err.message;
+  });
+});
+$("#sign-out").addEventListener("click", signOut);
+$("#retry-all").addEventListener("click", retryAll);
+$("#tenant-picker").addEventListener("change", (ev) => switchTenant(ev.target.value));
+document.querySelectorAll(".tab").forEach((tab) => tab.addEventListener("click", () => {
+  document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t === tab));
+  for (const name of ["events", "payments", "orders"]) $(`#panel-${name}`).hidden = name !== tab.dataset.tab;
+}));
+document.querySelectorAll("#filters .chip").forEach((chip) => chip.addEventListener("click", () => {
+  document.querySelectorAll("#filters .chip").forEach((c) => c.classList.toggle("active", c === chip));
+  state.filter = chip.dataset.filter;
+  renderEvents();
+}));
+
+if (state.token) signIn(state.token).catch(() => { sessionStorage.removeItem("cobro.token"); });

@@ -1,0 +1,169 @@
+// The dashboard in a real browser: Debian's Chromium driven by playwright-core, against the real
+// `cobro` binary on a fresh SQLite file, with small HTTP fakes of MercadoPago and GoHighLevel.
+// Run after `cargo build`: `npm ci && npm test` in this folder (or `.ci/run`).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createHmac, randomUUID } from "node:crypto";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const BINARY = join(process.env.CARGO_TARGET_DIR || join(ROOT, "target"), "debug", "cobro");
+const ADMIN = "browser-admin-token";
+const SECRET = "your_secret_key_here";
+const SELLER = "2079614828";
+const SCREENSHOT = join(ROOT, "target", "dashboard.png");
+const SCREENSHOT_FAILED = join(ROOT, "target", "dashboard-failed.png");
+const fixture = JSON.parse(readFileSync(join(ROOT, "tests/fixtures/mercadopago/mp_payment_approved.json"), "utf8"));
+
+// ---------- fake MercadoPago and GoHighLevel ----------
+const mpAnswers = new Map(); // payment id -> [status, body]
+const ghlCalls = [];
+function fakeServer() {
+  return createServer((req, res) => {
+    const path = new URL(req.url, "http://x").pathname;
+    const reply = (status, body) => { res.writeHead(status, { "content-type": "application/json" }); res.end(JSON.stringify(body)); };
+    const payment = path.match(/^\/v1\/payments\/(\w+)$/);
+    if (payment) {
+      const [status, body] = mpAnswers.get(payment[1]) || [404, { message: "not_found" }];
+      return reply(status, body);
+    }
+    if (path.startsWith("/contacts")) {
+      ghlCalls.push(path);
+      if (path === "/contacts/search/duplicate") return reply(200, { contact: null });
+      if (path === "/contacts/upsert") return reply(200, { new: true, contact: { id: "c-1" } });
+      return reply(201, { tags: ["cliente"] });
+    }
+    reply(404, {});
+  });
+}
+function approved(id) {
+  return [200, { ...fixture, id: Number(id), status: "approved", collector_id: Number(SELLER), external_reference: null }];
+}
+const listen = (server) => new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server.address().port)));
+
+// ---------- the real server ----------
+let fakes, cobro, baseUrl, browser, page, tenant, dataDir;
+
+async function freePort() {
+  const probe = createServer();
+  const port = await listen(probe);
+  await new Promise((ok) => probe.close(ok));
+  return port;
+}
+
+async function waitReady(url) {
+  for (let i = 0; i < 200; i++) {
+    try { if ((await fetch(`${url}/ready`)).ok) return; } catch { /* not up yet */ }
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  throw new Error("cobro did not become ready");
+}
+
+async function sendWebhook(paymentId, notificationId) {
+  const requestId = randomUUID();
+  const ts = String(Date.now());
+  const v1 = createHmac("sha256", SECRET).update(`id:${paymentId};request-id:${requestId};ts:${ts};`).digest("hex");
+  const body = { action: "payment.updated", api_version: "v1", data: { id: paymentId }, id: notificationId,
+    live_mode: true, type: "payment", user_id: Number(SELLER), date_created: new Date().toISOString() };
+  const res = await fetch(`${baseUrl}/webhooks/mp?data.id=${paymentId}&type=payment`, {
+    method: "POST", body: JSON.stringify(body),
+    headers: { "content-type": "application/json", "x-request-id": requestId, "x-signature": `ts=${ts},v1=${v1}` },
+  });
+  const answer = await res.json();
+  assert.equal(answer.status, "accepted", JSON.stringify(answer));
+  return answer.event_id;
+}
+
+before(async () => {
+  fakes = fakeServer();
+  const fakePort = await listen(fakes);
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  dataDir = mkdtempSync(join(tmpdir(), "cobro-browser-"));
+  cobro = spawn(BINARY, ["serve"], {
+    env: { ...process.env, COBRO_BIND: `127.0.0.1:${port}`, COBRO_ADMIN_TOKEN: ADMIN,
+      COBRO_DATABASE_URL: `sqlite://${join(dataDir, "cobro.db")}?mode=rwc`, COBRO_MP_WEBHOOK_SECRET: SECRET,
+      COBRO_MP_API_BASE: `http://127.0.0.1:${fakePort}`, COBRO_GHL_API_BASE: `http://127.0.0.1:${fakePort}`,
+      COBRO_RETRY_SCHEDULE: "0.2", RUST_LOG: "warn" },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  await waitReady(baseUrl);
+  const res = await fetch(`${baseUrl}/api/tenants`, {
+    method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "Academia Ejemplo", mp_user_id: Number(SELLER), mp_access_token: "APP_USR-x",
+      ghl: { api_key: "k", location_id: "loc", tag: "cliente" } }),
+  });
+  tenant = await res.json();
+  assert.equal(res.status, 201);
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
+  page = await browser.newPage({ viewport: { width: 1360, height: 820 } });
+});
+
+after(async () => {
+  await browser?.close();
+  cobro?.kill("SIGTERM");
+  fakes?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+test("sign in, watch a payment turn green live, retry a failed one", async () => {
+  await page.goto(baseUrl);
+  await page.fill("#token", tenant.admin_token);
+  await page.click("button[type=submit]");
+  await page.waitForSelector('#conn[data-state="live"]');
+  assert.equal(await page.textContent("#tenant-name"), "Academia Ejemplo");
+  await page.evaluate(() => { window.__sameDocument = true; });
+
+  // A good payment: appears and turns green without a reload.
+  mpAnswers.set("1001", approved("1001"));
+  const good = await sendWebhook("1001", 5001);
+  await page.waitForSelector(`tr[data-event-id="${good}"][data-status="success"]`);
+  const green = await page.$eval(`tr[data-event-id="${good}"] .badge`, (el) => getComputedStyle(el).backgroundColor);
+  assert.equal(green, "rgb(220, 252, 231)");
+  assert.ok(ghlCalls.includes("/contacts/c-1/tags"), "the buyer was tagged");
+
+  // MercadoPago refuses the token: the event fails at once and shows why, in red.
+  mpAnswers.set("2002", [401, { message: "invalid access token", status: 401 }]);
+  const bad = await sendWebhook("2002", 5002);
+  const failedRow = `tr[data-event-id="${bad}"][data-status="failed"]`;
+  await page.waitForSelector(failedRow);
+  assert.match(await page.textContent(`${failedRow} td.error-text`), /mp_access_token/);
+  const red = await page.$eval(`${failedRow} .badge`, (el) => getComputedStyle(el).backgroundColor);
+  assert.equal(red, "rgb(254, 226, 226)");
+
+  mkdirSync(dirname(SCREENSHOT), { recursive: true });
+  await page.screenshot({ path: SCREENSHOT_FAILED, fullPage: true });
+
+  // The seller fixes the token (here: the fake answers), a person clicks Retry, it turns green.
+  mpAnswers.set("2002", approved("2002"));
+  await page.click(`${failedRow} button.retry`);
+  await page.waitForSelector(`tr[data-event-id="${bad}"][data-status="success"]`);
+  assert.match(await page.textContent(`tr[data-event-id="${bad}"]`), /2\/\d/);
+  assert.equal(await page.evaluate(() => window.__sameDocument), true, "no reload happened");
+
+  await page.click('.tab[data-tab="payments"]');
+  await page.waitForSelector("#payments tbody tr");
+  assert.equal(await page.locator("#payments tbody tr").count(), 2);
+  await page.click('.tab[data-tab="events"]');
+
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+});
+
+test("a wrong token is refused on the sign-in page", async () => {
+  const fresh = await browser.newPage();
+  await fresh.goto(baseUrl);
+  await fresh.fill("#token", "not-a-token");
+  await fresh.click("button[type=submit]");
+  await fresh.waitForSelector("#signin-error:has-text('not valid')");
+  assert.equal(await fresh.isVisible("#app"), false);
+  await fresh.close();
+});
