@@ -48,7 +48,18 @@ function approved(id) {
 const listen = (server) => new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server.address().port)));
 
 // ---------- the real server ----------
-let fakes, cobro, baseUrl, browser, page, tenant, dataDir;
+let fakes, cobro, cobroEnv, baseUrl, browser, page, tenant, dataDir;
+
+async function startCobro() {
+  cobro = spawn(BINARY, ["serve"], { env: cobroEnv, stdio: ["ignore", "inherit", "inherit"] });
+  await waitReady(baseUrl);
+}
+
+async function stopCobro() {
+  const exited = new Promise((ok) => cobro.once("exit", ok));
+  cobro.kill("SIGKILL");
+  await exited;
+}
 
 async function freePort() {
   const probe = createServer();
@@ -86,14 +97,11 @@ before(async () => {
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
   dataDir = mkdtempSync(join(tmpdir(), "cobro-browser-"));
-  cobro = spawn(BINARY, ["serve"], {
-    env: { ...process.env, COBRO_BIND: `127.0.0.1:${port}`, COBRO_ADMIN_TOKEN: ADMIN,
-      COBRO_DATABASE_URL: `sqlite://${join(dataDir, "cobro.db")}?mode=rwc`, COBRO_MP_WEBHOOK_SECRET: SECRET,
-      COBRO_MP_API_BASE: `http://127.0.0.1:${fakePort}`, COBRO_GHL_API_BASE: `http://127.0.0.1:${fakePort}`,
-      COBRO_RETRY_SCHEDULE: "0.2", RUST_LOG: "warn" },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  await waitReady(baseUrl);
+  cobroEnv = { ...process.env, COBRO_BIND: `127.0.0.1:${port}`, COBRO_ADMIN_TOKEN: ADMIN,
+    COBRO_DATABASE_URL: `sqlite://${join(dataDir, "cobro.db")}?mode=rwc`, COBRO_MP_WEBHOOK_SECRET: SECRET,
+    COBRO_MP_API_BASE: `http://127.0.0.1:${fakePort}`, COBRO_GHL_API_BASE: `http://127.0.0.1:${fakePort}`,
+    COBRO_RETRY_SCHEDULE: "0.2", RUST_LOG: "warn" };
+  await startCobro();
   const res = await fetch(`${baseUrl}/api/tenants`, {
     method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
     body: JSON.stringify({ name: "Academia Ejemplo", mp_user_id: Number(SELLER), mp_access_token: "APP_USR-x",
@@ -166,4 +174,43 @@ test("a wrong token is refused on the sign-in page", async () => {
   await fresh.waitForSelector("#signin-error:has-text('not valid')");
   assert.equal(await fresh.isVisible("#app"), false);
   await fresh.close();
+});
+
+test("the super admin picks a tenant and follows it live", async () => {
+  const other = await fetch(`${baseUrl}/api/tenants`, {
+    method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "Otra Tienda", mp_user_id: 555, mp_access_token: "APP_USR-y" }),
+  });
+  assert.equal(other.status, 201);
+  const admin = await browser.newPage({ viewport: { width: 1360, height: 820 } });
+  await admin.goto(baseUrl);
+  await admin.fill("#token", ADMIN);
+  await admin.click("button[type=submit]");
+  await admin.waitForSelector('#conn[data-state="live"]');
+  assert.equal(await admin.locator("#tenant-picker option").count(), 2);
+
+  await admin.selectOption("#tenant-picker", { label: "Otra Tienda (555)" });
+  await admin.waitForSelector("#events-empty:visible");
+  await admin.selectOption("#tenant-picker", tenant.id);
+  await admin.waitForSelector("#events tbody tr");
+  const before = await admin.locator("#events tbody tr").count();
+
+  mpAnswers.set("3003", approved("3003"));
+  const live = await sendWebhook("3003", 5003);
+  await admin.waitForSelector(`tr[data-event-id="${live}"][data-status="success"]`);
+  assert.equal(await admin.locator("#events tbody tr").count(), before + 1);
+  await admin.close();
+});
+
+test("the dashboard reconnects by itself after the server restarts", async () => {
+  await page.bringToFront();
+  await page.waitForSelector('#conn[data-state="live"]');
+  await stopCobro();
+  await page.waitForSelector('#conn[data-state="reconnecting"]');
+  await startCobro();
+  await page.waitForSelector('#conn[data-state="live"]', { timeout: 40000 });
+
+  mpAnswers.set("4004", approved("4004"));
+  const after = await sendWebhook("4004", 5004);
+  await page.waitForSelector(`tr[data-event-id="${after}"][data-status="success"]`);
 });
