@@ -119,3 +119,24 @@ fn help_documents_every_command() {
         .expect("runs");
     assert!(String::from_utf8_lossy(&output.stdout).contains("--mp-user-id"));
 }
+
+#[actix_web::test]
+async fn json_logs_are_one_object_per_line() {
+    let db = TestDb::new().await;
+    let output = cobro(
+        &db,
+        &["migrate"],
+        &[("COBRO_LOG_FORMAT", "json"), ("RUST_LOG", "info")],
+    );
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.lines().count() >= 1, "some log lines");
+    for line in stderr.lines() {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            value["level"].is_string() && value["message"].is_string(),
+            "{line}"
+        );
+    }
+}

@@ -290,30 +290,26 @@ async fn a_client_that_never_reads_does_not_stop_the_others() {
     );
 
     // 3,000 frames of 8 KiB: far more than the stalled socket's buffers and its mailbox hold.
-    // The flood runs beside the reader, each broadcast handed to the hub in turn.
+    // They go out in batches of 100 and the reader takes each batch before the next, as a
+    // healthy client keeps up; the stalled one falls further behind with every batch.
     let chunk: Arc<str> = Arc::from(
         json!({ "event": "flood", "room": room_name, "data": "x".repeat(8 * 1024) }).to_string(),
     );
-    const MESSAGES: usize = 3000;
-    let hub = app.state.hub.clone();
-    let flood_room = room_name.clone();
-    let flood = actix_rt::spawn(async move {
-        for _ in 0..MESSAGES {
+    for _batch in 0..30 {
+        for _ in 0..100 {
             let broadcast = cobro::ws::hub::Broadcast {
-                room: flood_room.clone(),
+                room: room_name.clone(),
                 text: chunk.clone(),
             };
-            hub.send(broadcast).await.expect("hub alive");
+            app.state.hub.send(broadcast).await.expect("hub alive");
         }
-    });
-    let mut received = 0;
-    while received < MESSAGES {
-        let message = reader.next().await;
-        if message["event"] == "flood" {
-            received += 1;
+        let mut received = 0;
+        while received < 100 {
+            if reader.next().await["event"] == "flood" {
+                received += 1;
+            }
         }
     }
-    flood.await.expect("flood finished");
     let remaining = app
         .state
         .hub
@@ -325,4 +321,26 @@ async fn a_client_that_never_reads_does_not_stop_the_others() {
         "the stalled client was dropped, the reader kept"
     );
     drop(stalled);
+}
+
+/// SPEC §10: pings every 5 s, a client silent for 15 s is dropped. This test takes ~16 s.
+#[actix_web::test]
+async fn a_silent_client_is_dropped_after_fifteen_seconds() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant(SELLER, None).await;
+    let mut silent = WsClient::connect(&app.url, &tenant.token, TokenIn::Query)
+        .await
+        .expect("upgrade");
+    assert!(
+        !silent
+            .closed_by_server_within(Duration::from_secs(12))
+            .await,
+        "still open after 12 s"
+    );
+    assert!(
+        silent
+            .closed_by_server_within(Duration::from_secs(10))
+            .await,
+        "closed by 22 s"
+    );
 }

@@ -77,3 +77,17 @@ impl WsClient {
         }
     }
 }
+
+impl WsClient {
+    /// Reads without ever answering pings; true once the server closes the connection.
+    pub async fn closed_by_server_within(&mut self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.conn.next()).await {
+                Err(_) => return false,
+                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Frame::Close(_)))) => return true,
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+}
