@@ -219,7 +219,11 @@ async fn duplicate_storm(deliveries: usize) {
             .filter(|(code, a)| *code == 200 && a["status"] == s)
             .count()
     };
-    let others: Vec<_> = answers.iter().filter(|(code, _)| *code != 200).take(3).collect();
+    let others: Vec<_> = answers
+        .iter()
+        .filter(|(code, _)| *code != 200)
+        .take(3)
+        .collect();
     assert_eq!(
         (count("accepted"), count("duplicate")),
         (1, answers.len() - 1),

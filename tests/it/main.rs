@@ -8,4 +8,5 @@ mod e2e_ingest;
 mod e2e_pipeline;
 mod e2e_retry;
 mod e2e_ws;
+mod prop_parsers;
 mod utils;
