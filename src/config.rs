@@ -99,6 +99,8 @@ pub struct Config {
     pub tenant_idle: Duration,
     pub mp_requests_per_second: NonZeroU32,
     pub ghl_requests_per_10s: NonZeroU32,
+    /// GoHighLevel's 429 carries no documented `Retry-After`: wait at least this long.
+    pub ghl_429_backoff: Duration,
     /// `None` turns the per-tenant ingest limit off.
     pub ingest_per_tenant_per_second: Option<NonZeroU32>,
 }
@@ -121,6 +123,7 @@ struct RawConfig {
     tenant_idle_secs: u64,
     mp_requests_per_second: u32,
     ghl_requests_per_10s: u32,
+    ghl_429_backoff_ms: u64,
     ingest_per_tenant_per_second: u32,
 }
 
@@ -211,6 +214,7 @@ impl RawConfig {
                 self.mp_requests_per_second,
             )?,
             ghl_requests_per_10s: non_zero("ghl_requests_per_10s", self.ghl_requests_per_10s)?,
+            ghl_429_backoff: Duration::from_millis(self.ghl_429_backoff_ms),
             ingest_per_tenant_per_second: NonZeroU32::new(self.ingest_per_tenant_per_second),
         })
     }

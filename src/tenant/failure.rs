@@ -11,9 +11,6 @@ use crate::ghl::GhlError;
 use crate::mercadopago::client::MpError;
 use crate::outbound::CallError;
 
-/// GoHighLevel documents no `Retry-After`; back off at least this long on its 429.
-const GHL_MIN_BACKOFF: Duration = Duration::from_secs(10);
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
     pub permanent: bool,
@@ -53,7 +50,9 @@ impl Failure {
         }
     }
 
-    pub fn from_ghl(err: GhlError) -> Self {
+    /// GoHighLevel documents no `Retry-After`: its 429 waits at least `min_429_backoff`
+    /// (`ghl_429_backoff_ms`, 10 s by default).
+    pub fn from_ghl(err: GhlError, min_429_backoff: Duration) -> Self {
         match err {
             GhlError::NoContactId => Self::transient(
                 "GoHighLevel created the contact but answered no contact id",
@@ -63,7 +62,7 @@ impl Failure {
                 let mut failure = Self::from_call("GoHighLevel", call, "");
                 if matches!(failure.details["status"].as_u64(), Some(429)) {
                     failure.retry_after =
-                        Some(failure.retry_after.unwrap_or_default().max(GHL_MIN_BACKOFF));
+                        Some(failure.retry_after.unwrap_or_default().max(min_429_backoff));
                 }
                 failure
             }
@@ -170,11 +169,19 @@ mod tests {
         }
     }
 
+    const GHL_MIN_BACKOFF: Duration = Duration::from_secs(10);
+
     #[test]
-    fn ghl_429_waits_at_least_ten_seconds() {
-        let failure = Failure::from_ghl(GhlError::Call(status(429, Some(Duration::from_secs(2)))));
+    fn ghl_429_waits_at_least_the_configured_backoff() {
+        let failure = Failure::from_ghl(
+            GhlError::Call(status(429, Some(Duration::from_secs(2)))),
+            GHL_MIN_BACKOFF,
+        );
         assert_eq!(failure.retry_after, Some(GHL_MIN_BACKOFF));
-        let failure = Failure::from_ghl(GhlError::Call(status(429, Some(Duration::from_secs(30)))));
+        let failure = Failure::from_ghl(
+            GhlError::Call(status(429, Some(Duration::from_secs(30)))),
+            GHL_MIN_BACKOFF,
+        );
         assert_eq!(failure.retry_after, Some(Duration::from_secs(30)));
     }
 }

@@ -205,7 +205,7 @@ async fn tag_buyer(
         .ghl
         .find_contact(settings, email)
         .await
-        .map_err(Failure::from_ghl)?;
+        .map_err(|e| Failure::from_ghl(e, svc.config.ghl_429_backoff))?;
     let contact_id = match found {
         Some(id) => id,
         None => {
@@ -219,14 +219,14 @@ async fn tag_buyer(
             svc.ghl
                 .create_contact(settings, &buyer)
                 .await
-                .map_err(Failure::from_ghl)?
+                .map_err(|e| Failure::from_ghl(e, svc.config.ghl_429_backoff))?
         }
     };
     limits.ghl.until_ready().await;
     svc.ghl
         .add_tag(settings, &contact_id)
         .await
-        .map_err(Failure::from_ghl)?;
+        .map_err(|e| Failure::from_ghl(e, svc.config.ghl_429_backoff))?;
     payments::mark_tagged(&svc.db, payment.id, &contact_id)
         .await
         .map_err(Failure::from_db)

@@ -2,6 +2,7 @@
 //! with wiremock fakes of MercadoPago and GoHighLevel that record what they receive, plus helpers
 //! to create tenants, send signed webhooks and wait for effects with a bounded poll.
 
+pub mod chaos;
 pub mod db;
 pub mod recorder;
 pub mod ws;
