@@ -34,10 +34,14 @@ struct State {
     rng: Mutex<StdRng>,
     /// payment id → (collector id, payer email)
     payments: Mutex<HashMap<String, (String, String)>>,
+    /// For payments not added one by one: derives (collector id, payer email) from the id.
+    rule: Mutex<Option<PaymentRule>>,
     contacts: Mutex<HashMap<String, String>>,
     tags_applied: Mutex<HashMap<String, usize>>,
     fates: Mutex<HashMap<Fate, usize>>,
 }
+
+type PaymentRule = Box<dyn Fn(&str) -> Option<(String, String)> + Send + Sync>;
 
 struct Request {
     method: String,
@@ -56,6 +60,7 @@ impl Chaos {
             slow_for,
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             payments: Mutex::default(),
+            rule: Mutex::default(),
             contacts: Mutex::default(),
             tags_applied: Mutex::default(),
             fates: Mutex::default(),
@@ -72,6 +77,14 @@ impl Chaos {
     /// An approved payment of this collector whose buyer has this email.
     pub fn add_payment(&self, id: &str, collector: &str, email: &str) {
         lock(&self.state.payments).insert(id.to_owned(), (collector.to_owned(), email.to_owned()));
+    }
+
+    /// Serves every payment id this rule knows, without listing them.
+    pub fn set_payment_rule(
+        &self,
+        rule: impl Fn(&str) -> Option<(String, String)> + Send + Sync + 'static,
+    ) {
+        *lock(&self.state.rule) = Some(Box::new(rule));
     }
 
     /// Successful tag additions per contact email.
@@ -147,7 +160,7 @@ fn route(state: &State, request: &Request) -> String {
         .unwrap_or_default();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (request.method.as_str(), segments.as_slice()) {
-        ("GET", ["v1", "payments", id]) => match lock(&state.payments).get(*id) {
+        ("GET", ["v1", "payments", id]) => match find_payment(state, id) {
             Some((collector, email)) => {
                 let body = json!({ "id": id.parse::<u64>().unwrap_or_default(), "status": "approved",
                     "status_detail": "accredited", "collector_id": collector.parse::<u64>().unwrap_or_default(),
@@ -187,6 +200,13 @@ fn route(state: &State, request: &Request) -> String {
         }
         _ => http(404, "", "{}"),
     }
+}
+
+fn find_payment(state: &State, id: &str) -> Option<(String, String)> {
+    if let Some(found) = lock(&state.payments).get(id) {
+        return Some(found.clone());
+    }
+    lock(&state.rule).as_ref().and_then(|rule| rule(id))
 }
 
 fn http(status: u16, extra_headers: &str, body: &str) -> String {
