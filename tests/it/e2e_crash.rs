@@ -56,10 +56,10 @@ fn start(db: &TestDb, chaos: &Chaos) -> Server {
 async fn wait_ready(http: &reqwest::Client, url: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if let Ok(response) = http.get(format!("{url}/ready")).send().await {
-            if response.status().is_success() {
-                return;
-            }
+        if let Ok(response) = http.get(format!("{url}/ready")).send().await
+            && response.status().is_success()
+        {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -193,15 +193,15 @@ async fn sigkill_mid_storm_loses_no_accepted_webhook() {
         // MP delivers again what got no answer; now it is accepted or a duplicate.
         let unanswered = std::mem::take(&mut ledger.lock().await.unanswered);
         for (seller, payment, n) in unanswered {
-            if let Some(a) = deliver(&http, &server.url, &seller, &payment, n).await {
-                if a["status"] == "accepted" {
-                    let event = a["event_id"].as_str().unwrap_or_default().to_owned();
-                    ledger
-                        .lock()
-                        .await
-                        .accepted
-                        .insert(event, sellers[&seller].clone());
-                }
+            if let Some(a) = deliver(&http, &server.url, &seller, &payment, n).await
+                && a["status"] == "accepted"
+            {
+                let event = a["event_id"].as_str().unwrap_or_default().to_owned();
+                ledger
+                    .lock()
+                    .await
+                    .accepted
+                    .insert(event, sellers[&seller].clone());
             }
         }
     }
