@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Runs every scenario of docs/BENCHMARKS.md on this machine and prints the figures.
+#   bench/run.sh              all scenarios
+#   bench/run.sh ingest       only the ingest ones (SQLite, PostgreSQL, bare baseline)
+# Needs PostgreSQL on 127.0.0.1:5432 (trust auth) for the PostgreSQL rows. Not part of CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+only="${1:-all}"
+cargo build --release -q -p cobro -p cobro-loadgen
+BIN=target/release
+WORK=$(mktemp -d)
+ADMIN=bench-admin
+SECRET=bench-secret
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); $(date -u +%FT%TZ)"
+
+wait_ready() { for _ in $(seq 1 200); do curl -sf "$1/ready" >/dev/null && return 0; sleep 0.05; done; echo "not ready: $1"; exit 1; }
+start_cobro() { # start_cobro <database url> <mp base> [extra env...]
+  local db=$1 mp=$2; shift 2
+  env COBRO_BIND=127.0.0.1:8080 COBRO_DATABASE_URL="$db" COBRO_ADMIN_TOKEN=$ADMIN \
+      COBRO_MP_API_BASE="$mp" COBRO_INGEST_PER_TENANT_PER_SECOND=0 COBRO_MP_REQUESTS_PER_SECOND=100000 \
+      RUST_LOG=error "$@" $BIN/cobro serve >"$WORK/cobro.log" 2>&1 &
+  COBRO_PID=$!
+  PIDS+=("$COBRO_PID")
+  wait_ready http://127.0.0.1:8080
+}
+stop_cobro() { kill -9 "$COBRO_PID" 2>/dev/null || true; wait "$COBRO_PID" 2>/dev/null || true; }
+load() { $BIN/cobro-load "$@" --admin-token $ADMIN --secret $SECRET; }
+fresh_pg() { psql -h 127.0.0.1 -U postgres -d test -qc "DROP DATABASE IF EXISTS cobro_bench WITH (FORCE)" -c "CREATE DATABASE cobro_bench"; }
+
+$BIN/cobro-load fake-mp --bind 127.0.0.1:9091 & PIDS+=($!)
+$BIN/cobro-load bare --bind 127.0.0.1:9090 & PIDS+=($!)
+sleep 0.5
+
+if [[ $only == all || $only == ingest ]]; then
+  echo; echo "### ingest, SQLite (synchronous=FULL), processing on"
+  start_cobro "sqlite://$WORK/cobro.db?mode=rwc" http://127.0.0.1:9091
+  load ingest --connections 64 --duration 10 --label "bare endpoint" --target http://127.0.0.1:9090 --no-setup
+  load ingest --connections 64 --duration 10 --label "cobro ingest, SQLite"
+  load ingest --connections 64 --duration 10 --rate 5000 --label "cobro ingest, SQLite"
+  stop_cobro
+  echo; echo "### ingest, PostgreSQL"
+  fresh_pg
+  start_cobro "postgres://postgres@127.0.0.1:5432/cobro_bench" http://127.0.0.1:9091
+  load ingest --connections 64 --duration 10 --label "cobro ingest, PostgreSQL"
+  stop_cobro
+fi
+
+if [[ $only == all || $only == e2e ]]; then
+  echo; echo "### webhook → paymentStatusUpdated, SQLite"
+  start_cobro "sqlite://$WORK/e2e.db?mode=rwc" http://127.0.0.1:9091
+  load e2e --tenants 100 --rate 1000 --duration 10
+  stop_cobro
+fi
+
+if [[ $only == all || $only == tenants ]]; then
+  echo; echo "### 10,000 tenants with live actors, SQLite"
+  start_cobro "sqlite://$WORK/tenants.db?mode=rwc" http://127.0.0.1:9091
+  load tenants --count 10000 --wake --pid "$COBRO_PID"
+  stop_cobro
+fi
+
+if [[ $only == all || $only == drain ]]; then
+  echo; echo "### 100,000 pending events at start, SQLite"
+  $BIN/cobro-load fake-mp --bind 127.0.0.1:9092 --delay-ms 600000 & PIDS+=($!)
+  sleep 0.3
+  # MP hangs: one event per tenant is in flight, the rest wait in the database.
+  start_cobro "sqlite://$WORK/drain.db?mode=rwc" http://127.0.0.1:9092
+  load ingest --connections 64 --duration 30 --tenants 100 --first-user-id 400000 --label "filling" | grep -E "==|throughput"
+  stop_cobro
+  pending=$(sqlite3 "$WORK/drain.db" "select count(*) from webhook_events where status in ('pending','processing')" 2>/dev/null || echo "?")
+  echo "   events waiting at restart: $pending"
+  t0=$(date +%s.%N)
+  start_cobro "sqlite://$WORK/drain.db?mode=rwc" http://127.0.0.1:9091
+  while :; do
+    left=$(curl -s http://127.0.0.1:8080/metrics | awk '/^cobro_events\{status="(pending|processing)"\}/{s+=$2} END{print s+0}')
+    [[ $left == 0 ]] && break
+    sleep 0.2
+  done
+  t1=$(date +%s.%N)
+  echo "   drained in $(echo "$t1 - $t0" | bc) s (including start-up and recovery): $(echo "$pending / ($t1 - $t0)" | bc) events/s"
+  stop_cobro
+fi
