@@ -11,9 +11,11 @@ use actix_web::{App, HttpServer, web};
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::config::Config;
+use crate::config::{Config, DatabaseKind};
 use crate::domain::TenantId;
 use crate::error::AppError;
+use crate::ingest::directory::TenantDirectory;
+use crate::ingest::writer::IngestWriter;
 use crate::publish::{FanOut, StatusPublisher};
 use crate::services::Services;
 use crate::store::{db, events};
@@ -29,6 +31,8 @@ pub struct AppState {
     pub supervisor: Addr<TenantSupervisor>,
     pub hub: Addr<WsHub>,
     pub registry: Registry,
+    pub writer: IngestWriter,
+    pub directory: Arc<TenantDirectory>,
     ingest_limiter: Option<Arc<DefaultKeyedRateLimiter<TenantId>>>,
 }
 
@@ -69,6 +73,13 @@ pub async fn start(
     let ingest_limiter = config
         .ingest_per_tenant_per_second
         .map(|rate| Arc::new(RateLimiter::keyed(Quota::per_second(rate))));
+    // SQLite has one writer, so one batch at a time; PostgreSQL commits a few in parallel.
+    let writers = match config.database_kind {
+        DatabaseKind::Sqlite => 1,
+        DatabaseKind::Postgres => 4,
+    };
+    let writer = IngestWriter::start(conn.clone(), writers);
+    let directory = Arc::new(TenantDirectory::new(conn.clone()));
     let hub = WsHub::default().start();
     let mut publishers: Vec<Arc<dyn StatusPublisher>> =
         vec![Arc::new(HubPublisher::new(hub.clone()))];
@@ -82,6 +93,8 @@ pub async fn start(
         supervisor,
         hub,
         registry,
+        writer,
+        directory,
         ingest_limiter,
     };
     recover(&state).await.map_err(StartError::Recover)?;

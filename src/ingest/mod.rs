@@ -3,6 +3,8 @@
 //! happens before the single write, and `accepted` is answered only after that write committed.
 
 pub mod classify;
+pub mod directory;
+pub mod writer;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
@@ -16,8 +18,7 @@ use crate::domain::{EventStatus, TenantId};
 use crate::error::AppError;
 use crate::mercadopago::signature;
 use crate::publish::{StatusUpdate, WebhookEventUpdated};
-use crate::store::events::{self, NewEvent, Stored};
-use crate::store::tenants;
+use crate::store::events::{NewEvent, Stored};
 use crate::tenant::Enqueue;
 use classify::{Classified, PaymentNotification, classify};
 
@@ -99,8 +100,7 @@ async fn ingest(
     };
     let span = tracing::Span::current();
     span.record("mp_payment", notification.data_id.as_str());
-    let Some(tenant) = tenants::find_by_mp_user(&state.services.db, &notification.user_id).await?
-    else {
+    let Some(tenant) = state.directory.find(&notification.user_id).await? else {
         return Ok(Outcome::Ignored("unknown tenant".into()));
     };
     let tenant_id = TenantId(tenant.id);
@@ -109,7 +109,12 @@ async fn ingest(
     state.check_ingest_rate(tenant_id)?;
     let new = new_event(req, state, tenant_id, notification);
     let first_update = pending_update(&new);
-    match events::insert_or_find(&state.services.db, new).await? {
+    let stored = state
+        .writer
+        .store(new)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    match stored {
         Stored::Accepted(event_id) => {
             let update = WebhookEventUpdated {
                 id: event_id,

@@ -5,12 +5,14 @@
 use chrono::{DateTime, Utc};
 use entity::webhook_event::{ActiveModel, Column, Entity as Event, Model};
 use sea_orm::ActiveValue::{Set, Unchanged};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TryInsertResult,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::Value;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::page::{self, Page, PageQuery};
@@ -27,20 +29,18 @@ pub struct NewEvent {
     pub max_attempts: i32,
 }
 
-/// What the deduplicating insert found.
+/// What became of an event handed to [`insert_batch`]. The unique index decides, so of any number
+/// of concurrent deliveries of one notification exactly one is `Accepted`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
     Accepted(Uuid),
     Duplicate(Uuid),
 }
 
-/// Inserts unless `(tenant_id, notification_id)` exists. The unique index decides, so of any
-/// number of concurrent deliveries exactly one is `Accepted`.
-pub async fn insert_or_find(db: &impl ConnectionTrait, new: NewEvent) -> Result<Stored, DbErr> {
-    let id = super::new_id();
-    let (tenant_id, notification_id) = (new.tenant_id, new.notification_id.clone());
-    let row = ActiveModel {
-        id: Set(id),
+/// The row of a freshly accepted event.
+fn new_row(new: NewEvent) -> ActiveModel {
+    ActiveModel {
+        id: Set(super::new_id()),
         tenant_id: Set(new.tenant_id.0),
         notification_id: Set(new.notification_id),
         request_id: Set(new.request_id),
@@ -59,24 +59,84 @@ pub async fn insert_or_find(db: &impl ConnectionTrait, new: NewEvent) -> Result<
         processed_at: Set(None),
         next_retry_at: Set(None),
         processing_ms: Set(None),
-    };
-    let result = Event::insert(row)
-        .on_conflict_do_nothing_on([Column::TenantId, Column::NotificationId])
-        .exec_without_returning(db)
-        .await?;
-    if matches!(result, TryInsertResult::Inserted(n) if n > 0) {
-        return Ok(Stored::Accepted(id));
     }
-    let existing = Event::find()
+}
+
+/// Inserts a batch in one transaction, deduplicating on `(tenant_id, notification_id)` against
+/// the table and within the batch. Answers, in the batch's order, what became of each event.
+pub async fn insert_batch(
+    db: &DatabaseConnection,
+    batch: Vec<NewEvent>,
+) -> Result<Vec<Stored>, DbErr> {
+    let keys: Vec<(Uuid, String)> = batch
+        .iter()
+        .map(|e| (e.tenant_id.0, e.notification_id.clone()))
+        .collect();
+    // The first event of each key in the batch is the candidate; later ones are its duplicates.
+    let mut candidate_of: HashMap<(Uuid, String), usize> = HashMap::new();
+    let mut rows = Vec::new();
+    let mut ids = vec![Uuid::nil(); batch.len()];
+    for (index, event) in batch.into_iter().enumerate() {
+        if candidate_of.contains_key(&keys[index]) {
+            continue;
+        }
+        candidate_of.insert(keys[index].clone(), index);
+        let row = new_row(event);
+        ids[index] = *row.id.as_ref();
+        rows.push(row);
+    }
+    let candidates = rows.len();
+    let txn = db
+        .begin_with_options(super::db::write_transaction())
+        .await?;
+    let inserted_count = Event::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([Column::TenantId, Column::NotificationId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    let existing = if inserted_count as usize == candidates {
+        HashMap::new()
+    } else {
+        existing_ids(&txn, candidate_of.keys().cloned().collect()).await?
+    };
+    txn.commit().await?;
+    Ok(keys
+        .iter()
+        .enumerate()
+        .map(|(index, key)| {
+            let candidate = candidate_of[key];
+            let stored_id = existing.get(key).copied().unwrap_or(ids[candidate]);
+            if candidate == index && stored_id == ids[candidate] {
+                Stored::Accepted(stored_id)
+            } else {
+                Stored::Duplicate(stored_id)
+            }
+        })
+        .collect())
+}
+
+/// The stored id of each key (after a conflicting insert, some are older rows).
+async fn existing_ids(
+    db: &impl ConnectionTrait,
+    keys: Vec<(Uuid, String)>,
+) -> Result<HashMap<(Uuid, String), Uuid>, DbErr> {
+    let tenants: Vec<Uuid> = keys.iter().map(|(t, _)| *t).collect();
+    let notifications: Vec<String> = keys.iter().map(|(_, n)| n.clone()).collect();
+    let rows: Vec<(Uuid, Uuid, String)> = Event::find()
         .select_only()
-        .column(Column::Id)
-        .filter(Column::TenantId.eq(tenant_id.0))
-        .filter(Column::NotificationId.eq(notification_id))
-        .into_tuple::<Uuid>()
-        .one(db)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("duplicate event vanished".into()))?;
-    Ok(Stored::Duplicate(existing))
+        .columns([Column::Id, Column::TenantId, Column::NotificationId])
+        .filter(Column::TenantId.is_in(tenants))
+        .filter(Column::NotificationId.is_in(notifications))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, tenant, notification)| ((tenant, notification), id))
+        .collect())
 }
 
 /// Moves a `pending` event to `processing` and counts the attempt. `None` when the event is not
