@@ -70,6 +70,12 @@ pub async fn start(
     crate::metrics::handle();
     let conn = db::connect(&config).await.map_err(StartError::Connect)?;
     db::migrate(&conn).await.map_err(StartError::Migrate)?;
+    let work_conn = match config.database_kind {
+        DatabaseKind::Sqlite => db::connect_worker(&config)
+            .await
+            .map_err(StartError::Connect)?,
+        DatabaseKind::Postgres => conn.clone(),
+    };
     let ingest_limiter = config
         .ingest_per_tenant_per_second
         .map(|rate| Arc::new(RateLimiter::keyed(Quota::per_second(rate))));
@@ -84,7 +90,12 @@ pub async fn start(
     let mut publishers: Vec<Arc<dyn StatusPublisher>> =
         vec![Arc::new(HubPublisher::new(hub.clone()))];
     publishers.extend(observers);
-    let services = Arc::new(Services::new(conn, config, Arc::new(FanOut(publishers))));
+    let services = Arc::new(Services::new(
+        conn,
+        work_conn,
+        config,
+        Arc::new(FanOut(publishers)),
+    ));
     let supervisor = TenantSupervisor::new(services.clone());
     let registry = supervisor.registry();
     let supervisor = supervisor.start();

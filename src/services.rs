@@ -12,7 +12,10 @@ use crate::outbound::http_client;
 use crate::publish::StatusPublisher;
 
 pub struct Services {
+    /// Webhooks, admin API, recovery (SQLite: the configured `synchronous`, FULL by default).
     pub db: DatabaseConnection,
+    /// The tenant pipeline's writes (see `store::db::connect_worker`).
+    pub work_db: DatabaseConnection,
     pub config: Arc<Config>,
     pub mp: MpClient,
     pub ghl: GhlClient,
@@ -22,6 +25,7 @@ pub struct Services {
 impl Services {
     pub fn new(
         db: DatabaseConnection,
+        work_db: DatabaseConnection,
         config: Config,
         publisher: Arc<dyn StatusPublisher>,
     ) -> Self {
@@ -30,6 +34,7 @@ impl Services {
             mp: MpClient::new(http.clone(), config.mp_api_base.clone()),
             ghl: GhlClient::new(http, config.ghl_api_base.clone()),
             db,
+            work_db,
             config: Arc::new(config),
             publisher,
         }

@@ -12,7 +12,25 @@ use sea_orm::{
 
 use crate::config::{Config, DatabaseKind};
 
+/// The main pool: webhooks, the admin API, recovery. Uses the configured `synchronous`.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    open(config, &config.sqlite_synchronous).await
+}
+
+/// The pool of the tenant pipeline. On SQLite its connections use `synchronous=NORMAL` when the
+/// configuration asks for more: in WAL mode such a commit survives a crash of Cobro, and the next
+/// `FULL` commit (every acknowledged webhook is one) syncs the log with everything before it, so
+/// a power cut can only lose the last processing updates, which are redone from the event that
+/// was durably stored. (PostgreSQL uses the main pool for both.)
+pub async fn connect_worker(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    let synchronous = match config.sqlite_synchronous.as_str() {
+        "full" | "extra" => "normal",
+        other => other,
+    };
+    open(config, synchronous).await
+}
+
+async fn open(config: &Config, sqlite_synchronous: &str) -> Result<DatabaseConnection, DbErr> {
     if config.database_kind == DatabaseKind::Sqlite {
         create_sqlite_dir(&config.database_url)?;
     }
@@ -21,7 +39,7 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
         .max_connections(config.database_max_connections)
         .sqlx_logging(false);
     if config.database_kind == DatabaseKind::Sqlite {
-        let synchronous = SqliteSynchronous::from_str(&config.sqlite_synchronous)
+        let synchronous = SqliteSynchronous::from_str(sqlite_synchronous)
             .map_err(|e| DbErr::Custom(format!("sqlite_synchronous: {e}")))?;
         let busy_timeout = config.sqlite_busy_timeout;
         options.map_sqlx_sqlite_opts(move |opts| {

@@ -6,19 +6,19 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use entity::{payment, webhook_event};
-use sea_orm::{DatabaseConnection, TransactionTrait};
 use serde_json::json;
 use tracing::{Instrument, info, info_span, warn};
 use uuid::Uuid;
 
 use super::failure::Failure;
 use super::limits::Limiters;
-use crate::domain::{OrderMove, PaymentStatus, TenantId, map_mp_status};
+use super::record;
+use crate::domain::{PaymentStatus, TenantId, map_mp_status};
 use crate::ghl::{Buyer, GhlSettings};
 use crate::mercadopago::MpPayment;
 use crate::publish::{PaymentStatusUpdated, StatusUpdate, WebhookEventUpdated};
 use crate::services::Services;
-use crate::store::{db::write_transaction, events, orders, payments, tenants};
+use crate::store::{events, payments, tenants};
 
 /// What the actor must do after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,7 @@ struct Processed {
     payment: payment::Model,
     mp: MpPayment,
     mapped_order_status: Option<&'static str>,
+    event: webhook_event::Model,
 }
 
 pub async fn run_attempt(
@@ -47,7 +48,7 @@ pub async fn run_attempt(
         info_span!("attempt", %tenant, event = %event_id, mp_payment = tracing::field::Empty);
     async move {
         let started = Instant::now();
-        let event = match events::claim(&svc.db, event_id).await {
+        let event = match events::claim(&svc.work_db, event_id).await {
             Ok(Some(event)) => event,
             Ok(None) => return AttemptOutcome::Skipped,
             Err(err) => {
@@ -57,11 +58,12 @@ pub async fn run_attempt(
         };
         tracing::Span::current().record("mp_payment", event.mp_payment_id.as_str());
         publish_event(svc, tenant, &event);
-        let result = process(svc, limits, tenant, &event).await;
-        let elapsed_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        let outcome = match result {
-            Ok(done) => finish_success(svc, tenant, &event, done, elapsed_ms).await,
-            Err(failure) => finish_failure(svc, tenant, &event, failure, elapsed_ms).await,
+        let outcome = match process(svc, limits, tenant, &event, started).await {
+            Ok(done) => publish_success(svc, tenant, done),
+            Err(failure) => {
+                let elapsed_ms = record::elapsed_ms(started);
+                finish_failure(svc, tenant, &event, failure, elapsed_ms).await
+            }
         };
         record_metrics(outcome, started.elapsed());
         outcome
@@ -87,14 +89,15 @@ fn record_metrics(outcome: AttemptOutcome, elapsed: std::time::Duration) {
         .record(elapsed.as_secs_f64());
 }
 
-/// Steps 2–6: fetch, check, store, move the order, tag.
+/// Steps 2–7: fetch, check, store, move the order, tag, mark `success`.
 async fn process(
     svc: &Services,
     limits: &Limiters,
     tenant_id: TenantId,
     event: &webhook_event::Model,
+    started: Instant,
 ) -> Result<Processed, Failure> {
-    let tenant = tenants::get(&svc.db, tenant_id)
+    let tenant = tenants::get(&svc.work_db, tenant_id)
         .await
         .map_err(Failure::from_db)?
         .ok_or_else(|| Failure::permanent("the tenant was deleted", json!({})))?;
@@ -107,19 +110,36 @@ async fn process(
         .map_err(|e| Failure::from_mp(e, payment_id))?;
     check_collector(&mp, &tenant.mp_user_id)?;
     let (status, order_target) = map_mp_status(mp.status.as_deref().unwrap_or_default());
-    let payment = store_payment(&svc.db, tenant_id, payment_id, &mp, status, order_target)
+    let tagging = ghl_settings(&tenant).filter(|_| status == PaymentStatus::Approved);
+    let update = record::PaymentUpdate {
+        tenant: tenant_id,
+        event_id: event.id,
+        payment_id,
+        mp: &mp,
+        status,
+        order_target,
+        wants_tag: tagging.is_some(),
+        started,
+    };
+    let stored = record::store_payment(&svc.work_db, update)
         .await
         .map_err(Failure::from_db)?;
-    let settings = ghl_settings(&tenant);
-    if let Some(settings) =
-        settings.filter(|_| status == PaymentStatus::Approved && payment.ghl_tagged_at.is_none())
-    {
-        tag_buyer(svc, limits, &settings, &payment, &mp).await?;
-    }
+    let finished = match (stored.finished, tagging) {
+        (Some(finished), _) => finished,
+        (None, settings) => {
+            if let Some(settings) = settings {
+                tag_buyer(svc, limits, &settings, &stored.payment, &mp).await?;
+            }
+            record::finish(&svc.work_db, event.id, stored.payment.id, started)
+                .await
+                .map_err(Failure::from_db)?
+        }
+    };
     Ok(Processed {
-        payment,
+        payment: stored.payment,
         mp,
         mapped_order_status: order_target.map(|o| o.as_str()),
+        event: finished,
     })
 }
 
@@ -135,49 +155,6 @@ fn check_collector(mp: &MpPayment, mp_user_id: &str) -> Result<(), Failure> {
         ),
         json!({ "collector_id": found, "mp_user_id": mp_user_id }),
     ))
-}
-
-/// Steps 4–5 in one write transaction: upsert the payment, move its order forward if it has one.
-async fn store_payment(
-    db: &DatabaseConnection,
-    tenant: TenantId,
-    payment_id: &str,
-    mp: &MpPayment,
-    status: PaymentStatus,
-    order_target: Option<crate::domain::OrderStatus>,
-) -> Result<payment::Model, sea_orm::DbErr> {
-    let txn = db.begin_with_options(write_transaction()).await?;
-    let order_id = mp
-        .external_reference
-        .as_deref()
-        .and_then(|r| Uuid::parse_str(r).ok());
-    let order = match order_id {
-        Some(id) => orders::get(&txn, tenant, id).await?,
-        None => None,
-    };
-    let payment = payments::upsert(
-        &txn,
-        tenant,
-        payment_id,
-        mp,
-        status,
-        order.as_ref().map(|o| o.id),
-    )
-    .await?;
-    if let (Some(order), Some(target)) = (&order, order_target) {
-        match orders::apply_payment(&txn, order, target, payment_id).await? {
-            Some(OrderMove::Move { from, to }) => {
-                info!(order = %order.id, from = from.as_str(), to = to.as_str(), "order moved")
-            }
-            Some(OrderMove::Ignore { from, to }) => info!(
-                order = %order.id, from = from.as_str(), to = to.as_str(),
-                "order not moved: that would go backwards"
-            ),
-            Some(OrderMove::AlreadyThere) | None => {}
-        }
-    }
-    txn.commit().await?;
-    Ok(payment)
 }
 
 fn ghl_settings(tenant: &entity::tenant::Model) -> Option<GhlSettings> {
@@ -227,32 +204,18 @@ async fn tag_buyer(
         .add_tag(settings, &contact_id)
         .await
         .map_err(|e| Failure::from_ghl(e, svc.config.ghl_429_backoff))?;
-    payments::mark_tagged(&svc.db, payment.id, &contact_id)
+    payments::mark_tagged(&svc.work_db, payment.id, &contact_id)
         .await
         .map_err(Failure::from_db)
 }
 
-/// Step 7.
-async fn finish_success(
-    svc: &Services,
-    tenant: TenantId,
-    event: &webhook_event::Model,
-    done: Processed,
-    elapsed_ms: i64,
-) -> AttemptOutcome {
-    match events::mark_success(&svc.db, event.id, Some(done.payment.id), elapsed_ms).await {
-        Ok(updated) => {
-            info!(processing_ms = elapsed_ms, status = %done.payment.status, "event processed");
-            svc.publisher
-                .publish(tenant, StatusUpdate::Payment(payment_update(tenant, &done)));
-            publish_event(svc, tenant, &updated);
-            AttemptOutcome::Succeeded
-        }
-        Err(err) => {
-            let failure = Failure::from_db(err);
-            finish_failure(svc, tenant, event, failure, elapsed_ms).await
-        }
-    }
+/// Step 7's broadcasts, once the success is committed.
+fn publish_success(svc: &Services, tenant: TenantId, done: Processed) -> AttemptOutcome {
+    info!(processing_ms = done.event.processing_ms, status = %done.payment.status, "event processed");
+    svc.publisher
+        .publish(tenant, StatusUpdate::Payment(payment_update(tenant, &done)));
+    publish_event(svc, tenant, &done.event);
+    AttemptOutcome::Succeeded
 }
 
 /// A failed attempt: retry on the schedule, or fail for good (permanent, or attempts used up).
@@ -267,7 +230,7 @@ async fn finish_failure(
     let mut details = failure.details.clone();
     details["permanent"] = json!(failure.permanent);
     let update = events::mark_attempt_failed(
-        &svc.db,
+        &svc.work_db,
         event.id,
         next_retry_at,
         failure.message.clone(),

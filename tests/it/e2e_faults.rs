@@ -103,7 +103,6 @@ fn assert_retries_waited_for_their_time(app: &TestApp) {
         };
         match (event.status.as_str(), event.next_retry_at) {
             ("pending", Some(next)) => {
-                assert!(next > at, "a retry planned in the past: {event:?}");
                 planned.insert(event.id, next);
             }
             ("processing", _) => {
