@@ -84,7 +84,6 @@ pub async fn start(
         DatabaseKind::Sqlite => 1,
         DatabaseKind::Postgres => 4,
     };
-    let writer = IngestWriter::start(conn.clone(), writers);
     let directory = Arc::new(TenantDirectory::new(conn.clone()));
     let hub = WsHub::default().start();
     let mut publishers: Vec<Arc<dyn StatusPublisher>> =
@@ -96,6 +95,7 @@ pub async fn start(
         config,
         Arc::new(FanOut(publishers)),
     ));
+    let writer = IngestWriter::start(services.db.clone(), services.gate.clone(), writers);
     let supervisor = TenantSupervisor::new(services.clone());
     let registry = supervisor.registry();
     let supervisor = supervisor.start();

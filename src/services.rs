@@ -10,12 +10,15 @@ use crate::ghl::GhlClient;
 use crate::mercadopago::MpClient;
 use crate::outbound::http_client;
 use crate::publish::StatusPublisher;
+use crate::store::gate::WriteGate;
 
 pub struct Services {
     /// Webhooks, admin API, recovery (SQLite: the configured `synchronous`, FULL by default).
     pub db: DatabaseConnection,
     /// The tenant pipeline's writes (see `store::db::connect_worker`).
     pub work_db: DatabaseConnection,
+    /// Taken around every write transaction of the pipeline and the ingest writer.
+    pub gate: WriteGate,
     pub config: Arc<Config>,
     pub mp: MpClient,
     pub ghl: GhlClient,
@@ -30,11 +33,13 @@ impl Services {
         publisher: Arc<dyn StatusPublisher>,
     ) -> Self {
         let http = http_client(config.http_timeout);
+        let gate = WriteGate::for_database(config.database_kind);
         Self {
             mp: MpClient::new(http.clone(), config.mp_api_base.clone()),
             ghl: GhlClient::new(http, config.ghl_api_base.clone()),
             db,
             work_db,
+            gate,
             config: Arc::new(config),
             publisher,
         }

@@ -9,6 +9,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::store::events::{self, NewEvent, Stored};
+use crate::store::gate::WriteGate;
 
 /// Most events one transaction takes (SQLite allows 32,766 bound values; an event has 19).
 const MAX_BATCH: usize = 512;
@@ -36,11 +37,11 @@ pub struct IngestWriter {
 impl IngestWriter {
     /// Starts `writers` tasks sharing one queue (one is right for SQLite's single writer; a few
     /// let PostgreSQL commit batches in parallel). Must run inside a tokio runtime.
-    pub fn start(db: DatabaseConnection, writers: usize) -> Self {
+    pub fn start(db: DatabaseConnection, gate: WriteGate, writers: usize) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
         let queue = Arc::new(Mutex::new(queue));
         for _ in 0..writers.max(1) {
-            tokio::spawn(write_batches(db.clone(), queue.clone()));
+            tokio::spawn(write_batches(db.clone(), gate.clone(), queue.clone()));
         }
         Self { jobs }
     }
@@ -56,7 +57,11 @@ impl IngestWriter {
     }
 }
 
-async fn write_batches(db: DatabaseConnection, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn write_batches(
+    db: DatabaseConnection,
+    gate: WriteGate,
+    queue: Arc<Mutex<mpsc::Receiver<Job>>>,
+) {
     loop {
         let Some(batch) = next_batch(&queue).await else {
             return;
@@ -64,7 +69,11 @@ async fn write_batches(db: DatabaseConnection, queue: Arc<Mutex<mpsc::Receiver<J
         metrics::histogram!("cobro_ingest_batch_size").record(batch.len() as f64);
         let (events, replies): (Vec<_>, Vec<_>) =
             batch.into_iter().map(|j| (j.event, j.reply)).unzip();
-        match events::insert_batch(&db, events).await {
+        let written = {
+            let _turn = gate.enter().await;
+            events::insert_batch(&db, events).await
+        };
+        match written {
             Ok(stored) => {
                 for (reply, stored) in replies.into_iter().zip(stored) {
                     let _ = reply.send(Ok(stored));

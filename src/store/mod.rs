@@ -4,6 +4,7 @@
 
 pub mod db;
 pub mod events;
+pub mod gate;
 pub mod orders;
 pub mod page;
 pub mod payments;

@@ -48,7 +48,11 @@ pub async fn run_attempt(
         info_span!("attempt", %tenant, event = %event_id, mp_payment = tracing::field::Empty);
     async move {
         let started = Instant::now();
-        let event = match events::claim(&svc.work_db, event_id).await {
+        let claimed = {
+            let _turn = svc.gate.enter_pipeline().await;
+            events::claim(&svc.work_db, event_id).await
+        };
+        let event = match claimed {
             Ok(Some(event)) => event,
             Ok(None) => return AttemptOutcome::Skipped,
             Err(err) => {
@@ -121,15 +125,19 @@ async fn process(
         wants_tag: tagging.is_some(),
         started,
     };
-    let stored = record::store_payment(&svc.work_db, update)
-        .await
-        .map_err(Failure::from_db)?;
+    let stored = {
+        let _turn = svc.gate.enter_pipeline().await;
+        record::store_payment(&svc.work_db, update)
+            .await
+            .map_err(Failure::from_db)?
+    };
     let finished = match (stored.finished, tagging) {
         (Some(finished), _) => finished,
         (None, settings) => {
             if let Some(settings) = settings {
                 tag_buyer(svc, limits, &settings, &stored.payment, &mp).await?;
             }
+            let _turn = svc.gate.enter_pipeline().await;
             record::finish(&svc.work_db, event.id, stored.payment.id, started)
                 .await
                 .map_err(Failure::from_db)?
@@ -204,6 +212,7 @@ async fn tag_buyer(
         .add_tag(settings, &contact_id)
         .await
         .map_err(|e| Failure::from_ghl(e, svc.config.ghl_429_backoff))?;
+    let _turn = svc.gate.enter_pipeline().await;
     payments::mark_tagged(&svc.work_db, payment.id, &contact_id)
         .await
         .map_err(Failure::from_db)
@@ -229,15 +238,19 @@ async fn finish_failure(
     let next_retry_at = next_retry_at(svc, event, &failure);
     let mut details = failure.details.clone();
     details["permanent"] = json!(failure.permanent);
-    let update = events::mark_attempt_failed(
-        &svc.work_db,
-        event.id,
-        next_retry_at,
-        failure.message.clone(),
-        details,
-        elapsed_ms,
-    )
-    .await;
+    let update = {
+        let _turn = svc.gate.enter_pipeline().await;
+        let message = failure.message.clone();
+        events::mark_attempt_failed(
+            &svc.work_db,
+            event.id,
+            next_retry_at,
+            message,
+            details,
+            elapsed_ms,
+        )
+        .await
+    };
     match (&update, next_retry_at) {
         (Ok(_), Some(at)) => {
             warn!(error = %failure.message, retry_at = %at, "attempt failed; will retry")
