@@ -14,7 +14,6 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::config::{Config, DatabaseKind};
 use crate::domain::TenantId;
 use crate::error::AppError;
-use crate::ingest::directory::TenantDirectory;
 use crate::ingest::writer::IngestWriter;
 use crate::publish::{FanOut, StatusPublisher};
 use crate::services::Services;
@@ -32,7 +31,6 @@ pub struct AppState {
     pub hub: Addr<WsHub>,
     pub registry: Registry,
     pub writer: IngestWriter,
-    pub directory: Arc<TenantDirectory>,
     ingest_limiter: Option<Arc<DefaultKeyedRateLimiter<TenantId>>>,
 }
 
@@ -84,7 +82,6 @@ pub async fn start(
         DatabaseKind::Sqlite => 1,
         DatabaseKind::Postgres => 4,
     };
-    let directory = Arc::new(TenantDirectory::new(conn.clone()));
     let hub = WsHub::default().start();
     let mut publishers: Vec<Arc<dyn StatusPublisher>> =
         vec![Arc::new(HubPublisher::new(hub.clone()))];
@@ -105,7 +102,6 @@ pub async fn start(
         hub,
         registry,
         writer,
-        directory,
         ingest_limiter,
     };
     recover(&state).await.map_err(StartError::Recover)?;

@@ -97,6 +97,8 @@ pub struct Config {
     pub http_timeout: Duration,
     pub log_format: LogFormat,
     pub tenant_idle: Duration,
+    /// Threads the tenant actors run on (at least 1).
+    pub tenant_threads: usize,
     pub mp_requests_per_second: NonZeroU32,
     pub ghl_requests_per_10s: NonZeroU32,
     /// GoHighLevel's 429 carries no documented `Retry-After`: wait at least this long.
@@ -121,6 +123,7 @@ struct RawConfig {
     http_timeout_ms: u64,
     log_format: String,
     tenant_idle_secs: u64,
+    tenant_threads: usize,
     mp_requests_per_second: u32,
     ghl_requests_per_10s: u32,
     ghl_429_backoff_ms: u64,
@@ -209,6 +212,10 @@ impl RawConfig {
             http_timeout: positive_millis("http_timeout_ms", self.http_timeout_ms)?,
             log_format,
             tenant_idle: Duration::from_secs(self.tenant_idle_secs.max(1)),
+            tenant_threads: match self.tenant_threads {
+                0 => std::thread::available_parallelism().map_or(1, usize::from),
+                n => n,
+            },
             mp_requests_per_second: non_zero(
                 "mp_requests_per_second",
                 self.mp_requests_per_second,

@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
 use crate::ghl::GhlClient;
+use crate::ingest::directory::TenantDirectory;
 use crate::mercadopago::MpClient;
 use crate::outbound::http_client;
 use crate::publish::StatusPublisher;
@@ -19,6 +20,8 @@ pub struct Services {
     pub work_db: DatabaseConnection,
     /// Taken around every write transaction of the pipeline and the ingest writer.
     pub gate: WriteGate,
+    /// Cached tenant lookups; the admin API forgets them on every tenant change.
+    pub directory: TenantDirectory,
     pub config: Arc<Config>,
     pub mp: MpClient,
     pub ghl: GhlClient,
@@ -34,12 +37,14 @@ impl Services {
     ) -> Self {
         let http = http_client(config.http_timeout);
         let gate = WriteGate::for_database(config.database_kind);
+        let directory = TenantDirectory::new(db.clone());
         Self {
             mp: MpClient::new(http.clone(), config.mp_api_base.clone()),
             ghl: GhlClient::new(http, config.ghl_api_base.clone()),
             db,
             work_db,
             gate,
+            directory,
             config: Arc::new(config),
             publisher,
         }

@@ -70,6 +70,7 @@ pub async fn run(args: E2eArgs) -> std::io::Result<()> {
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate.max(1) as f64));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let outcomes = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
+    let acks = Arc::new(Mutex::new(report::histogram()));
     let mut seq = u64::try_from(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -85,9 +86,14 @@ pub async fn run(args: E2eArgs) -> std::io::Result<()> {
         if let Ok(mut p) = pending.lock() {
             p.insert(payment_id(user, seq), Instant::now());
         }
-        let (target, outcomes) = (target.clone(), outcomes.clone());
+        let (target, outcomes, acks) = (target.clone(), outcomes.clone(), acks.clone());
         tokio::spawn(async move {
-            let outcome = match send_webhook(&target, user, seq).await {
+            let sent = Instant::now();
+            let answer = send_webhook(&target, user, seq).await;
+            if let Ok(mut acks) = acks.lock() {
+                report::record(&mut acks, sent.elapsed());
+            }
+            let outcome = match answer {
                 Ok((200, status)) => status,
                 Ok((code, _)) => format!("http {code}"),
                 Err(err) => err,
@@ -108,9 +114,11 @@ pub async fn run(args: E2eArgs) -> std::io::Result<()> {
         .lock()
         .map(|h| h.clone())
         .unwrap_or_else(|_| report::histogram());
-    let mut outcomes = outcomes.lock().map(|o| o.clone()).unwrap_or_default();
-    outcomes.insert("paymentStatusUpdated received".into(), hist.len());
-    outcomes.insert("paymentStatusUpdated missing".into(), missing as u64);
+    let outcomes = outcomes.lock().map(|o| o.clone()).unwrap_or_default();
+    println!(
+        "   paymentStatusUpdated received: {}, missing: {missing}",
+        hist.len()
+    );
     let label = format!(
         "webhook → paymentStatusUpdated ({} tenants, {}/s offered)",
         tenants.len(),

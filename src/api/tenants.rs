@@ -81,7 +81,7 @@ async fn create(
     caller.super_admin()?;
     let (tenant, token) =
         tenants::create(&state.services.db, body.into_inner(), global_secret(&state)).await?;
-    state.directory.forget_all();
+    state.services.directory.forget_all();
     tracing::info!(tenant = %tenant.id, mp_user_id = %tenant.mp_user_id, "tenant created");
     Ok(HttpResponse::Created().json(json!({
         "id": tenant.id,
@@ -130,7 +130,7 @@ async fn patch(
     )
     .await?
     .ok_or(AppError::NotFound("tenant"))?;
-    state.directory.forget_all();
+    state.services.directory.forget_all();
     tracing::info!(%tenant, rotated = token.is_some(), "tenant updated");
     let mut view = serde_json::to_value(TenantView::from(updated))
         .map_err(|e| AppError::Internal(e.to_string()))?;
@@ -150,7 +150,7 @@ async fn delete(
     if !tenants::delete(&state.services.db, tenant).await? {
         return Err(AppError::NotFound("tenant"));
     }
-    state.directory.forget_all();
+    state.services.directory.forget_all();
     tracing::info!(%tenant, "tenant deleted");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,8 +1,10 @@
-//! The tenant lookup of the ack path, cached: a webhook names its tenant by MP `user_id`, and
-//! reading the tenant row for every webhook would put a query in front of every insert. Entries
-//! (including "no such tenant") live [`TTL`]; the admin API forgets them on any tenant change, so
-//! this process is never stale and another instance (or `cobro tenant add`) is at most `TTL` late.
+//! Tenant lookups of the ack path and the pipeline, cached: a webhook names its tenant by MP
+//! `user_id`, and reading the tenant row for every webhook would put a query in front of every
+//! insert (and another in every processing attempt). Entries, including "no such tenant", live
+//! [`TTL`]; the admin API forgets them on any tenant change, so this process is never stale and
+//! another instance (or `cobro tenant add`) is at most `TTL` late.
 
+use std::hash::Hash;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,49 +12,78 @@ use dashmap::DashMap;
 use entity::tenant;
 use sea_orm::{DatabaseConnection, DbErr};
 
+use crate::domain::TenantId;
 use crate::store::tenants;
 
 pub const TTL: Duration = Duration::from_secs(5);
 
+type Found = Option<Arc<tenant::Model>>;
+
 struct Entry {
-    tenant: Option<Arc<tenant::Model>>,
+    tenant: Found,
     fetched: Instant,
 }
 
 pub struct TenantDirectory {
     db: DatabaseConnection,
-    entries: DashMap<String, Entry>,
+    by_mp_user: DashMap<String, Entry>,
+    by_id: DashMap<TenantId, Entry>,
 }
 
 impl TenantDirectory {
     pub fn new(db: DatabaseConnection) -> Self {
         Self {
             db,
-            entries: DashMap::new(),
+            by_mp_user: DashMap::new(),
+            by_id: DashMap::new(),
         }
     }
 
-    pub async fn find(&self, mp_user_id: &str) -> Result<Option<Arc<tenant::Model>>, DbErr> {
-        if let Some(entry) = self.entries.get(mp_user_id)
-            && entry.fetched.elapsed() < TTL
-        {
-            return Ok(entry.tenant.clone());
+    /// The tenant a webhook's `user_id` names (ingest).
+    pub async fn find(&self, mp_user_id: &str) -> Result<Found, DbErr> {
+        if let Some(found) = fresh(&self.by_mp_user, mp_user_id) {
+            return Ok(found);
         }
-        let tenant = tenants::find_by_mp_user(&self.db, mp_user_id)
+        let found = tenants::find_by_mp_user(&self.db, mp_user_id)
             .await?
             .map(Arc::new);
-        self.entries.insert(
-            mp_user_id.to_owned(),
-            Entry {
-                tenant: tenant.clone(),
-                fetched: Instant::now(),
-            },
-        );
-        Ok(tenant)
+        remember(&self.by_mp_user, mp_user_id.to_owned(), &found);
+        Ok(found)
+    }
+
+    /// A tenant by id (the pipeline, once per attempt).
+    pub async fn get(&self, id: TenantId) -> Result<Found, DbErr> {
+        if let Some(found) = fresh(&self.by_id, &id) {
+            return Ok(found);
+        }
+        let found = tenants::get(&self.db, id).await?.map(Arc::new);
+        remember(&self.by_id, id, &found);
+        Ok(found)
     }
 
     /// Called after any tenant is created, changed or deleted.
     pub fn forget_all(&self) {
-        self.entries.clear();
+        self.by_mp_user.clear();
+        self.by_id.clear();
     }
+}
+
+fn fresh<K, Q>(map: &DashMap<K, Entry>, key: &Q) -> Option<Found>
+where
+    K: Eq + Hash + std::borrow::Borrow<Q>,
+    Q: Eq + Hash + ?Sized,
+{
+    map.get(key)
+        .filter(|e| e.fetched.elapsed() < TTL)
+        .map(|e| e.tenant.clone())
+}
+
+fn remember<K: Eq + Hash>(map: &DashMap<K, Entry>, key: K, found: &Found) {
+    map.insert(
+        key,
+        Entry {
+            tenant: found.clone(),
+            fetched: Instant::now(),
+        },
+    );
 }

@@ -100,7 +100,7 @@ async fn ingest(
     };
     let span = tracing::Span::current();
     span.record("mp_payment", notification.data_id.as_str());
-    let Some(tenant) = state.directory.find(&notification.user_id).await? else {
+    let Some(tenant) = state.services.directory.find(&notification.user_id).await? else {
         return Ok(Outcome::Ignored("unknown tenant".into()));
     };
     let tenant_id = TenantId(tenant.id);

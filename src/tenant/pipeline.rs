@@ -18,7 +18,7 @@ use crate::ghl::{Buyer, GhlSettings};
 use crate::mercadopago::MpPayment;
 use crate::publish::{PaymentStatusUpdated, StatusUpdate, WebhookEventUpdated};
 use crate::services::Services;
-use crate::store::{events, payments, tenants};
+use crate::store::{events, payments};
 
 /// What the actor must do after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +101,9 @@ async fn process(
     event: &webhook_event::Model,
     started: Instant,
 ) -> Result<Processed, Failure> {
-    let tenant = tenants::get(&svc.work_db, tenant_id)
+    let tenant = svc
+        .directory
+        .get(tenant_id)
         .await
         .map_err(Failure::from_db)?
         .ok_or_else(|| Failure::permanent("the tenant was deleted", json!({})))?;

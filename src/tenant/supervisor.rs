@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use actix::prelude::*;
+use actix::{Arbiter, ArbiterHandle};
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
 use uuid::Uuid;
@@ -38,19 +39,44 @@ pub struct TenantIdle {
 #[rtype(result = "()")]
 pub struct StopAll;
 
+/// The supervisor's threads; they stop (and their actors with them) when it is dropped, so an
+/// embedding that stops its actix system (the tests) leaves no thread running behind.
+struct ArbiterPool(Vec<Arbiter>);
+
+impl ArbiterPool {
+    fn pick(&self, n: usize) -> ArbiterHandle {
+        self.0[n % self.0.len()].handle()
+    }
+}
+
+impl Drop for ArbiterPool {
+    fn drop(&mut self) {
+        for arbiter in &self.0 {
+            arbiter.stop();
+        }
+    }
+}
+
 /// The live tenant actors, shared read-only with whoever wants to look.
 pub type Registry = Arc<DashMap<TenantId, Addr<TenantActor>>>;
 
 pub struct TenantSupervisor {
     services: Arc<Services>,
     registry: Registry,
+    /// Threads the tenant actors are spread over, round robin: a busy tenant never occupies
+    /// more than one, and many tenants use every core.
+    arbiters: ArbiterPool,
+    next_arbiter: usize,
 }
 
 impl TenantSupervisor {
     pub fn new(services: Arc<Services>) -> Self {
+        let threads = services.config.tenant_threads;
         Self {
             services,
             registry: Registry::default(),
+            arbiters: ArbiterPool((0..threads.max(1)).map(|_| Arbiter::new()).collect()),
+            next_arbiter: 0,
         }
     }
 
@@ -58,20 +84,23 @@ impl TenantSupervisor {
         self.registry.clone()
     }
 
-    fn actor_for(&self, tenant: TenantId, ctx: &mut Context<Self>) -> Addr<TenantActor> {
-        let mut entry = self
-            .registry
-            .entry(tenant)
-            .or_insert_with(|| self.spawn(tenant, ctx));
-        if !entry.connected() {
-            *entry = self.spawn(tenant, ctx);
+    fn actor_for(&mut self, tenant: TenantId, ctx: &mut Context<Self>) -> Addr<TenantActor> {
+        if let Some(actor) = self.registry.get(&tenant).filter(|a| a.connected()) {
+            return actor.clone();
         }
-        entry.clone()
+        let actor = self.spawn(tenant, ctx);
+        self.registry.insert(tenant, actor.clone());
+        actor
     }
 
-    fn spawn(&self, tenant: TenantId, ctx: &mut Context<Self>) -> Addr<TenantActor> {
+    fn spawn(&mut self, tenant: TenantId, ctx: &mut Context<Self>) -> Addr<TenantActor> {
         tracing::debug!(%tenant, "starting tenant actor");
-        TenantActor::new(tenant, self.services.clone(), ctx.address()).start()
+        let (services, supervisor) = (self.services.clone(), ctx.address());
+        let arbiter = self.arbiters.pick(self.next_arbiter);
+        self.next_arbiter = self.next_arbiter.wrapping_add(1);
+        TenantActor::start_in_arbiter(&arbiter, move |_| {
+            TenantActor::new(tenant, services, supervisor)
+        })
     }
 }
 
