@@ -38,14 +38,16 @@ sleep 0.5
 if [[ $only == all || $only == ingest ]]; then
   echo; echo "### ingest, SQLite (synchronous=FULL), processing on"
   start_cobro "sqlite://$WORK/cobro.db?mode=rwc" http://127.0.0.1:9091
-  load ingest --connections 64 --duration 10 --label "bare endpoint" --target http://127.0.0.1:9090 --no-setup
-  load ingest --connections 64 --duration 10 --label "cobro ingest, SQLite"
+  load ingest --connections 128 --duration 10 --label "bare endpoint" --target http://127.0.0.1:9090 --no-setup
+  load ingest --connections 128 --duration 10 --label "cobro ingest, SQLite"
+  load ingest --connections 256 --duration 10 --label "cobro ingest, SQLite"
   load ingest --connections 64 --duration 10 --rate 5000 --label "cobro ingest, SQLite"
   stop_cobro
   echo; echo "### ingest, PostgreSQL"
   fresh_pg
   start_cobro "postgres://postgres@127.0.0.1:5432/cobro_bench" http://127.0.0.1:9091
   load ingest --connections 64 --duration 10 --label "cobro ingest, PostgreSQL"
+  load ingest --connections 128 --duration 10 --label "cobro ingest, PostgreSQL"
   stop_cobro
 fi
 
@@ -69,7 +71,7 @@ if [[ $only == all || $only == drain ]]; then
   sleep 0.3
   # MP hangs: one event per tenant is in flight, the rest wait in the database.
   start_cobro "sqlite://$WORK/drain.db?mode=rwc" http://127.0.0.1:9092
-  load ingest --connections 64 --duration 30 --tenants 100 --first-user-id 400000 --label "filling" | grep -E "==|throughput"
+  load ingest --connections 64 --duration 60 --requests 100000 --tenants 100 --first-user-id 400000 --label "filling" | grep -E "==|throughput"
   stop_cobro
   pending=$(sqlite3 "$WORK/drain.db" "select count(*) from webhook_events where status in ('pending','processing')" 2>/dev/null || echo "?")
   echo "   events waiting at restart: $pending"

@@ -65,6 +65,9 @@ pub struct IngestArgs {
     /// Total requests per second; flat out when absent.
     #[arg(long)]
     rate: Option<u64>,
+    /// Stop after this many requests (default: run for `--duration`).
+    #[arg(long)]
+    requests: Option<u64>,
     /// Do not create tenants (for the bare endpoint).
     #[arg(long)]
     no_setup: bool,
@@ -138,6 +141,7 @@ pub async fn run(args: IngestArgs) -> std::io::Result<()> {
     )
     .unwrap_or(0);
     let counter = Arc::new(AtomicU64::new(start_seq));
+    let last_seq = args.requests.map_or(u64::MAX, |n| start_seq + n);
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.duration);
     let interval = args
@@ -159,6 +163,9 @@ pub async fn run(args: IngestArgs) -> std::io::Result<()> {
                         due = Instant::now();
                     }
                     let seq = counter.fetch_add(1, Ordering::Relaxed);
+                    if seq >= last_seq {
+                        break;
+                    }
                     let user = users[(seq % users.len() as u64) as usize];
                     let outcome = match send_webhook(&target, user, seq).await {
                         Ok((200, status)) if !status.is_empty() => status,
