@@ -38,10 +38,13 @@ sleep 0.5
 if [[ $only == all || $only == ingest ]]; then
   echo; echo "### ingest, SQLite (synchronous=FULL), processing on"
   start_cobro "sqlite://$WORK/cobro.db?mode=rwc" http://127.0.0.1:9091
+  # Latency at a fixed rate first, on a fresh server; again at the end, with the backlog the
+  # saturation runs leave for the tenant actors to work through.
+  load ingest --connections 64 --duration 10 --rate 5000 --label "cobro ingest, SQLite, fresh"
   load ingest --connections 128 --duration 10 --label "bare endpoint" --target http://127.0.0.1:9090 --no-setup
   load ingest --connections 128 --duration 10 --label "cobro ingest, SQLite"
   load ingest --connections 256 --duration 10 --label "cobro ingest, SQLite"
-  load ingest --connections 64 --duration 10 --rate 5000 --label "cobro ingest, SQLite"
+  load ingest --connections 64 --duration 10 --rate 5000 --label "cobro ingest, SQLite, with a processing backlog"
   stop_cobro
   echo; echo "### ingest, PostgreSQL"
   fresh_pg
