@@ -12,6 +12,7 @@ use crate::mercadopago::MpClient;
 use crate::outbound::http_client;
 use crate::publish::StatusPublisher;
 use crate::store::gate::WriteGate;
+use crate::tenant::record::PipelineWriter;
 
 pub struct Services {
     /// Webhooks, admin API, recovery (SQLite: the configured `synchronous`, FULL by default).
@@ -20,6 +21,8 @@ pub struct Services {
     pub work_db: DatabaseConnection,
     /// Taken around every write transaction of the pipeline and the ingest writer.
     pub gate: WriteGate,
+    /// Every write of the tenant pipeline, batched across tenants.
+    pub pipeline: PipelineWriter,
     /// Cached tenant lookups; the admin API forgets them on every tenant change.
     pub directory: TenantDirectory,
     pub config: Arc<Config>,
@@ -38,12 +41,14 @@ impl Services {
         let http = http_client(config.http_timeout);
         let gate = WriteGate::for_database(config.database_kind);
         let directory = TenantDirectory::new(db.clone());
+        let pipeline = PipelineWriter::start(work_db.clone(), gate.clone());
         Self {
             mp: MpClient::new(http.clone(), config.mp_api_base.clone()),
             ghl: GhlClient::new(http, config.ghl_api_base.clone()),
             db,
             work_db,
             gate,
+            pipeline,
             directory,
             config: Arc::new(config),
             publisher,

@@ -18,7 +18,6 @@ use crate::ghl::{Buyer, GhlSettings};
 use crate::mercadopago::MpPayment;
 use crate::publish::{PaymentStatusUpdated, StatusUpdate, WebhookEventUpdated};
 use crate::services::Services;
-use crate::store::{events, payments};
 
 /// What the actor must do after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,11 +47,7 @@ pub async fn run_attempt(
         info_span!("attempt", %tenant, event = %event_id, mp_payment = tracing::field::Empty);
     async move {
         let started = Instant::now();
-        let claimed = {
-            let _turn = svc.gate.enter_pipeline().await;
-            events::claim(&svc.work_db, event_id).await
-        };
-        let event = match claimed {
+        let event = match svc.pipeline.claim(event_id).await {
             Ok(Some(event)) => event,
             Ok(None) => return AttemptOutcome::Skipped,
             Err(err) => {
@@ -120,27 +115,26 @@ async fn process(
     let update = record::PaymentUpdate {
         tenant: tenant_id,
         event_id: event.id,
-        payment_id,
-        mp: &mp,
+        payment_id: payment_id.to_owned(),
+        mp: mp.clone(),
         status,
         order_target,
         wants_tag: tagging.is_some(),
         started,
     };
-    let stored = {
-        let _turn = svc.gate.enter_pipeline().await;
-        record::store_payment(&svc.work_db, update)
-            .await
-            .map_err(Failure::from_db)?
-    };
+    let stored = svc
+        .pipeline
+        .store_payment(update)
+        .await
+        .map_err(Failure::from_db)?;
     let finished = match (stored.finished, tagging) {
         (Some(finished), _) => finished,
         (None, settings) => {
             if let Some(settings) = settings {
                 tag_buyer(svc, limits, &settings, &stored.payment, &mp).await?;
             }
-            let _turn = svc.gate.enter_pipeline().await;
-            record::finish(&svc.work_db, event.id, stored.payment.id, started)
+            svc.pipeline
+                .mark_success(event.id, stored.payment.id, started)
                 .await
                 .map_err(Failure::from_db)?
         }
@@ -214,8 +208,8 @@ async fn tag_buyer(
         .add_tag(settings, &contact_id)
         .await
         .map_err(|e| Failure::from_ghl(e, svc.config.ghl_429_backoff))?;
-    let _turn = svc.gate.enter_pipeline().await;
-    payments::mark_tagged(&svc.work_db, payment.id, &contact_id)
+    svc.pipeline
+        .mark_tagged(payment.id, contact_id)
         .await
         .map_err(Failure::from_db)
 }
@@ -240,19 +234,14 @@ async fn finish_failure(
     let next_retry_at = next_retry_at(svc, event, &failure);
     let mut details = failure.details.clone();
     details["permanent"] = json!(failure.permanent);
-    let update = {
-        let _turn = svc.gate.enter_pipeline().await;
-        let message = failure.message.clone();
-        events::mark_attempt_failed(
-            &svc.work_db,
-            event.id,
-            next_retry_at,
-            message,
-            details,
-            elapsed_ms,
-        )
-        .await
+    let failed = record::AttemptFailed {
+        event_id: event.id,
+        next_retry_at,
+        message: failure.message.clone(),
+        details,
+        processing_ms: elapsed_ms,
     };
+    let update = svc.pipeline.attempt_failed(failed).await;
     match (&update, next_retry_at) {
         (Ok(_), Some(at)) => {
             warn!(error = %failure.message, retry_at = %at, "attempt failed; will retry")
