@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::ingest::{Target, TargetArgs, payment_id, send_webhook};
+use crate::ingest::{Target, TargetArgs, first_sequence, payment_id, send_webhook};
 use crate::report;
 use crate::setup::ensure_tenants;
 
@@ -71,14 +71,7 @@ pub async fn run(args: E2eArgs) -> std::io::Result<()> {
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let outcomes = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
     let acks = Arc::new(Mutex::new(report::histogram()));
-    let mut seq = u64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_micros()
-            % 500_000_000,
-    )
-    .unwrap_or(0);
+    let mut seq = first_sequence();
     while started.elapsed() < Duration::from_secs(args.duration) {
         ticker.tick().await;
         seq += 1;

@@ -80,6 +80,16 @@ pub fn payment_id(mp_user_id: u64, seq: u64) -> u64 {
     mp_user_id * 1_000_000_000 + seq % 1_000_000_000
 }
 
+/// A starting sequence number that differs between runs, so a second run against the same
+/// database is not all duplicates.
+pub fn first_sequence() -> u64 {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_micros();
+    u64::try_from(micros % 500_000_000).unwrap_or(0)
+}
+
 /// Sends one unique signed notification; answers the HTTP status and the body's `status`.
 pub async fn send_webhook(
     target: &Target,
@@ -131,15 +141,7 @@ pub async fn run(args: IngestArgs) -> std::io::Result<()> {
             .collect()
     };
     let users = Arc::new(users);
-    // Unique across runs too, so a second run against the same database is not all duplicates.
-    let start_seq = u64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_micros()
-            % 500_000_000,
-    )
-    .unwrap_or(0);
+    let start_seq = first_sequence();
     let counter = Arc::new(AtomicU64::new(start_seq));
     let last_seq = args.requests.map_or(u64::MAX, |n| start_seq + n);
     let started = Instant::now();
