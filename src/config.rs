@@ -83,6 +83,8 @@ impl RetrySchedule {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: String,
+    /// Where MercadoPago reaches this server (`notification_url` of checkout preferences).
+    pub public_url: Url,
     pub database_url: String,
     pub database_kind: DatabaseKind,
     pub database_max_connections: u32,
@@ -111,6 +113,7 @@ pub struct Config {
 #[derive(Deserialize)]
 struct RawConfig {
     bind: String,
+    public_url: String,
     database_url: String,
     database_max_connections: u32,
     sqlite_synchronous: String,
@@ -197,7 +200,12 @@ impl RawConfig {
                 format!("{:?} is not host:port", self.bind),
             ));
         }
+        let public_url = match self.public_url.trim() {
+            "" => format!("http://{}", self.bind),
+            url => url.to_owned(),
+        };
         Ok(Config {
+            public_url: base_url("public_url", &public_url)?,
             bind: self.bind,
             database_url: self.database_url,
             database_kind,

@@ -28,8 +28,9 @@ pub enum AppError {
     PayloadTooLarge { limit: usize },
     #[error("too many webhooks for this tenant; retry after {}s", retry_after.as_secs().max(1))]
     RateLimited { retry_after: Duration },
+    /// An upstream service (MercadoPago) refused or failed a call made on the caller's behalf.
     #[error("{0}")]
-    NotImplemented(&'static str),
+    BadGateway(String),
     #[error("admin token not configured")]
     AdminNotConfigured,
     #[error("database error")]
@@ -61,7 +62,7 @@ impl ResponseError for AppError {
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             AppError::AdminNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -1,12 +1,16 @@
 //! `/api/tenants/{tid}/orders` (SPEC §8): create and read orders. Their status is moved by
-//! payments only. Checkout preferences (`"checkout": true`) are not built yet and answer 501.
+//! payments only. `"checkout": true` also creates the MercadoPago checkout preference.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
+use serde_json::json;
 
 use super::auth::Caller;
 use crate::app::AppState;
+use crate::domain::TenantId;
 use crate::error::AppError;
+use crate::mercadopago::client::MpError;
+use crate::outbound::CallError;
 use crate::store::PageQuery;
 use crate::store::orders::{self, NewOrder};
 
@@ -35,11 +39,6 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     let tenant = caller.tenant(&path)?;
     let CreateOrder { order, checkout } = body.into_inner();
-    if checkout {
-        return Err(AppError::NotImplemented(
-            "checkout preferences are not supported yet",
-        ));
-    }
     if !(order.amount.is_finite() && order.amount > 0.0) {
         return Err(AppError::Unprocessable(
             "amount must be a positive number".into(),
@@ -49,7 +48,61 @@ async fn create(
         return Err(AppError::Unprocessable("currency must not be empty".into()));
     }
     let created = orders::create(&state.services.db, tenant, order).await?;
+    let created = match checkout {
+        true => with_checkout(&state, tenant, created).await?,
+        false => created,
+    };
     Ok(HttpResponse::Created().json(created))
+}
+
+/// SPEC §8: a MercadoPago checkout preference for the order; its `init_point` is the payment
+/// page. A refusal leaves the order `CREATED` and says so.
+async fn with_checkout(
+    state: &AppState,
+    tenant: TenantId,
+    order: entity::order::Model,
+) -> Result<entity::order::Model, AppError> {
+    let seller = state
+        .services
+        .directory
+        .get(tenant)
+        .await?
+        .ok_or(AppError::NotFound("tenant"))?;
+    let notification_url = format!(
+        "{}/webhooks/mp",
+        state
+            .services
+            .config
+            .public_url
+            .as_str()
+            .trim_end_matches('/')
+    );
+    let mut preference = json!({
+        "items": [{ "id": order.id, "title": order.description, "quantity": 1,
+                    "unit_price": order.amount, "currency_id": order.currency }],
+        "external_reference": order.id,
+        "notification_url": notification_url,
+    });
+    if let Some(email) = &order.customer_email {
+        preference["payer"] = json!({ "email": email });
+    }
+    let refused = |why: String| {
+        AppError::BadGateway(format!(
+            "order {} was created, but MercadoPago did not create its checkout: {why}; the order stays CREATED",
+            order.id
+        ))
+    };
+    let answer = state
+        .services
+        .mp
+        .create_preference(&seller.mp_access_token, &preference)
+        .await
+        .map_err(|e| refused(describe(&e)))?;
+    let init_point = answer["init_point"]
+        .as_str()
+        .ok_or_else(|| refused("its answer has no init_point".into()))?;
+    tracing::info!(order = %order.id, "checkout preference created");
+    Ok(orders::attach_checkout(&state.services.db, &order, init_point).await?)
 }
 
 async fn list(
@@ -73,4 +126,14 @@ async fn read(
         .await?
         .ok_or(AppError::NotFound("order"))?;
     Ok(HttpResponse::Ok().json(order))
+}
+
+/// MP's own words when it answered with an error body, so the caller sees why.
+fn describe(err: &MpError) -> String {
+    match err {
+        MpError::Call(CallError::Status { status, body, .. }) if !body.is_empty() => {
+            format!("MercadoPago answered {status}: {body}")
+        }
+        other => other.to_string(),
+    }
 }

@@ -38,6 +38,26 @@ impl MpClient {
     }
 }
 
+impl MpClient {
+    /// `POST /checkout/preferences`: creates the payment page of an order; answers MP's body
+    /// (`id`, `init_point`, ...).
+    pub async fn create_preference(
+        &self,
+        access_token: &str,
+        preference: &Value,
+    ) -> Result<Value, MpError> {
+        let url = join(&self.base, "checkout/preferences");
+        Ok(send(
+            "mercadopago",
+            self.http
+                .post(url)
+                .bearer_auth(access_token)
+                .json(preference),
+        )
+        .await?)
+    }
+}
+
 /// Joins a path onto a base that may or may not end in `/` (and may carry a path prefix).
 pub(crate) fn join(base: &Url, path: &str) -> String {
     format!(

@@ -87,3 +87,20 @@ pub async fn apply_payment(
     }
     Ok(Some(plan))
 }
+
+/// Records the checkout preference of a freshly created order and moves it to `PENDING_PAYMENT`.
+pub async fn attach_checkout(
+    db: &impl ConnectionTrait,
+    order: &Model,
+    init_point: &str,
+) -> Result<Model, DbErr> {
+    ActiveModel {
+        id: Unchanged(order.id),
+        init_point: Set(Some(init_point.to_owned())),
+        status: Set(OrderStatus::PendingPayment.as_str().into()),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .update(db)
+    .await
+}

@@ -227,3 +227,80 @@ async fn metrics_are_prometheus_text_with_the_spec_series() {
         assert!(text.contains(series), "{series} missing from:\n{text}");
     }
 }
+
+#[actix_web::test]
+async fn checkout_creates_a_preference_and_waits_for_payment() {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let app = TestApp::spawn_with(&[("public_url", "https://pay.example.com")]).await;
+    let tenant = app.create_tenant("2079614828", None).await;
+    Mock::given(method("POST"))
+        .and(path("/checkout/preferences"))
+        .and(header("authorization", "Bearer APP_USR-2079614828"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "id": "2079614828-pref", "init_point": "https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id=x" })))
+        .mount(&app.mp)
+        .await;
+    let body = json!({ "amount": 45000.5, "currency": "ARS", "description": "Plan anual",
+        "customer_email": "maria@example.com", "checkout": true });
+    let (status, order) = app
+        .post(
+            &format!("/api/tenants/{}/orders", tenant.id),
+            &tenant.token,
+            body,
+        )
+        .await;
+    assert_eq!(status, 201, "{order}");
+    assert_eq!(order["status"], "PENDING_PAYMENT");
+    assert_eq!(
+        order["init_point"],
+        "https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id=x"
+    );
+
+    let sent = app.mp.received_requests().await.unwrap_or_default();
+    let preference: serde_json::Value = serde_json::from_slice(&sent[0].body).expect("json");
+    assert_eq!(preference["external_reference"], order["id"]);
+    assert_eq!(
+        preference["notification_url"],
+        "https://pay.example.com/webhooks/mp"
+    );
+    assert_eq!(preference["items"][0]["unit_price"], 45000.5);
+    assert_eq!(preference["items"][0]["currency_id"], "ARS");
+    assert_eq!(preference["items"][0]["quantity"], 1);
+    assert_eq!(preference["payer"]["email"], "maria@example.com");
+}
+
+#[actix_web::test]
+async fn a_refused_checkout_is_reported_and_leaves_the_order_created() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("2079614828", None).await;
+    Mock::given(method("POST"))
+        .and(path("/checkout/preferences"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({ "message": "invalid unit_price", "status": 400 })),
+        )
+        .mount(&app.mp)
+        .await;
+    let body = json!({ "amount": 10, "currency": "ARS", "description": "x", "checkout": true });
+    let (status, answer) = app
+        .post(
+            &format!("/api/tenants/{}/orders", tenant.id),
+            &tenant.token,
+            body,
+        )
+        .await;
+    assert_eq!(status, 502, "{answer}");
+    let error = answer["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("invalid unit_price") && error.contains("stays CREATED"),
+        "{error}"
+    );
+    let (_, orders) = app
+        .get(&format!("/api/tenants/{}/orders", tenant.id), &tenant.token)
+        .await;
+    assert_eq!(orders["items"][0]["status"], "CREATED");
+    assert!(orders["items"][0]["init_point"].is_null());
+}
