@@ -93,6 +93,12 @@ pub async fn start(
         Arc::new(FanOut(publishers)),
     ));
     let writer = IngestWriter::start(services.db.clone(), services.gate.clone(), writers);
+    crate::retention::run_in_background(
+        services.db.clone(),
+        services.gate.clone(),
+        services.config.retention_days,
+        services.config.retention_interval,
+    );
     let supervisor = TenantSupervisor::new(services.clone());
     let registry = supervisor.registry();
     let supervisor = supervisor.start();

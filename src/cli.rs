@@ -1,4 +1,4 @@
-//! The command line (`cobro serve|migrate|tenant add|tenant list`): parsing and the small commands.
+//! The command line (`cobro serve|migrate|prune|tenant add|tenant list`): parsing and the small commands.
 //! `serve` lives in [`crate::run`]; everything here goes through the same store functions as the
 //! admin API.
 
@@ -25,9 +25,21 @@ pub enum Command {
     Serve,
     /// Create or update the database schema, then exit.
     Migrate,
+    /// Delete processed events older than an age, in batches, showing progress.
+    Prune(Prune),
     /// Manage tenants (sellers).
     #[command(subcommand)]
     Tenant(TenantCommand),
+}
+
+#[derive(Args)]
+pub struct Prune {
+    /// Age of the oldest events to keep, e.g. `30d`, `12h`, `90days`.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub older_than: std::time::Duration,
+    /// Delete `failed` events of that age too (they are kept by default).
+    #[arg(long)]
+    pub failed: bool,
 }
 
 #[derive(Subcommand)]
@@ -77,6 +89,27 @@ pub async fn migrate(config: &Config) -> Result<(), CliError> {
     let conn = db::connect(config).await?;
     db::migrate(&conn).await?;
     println!("database is up to date");
+    Ok(())
+}
+
+pub async fn prune(config: &Config, args: Prune) -> Result<(), CliError> {
+    let conn = db::connect(config).await?;
+    db::migrate(&conn).await?;
+    let gate = crate::store::gate::WriteGate::for_database(config.database_kind);
+    let what = if args.failed {
+        "success and failed"
+    } else {
+        "success"
+    };
+    println!(
+        "pruning {what} events older than {}",
+        humantime::format_duration(args.older_than)
+    );
+    let total = crate::retention::prune(&conn, &gate, args.older_than, args.failed, |done| {
+        println!("  deleted {done}");
+    })
+    .await?;
+    println!("done: {total} events deleted");
     Ok(())
 }
 

@@ -99,6 +99,9 @@ pub struct Config {
     pub http_timeout: Duration,
     pub log_format: LogFormat,
     pub tenant_idle: Duration,
+    /// `success` events older than this many days are deleted; 0 keeps them forever.
+    pub retention_days: u64,
+    pub retention_interval: Duration,
     /// Threads the tenant actors run on (at least 1).
     pub tenant_threads: usize,
     pub mp_requests_per_second: NonZeroU32,
@@ -127,6 +130,8 @@ struct RawConfig {
     log_format: String,
     tenant_idle_secs: u64,
     tenant_threads: usize,
+    retention_days: u64,
+    retention_interval_secs: u64,
     mp_requests_per_second: u32,
     ghl_requests_per_10s: u32,
     ghl_429_backoff_ms: u64,
@@ -220,6 +225,8 @@ impl RawConfig {
             http_timeout: positive_millis("http_timeout_ms", self.http_timeout_ms)?,
             log_format,
             tenant_idle: Duration::from_secs(self.tenant_idle_secs.max(1)),
+            retention_days: self.retention_days,
+            retention_interval: Duration::from_secs(self.retention_interval_secs.max(1)),
             tenant_threads: match self.tenant_threads {
                 0 => std::thread::available_parallelism().map_or(1, usize::from),
                 n => n,

@@ -16,6 +16,7 @@ pub mod mercadopago;
 pub mod metrics;
 pub mod outbound;
 pub mod publish;
+pub mod retention;
 pub mod services;
 pub mod store;
 pub mod telemetry;

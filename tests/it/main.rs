@@ -8,6 +8,7 @@ mod e2e_crash;
 mod e2e_faults;
 mod e2e_ingest;
 mod e2e_pipeline;
+mod e2e_retention;
 mod e2e_retry;
 mod e2e_ws;
 mod prop_parsers;
