@@ -23,6 +23,9 @@ use crate::tenant::{Enqueue, TenantSupervisor};
 use crate::ws::HubPublisher;
 use crate::ws::hub::WsHub;
 
+/// How long a stopping server lets requests in flight finish.
+const SHUTDOWN_HTTP_SECS: u64 = 10;
+
 /// What request handlers share.
 #[derive(Clone)]
 pub struct AppState {
@@ -151,6 +154,10 @@ pub fn http_server(state: AppState, listener: TcpListener) -> std::io::Result<Se
             .wrap(tracing_actix_web::TracingLogger::default())
             .configure(configure(state.clone()))
     })
+    // Signals are `run`'s: it closes WebSocket clients and drains the tenant actors around the
+    // server's own graceful stop.
+    .disable_signals()
+    .shutdown_timeout(SHUTDOWN_HTTP_SECS)
     .listen(listener)?
     .run();
     Ok(server)

@@ -49,8 +49,48 @@ pub async fn run(config: config::Config) -> Result<(), RunError> {
         source,
     })?;
     tracing::info!(%bind, "cobro listening");
-    app::http_server(state, listener)
-        .map_err(RunError::Server)?
-        .await
-        .map_err(RunError::Server)
+    let server = app::http_server(state.clone(), listener).map_err(RunError::Server)?;
+    let handle = server.handle();
+    let serving = actix_web::rt::spawn(server);
+    shutdown_signal().await;
+    shutdown(&state, handle).await;
+    let _ = serving.await;
+    Ok(())
+}
+
+/// How long attempts in flight may run on after SIGTERM before the process exits anyway; what is
+/// cut stays `processing` and resumes at the next start.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// SIGTERM (or Ctrl-C): stop accepting, say goodbye to WebSocket clients, let the attempts in
+/// flight finish (bounded), and return so the process exits 0. Queued events stay `pending`.
+async fn shutdown(state: &app::AppState, server: actix_web::dev::ServerHandle) {
+    tracing::info!("shutting down: no new webhooks, finishing attempts in flight");
+    state.hub.do_send(ws::hub::GoingAway);
+    let drain = state.supervisor.send(tenant::supervisor::DrainAll);
+    let (_, drained) = futures_util::join!(
+        server.stop(true),
+        tokio::time::timeout(SHUTDOWN_GRACE, drain)
+    );
+    match drained {
+        Ok(_) => tracing::info!("all attempts in flight finished; bye"),
+        Err(_) => tracing::warn!(
+            "attempts still running after the grace period; they resume at the next start"
+        ),
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::limits::Limiters;
@@ -28,6 +29,12 @@ pub struct Process {
     pub event_id: Uuid,
     pub not_before: Option<DateTime<Utc>>,
 }
+
+/// Shutting down: start no new attempt, drop the queue and timers (their events are `pending` in
+/// the database and resume at the next start), answer once the attempt in flight has ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Drain;
 
 /// The supervisor has forgotten this actor; stop. Sent only after [`TenantIdle`].
 #[derive(Message)]
@@ -52,6 +59,8 @@ pub struct TenantActor {
     last_active: Instant,
     /// Set once idleness was reported: new work goes back to the supervisor for a fresh actor.
     retiring: bool,
+    /// Set by [`Drain`]: no new attempt starts; the sender is told when the current one ends.
+    draining: Option<Option<oneshot::Sender<()>>>,
 }
 
 impl TenantActor {
@@ -72,6 +81,7 @@ impl TenantActor {
             timers: HashMap::new(),
             last_active: Instant::now(),
             retiring: false,
+            draining: None,
         }
     }
 
@@ -88,6 +98,14 @@ impl TenantActor {
     /// Starts the next attempt if none is running. The only place attempts start, which is what
     /// makes processing serial per tenant.
     fn pump(&mut self, ctx: &mut Context<Self>) {
+        if let Some(waiter) = &mut self.draining {
+            if self.in_flight.is_none()
+                && let Some(done) = waiter.take()
+            {
+                let _ = done.send(());
+            }
+            return;
+        }
         if self.in_flight.is_some() {
             return self.report_depth();
         }
@@ -186,6 +204,23 @@ impl Handler<Process> for TenantActor {
             }
             _ => self.push(msg.event_id, ctx),
         }
+    }
+}
+
+impl Handler<Drain> for TenantActor {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Drain, ctx: &mut Context<Self>) -> Self::Result {
+        for (_, timer) in self.timers.drain() {
+            ctx.cancel_future(timer);
+        }
+        self.queue.clear();
+        let (done, finished) = oneshot::channel();
+        self.draining = Some(Some(done));
+        self.pump(ctx);
+        Box::pin(async move {
+            let _ = finished.await;
+        })
     }
 }
 

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use dashmap::DashMap;
 use uuid::Uuid;
 
-use super::actor::{Process, Retire, TenantActor};
+use super::actor::{Drain, Process, Retire, TenantActor};
 use crate::domain::TenantId;
 use crate::services::Services;
 
@@ -32,6 +32,12 @@ pub struct TenantIdle {
     pub tenant: TenantId,
     pub addr: Addr<TenantActor>,
 }
+
+/// Shutting down: every tenant actor finishes its attempt in flight and starts no other. Answers
+/// when all have; the caller bounds the wait.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DrainAll;
 
 /// Stop every tenant actor (dropping attempts in flight, which stay `processing` in the database
 /// until recovery) and then the supervisor itself.
@@ -139,5 +145,17 @@ impl Handler<StopAll> for TenantSupervisor {
         }
         self.registry.clear();
         ctx.stop();
+    }
+}
+
+impl Handler<DrainAll> for TenantSupervisor {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: DrainAll, _: &mut Context<Self>) -> Self::Result {
+        let actors: Vec<Addr<TenantActor>> =
+            self.registry.iter().map(|a| a.value().clone()).collect();
+        Box::pin(async move {
+            futures_util::future::join_all(actors.iter().map(|a| a.send(Drain))).await;
+        })
     }
 }

@@ -14,10 +14,15 @@ use actix::prelude::*;
 #[rtype(result = "()")]
 pub struct Deliver(pub Arc<str>);
 
-/// The hub gave up on this session (its mailbox was full): close the socket.
-#[derive(Message)]
+/// Close the socket, for this reason.
+#[derive(Message, Clone, Copy, Debug, PartialEq, Eq)]
 #[rtype(result = "()")]
-pub struct Evicted;
+pub enum Evicted {
+    /// Its mailbox was full: the client stopped reading.
+    TooSlow,
+    /// The server is shutting down.
+    GoingAway,
+}
 
 pub type SessionId = u64;
 
@@ -27,6 +32,19 @@ pub struct Member {
     pub deliver: Recipient<Deliver>,
     pub evict: Recipient<Evicted>,
 }
+
+/// A session opened; the hub keeps it to say goodbye at shutdown even if it joined no room.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Connect {
+    pub session: SessionId,
+    pub member: Member,
+}
+
+/// Shutting down: every session is told to close (WebSocket close code 1001).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct GoingAway;
 
 /// Put a session in a room.
 #[derive(Message)]
@@ -68,10 +86,12 @@ pub struct RoomSize(pub String);
 #[derive(Default)]
 pub struct WsHub {
     rooms: HashMap<String, HashMap<SessionId, Member>>,
+    sessions: HashMap<SessionId, Member>,
 }
 
 impl WsHub {
     fn remove_everywhere(&mut self, session: SessionId) {
+        self.sessions.remove(&session);
         self.rooms.retain(|_, members| {
             members.remove(&session);
             !members.is_empty()
@@ -81,6 +101,26 @@ impl WsHub {
 
 impl Actor for WsHub {
     type Context = Context<Self>;
+}
+
+impl Handler<Connect> for WsHub {
+    type Result = ();
+
+    fn handle(&mut self, msg: Connect, _: &mut Context<Self>) {
+        self.sessions.insert(msg.session, msg.member);
+    }
+}
+
+impl Handler<GoingAway> for WsHub {
+    type Result = ();
+
+    fn handle(&mut self, _: GoingAway, _: &mut Context<Self>) {
+        for member in self.sessions.values() {
+            member.evict.do_send(Evicted::GoingAway);
+        }
+        self.sessions.clear();
+        self.rooms.clear();
+    }
 }
 
 impl Handler<Join> for WsHub {
@@ -128,7 +168,7 @@ impl Handler<Broadcast> for WsHub {
                 Ok(()) => {}
                 Err(SendError::Full(_)) => {
                     tracing::warn!(session, room = %msg.room, "WebSocket client too slow; dropping it");
-                    member.evict.do_send(Evicted);
+                    member.evict.do_send(Evicted::TooSlow);
                     dropped.insert(*session);
                 }
                 Err(SendError::Closed(_)) => {

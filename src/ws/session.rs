@@ -14,7 +14,7 @@ use actix_web_actors::ws;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::hub::{Deliver, Disconnect, Evicted, Join, Leave, Member, SessionId, WsHub};
+use super::hub::{Connect, Deliver, Disconnect, Evicted, Join, Leave, Member, SessionId, WsHub};
 use super::room_for;
 use crate::api::auth::{self, Caller};
 use crate::app::AppState;
@@ -89,11 +89,15 @@ impl WsSession {
         }
     }
 
-    fn join(&mut self, room: String, ctx: &mut ws::WebsocketContext<Self>) {
-        let member = Member {
+    fn member(ctx: &mut ws::WebsocketContext<Self>) -> Member {
+        Member {
             deliver: ctx.address().recipient(),
             evict: ctx.address().recipient(),
-        };
+        }
+    }
+
+    fn join(&mut self, room: String, ctx: &mut ws::WebsocketContext<Self>) {
+        let member = Self::member(ctx);
         self.hub.do_send(Join {
             session: self.id,
             room: room.clone(),
@@ -138,6 +142,10 @@ impl Actor for WsSession {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
         metrics::gauge!("cobro_ws_sessions").increment(1.0);
+        self.hub.do_send(Connect {
+            session: self.id,
+            member: Self::member(ctx),
+        });
         ctx.run_interval(PING_EVERY, |session, ctx| {
             if session.heard.elapsed() > SILENCE_LIMIT {
                 tracing::info!(session = session.id, "WebSocket client silent; closing");
@@ -192,10 +200,14 @@ impl Handler<Deliver> for WsSession {
 impl Handler<Evicted> for WsSession {
     type Result = ();
 
-    fn handle(&mut self, _: Evicted, ctx: &mut Self::Context) {
+    fn handle(&mut self, why: Evicted, ctx: &mut Self::Context) {
+        let (code, description) = match why {
+            Evicted::TooSlow => (ws::CloseCode::Again, "too slow"),
+            Evicted::GoingAway => (ws::CloseCode::Away, "server shutting down"),
+        };
         ctx.close(Some(ws::CloseReason {
-            code: ws::CloseCode::Again,
-            description: Some("too slow".into()),
+            code,
+            description: Some(description.into()),
         }));
         ctx.stop();
     }

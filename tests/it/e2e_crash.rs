@@ -4,7 +4,6 @@
 //! and GoHighLevel may see a second tag only for attempts that were in flight at a kill.
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -13,57 +12,25 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::utils::chaos::Chaos;
+use crate::utils::process::{Server, spawn_cobro, wait_ready};
 use crate::utils::{ADMIN, SECRET, TestDb, notification, sign};
 
 const TENANTS: u64 = 20;
 const SENDERS: usize = 24;
 const ROUNDS: usize = 3;
 
-struct Server {
-    child: Child,
-    url: String,
-}
-
 fn start(db: &TestDb, chaos: &Chaos) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_cobro"))
-        .arg("serve")
-        .env_remove("COBRO_CONFIG")
-        .env("COBRO_BIND", format!("127.0.0.1:{port}"))
-        .env("COBRO_DATABASE_URL", &db.url)
-        .env("COBRO_ADMIN_TOKEN", ADMIN)
-        .env("COBRO_MP_WEBHOOK_SECRET", SECRET)
-        .env("COBRO_MP_API_BASE", &chaos.url)
-        .env("COBRO_GHL_API_BASE", &chaos.url)
-        .env("COBRO_RETRY_SCHEDULE", "0.1,0.1,0.1,0.1,0.1")
-        .env("COBRO_MP_REQUESTS_PER_SECOND", "10000")
-        .env("COBRO_GHL_REQUESTS_PER_10S", "100000")
-        .env("COBRO_INGEST_PER_TENANT_PER_SECOND", "0")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("cobro starts");
-    Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-async fn wait_ready(http: &reqwest::Client, url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Ok(response) = http.get(format!("{url}/ready")).send().await
-            && response.status().is_success()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("cobro did not become ready");
+    spawn_cobro(
+        &db.url,
+        &chaos.url,
+        &chaos.url,
+        &[
+            ("COBRO_RETRY_SCHEDULE", "0.1,0.1,0.1,0.1,0.1"),
+            ("COBRO_MP_REQUESTS_PER_SECOND", "10000"),
+            ("COBRO_GHL_REQUESTS_PER_10S", "100000"),
+            ("COBRO_INGEST_PER_TENANT_PER_SECOND", "0"),
+        ],
+    )
 }
 
 /// One signed delivery; `Some(answer)` when the server answered at all.

@@ -4,6 +4,7 @@
 
 pub mod chaos;
 pub mod db;
+pub mod process;
 pub mod recorder;
 pub mod ws;
 

@@ -1,0 +1,65 @@
+//! The real `cobro` binary as a child process, for the tests that kill or stop it.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{ADMIN, SECRET};
+
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+}
+
+/// Starts `cobro serve` on a free port against this database and these MP/GHL bases.
+pub fn spawn_cobro(database_url: &str, mp: &str, ghl: &str, extra: &[(&str, &str)]) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cobro"));
+    command
+        .arg("serve")
+        .env_remove("COBRO_CONFIG")
+        .env("COBRO_BIND", format!("127.0.0.1:{port}"))
+        .env("COBRO_DATABASE_URL", database_url)
+        .env("COBRO_ADMIN_TOKEN", ADMIN)
+        .env("COBRO_MP_WEBHOOK_SECRET", SECRET)
+        .env("COBRO_MP_API_BASE", mp)
+        .env("COBRO_GHL_API_BASE", ghl)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (key, value) in extra {
+        command.env(key, value);
+    }
+    let child = command.spawn().expect("cobro starts");
+    Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+pub async fn wait_ready(http: &reqwest::Client, url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(response) = http.get(format!("{url}/ready")).send().await
+            && response.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("cobro did not become ready");
+}
+
+/// Waits for the child to exit on its own; `None` if it is still running after `limit`.
+pub async fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
