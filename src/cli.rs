@@ -25,6 +25,13 @@ pub enum Command {
     Serve,
     /// Create or update the database schema, then exit.
     Migrate,
+    /// Run everything with a built-in MercadoPago/GoHighLevel sandbox and demo traffic, on a
+    /// fresh SQLite file (data/demo/), and print the dashboard URL with tokens.
+    Demo {
+        /// Webhooks per second the demo sends.
+        #[arg(long, default_value_t = 2.0)]
+        rate: f64,
+    },
     /// Delete processed events older than an age, in batches, showing progress.
     Prune(Prune),
     /// Manage tenants (sellers).

@@ -83,6 +83,8 @@ impl RetrySchedule {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: String,
+    /// Set by `cobro demo` only: MercadoPago and GoHighLevel are the built-in sandbox.
+    pub sandbox: bool,
     /// Where MercadoPago reaches this server (`notification_url` of checkout preferences).
     pub public_url: Url,
     pub database_url: String,
@@ -210,6 +212,7 @@ impl RawConfig {
             url => url.to_owned(),
         };
         Ok(Config {
+            sandbox: false,
             public_url: base_url("public_url", &public_url)?,
             bind: self.bind,
             database_url: self.database_url,

@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dashboard;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod ghl;
@@ -35,6 +36,8 @@ pub enum RunError {
     },
     #[error("server error: {0}")]
     Server(std::io::Error),
+    #[error("demo: {0}")]
+    Demo(String),
 }
 
 /// `cobro serve`: start everything and serve until stopped (SIGINT/SIGTERM).
@@ -44,14 +47,25 @@ pub async fn run(config: config::Config) -> Result<(), RunError> {
         tracing::warn!("COBRO_ADMIN_TOKEN is not set: the admin API answers 503");
     }
     let state = app::start(config, Vec::new()).await?;
-    let listener = std::net::TcpListener::bind(&bind).map_err(|source| RunError::Bind {
-        bind: bind.clone(),
+    serve(state, &bind, || {}).await
+}
+
+/// Serves a started Cobro on `bind` until SIGTERM or Ctrl-C, then shuts down gracefully.
+/// `listening` runs once the port is bound (the demo prints its banner there).
+pub async fn serve(
+    state: app::AppState,
+    bind: &str,
+    listening: impl FnOnce(),
+) -> Result<(), RunError> {
+    let listener = std::net::TcpListener::bind(bind).map_err(|source| RunError::Bind {
+        bind: bind.to_owned(),
         source,
     })?;
     tracing::info!(%bind, "cobro listening");
     let server = app::http_server(state.clone(), listener).map_err(RunError::Server)?;
     let handle = server.handle();
     let serving = actix_web::rt::spawn(server);
+    listening();
     shutdown_signal().await;
     shutdown(&state, handle).await;
     let _ = serving.await;

@@ -20,6 +20,9 @@ async fn main() -> ExitCode {
     cobro::telemetry::init(config.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => cobro::run(config).await.map_err(|e| e.to_string()),
+        Command::Demo { rate } => cobro::demo::run(config, rate)
+            .await
+            .map_err(|e| e.to_string()),
         Command::Prune(args) => cobro::cli::prune(&config, args)
             .await
             .map_err(|e| e.to_string()),

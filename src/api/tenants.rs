@@ -158,12 +158,15 @@ async fn delete(
 /// Who the token belongs to: the dashboard asks this after sign-in.
 async fn me(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(match caller {
-        Caller::SuperAdmin => json!({ "role": "super_admin" }),
+        Caller::SuperAdmin => {
+            json!({ "role": "super_admin", "sandbox": state.services.config.sandbox })
+        }
         Caller::Tenant(tenant) => {
             let found = tenants::get(&state.services.db, tenant)
                 .await?
                 .ok_or(AppError::NotFound("tenant"))?;
-            json!({ "role": "tenant", "tenant_id": found.id, "name": found.name })
+            json!({ "role": "tenant", "tenant_id": found.id, "name": found.name,
+                    "sandbox": state.services.config.sandbox })
         }
     }))
 }

@@ -31,6 +31,7 @@ async function signIn(token) {
   const me = await api("GET", "/api/me");
   sessionStorage.setItem("cobro.token", token);
   state.role = me.role;
+  $("#sandbox").hidden = !me.sandbox;
   if (me.role === "tenant") {
     state.tenantId = me.tenant_id;
     $("#tenant-name").textContent = me.name;

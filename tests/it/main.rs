@@ -5,6 +5,7 @@ mod e2e_actors;
 mod e2e_api;
 mod e2e_cli;
 mod e2e_crash;
+mod e2e_demo;
 mod e2e_faults;
 mod e2e_ingest;
 mod e2e_pipeline;

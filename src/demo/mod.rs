@@ -1,0 +1,104 @@
+//! `cobro demo`: the whole system on a fresh SQLite file, with a built-in MercadoPago and
+//! GoHighLevel sandbox ([`sandbox`]) and a generator of signed webhooks ([`generator`]) for three
+//! demo tenants, so a newcomer sees it work in one command without any MercadoPago account.
+
+pub mod generator;
+pub mod sandbox;
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::config::{Config, RetrySchedule, Secret};
+use crate::domain::TenantId;
+use crate::store::tenants::{self, GhlInput, NewTenant};
+use crate::{RunError, app};
+use generator::{DEMO_SECRET, DemoTenant};
+use sandbox::Sandbox;
+
+const DEMO_DATABASE: &str = "data/demo/cobro-demo.db";
+
+pub async fn run(mut config: Config, rate: f64) -> Result<(), RunError> {
+    let sandbox = Sandbox::default();
+    let sandbox_url = sandbox.start().map_err(RunError::Server)?;
+    let _ = std::fs::remove_file(DEMO_DATABASE);
+    config.database_url = format!("sqlite://{DEMO_DATABASE}?mode=rwc");
+    config.database_kind = crate::config::DatabaseKind::Sqlite;
+    config.mp_api_base = sandbox_url
+        .parse()
+        .map_err(|e| RunError::Demo(format!("sandbox URL: {e}")))?;
+    config.ghl_api_base = config.mp_api_base.clone();
+    config.mp_webhook_secret = Some(Secret::new(DEMO_SECRET));
+    let admin = crate::store::tenants::new_admin_token().0;
+    config.admin_token = Some(Secret::new(admin.clone()));
+    config.retry_schedule =
+        RetrySchedule::new(vec![Duration::from_secs(2), Duration::from_secs(5)])
+            .ok_or_else(|| RunError::Demo("empty retry schedule".into()))?;
+    config.sandbox = true;
+    let bind = config.bind.clone();
+    tracing::info!(sandbox = true, url = %sandbox_url, "SANDBOX: MercadoPago and GoHighLevel are simulated locally");
+    let state = app::start(config, Vec::new()).await?;
+    let demo_tenants = create_tenants(&state).await?;
+    let base_url = format!("http://{bind}");
+    let (generator_state, tenants_for_generator) = (state.clone(), demo_tenants.clone());
+    crate::serve(state, &bind, move || {
+        print_banner(&base_url, &admin, &demo_tenants);
+        actix_web::rt::spawn(generator::run(
+            generator_state,
+            sandbox,
+            tenants_for_generator,
+            base_url,
+            rate,
+        ));
+    })
+    .await
+}
+
+async fn create_tenants(state: &app::AppState) -> Result<Vec<DemoTenant>, RunError> {
+    let shops = [
+        ("Academia Online", "1001001", true),
+        ("Tienda de Ropa", "1002002", false),
+        ("Café Central", "1003003", false),
+    ];
+    let mut created = Vec::new();
+    for (name, mp_user_id, ghl) in shops {
+        let new = NewTenant {
+            name: name.into(),
+            mp_user_id: json!(mp_user_id),
+            mp_access_token: "APP_USR-sandbox".into(),
+            mp_webhook_secret: None,
+            allow_unsigned: false,
+            ghl: ghl.then(|| GhlInput {
+                api_key: "sandbox".into(),
+                location_id: "sandbox".into(),
+                tag: "cliente-demo".into(),
+            }),
+        };
+        let (tenant, token) = tenants::create(&state.services.db, new, true)
+            .await
+            .map_err(|e| RunError::Demo(e.to_string()))?;
+        created.push(DemoTenant {
+            id: TenantId(tenant.id),
+            name: name.into(),
+            mp_user_id: mp_user_id.into(),
+            token,
+        });
+    }
+    Ok(created)
+}
+
+fn print_banner(base_url: &str, admin: &str, tenants: &[DemoTenant]) {
+    println!();
+    println!("  Cobro demo — SANDBOX: MercadoPago and GoHighLevel are simulated on this machine.");
+    println!();
+    println!("  Dashboard:  {base_url}/");
+    println!("  Sign in as the super admin with:  {admin}");
+    for tenant in tenants {
+        println!("  ... or as {:<16} with:  {}", tenant.name, tenant.token);
+    }
+    println!();
+    println!(
+        "  Signed webhooks are arriving now; Ctrl-C stops the demo. Database: {DEMO_DATABASE}"
+    );
+    println!();
+}
