@@ -48,7 +48,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/metrics", web::get().to(render));
 }
 
-async fn render(state: web::Data<AppState>) -> HttpResponse {
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text")))]
+pub(crate) async fn render(state: web::Data<AppState>) -> HttpResponse {
     let Some(handle) = handle() else {
         return HttpResponse::ServiceUnavailable().body("metrics recorder not installed\n");
     };

@@ -27,13 +27,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// `status` plus the paging fields (spelled out: `serde(flatten)` breaks numbers in query strings).
 #[derive(Deserialize)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     status: Option<String>,
     limit: Option<u64>,
     cursor: Option<uuid::Uuid>,
 }
 
-async fn list(
+#[utoipa::path(get, path = "/api/tenants/{tid}/events", tag = "events", security(("bearer" = [])),
+    params(("tid" = String, Path, description = "tenant id"), ("status" = Option<String>, Query, description = "pending, processing, success or failed"), ("limit" = Option<u64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "a page of events, newest first: {items, next_cursor}"), (status = 403, description = "another tenant")))]
+pub(crate) async fn list(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -56,7 +59,9 @@ async fn list(
     Ok(HttpResponse::Ok().json(page))
 }
 
-async fn read(
+#[utoipa::path(get, path = "/api/tenants/{tid}/events/{id}", tag = "events", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id"), ("id" = String, Path, description = "event id")),
+    responses((status = 200, description = "the event"), (status = 404, description = "no such event for this tenant")))]
+pub(crate) async fn read(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
@@ -69,7 +74,9 @@ async fn read(
     Ok(HttpResponse::Ok().json(event))
 }
 
-async fn retry(
+#[utoipa::path(post, path = "/api/tenants/{tid}/events/{id}/retry", tag = "events", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id"), ("id" = String, Path, description = "event id")),
+    responses((status = 202, description = "queued now with a fresh retry schedule"), (status = 409, description = "the event is neither failed nor pending")))]
+pub(crate) async fn retry(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
@@ -92,7 +99,9 @@ async fn retry(
     Ok(HttpResponse::Accepted().json(event))
 }
 
-async fn retry_failed(
+#[utoipa::path(post, path = "/api/tenants/{tid}/events/retry-failed", tag = "events", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id")),
+    responses((status = 202, description = "{\"requeued\": n}")))]
+pub(crate) async fn retry_failed(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<String>,

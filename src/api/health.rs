@@ -11,11 +11,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/ready", web::get().to(ready));
 }
 
-async fn health() -> HttpResponse {
+#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, description = "the process is up")))]
+pub(crate) async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-async fn ready(state: web::Data<AppState>) -> HttpResponse {
+#[utoipa::path(get, path = "/ready", tag = "health", responses((status = 200, description = "the database answers"), (status = 503, description = "it does not")))]
+pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
     match db::ping(&state.services.db).await {
         Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready" })),
         Err(err) => {

@@ -4,6 +4,7 @@
 pub mod auth;
 mod events;
 mod health;
+pub mod openapi;
 mod orders;
 mod payments;
 mod tenants;
@@ -14,6 +15,7 @@ use crate::error::AppError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
+    openapi::configure(cfg);
     // Tenant sub-resources first: `/api/tenants/{id}` would otherwise shadow nothing, but keeping
     // the most specific paths first reads the way actix matches.
     events::configure(cfg);

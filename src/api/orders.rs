@@ -23,15 +23,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/api/tenants/{tid}/orders/{id}", web::get().to(read));
 }
 
-#[derive(Deserialize)]
-struct CreateOrder {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct CreateOrder {
     #[serde(flatten)]
     order: NewOrder,
+    /// Also create the MercadoPago checkout preference.
     #[serde(default)]
     checkout: bool,
 }
 
-async fn create(
+#[utoipa::path(post, path = "/api/tenants/{tid}/orders", tag = "orders", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id")), request_body = CreateOrder,
+    responses((status = 201, description = "the order; with checkout, PENDING_PAYMENT and its init_point"), (status = 502, description = "MercadoPago refused the checkout; the order stays CREATED")))]
+pub(crate) async fn create(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -105,7 +108,9 @@ async fn with_checkout(
     Ok(orders::attach_checkout(&state.services.db, &order, init_point).await?)
 }
 
-async fn list(
+#[utoipa::path(get, path = "/api/tenants/{tid}/orders", tag = "orders", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id"), ("limit" = Option<u64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "a page of orders")))]
+pub(crate) async fn list(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -115,7 +120,9 @@ async fn list(
     Ok(HttpResponse::Ok().json(orders::list(&state.services.db, tenant, &query).await?))
 }
 
-async fn read(
+#[utoipa::path(get, path = "/api/tenants/{tid}/orders/{id}", tag = "orders", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id"), ("id" = String, Path, description = "order id")),
+    responses((status = 200, description = "the order"), (status = 404, description = "no such order")))]
+pub(crate) async fn read(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,

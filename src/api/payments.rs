@@ -15,7 +15,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-async fn list(
+#[utoipa::path(get, path = "/api/tenants/{tid}/payments", tag = "payments", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id"), ("limit" = Option<u64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "a page of payments")))]
+pub(crate) async fn list(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -25,7 +27,9 @@ async fn list(
     Ok(HttpResponse::Ok().json(payments::list(&state.services.db, tenant, &query).await?))
 }
 
-async fn read(
+#[utoipa::path(get, path = "/api/tenants/{tid}/payments/{mp_payment_id}", tag = "payments", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id"), ("mp_payment_id" = String, Path)),
+    responses((status = 200, description = "the payment as last fetched from MercadoPago"), (status = 404, description = "unknown payment")))]
+pub(crate) async fn read(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,

@@ -73,7 +73,9 @@ fn global_secret(state: &AppState) -> bool {
     state.services.config.mp_webhook_secret.is_some()
 }
 
-async fn create(
+#[utoipa::path(post, path = "/api/tenants", tag = "tenants", security(("bearer" = [])), request_body = NewTenant,
+    responses((status = 201, description = "{id, name, mp_user_id, admin_token}: the token is shown this once"), (status = 409, description = "mp_user_id exists"), (status = 422, description = "no webhook secret would apply")))]
+pub(crate) async fn create(
     caller: Caller,
     state: web::Data<AppState>,
     body: web::Json<NewTenant>,
@@ -91,7 +93,11 @@ async fn create(
     })))
 }
 
-async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+#[utoipa::path(get, path = "/api/tenants", tag = "tenants", security(("bearer" = [])), responses((status = 200, description = "all tenants, without secrets")))]
+pub(crate) async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     caller.super_admin()?;
     let items: Vec<TenantView> = tenants::list(&state.services.db)
         .await?
@@ -102,7 +108,8 @@ async fn list(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse
 }
 
 /// A tenant's own admin may read its tenant (no secrets are shown); the rest is super-admin only.
-async fn read(
+#[utoipa::path(get, path = "/api/tenants/{tid}", tag = "tenants", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id")), responses((status = 200, description = "the tenant, without secrets")))]
+pub(crate) async fn read(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -114,7 +121,9 @@ async fn read(
     Ok(HttpResponse::Ok().json(TenantView::from(found)))
 }
 
-async fn patch(
+#[utoipa::path(patch, path = "/api/tenants/{tid}", tag = "tenants", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id")), request_body = TenantPatch,
+    responses((status = 200, description = "the tenant; admin_token when rotated")))]
+pub(crate) async fn patch(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -140,7 +149,8 @@ async fn patch(
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn delete(
+#[utoipa::path(delete, path = "/api/tenants/{tid}", tag = "tenants", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id")), responses((status = 204, description = "deleted with its events, payments and orders")))]
+pub(crate) async fn delete(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -156,7 +166,11 @@ async fn delete(
 }
 
 /// Who the token belongs to: the dashboard asks this after sign-in.
-async fn me(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+#[utoipa::path(get, path = "/api/me", tag = "tenants", security(("bearer" = [])), responses((status = 200, description = "{role, tenant_id?, name?, sandbox}")))]
+pub(crate) async fn me(
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(match caller {
         Caller::SuperAdmin => {
             json!({ "role": "super_admin", "sandbox": state.services.config.sandbox })

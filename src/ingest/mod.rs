@@ -67,7 +67,10 @@ fn refusal_label(err: &AppError) -> &'static str {
 }
 
 #[tracing::instrument(name = "webhook", skip_all, fields(tenant, mp_payment, outcome))]
-async fn receive(
+#[utoipa::path(post, path = "/webhooks/mp", tag = "webhooks",
+    params(("data.id" = String, Query), ("type" = Option<String>, Query), ("x-signature" = Option<String>, Header), ("x-request-id" = Option<String>, Header)),
+    responses((status = 200, description = "{status: accepted|duplicate|ignored, event_id | reason}"), (status = 400, description = "not a JSON object"), (status = 401, description = "signature refused"), (status = 413, description = "over 64 KiB"), (status = 429, description = "tenant over its ingest rate")))]
+pub(crate) async fn receive(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,

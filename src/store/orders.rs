@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::page::{self, Page, PageQuery};
 use crate::domain::{OrderMove, OrderStatus, TenantId, plan_order_move};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewOrder {
     pub amount: f64,
     pub currency: String,

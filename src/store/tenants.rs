@@ -14,16 +14,18 @@ use sha2::{Digest, Sha256};
 use crate::domain::TenantId;
 use crate::error::AppError;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct GhlInput {
     pub api_key: String,
     pub location_id: String,
     pub tag: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewTenant {
     pub name: String,
+    /// The seller's MercadoPago user id, as a number or a string.
+    #[schema(value_type = String)]
     pub mp_user_id: serde_json::Value,
     pub mp_access_token: String,
     pub mp_webhook_secret: Option<String>,
@@ -33,14 +35,16 @@ pub struct NewTenant {
 }
 
 /// A `PATCH`: absent fields stay; `null` clears an optional one.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct TenantPatch {
     pub name: Option<String>,
     pub mp_access_token: Option<String>,
     #[serde(default, deserialize_with = "present_or_null")]
+    #[schema(value_type = Option<String>)]
     pub mp_webhook_secret: Option<Option<String>>,
     pub allow_unsigned: Option<bool>,
     #[serde(default, deserialize_with = "present_or_null")]
+    #[schema(value_type = Option<GhlInput>)]
     pub ghl: Option<Option<GhlInput>>,
     #[serde(default)]
     pub rotate_admin_token: bool,

@@ -32,7 +32,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/ws", web::get().to(connect));
 }
 
-async fn connect(
+#[utoipa::path(get, path = "/ws", tag = "live", params(("token" = Option<String>, Query)), responses((status = 101, description = "WebSocket: rooms tenant-<id>, paymentStatusUpdated and webhookEventUpdated"), (status = 401, description = "wrong token")))]
+pub(crate) async fn connect(
     req: HttpRequest,
     stream: web::Payload,
     state: web::Data<AppState>,
