@@ -42,16 +42,33 @@ pub async fn run(mut config: Config, rate: f64) -> Result<(), RunError> {
     let base_url = format!("http://{bind}");
     let (generator_state, tenants_for_generator) = (state.clone(), demo_tenants.clone());
     crate::serve(state, &bind, move || {
-        print_banner(&base_url, &admin, &demo_tenants);
-        actix_web::rt::spawn(generator::run(
-            generator_state,
-            sandbox,
-            tenants_for_generator,
-            base_url,
-            rate,
-        ));
+        actix_web::rt::spawn(async move {
+            wait_until_serving(&base_url).await;
+            print_banner(&base_url, &admin, &demo_tenants);
+            generator::run(
+                generator_state,
+                sandbox,
+                tenants_for_generator,
+                base_url,
+                rate,
+            )
+            .await;
+        });
     })
     .await
+}
+
+/// The port is bound before the server's workers run: wait for `/ready` before telling anyone.
+async fn wait_until_serving(base_url: &str) {
+    let http = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(answer) = http.get(format!("{base_url}/ready")).send().await
+            && answer.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn create_tenants(state: &app::AppState) -> Result<Vec<DemoTenant>, RunError> {
