@@ -104,18 +104,29 @@ async fn create_tenants(state: &app::AppState) -> Result<Vec<DemoTenant>, RunErr
     Ok(created)
 }
 
+/// Written in one go, and a closed stdout (a pipe whose reader went away) is not a reason to stop
+/// the demo: `println!` would panic there and take the webhook generator with it.
 fn print_banner(base_url: &str, admin: &str, tenants: &[DemoTenant]) {
-    println!();
-    println!("  Cobro demo — SANDBOX: MercadoPago and GoHighLevel are simulated on this machine.");
-    println!();
-    println!("  Dashboard:  {base_url}/");
-    println!("  Sign in as the super admin with:  {admin}");
-    for tenant in tenants {
-        println!("  ... or as {:<16} with:  {}", tenant.name, tenant.token);
-    }
-    println!();
-    println!(
-        "  Signed webhooks are arriving now; Ctrl-C stops the demo. Database: {DEMO_DATABASE}"
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "\n  Cobro demo — SANDBOX: MercadoPago and GoHighLevel are simulated on this machine.\n"
     );
-    println!();
+    let _ = writeln!(text, "  Dashboard:  {base_url}/");
+    let _ = writeln!(text, "  Sign in as the super admin with:  {admin}");
+    for tenant in tenants {
+        let _ = writeln!(
+            text,
+            "  ... or as {:<16} with:  {}",
+            tenant.name, tenant.token
+        );
+    }
+    let _ = writeln!(
+        text,
+        "\n  Signed webhooks are arriving now; Ctrl-C stops the demo. Database: {DEMO_DATABASE}\n"
+    );
+    let mut stdout = std::io::stdout().lock();
+    let _ = std::io::Write::write_all(&mut stdout, text.as_bytes());
+    let _ = std::io::Write::flush(&mut stdout);
 }

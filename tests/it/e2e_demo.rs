@@ -30,15 +30,21 @@ async fn the_demo_runs_in_one_command_and_events_succeed() {
         .spawn()
         .expect("cobro demo starts");
     let stdout = child.stdout.take().expect("stdout");
-    let banner = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .take_while(|l| !l.contains("Ctrl-C"))
-            .collect::<Vec<_>>()
-    })
-    .join()
-    .expect("banner");
+    // Read the banner, then keep draining stdout so the demo never writes into a closed pipe.
+    let (lines, banner_lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let mut banner = Vec::new();
+    while let Ok(line) = banner_lines.recv_timeout(Duration::from_secs(30)) {
+        let done = line.contains("Ctrl-C");
+        banner.push(line);
+        if done {
+            break;
+        }
+    }
     let text = banner.join("\n");
     assert!(text.contains("SANDBOX"), "{text}");
     assert!(
