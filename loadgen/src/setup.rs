@@ -25,16 +25,13 @@ pub async fn ensure_tenants(
         .admin_token
         .clone()
         .ok_or_else(|| std::io::Error::other("--admin-token is required"))?;
-    let listed: Value = target
-        .http
-        .get(format!("{}/api/tenants", target.url))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .map_err(std::io::Error::other)?
-        .json()
-        .await
-        .map_err(std::io::Error::other)?;
+    let listed = json_of(
+        target
+            .http
+            .get(format!("{}/api/tenants", target.url))
+            .bearer_auth(&admin),
+    )
+    .await?;
     let existing: HashMap<String, String> = listed["items"]
         .as_array()
         .into_iter()
@@ -79,14 +76,7 @@ async fn token_for(
                 "mp_access_token": "APP_USR-bench", "mp_webhook_secret": target.secret,
             })),
     };
-    let answer: Value = request
-        .bearer_auth(admin)
-        .send()
-        .await
-        .map_err(std::io::Error::other)?
-        .json()
-        .await
-        .map_err(std::io::Error::other)?;
+    let answer = json_of(request.bearer_auth(admin)).await?;
     let token = answer["admin_token"]
         .as_str()
         .ok_or_else(|| std::io::Error::other(format!("no token: {answer}")))?;
@@ -94,6 +84,12 @@ async fn token_for(
         mp_user_id,
         token: token.to_owned(),
     })
+}
+
+/// Sends the request and reads its JSON answer.
+async fn json_of(request: reqwest::RequestBuilder) -> std::io::Result<Value> {
+    let response = request.send().await.map_err(std::io::Error::other)?;
+    response.json().await.map_err(std::io::Error::other)
 }
 
 #[derive(clap::Args)]

@@ -41,11 +41,6 @@ pub struct Drain;
 #[rtype(result = "()")]
 pub struct Retire;
 
-/// Asks how many events wait in the queue or on a timer (for tests and metrics).
-#[derive(Message)]
-#[rtype(result = "usize")]
-pub struct QueueDepth;
-
 pub struct TenantActor {
     tenant: TenantId,
     services: Arc<Services>,
@@ -229,13 +224,5 @@ impl Handler<Retire> for TenantActor {
 
     fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) {
         ctx.stop();
-    }
-}
-
-impl Handler<QueueDepth> for TenantActor {
-    type Result = usize;
-
-    fn handle(&mut self, _: QueueDepth, _: &mut Context<Self>) -> usize {
-        self.queue.len() + self.timers.len() + usize::from(self.in_flight.is_some())
     }
 }

@@ -60,25 +60,21 @@ async fn the_demo_runs_in_one_command_and_events_succeed() {
 
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    let me: Value = http
-        .get(format!("{base}/api/me"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .expect("me")
-        .json()
-        .await
-        .expect("json");
+    let get = |path: String| {
+        let request = http.get(format!("{base}{path}")).bearer_auth(&admin);
+        async move {
+            request
+                .send()
+                .await
+                .expect("cobro answers")
+                .json::<Value>()
+                .await
+                .unwrap_or_default()
+        }
+    };
+    let me = get("/api/me".into()).await;
     assert_eq!(me["sandbox"], true);
-    let tenants: Value = http
-        .get(format!("{base}/api/tenants"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .expect("tenants")
-        .json()
-        .await
-        .expect("json");
+    let tenants = get("/api/tenants".into()).await;
     let ids: Vec<String> = tenants["items"]
         .as_array()
         .expect("items")
@@ -92,30 +88,14 @@ async fn the_demo_runs_in_one_command_and_events_succeed() {
     while successes < 5 && Instant::now() < deadline {
         successes = 0;
         for id in &ids {
-            let page: Value = http
-                .get(format!("{base}/api/tenants/{id}/events?status=success"))
-                .bearer_auth(&admin)
-                .send()
-                .await
-                .expect("events")
-                .json()
-                .await
-                .unwrap_or_default();
+            let page = get(format!("/api/tenants/{id}/events?status=success")).await;
             successes += page["items"].as_array().map_or(0, Vec::len);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let mut seen = Vec::new();
     for id in &ids {
-        let page: Value = http
-            .get(format!("{base}/api/tenants/{id}/events?limit=5"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .expect("events")
-            .json()
-            .await
-            .unwrap_or_default();
+        let page = get(format!("/api/tenants/{id}/events?limit=5")).await;
         for event in page["items"].as_array().into_iter().flatten() {
             seen.push(format!(
                 "{} {} {}",
