@@ -91,6 +91,11 @@ async function sendWebhook(paymentId, notificationId) {
   return answer.event_id;
 }
 
+async function showEvents(p) {
+  await p.click('.tab[data-tab="events"]');
+  await p.waitForSelector("#events", { state: "visible" });
+}
+
 before(async () => {
   fakes = fakeServer();
   const fakePort = await listen(fakes);
@@ -158,10 +163,12 @@ test("sign in, watch a payment turn green live, retry a failed one", async () =>
   assert.match(await page.textContent(`tr[data-event-id="${bad}"]`), /2\/\d/);
   assert.equal(await page.evaluate(() => window.__sameDocument), true, "no reload happened");
 
+  // The payments tab refreshes itself a moment after each update: wait for both rows rather than
+  // counting whatever is there when the tab opens.
   await page.click('.tab[data-tab="payments"]');
-  await page.waitForSelector("#payments tbody tr");
+  await page.waitForFunction(() => document.querySelectorAll("#payments tbody tr").length === 2);
   assert.equal(await page.locator("#payments tbody tr").count(), 2);
-  await page.click('.tab[data-tab="events"]');
+  await showEvents(page);
 
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
 });
@@ -204,6 +211,7 @@ test("the super admin picks a tenant and follows it live", async () => {
 
 test("the dashboard reconnects by itself after the server restarts", async () => {
   await page.bringToFront();
+  await showEvents(page); // whatever tab an earlier test left open
   await page.waitForSelector('#conn[data-state="live"]');
   await stopCobro();
   await page.waitForSelector('#conn[data-state="reconnecting"]');
