@@ -11,6 +11,7 @@ use actix_web::{App, HttpServer, web};
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::cluster::Cluster;
 use crate::config::{Config, DatabaseKind};
 use crate::domain::TenantId;
 use crate::error::AppError;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub hub: Addr<WsHub>,
     pub registry: Registry,
     pub writer: IngestWriter,
+    /// This node's part in the cluster (PostgreSQL); `None` on SQLite, which is single-node.
+    pub cluster: Option<Arc<Cluster>>,
     ingest_limiter: Option<Arc<DefaultKeyedRateLimiter<TenantId>>>,
 }
 
@@ -86,8 +89,11 @@ pub async fn start(
         DatabaseKind::Postgres => 4,
     };
     let hub = WsHub::default().start();
-    let mut publishers: Vec<Arc<dyn StatusPublisher>> =
-        vec![Arc::new(HubPublisher::new(hub.clone()))];
+    let hub_publisher: Arc<dyn StatusPublisher> = Arc::new(HubPublisher::new(hub.clone()));
+    let cluster = (config.database_kind == DatabaseKind::Postgres)
+        .then(|| Arc::new(Cluster::new(&config, &conn)));
+    let mut publishers = vec![hub_publisher.clone()];
+    publishers.extend(cluster.as_ref().map(|c| c.publisher()));
     publishers.extend(observers);
     let services = Arc::new(Services::new(
         conn,
@@ -102,7 +108,8 @@ pub async fn start(
         services.config.retention_days,
         services.config.retention_interval,
     );
-    let supervisor = TenantSupervisor::new(services.clone());
+    let supervisor =
+        TenantSupervisor::new(services.clone(), cluster.as_ref().map(|c| c.ownership()));
     let registry = supervisor.registry();
     let supervisor = supervisor.start();
     let state = AppState {
@@ -111,9 +118,14 @@ pub async fn start(
         hub,
         registry,
         writer,
+        cluster,
         ingest_limiter,
     };
-    recover(&state).await.map_err(StartError::Recover)?;
+    match &state.cluster {
+        // Tenants come with their leases: each one taken resumes its unfinished events.
+        Some(cluster) => cluster.start(state.supervisor.clone(), hub_publisher).await,
+        None => recover(&state).await.map_err(StartError::Recover)?,
+    }
     Ok(state)
 }
 

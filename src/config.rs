@@ -112,6 +112,12 @@ pub struct Config {
     pub ghl_429_backoff: Duration,
     /// `None` turns the per-tenant ingest limit off.
     pub ingest_per_tenant_per_second: Option<NonZeroU32>,
+    /// This node's name in a cluster (`COBRO_NODE_ID`; default `<host name>-<pid>`).
+    pub node_id: String,
+    /// A node whose heartbeat is older than this is dead (SPEC §13).
+    pub cluster_lease_timeout: Duration,
+    /// The backstop of LISTEN/NOTIFY: how often a node looks for unannounced pending events.
+    pub cluster_poll_interval: Duration,
 }
 
 /// The file and environment as written, before validation.
@@ -138,6 +144,9 @@ struct RawConfig {
     ghl_requests_per_10s: u32,
     ghl_429_backoff_ms: u64,
     ingest_per_tenant_per_second: u32,
+    node_id: String,
+    cluster_lease_timeout_ms: u64,
+    cluster_poll_interval_ms: u64,
 }
 
 /// `COBRO_RETRY_SCHEDULE=60` arrives as a number, `60,300` as text, TOML may hold a list.
@@ -241,7 +250,31 @@ impl RawConfig {
             ghl_requests_per_10s: non_zero("ghl_requests_per_10s", self.ghl_requests_per_10s)?,
             ghl_429_backoff: Duration::from_millis(self.ghl_429_backoff_ms),
             ingest_per_tenant_per_second: NonZeroU32::new(self.ingest_per_tenant_per_second),
+            node_id: match self.node_id.trim() {
+                "" => default_node_id(),
+                id => id.to_owned(),
+            },
+            cluster_lease_timeout: positive_millis(
+                "cluster_lease_timeout_ms",
+                self.cluster_lease_timeout_ms,
+            )?,
+            cluster_poll_interval: positive_millis(
+                "cluster_poll_interval_ms",
+                self.cluster_poll_interval_ms,
+            )?,
         })
+    }
+}
+
+/// `<host name>-<pid>`: unique on one machine, readable in `GET /api/cluster`. A process that
+/// loads a second configuration (tests embedding several nodes) gets `-2`, `-3`... after it.
+fn default_node_id() -> String {
+    static LOADED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let host = gethostname::gethostname();
+    let base = format!("{}-{}", host.to_string_lossy(), std::process::id());
+    match LOADED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+        0 => base,
+        n => format!("{base}-{}", n + 1),
     }
 }
 

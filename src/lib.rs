@@ -6,6 +6,7 @@
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod dashboard;
 pub mod demo;
@@ -38,11 +39,18 @@ pub enum RunError {
     Server(std::io::Error),
     #[error("demo: {0}")]
     Demo(String),
+    #[error(transparent)]
+    SqliteLock(#[from] cluster::SqliteLockError),
 }
 
 /// `cobro serve`: start everything and serve until stopped (SIGINT/SIGTERM).
 pub async fn run(config: config::Config) -> Result<(), RunError> {
     let bind = config.bind.clone();
+    // SQLite is single-node: a second process on the same file stops here, before touching it.
+    let _single_node = match config.database_kind {
+        config::DatabaseKind::Sqlite => Some(cluster::SqliteLock::acquire(&config.database_url)?),
+        config::DatabaseKind::Postgres => None,
+    };
     if config.admin_token.is_none() {
         tracing::warn!("COBRO_ADMIN_TOKEN is not set: the admin API answers 503");
     }
@@ -91,6 +99,9 @@ async fn shutdown(state: &app::AppState, server: actix_web::dev::ServerHandle) {
         Err(_) => tracing::warn!(
             "attempts still running after the grace period; they resume at the next start"
         ),
+    }
+    if let Some(cluster) = &state.cluster {
+        cluster.leave().await;
     }
 }
 

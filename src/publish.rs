@@ -4,13 +4,13 @@
 //! Payloads are SPEC §10's, camelCase, ready to be sent as they are.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::TenantId;
 
 /// `webhookEventUpdated` data.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEventUpdated {
     pub id: Uuid,
@@ -41,7 +41,7 @@ impl From<&entity::webhook_event::Model> for WebhookEventUpdated {
 }
 
 /// `paymentStatusUpdated` data, as the existing frontends read it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentStatusUpdated {
     pub tenant_id: TenantId,
@@ -69,6 +69,24 @@ impl StatusUpdate {
         match self {
             StatusUpdate::Event(_) => "webhookEventUpdated",
             StatusUpdate::Payment(_) => "paymentStatusUpdated",
+        }
+    }
+
+    /// The `data` of the wire message.
+    pub fn data(&self) -> serde_json::Value {
+        let data = match self {
+            StatusUpdate::Event(event) => serde_json::to_value(event),
+            StatusUpdate::Payment(payment) => serde_json::to_value(payment),
+        };
+        data.unwrap_or_default()
+    }
+
+    /// Reads back what [`name`](Self::name) and [`data`](Self::data) wrote (another node's).
+    pub fn from_wire(name: &str, data: serde_json::Value) -> Option<Self> {
+        match name {
+            "webhookEventUpdated" => serde_json::from_value(data).ok().map(StatusUpdate::Event),
+            "paymentStatusUpdated" => serde_json::from_value(data).ok().map(StatusUpdate::Payment),
+            _ => None,
         }
     }
 }

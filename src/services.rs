@@ -41,7 +41,10 @@ impl Services {
         let http = http_client(config.http_timeout);
         let gate = WriteGate::for_database(config.database_kind);
         let directory = TenantDirectory::new(db.clone());
-        let pipeline = PipelineWriter::start(work_db.clone(), gate.clone());
+        // On PostgreSQL every pipeline write is fenced under this node's cluster id.
+        let node = (config.database_kind == crate::config::DatabaseKind::Postgres)
+            .then(|| std::sync::Arc::from(config.node_id.as_str()));
+        let pipeline = PipelineWriter::start(work_db.clone(), gate.clone(), node);
         Self {
             mp: MpClient::new(http.clone(), config.mp_api_base.clone()),
             ghl: GhlClient::new(http, config.ghl_api_base.clone()),

@@ -10,7 +10,9 @@ pub use status::{EventStatus, PaymentStatus, map_mp_status};
 
 /// A tenant's id. Store functions that read tenant data take one, so a query cannot forget to
 /// scope itself to a tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct TenantId(pub uuid::Uuid);
 

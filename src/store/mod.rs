@@ -2,6 +2,7 @@
 //! functions instead of building queries themselves; tenant data is always reached through a
 //! [`TenantId`](crate::domain::TenantId).
 
+pub mod cluster;
 pub mod db;
 pub mod events;
 pub mod gate;

@@ -3,6 +3,11 @@
 //! keeps a timer per event waiting for a retry, and owns the tenant's outbound rate limiters.
 //! After `tenant_idle` with nothing to do it asks the supervisor to retire it; everything it
 //! knew is in the database.
+//!
+//! In a cluster the actor holds its tenant's [`Fence`] and fills its queue by *pulling* the
+//! tenant's pending events from the database in arrival order (`seq`), whoever accepted them:
+//! a `Process` there only says "look", so an event accepted on another node a moment earlier is
+//! never overtaken by one accepted here.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -15,12 +20,16 @@ use uuid::Uuid;
 
 use super::limits::Limiters;
 use super::pipeline::{self, AttemptOutcome};
-use super::supervisor::{Enqueue, TenantIdle, TenantSupervisor};
+use super::supervisor::{Enqueue, LeaseLost, Poke, TenantIdle, TenantSupervisor};
+use crate::cluster::Fence;
 use crate::domain::TenantId;
 use crate::services::Services;
+use crate::store::cluster::{self as cluster_store, PendingEvent};
 
 /// How often an actor checks whether it has been idle long enough to retire.
 const IDLE_CHECK_MAX: Duration = Duration::from_secs(5);
+/// Most pending events one pull reads; a full page is followed by another pull.
+const PULL_PAGE: i64 = 1000;
 
 /// Process this event now, or once `not_before` has passed.
 #[derive(Message)]
@@ -28,6 +37,15 @@ const IDLE_CHECK_MAX: Duration = Duration::from_secs(5);
 pub struct Process {
     pub event_id: Uuid,
     pub not_before: Option<DateTime<Utc>>,
+}
+
+/// Cluster: read this tenant's pending events from the database into the queue. `from_start`
+/// reads from the oldest one when the queue is empty (events committed out of `seq` order, timers
+/// to set after a take-over); otherwise a pull continues after the newest event seen.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Pull {
+    pub from_start: bool,
 }
 
 /// Shutting down: start no new attempt, drop the queue and timers (their events are `pending` in
@@ -56,6 +74,22 @@ pub struct TenantActor {
     retiring: bool,
     /// Set by [`Drain`]: no new attempt starts; the sender is told when the current one ends.
     draining: Option<Option<oneshot::Sender<()>>>,
+    /// Cluster only: this node's lease on the tenant; its presence means the queue is pulled.
+    fence: Option<Fence>,
+    pulls: PullState,
+}
+
+/// Where the pulls of a cluster actor stand.
+#[derive(Default)]
+struct PullState {
+    /// The highest `seq` queued so far.
+    cursor: i64,
+    running: bool,
+    /// Another pull was asked for while one ran.
+    again: bool,
+    /// Events named by a `Process` (a person's retry can be older than `cursor`): queued after
+    /// the next pull if it did not bring them.
+    wanted: Vec<(Uuid, Option<DateTime<Utc>>)>,
 }
 
 impl TenantActor {
@@ -63,6 +97,7 @@ impl TenantActor {
         tenant: TenantId,
         services: Arc<Services>,
         supervisor: Addr<TenantSupervisor>,
+        fence: Option<Fence>,
     ) -> Self {
         let limits = Arc::new(Limiters::from_config(&services.config));
         Self {
@@ -77,6 +112,72 @@ impl TenantActor {
             last_active: Instant::now(),
             retiring: false,
             draining: None,
+            fence,
+            pulls: PullState::default(),
+        }
+    }
+
+    /// Queued, waiting on a timer, or in flight.
+    fn knows(&self, event_id: &Uuid) -> bool {
+        self.queued.contains(event_id) || self.timers.contains_key(event_id)
+    }
+
+    /// Takes an event into the queue now or on a timer, unless it is already known.
+    fn take(&mut self, event_id: Uuid, not_before: Option<DateTime<Utc>>, ctx: &mut Context<Self>) {
+        if self.knows(&event_id) {
+            return;
+        }
+        match not_before {
+            Some(at) if at > Utc::now() => self.schedule(event_id, at, ctx),
+            _ => {
+                self.queued.insert(event_id);
+                self.queue.push_back(event_id);
+            }
+        }
+    }
+
+    fn pull(&mut self, from_start: bool, ctx: &mut Context<Self>) {
+        if self.fence.is_none() || self.retiring || self.draining.is_some() {
+            return;
+        }
+        if self.pulls.running {
+            self.pulls.again = true;
+            return;
+        }
+        if from_start && self.queue.is_empty() && self.in_flight.is_none() {
+            self.pulls.cursor = 0;
+        }
+        self.pulls.running = true;
+        let (pool, tenant, after) = (
+            self.services.db.get_postgres_connection_pool().clone(),
+            self.tenant.0,
+            self.pulls.cursor,
+        );
+        let read =
+            async move { cluster_store::pending_after(&pool, tenant, after, PULL_PAGE).await };
+        ctx.spawn(read.into_actor(self).map(|read, actor, ctx| {
+            actor.pulls.running = false;
+            match read {
+                Ok(events) => actor.pulled(events, ctx),
+                Err(err) => {
+                    tracing::warn!(tenant = %actor.tenant, error = %err, "could not read pending events; the poll will retry");
+                }
+            }
+        }));
+    }
+
+    fn pulled(&mut self, events: Vec<PendingEvent>, ctx: &mut Context<Self>) {
+        let full = events.len() as i64 >= PULL_PAGE;
+        for event in events {
+            self.pulls.cursor = self.pulls.cursor.max(event.seq);
+            self.take(event.id, event.next_retry_at, ctx);
+        }
+        for (event_id, not_before) in std::mem::take(&mut self.pulls.wanted) {
+            self.take(event_id, not_before, ctx);
+        }
+        self.pump(ctx);
+        if full || std::mem::take(&mut self.pulls.again) {
+            self.pull(false, ctx);
         }
     }
 
@@ -110,14 +211,22 @@ impl TenantActor {
         self.in_flight = Some(event_id);
         self.last_active = Instant::now();
         let (services, limits, tenant) = (self.services.clone(), self.limits.clone(), self.tenant);
-        let attempt =
-            async move { pipeline::run_attempt(&services, &limits, tenant, event_id).await };
+        let fence = self.fence.clone();
+        let attempt = async move {
+            pipeline::run_attempt(&services, &limits, tenant, event_id, fence.as_ref()).await
+        };
         ctx.spawn(attempt.into_actor(self).map(move |outcome, actor, ctx| {
             actor.in_flight = None;
             actor.queued.remove(&event_id);
             actor.last_active = Instant::now();
-            if let AttemptOutcome::RetryAt(at) = outcome {
-                actor.schedule(event_id, at, ctx);
+            match outcome {
+                AttemptOutcome::RetryAt(at) => actor.schedule(event_id, at, ctx),
+                AttemptOutcome::LeaseLost => {
+                    tracing::warn!(tenant = %actor.tenant, "lease lost during an attempt; dropping the tenant");
+                    actor.queue.clear();
+                    actor.supervisor.do_send(LeaseLost(actor.tenant));
+                }
+                _ => {}
             }
             actor.pump(ctx);
         }));
@@ -146,6 +255,7 @@ impl TenantActor {
 
     fn is_idle(&self) -> bool {
         self.in_flight.is_none()
+            && !self.pulls.running
             && self.queue.is_empty()
             && self.timers.is_empty()
             && self.last_active.elapsed() >= self.services.config.tenant_idle
@@ -193,12 +303,30 @@ impl Handler<Process> for TenantActor {
             return;
         }
         self.last_active = Instant::now();
+        if self.fence.is_some() {
+            self.pulls.wanted.push((msg.event_id, msg.not_before));
+            return self.pull(false, ctx);
+        }
         match msg.not_before {
             Some(at) if at > Utc::now() && !self.queued.contains(&msg.event_id) => {
                 self.schedule(msg.event_id, at, ctx)
             }
             _ => self.push(msg.event_id, ctx),
         }
+    }
+}
+
+impl Handler<Pull> for TenantActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Pull, ctx: &mut Context<Self>) {
+        if self.retiring {
+            // As with `Process`: our successor gets it.
+            self.supervisor.do_send(Poke(self.tenant));
+            return;
+        }
+        self.last_active = Instant::now();
+        self.pull(msg.from_start, ctx);
     }
 }
 

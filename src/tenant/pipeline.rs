@@ -12,7 +12,8 @@ use uuid::Uuid;
 
 use super::failure::Failure;
 use super::limits::Limiters;
-use super::record;
+use super::record::{self, WriteError};
+use crate::cluster::{Fence, FenceToken};
 use crate::domain::{PaymentStatus, TenantId, map_mp_status};
 use crate::ghl::{Buyer, GhlSettings};
 use crate::mercadopago::MpPayment;
@@ -27,6 +28,41 @@ pub enum AttemptOutcome {
     Skipped,
     RetryAt(DateTime<Utc>),
     Failed,
+    /// Cluster: the tenant's lease moved (or this node's clock ran out) mid-attempt; nothing more
+    /// was called or written, and the new owner takes the event up again.
+    LeaseLost,
+}
+
+/// Why an attempt stopped before `success`.
+enum Stop {
+    Failed(Failure),
+    LeaseLost,
+}
+
+impl From<Failure> for Stop {
+    fn from(failure: Failure) -> Self {
+        Stop::Failed(failure)
+    }
+}
+
+impl From<WriteError> for Stop {
+    fn from(err: WriteError) -> Self {
+        match err {
+            WriteError::Database(err) => Stop::Failed(Failure::from_db(err)),
+            WriteError::LeaseLost(_) => Stop::LeaseLost,
+        }
+    }
+}
+
+/// Runs an outbound call under the tenant's lease (cluster), or as it is (single node).
+async fn guarded<F: std::future::Future>(
+    fence: Option<&Fence>,
+    call: F,
+) -> Result<F::Output, Stop> {
+    match fence {
+        Some(fence) => fence.guard(call).await.map_err(|_| Stop::LeaseLost),
+        None => Ok(call.await),
+    }
 }
 
 /// What a successful attempt produced, for the final write and the broadcasts.
@@ -42,14 +78,17 @@ pub async fn run_attempt(
     limits: &Limiters,
     tenant: TenantId,
     event_id: Uuid,
+    fence: Option<&Fence>,
 ) -> AttemptOutcome {
     let span =
         info_span!("attempt", %tenant, event = %event_id, mp_payment = tracing::field::Empty);
     async move {
         let started = Instant::now();
-        let event = match svc.pipeline.claim(event_id).await {
+        let lease = fence.map(Fence::token);
+        let event = match svc.pipeline.claim(lease, event_id).await {
             Ok(Some(event)) => event,
             Ok(None) => return AttemptOutcome::Skipped,
+            Err(WriteError::LeaseLost(_)) => return AttemptOutcome::LeaseLost,
             Err(err) => {
                 warn!(error = %err, "could not claim event; recovery will pick it up");
                 return AttemptOutcome::Skipped;
@@ -57,11 +96,12 @@ pub async fn run_attempt(
         };
         tracing::Span::current().record("mp_payment", event.mp_payment_id.as_str());
         publish_event(svc, tenant, &event);
-        let outcome = match process(svc, limits, tenant, &event, started).await {
+        let outcome = match process(svc, limits, fence, tenant, &event, started).await {
             Ok(done) => publish_success(svc, tenant, done),
-            Err(failure) => {
+            Err(Stop::LeaseLost) => AttemptOutcome::LeaseLost,
+            Err(Stop::Failed(failure)) => {
                 let elapsed_ms = record::elapsed_ms(started);
-                finish_failure(svc, tenant, &event, failure, elapsed_ms).await
+                finish_failure(svc, lease, tenant, &event, failure, elapsed_ms).await
             }
         };
         record_metrics(outcome, started.elapsed());
@@ -82,7 +122,7 @@ fn record_metrics(outcome: AttemptOutcome, elapsed: std::time::Duration) {
             metrics::counter!("cobro_events_failed_total").increment(1);
             "failed"
         }
-        AttemptOutcome::Skipped => return,
+        AttemptOutcome::Skipped | AttemptOutcome::LeaseLost => return,
     };
     metrics::histogram!("cobro_processing_duration_seconds", "result" => result)
         .record(elapsed.as_secs_f64());
@@ -92,22 +132,27 @@ fn record_metrics(outcome: AttemptOutcome, elapsed: std::time::Duration) {
 async fn process(
     svc: &Services,
     limits: &Limiters,
+    fence: Option<&Fence>,
     tenant_id: TenantId,
     event: &webhook_event::Model,
     started: Instant,
-) -> Result<Processed, Failure> {
+) -> Result<Processed, Stop> {
+    let lease = fence.map(Fence::token);
     let tenant = svc
         .directory
         .get(tenant_id)
         .await
         .map_err(Failure::from_db)?
         .ok_or_else(|| Failure::permanent("the tenant was deleted", json!({})))?;
-    limits.mp.until_ready().await;
     let payment_id = event.mp_payment_id.as_str();
-    let mp = svc
-        .mp
-        .get_payment(&tenant.mp_access_token, payment_id)
-        .await
+    let fetch = async {
+        limits.mp.until_ready().await;
+        svc.mp
+            .get_payment(&tenant.mp_access_token, payment_id)
+            .await
+    };
+    let mp = guarded(fence, fetch)
+        .await?
         .map_err(|e| Failure::from_mp(e, payment_id))?;
     check_collector(&mp, &tenant.mp_user_id)?;
     let (status, order_target) = map_mp_status(mp.status.as_deref().unwrap_or_default());
@@ -122,21 +167,22 @@ async fn process(
         wants_tag: tagging.is_some(),
         started,
     };
-    let stored = svc
-        .pipeline
-        .store_payment(update)
-        .await
-        .map_err(Failure::from_db)?;
+    let stored = svc.pipeline.store_payment(lease, update).await?;
     let finished = match (stored.finished, tagging) {
         (Some(finished), _) => finished,
         (None, settings) => {
             if let Some(settings) = settings {
-                tag_buyer(svc, limits, &settings, &stored.payment, &mp).await?;
+                let tag = tag_buyer(svc, limits, &settings, &mp);
+                if let Some(contact) = guarded(fence, tag).await?? {
+                    // Recorded at once, so a replay never tags again.
+                    svc.pipeline
+                        .mark_tagged(lease, stored.payment.id, contact)
+                        .await?;
+                }
             }
             svc.pipeline
-                .mark_success(event.id, stored.payment.id, started)
-                .await
-                .map_err(Failure::from_db)?
+                .mark_success(lease, event.id, stored.payment.id, started)
+                .await?
         }
     };
     Ok(Processed {
@@ -169,17 +215,17 @@ fn ghl_settings(tenant: &entity::tenant::Model) -> Option<GhlSettings> {
     })
 }
 
-/// Step 6: find or create the contact, add the tag, record it so a replay never tags again.
+/// Step 6: find or create the contact and add the tag; answers the tagged contact's id (`None`:
+/// no payer email, nothing to tag).
 async fn tag_buyer(
     svc: &Services,
     limits: &Limiters,
     settings: &GhlSettings,
-    payment: &payment::Model,
     mp: &MpPayment,
-) -> Result<(), Failure> {
+) -> Result<Option<String>, Failure> {
     let Some(email) = mp.payer_email.as_deref() else {
         warn!("approved payment has no payer email; GoHighLevel tagging skipped");
-        return Ok(());
+        return Ok(None);
     };
     limits.ghl.until_ready().await;
     let found = svc
@@ -208,10 +254,7 @@ async fn tag_buyer(
         .add_tag(settings, &contact_id)
         .await
         .map_err(|e| Failure::from_ghl(e, svc.config.ghl_429_backoff))?;
-    svc.pipeline
-        .mark_tagged(payment.id, contact_id)
-        .await
-        .map_err(Failure::from_db)
+    Ok(Some(contact_id))
 }
 
 /// Step 7's broadcasts, once the success is committed.
@@ -226,6 +269,7 @@ fn publish_success(svc: &Services, tenant: TenantId, done: Processed) -> Attempt
 /// A failed attempt: retry on the schedule, or fail for good (permanent, or attempts used up).
 async fn finish_failure(
     svc: &Services,
+    lease: Option<FenceToken>,
     tenant: TenantId,
     event: &webhook_event::Model,
     failure: Failure,
@@ -241,7 +285,11 @@ async fn finish_failure(
         details,
         processing_ms: elapsed_ms,
     };
-    let update = svc.pipeline.attempt_failed(failed).await;
+    let update = svc.pipeline.attempt_failed(lease, failed).await;
+    if matches!(update, Err(WriteError::LeaseLost(_))) {
+        warn!(error = %failure.message, "attempt failed after the lease moved; the new owner retries it");
+        return AttemptOutcome::LeaseLost;
+    }
     match (&update, next_retry_at) {
         (Ok(_), Some(at)) => {
             warn!(error = %failure.message, retry_at = %at, "attempt failed; will retry")

@@ -7,6 +7,10 @@
 //! What one attempt writes: the claim; then payment upsert, order move and the event's `success`
 //! together, unless a GoHighLevel tag is due, in which case the tag is recorded on its own once
 //! GoHighLevel accepted it (so a replay never tags again) and `success` follows.
+//!
+//! In a cluster every write carries its tenant's [`FenceToken`]; the transaction first reads
+//! (and share-locks) the leases this node still holds, and a write whose fence is not among them
+//! is refused with [`WriteError::LeaseLost`]: a node that lost a tenant never writes its results.
 
 use std::time::Instant;
 
@@ -18,10 +22,14 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::info;
 use uuid::Uuid;
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::cluster::{FenceToken, LeaseLost};
 use crate::domain::{OrderMove, OrderStatus, PaymentStatus, TenantId};
 use crate::mercadopago::MpPayment;
 use crate::store::gate::WriteGate;
-use crate::store::{db::write_transaction, events, orders, payments};
+use crate::store::{cluster, db::write_transaction, events, orders, payments};
 
 /// Most writes one transaction takes.
 const MAX_BATCH: usize = 256;
@@ -55,7 +63,22 @@ pub struct AttemptFailed {
     pub processing_ms: i64,
 }
 
-type Reply<T> = oneshot::Sender<Result<T, DbErr>>;
+/// Why a pipeline write was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Database(#[from] DbErr),
+    #[error(transparent)]
+    LeaseLost(#[from] LeaseLost),
+}
+
+type Reply<T> = oneshot::Sender<Result<T, WriteError>>;
+
+/// A write and the lease it is made under (cluster only).
+struct Fenced {
+    lease: Option<FenceToken>,
+    write: Write,
+}
 
 enum Write {
     Claim(Uuid, Reply<Option<webhook_event::Model>>),
@@ -87,29 +110,43 @@ enum Done {
 
 #[derive(Clone)]
 pub struct PipelineWriter {
-    writes: mpsc::UnboundedSender<Write>,
+    writes: mpsc::UnboundedSender<Fenced>,
 }
 
 impl PipelineWriter {
-    /// Starts the writer task; must run inside a tokio runtime.
-    pub fn start(db: DatabaseConnection, gate: WriteGate) -> Self {
+    /// Starts the writer task; must run inside a tokio runtime. `node` is this node's cluster id
+    /// (PostgreSQL), under which fenced writes are checked; `None` on a single node.
+    pub fn start(db: DatabaseConnection, gate: WriteGate, node: Option<Arc<str>>) -> Self {
         let (writes, queue) = mpsc::unbounded_channel();
-        tokio::spawn(apply_batches(db, gate, queue));
+        tokio::spawn(apply_batches(db, gate, node, queue));
         Self { writes }
     }
 
     /// Moves a `pending` event to `processing` and counts the attempt (`None`: not pending).
-    pub async fn claim(&self, event: Uuid) -> Result<Option<webhook_event::Model>, DbErr> {
-        self.ask(|reply| Write::Claim(event, reply)).await
+    pub async fn claim(
+        &self,
+        lease: Option<FenceToken>,
+        event: Uuid,
+    ) -> Result<Option<webhook_event::Model>, WriteError> {
+        self.ask(lease, |reply| Write::Claim(event, reply)).await
     }
 
-    pub async fn store_payment(&self, update: PaymentUpdate) -> Result<Stored, DbErr> {
-        self.ask(|reply| Write::Payment(Box::new(update), reply))
+    pub async fn store_payment(
+        &self,
+        lease: Option<FenceToken>,
+        update: PaymentUpdate,
+    ) -> Result<Stored, WriteError> {
+        self.ask(lease, |reply| Write::Payment(Box::new(update), reply))
             .await
     }
 
-    pub async fn mark_tagged(&self, payment: Uuid, contact: String) -> Result<(), DbErr> {
-        self.ask(|reply| Write::Tagged {
+    pub async fn mark_tagged(
+        &self,
+        lease: Option<FenceToken>,
+        payment: Uuid,
+        contact: String,
+    ) -> Result<(), WriteError> {
+        self.ask(lease, |reply| Write::Tagged {
             payment,
             contact,
             reply,
@@ -119,11 +156,12 @@ impl PipelineWriter {
 
     pub async fn mark_success(
         &self,
+        lease: Option<FenceToken>,
         event: Uuid,
         payment: Uuid,
         started: Instant,
-    ) -> Result<webhook_event::Model, DbErr> {
-        self.ask(|reply| Write::Success {
+    ) -> Result<webhook_event::Model, WriteError> {
+        self.ask(lease, |reply| Write::Success {
             event,
             payment,
             started,
@@ -134,15 +172,24 @@ impl PipelineWriter {
 
     pub async fn attempt_failed(
         &self,
+        lease: Option<FenceToken>,
         failed: AttemptFailed,
-    ) -> Result<webhook_event::Model, DbErr> {
-        self.ask(|reply| Write::Failed(failed, reply)).await
+    ) -> Result<webhook_event::Model, WriteError> {
+        self.ask(lease, |reply| Write::Failed(failed, reply)).await
     }
 
-    async fn ask<T>(&self, write: impl FnOnce(Reply<T>) -> Write) -> Result<T, DbErr> {
+    async fn ask<T>(
+        &self,
+        lease: Option<FenceToken>,
+        write: impl FnOnce(Reply<T>) -> Write,
+    ) -> Result<T, WriteError> {
         let (reply, answer) = oneshot::channel();
-        let stopped = || DbErr::Custom("the pipeline writer has stopped".into());
-        self.writes.send(write(reply)).map_err(|_| stopped())?;
+        let stopped =
+            || WriteError::Database(DbErr::Custom("the pipeline writer has stopped".into()));
+        let write = write(reply);
+        self.writes
+            .send(Fenced { lease, write })
+            .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }
@@ -150,7 +197,8 @@ impl PipelineWriter {
 async fn apply_batches(
     db: DatabaseConnection,
     gate: WriteGate,
-    mut queue: mpsc::UnboundedReceiver<Write>,
+    node: Option<Arc<str>>,
+    mut queue: mpsc::UnboundedReceiver<Fenced>,
 ) {
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
@@ -162,18 +210,27 @@ async fn apply_batches(
         }
         metrics::histogram!("cobro_pipeline_batch_size").record(batch.len() as f64);
         let _turn = gate.enter_pipeline().await;
-        apply_batch(&db, batch).await;
+        apply_batch(&db, node.as_deref(), batch).await;
     }
 }
 
-/// One transaction; each write in its own savepoint; answers after the commit.
-async fn apply_batch(db: &DatabaseConnection, batch: Vec<Write>) {
+/// One transaction; the fence check first; each write in its own savepoint; answers after the
+/// commit.
+async fn apply_batch(db: &DatabaseConnection, node: Option<&str>, batch: Vec<Fenced>) {
     let txn = match db.begin_with_options(write_transaction()).await {
         Ok(txn) => txn,
         Err(err) => return fail_all(batch, &err),
     };
+    let held = match held_leases(&txn, node, &batch).await {
+        Ok(held) => held,
+        Err(err) => return fail_all(batch, &err),
+    };
     let mut done = Vec::with_capacity(batch.len());
-    for write in batch {
+    for Fenced { lease, write } in batch {
+        if lease.is_some_and(|l| !held.contains(&(l.tenant.0, l.token))) {
+            reply_lease_lost(write);
+            continue;
+        }
         let savepoint = match txn.begin().await {
             Ok(savepoint) => savepoint,
             Err(err) => {
@@ -196,6 +253,28 @@ async fn apply_batch(db: &DatabaseConnection, batch: Vec<Write>) {
         Ok(()) => done.into_iter().for_each(answer_ok),
         Err(err) => done.into_iter().for_each(|d| answer_err(d, &err)),
     }
+}
+
+/// The `(tenant, fence)` pairs of this batch that this node still holds, share-locked until the
+/// commit. Nothing to check on a single node.
+async fn held_leases(
+    txn: &impl ConnectionTrait,
+    node: Option<&str>,
+    batch: &[Fenced],
+) -> Result<HashSet<(Uuid, i64)>, DbErr> {
+    let mut tenants: Vec<Uuid> = batch
+        .iter()
+        .filter_map(|f| f.lease.map(|l| l.tenant.0))
+        .collect();
+    let Some(node) = node.filter(|_| !tenants.is_empty()) else {
+        return Ok(HashSet::new());
+    };
+    tenants.sort_unstable();
+    tenants.dedup();
+    Ok(cluster::held_leases(txn, node, &tenants)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// Applies one write; on error hands the write back so its caller can be told.
@@ -310,7 +389,7 @@ fn answer_ok(done: Done) {
 }
 
 fn answer_err(done: Done, err: &DbErr) {
-    let err = || DbErr::Custom(err.to_string());
+    let err = || WriteError::Database(DbErr::Custom(err.to_string()));
     let _ = match done {
         Done::Claim(reply, _) => reply.send(Err(err())).is_ok(),
         Done::Payment(reply, _) => reply.send(Err(err())).is_ok(),
@@ -319,8 +398,8 @@ fn answer_err(done: Done, err: &DbErr) {
     };
 }
 
-fn reply_err(write: Write, err: &DbErr) {
-    let err = || DbErr::Custom(err.to_string());
+fn reply_lease_lost(write: Write) {
+    let err = || WriteError::LeaseLost(LeaseLost);
     let _ = match write {
         Write::Claim(_, reply) => reply.send(Err(err())).is_ok(),
         Write::Payment(_, reply) => reply.send(Err(err())).is_ok(),
@@ -330,9 +409,20 @@ fn reply_err(write: Write, err: &DbErr) {
     };
 }
 
-fn fail_all(batch: Vec<Write>, err: &DbErr) {
+fn reply_err(write: Write, err: &DbErr) {
+    let err = || WriteError::Database(DbErr::Custom(err.to_string()));
+    let _ = match write {
+        Write::Claim(_, reply) => reply.send(Err(err())).is_ok(),
+        Write::Payment(_, reply) => reply.send(Err(err())).is_ok(),
+        Write::Tagged { reply, .. } => reply.send(Err(err())).is_ok(),
+        Write::Success { reply, .. } => reply.send(Err(err())).is_ok(),
+        Write::Failed(_, reply) => reply.send(Err(err())).is_ok(),
+    };
+}
+
+fn fail_all(batch: Vec<Fenced>, err: &DbErr) {
     tracing::warn!(error = %err, writes = batch.len(), "could not start a pipeline transaction");
-    batch.into_iter().for_each(|w| reply_err(w, err));
+    batch.into_iter().for_each(|f| reply_err(f.write, err));
 }
 
 pub fn elapsed_ms(started: Instant) -> i64 {

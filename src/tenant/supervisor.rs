@@ -2,6 +2,10 @@
 //! actors (a `DashMap`, readable without a round trip by metrics and tests), spawns an actor on
 //! the first event of a tenant, and retires idle ones. Because every `Process` passes through
 //! here, retiring an actor cannot lose a message: see [`TenantIdle`].
+//!
+//! In a cluster (PostgreSQL) the supervisor runs only the tenants this node holds a lease for
+//! ([`Ownership`]): the cluster coordinator tells it what it [`Acquired`], what to [`Release`] and
+//! what it lost ([`LeaseLost`]); work for a tenant held elsewhere is announced to its owner.
 
 use std::sync::Arc;
 
@@ -11,7 +15,9 @@ use chrono::{DateTime, Utc};
 use dashmap::DashMap;
 use uuid::Uuid;
 
-use super::actor::{Drain, Process, Retire, TenantActor};
+use super::actor::{Drain, Process, Pull, Retire, TenantActor};
+use crate::cluster::Fence;
+use crate::cluster::notify::WorkAnnouncer;
 use crate::domain::TenantId;
 use crate::services::Services;
 
@@ -32,6 +38,29 @@ pub struct TenantIdle {
     pub tenant: TenantId,
     pub addr: Addr<TenantActor>,
 }
+
+/// The coordinator took this tenant's lease: run its actor, which pulls its pending events.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Acquired(pub Fence);
+
+/// The tenant belongs elsewhere now: stop taking its work, let the attempt in flight end, then
+/// answer (the coordinator gives the lease back after that).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Release(pub TenantId);
+
+/// The lease is gone (taken over, or this node's clock ran out): drop the tenant at once. An
+/// attempt still running can neither call out (its clock check) nor write (its fence).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct LeaseLost(pub TenantId);
+
+/// Something may be pending for this tenant (a notification from another node, the backstop
+/// poll): if it is ours, its actor looks in the database.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Poke(pub TenantId);
 
 /// Shutting down: every tenant actor finishes its attempt in flight and starts no other. Answers
 /// when all have; the caller bounds the wait.
@@ -66,6 +95,14 @@ impl Drop for ArbiterPool {
 /// The live tenant actors, shared read-only with whoever wants to look.
 pub type Registry = Arc<DashMap<TenantId, Addr<TenantActor>>>;
 
+/// In a cluster: the tenants this node holds a lease for, with their fences (shared with the
+/// coordinator and `GET /api/cluster`), and where to announce work for the others.
+#[derive(Clone)]
+pub struct Ownership {
+    pub held: Arc<DashMap<TenantId, Fence>>,
+    pub announcer: WorkAnnouncer,
+}
+
 pub struct TenantSupervisor {
     services: Arc<Services>,
     registry: Registry,
@@ -73,39 +110,65 @@ pub struct TenantSupervisor {
     /// more than one, and many tenants use every core.
     arbiters: ArbiterPool,
     next_arbiter: usize,
+    /// `None` on a single node (SQLite): every tenant is ours.
+    ownership: Option<Ownership>,
 }
 
 impl TenantSupervisor {
-    pub fn new(services: Arc<Services>) -> Self {
+    pub fn new(services: Arc<Services>, ownership: Option<Ownership>) -> Self {
         let threads = services.config.tenant_threads;
         Self {
             services,
             registry: Registry::default(),
             arbiters: ArbiterPool((0..threads.max(1)).map(|_| Arbiter::new()).collect()),
             next_arbiter: 0,
+            ownership,
         }
+    }
+
+    /// The fence of a tenant we hold; `Err(())` when the tenant is someone else's.
+    fn fence_of(&self, tenant: TenantId) -> Result<Option<Fence>, ()> {
+        match &self.ownership {
+            None => Ok(None),
+            Some(own) => own.held.get(&tenant).map(|f| Some(f.clone())).ok_or(()),
+        }
+    }
+
+    /// Forgets a tenant's actor and hands it back (to drain or retire).
+    fn forget(&mut self, tenant: TenantId) -> Option<Addr<TenantActor>> {
+        self.registry.remove(&tenant).map(|(_, addr)| addr)
     }
 
     pub fn registry(&self) -> Registry {
         self.registry.clone()
     }
 
-    fn actor_for(&mut self, tenant: TenantId, ctx: &mut Context<Self>) -> Addr<TenantActor> {
+    fn actor_for(
+        &mut self,
+        tenant: TenantId,
+        fence: Option<Fence>,
+        ctx: &mut Context<Self>,
+    ) -> Addr<TenantActor> {
         if let Some(actor) = self.registry.get(&tenant).filter(|a| a.connected()) {
             return actor.clone();
         }
-        let actor = self.spawn(tenant, ctx);
+        let actor = self.spawn(tenant, fence, ctx);
         self.registry.insert(tenant, actor.clone());
         actor
     }
 
-    fn spawn(&mut self, tenant: TenantId, ctx: &mut Context<Self>) -> Addr<TenantActor> {
+    fn spawn(
+        &mut self,
+        tenant: TenantId,
+        fence: Option<Fence>,
+        ctx: &mut Context<Self>,
+    ) -> Addr<TenantActor> {
         tracing::debug!(%tenant, "starting tenant actor");
         let (services, supervisor) = (self.services.clone(), ctx.address());
         let arbiter = self.arbiters.pick(self.next_arbiter);
         self.next_arbiter = self.next_arbiter.wrapping_add(1);
         TenantActor::start_in_arbiter(&arbiter, move |_| {
-            TenantActor::new(tenant, services, supervisor)
+            TenantActor::new(tenant, services, supervisor, fence)
         })
     }
 }
@@ -118,11 +181,76 @@ impl Handler<Enqueue> for TenantSupervisor {
     type Result = ();
 
     fn handle(&mut self, msg: Enqueue, ctx: &mut Context<Self>) {
-        let actor = self.actor_for(msg.tenant, ctx);
+        let Ok(fence) = self.fence_of(msg.tenant) else {
+            // Held by another node (or by none yet): its owner hears of it, or finds it by polling.
+            if let Some(own) = &self.ownership {
+                own.announcer.announce(msg.tenant, msg.event_id);
+            }
+            return;
+        };
+        let actor = self.actor_for(msg.tenant, fence, ctx);
         actor.do_send(Process {
             event_id: msg.event_id,
             not_before: msg.not_before,
         });
+    }
+}
+
+impl Handler<Acquired> for TenantSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, Acquired(fence): Acquired, ctx: &mut Context<Self>) {
+        let tenant = fence.tenant;
+        if let Some(own) = &self.ownership {
+            own.held.insert(tenant, fence.clone());
+        }
+        // An actor of an older lease must not run on with its old fence.
+        if let Some(old) = self.forget(tenant) {
+            old.do_send(Retire);
+        }
+        self.actor_for(tenant, Some(fence), ctx)
+            .do_send(Pull { from_start: true });
+    }
+}
+
+impl Handler<Poke> for TenantSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, Poke(tenant): Poke, ctx: &mut Context<Self>) {
+        if let Ok(fence) = self.fence_of(tenant) {
+            self.actor_for(tenant, fence, ctx)
+                .do_send(Pull { from_start: true });
+        }
+    }
+}
+
+impl Handler<Release> for TenantSupervisor {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, Release(tenant): Release, _: &mut Context<Self>) -> Self::Result {
+        if let Some(own) = &self.ownership {
+            own.held.remove(&tenant);
+        }
+        let actor = self.forget(tenant);
+        Box::pin(async move {
+            if let Some(actor) = actor {
+                let _ = actor.send(Drain).await;
+                actor.do_send(Retire);
+            }
+        })
+    }
+}
+
+impl Handler<LeaseLost> for TenantSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, LeaseLost(tenant): LeaseLost, _: &mut Context<Self>) {
+        if let Some(own) = &self.ownership {
+            own.held.remove(&tenant);
+        }
+        if let Some(actor) = self.forget(tenant) {
+            actor.do_send(Retire);
+        }
     }
 }
 

@@ -35,14 +35,7 @@ impl HubPublisher {
 impl StatusPublisher for HubPublisher {
     fn publish(&self, tenant: TenantId, update: StatusUpdate) {
         let room = room_for(tenant);
-        let data = match &update {
-            StatusUpdate::Event(event) => serde_json::to_value(event),
-            StatusUpdate::Payment(payment) => serde_json::to_value(payment),
-        };
-        let Ok(data) = data else {
-            tracing::error!("could not serialise a status update");
-            return;
-        };
+        let data = update.data();
         let text = json!({ "event": update.name(), "room": room, "data": data }).to_string();
         self.hub.do_send(Broadcast {
             room,
