@@ -37,6 +37,7 @@ pub struct AppState {
     pub writer: IngestWriter,
     /// This node's part in the cluster (PostgreSQL); `None` on SQLite, which is single-node.
     pub cluster: Option<Arc<Cluster>>,
+    pub started_at: chrono::DateTime<chrono::Utc>,
     ingest_limiter: Option<Arc<DefaultKeyedRateLimiter<TenantId>>>,
 }
 
@@ -119,6 +120,7 @@ pub async fn start(
         registry,
         writer,
         cluster,
+        started_at: chrono::Utc::now(),
         ingest_limiter,
     };
     match &state.cluster {

@@ -2,6 +2,7 @@
 //! authentication is the [`auth::Caller`] extractor; errors are `AppError`.
 
 pub mod auth;
+mod cluster;
 mod events;
 mod health;
 pub mod openapi;
@@ -15,6 +16,7 @@ use crate::error::AppError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
+    cluster::configure(cfg);
     openapi::configure(cfg);
     // Tenant sub-resources first: `/api/tenants/{id}` would otherwise shadow nothing, but keeping
     // the most specific paths first reads the way actix matches.

@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
         super::events::list, super::events::read, super::events::retry, super::events::retry_failed,
         super::orders::create, super::orders::list, super::orders::read,
         super::payments::list, super::payments::read,
-        super::health::health, super::health::ready, crate::metrics::render, crate::ws::session::connect,
+        super::health::health, super::health::ready, super::cluster::cluster, crate::metrics::render, crate::ws::session::connect,
     ),
     components(schemas(
         crate::store::tenants::NewTenant, crate::store::tenants::TenantPatch, crate::store::tenants::GhlInput,

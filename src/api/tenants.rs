@@ -171,7 +171,12 @@ pub(crate) async fn me(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(match caller {
+    // Which node served the page and how many are live: the dashboard shows both.
+    let node = json!({
+        "node_id": state.services.config.node_id,
+        "cluster_size": state.cluster.as_ref().map_or(1, |c| c.live_nodes()),
+    });
+    let mut me = match caller {
         Caller::SuperAdmin => {
             json!({ "role": "super_admin", "sandbox": state.services.config.sandbox })
         }
@@ -182,5 +187,7 @@ pub(crate) async fn me(
             json!({ "role": "tenant", "tenant_id": found.id, "name": found.name,
                     "sandbox": state.services.config.sandbox })
         }
-    }))
+    };
+    me["node"] = node;
+    Ok(HttpResponse::Ok().json(me))
 }

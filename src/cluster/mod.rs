@@ -50,6 +50,7 @@ pub struct Cluster {
     announcer: WorkAnnouncer,
     stop: watch::Sender<bool>,
     coordinator: Mutex<Option<JoinHandle<()>>>,
+    listener: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Cluster {
@@ -70,6 +71,7 @@ impl Cluster {
             clock: LeaseClock::default(),
             stop,
             coordinator: Mutex::new(None),
+            listener: Mutex::new(None),
         }
     }
 
@@ -93,7 +95,7 @@ impl Cluster {
     /// Starts the coordinator and the listener. `hub` is this node's WebSocket hub alone.
     pub async fn start(&self, supervisor: Addr<TenantSupervisor>, hub: Arc<dyn StatusPublisher>) {
         let (wake, woken) = mpsc::channel(1);
-        tokio::spawn(notify::listen(
+        let listener = tokio::spawn(notify::listen(
             self.url.clone(),
             Receivers {
                 node: self.node.clone(),
@@ -117,6 +119,20 @@ impl Cluster {
         };
         let task = tokio::spawn(coordinator.run(woken, self.stop.subscribe()));
         *self.coordinator.lock().await = Some(task);
+        *self.listener.lock().await = Some(listener);
+    }
+
+    /// Stops taking part at once, as a crash would: nothing is given back, the heartbeat session
+    /// closes, and the other nodes (or the next start) take the tenants over. For embeddings that
+    /// stop a node without ending the process (the tests' restarts).
+    pub async fn halt(&self) {
+        for task in [&self.coordinator, &self.listener] {
+            if let Some(task) = task.lock().await.take() {
+                task.abort();
+                let _ = task.await;
+            }
+        }
+        self.held.clear();
     }
 
     /// SIGTERM, after the attempts in flight finished: stop coordinating, give every lease back

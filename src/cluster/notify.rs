@@ -24,7 +24,8 @@ use uuid::Uuid;
 use crate::domain::TenantId;
 use crate::publish::{StatusPublisher, StatusUpdate};
 use crate::store::cluster as store;
-use crate::tenant::{Enqueue, TenantSupervisor};
+use crate::tenant::TenantSupervisor;
+use crate::tenant::supervisor::Announced;
 
 pub const WORK: &str = "cobro_work";
 pub const STATUS: &str = "cobro_status";
@@ -177,13 +178,7 @@ fn dispatch(to: &Receivers, channel: &str, payload: &str) {
         WORK => payload
             .split(',')
             .filter_map(parse_work)
-            .for_each(|(tenant, event)| {
-                to.supervisor.do_send(Enqueue {
-                    tenant,
-                    event_id: event,
-                    not_before: None,
-                })
-            }),
+            .for_each(|(tenant, event_id)| to.supervisor.do_send(Announced { tenant, event_id })),
         STATUS => payload.lines().for_each(|line| relay_locally(to, line)),
         NODES => {
             let _ = to.coordinator.try_send(());

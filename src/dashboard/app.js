@@ -32,6 +32,11 @@ async function signIn(token) {
   sessionStorage.setItem("cobro.token", token);
   state.role = me.role;
   $("#sandbox").hidden = !me.sandbox;
+  if (me.node) {
+    const size = me.node.cluster_size;
+    $("#node").textContent = `node ${me.node.node_id} · ${size} ${size === 1 ? "node" : "nodes"}`;
+    $("#node").dataset.clusterSize = String(size);
+  }
   if (me.role === "tenant") {
     state.tenantId = me.tenant_id;
     $("#tenant-name").textContent = me.name;

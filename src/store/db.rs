@@ -8,6 +8,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, TransactionOptions,
+    TransactionTrait,
 };
 
 use crate::config::{Config, DatabaseKind};
@@ -52,8 +53,21 @@ async fn open(config: &Config, sqlite_synchronous: &str) -> Result<DatabaseConne
     Database::connect(options).await
 }
 
+/// Key of the advisory lock that serialises migrations on PostgreSQL.
+const MIGRATION_LOCK: i64 = 0x0C0B_0001;
+
+/// Brings the schema up to date. On PostgreSQL several nodes may start at once on a fresh
+/// database: one migrates inside a transaction holding an advisory lock while the others wait,
+/// then find nothing left to do.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    if !is_postgres(db) {
+        return Migrator::up(db, None).await;
+    }
+    let txn = db.begin().await?;
+    txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+        .await?;
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
 }
 
 /// Checks that the database answers; `/ready` uses it.

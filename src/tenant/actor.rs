@@ -87,9 +87,13 @@ struct PullState {
     running: bool,
     /// Another pull was asked for while one ran.
     again: bool,
-    /// Events named by a `Process` (a person's retry can be older than `cursor`): queued after
-    /// the next pull if it did not bring them.
-    wanted: Vec<(Uuid, Option<DateTime<Utc>>)>,
+    /// Events named by a `Process` since the running pull started (a person's retry can be
+    /// older than `cursor`). Taken only after a pull that *started* after they were named, so
+    /// everything committed before them (an earlier webhook accepted by another node) is queued
+    /// first.
+    named: Vec<(Uuid, Option<DateTime<Utc>>)>,
+    /// Those the running pull answers for.
+    named_before_pull: Vec<(Uuid, Option<DateTime<Utc>>)>,
 }
 
 impl TenantActor {
@@ -148,6 +152,7 @@ impl TenantActor {
             self.pulls.cursor = 0;
         }
         self.pulls.running = true;
+        self.pulls.named_before_pull = std::mem::take(&mut self.pulls.named);
         let (pool, tenant, after) = (
             self.services.db.get_postgres_connection_pool().clone(),
             self.tenant.0,
@@ -160,6 +165,9 @@ impl TenantActor {
             match read {
                 Ok(events) => actor.pulled(events, ctx),
                 Err(err) => {
+                    // Named events wait for the next pull (the poll asks for one).
+                    let named = std::mem::take(&mut actor.pulls.named_before_pull);
+                    actor.pulls.named.splice(0..0, named);
                     tracing::warn!(tenant = %actor.tenant, error = %err, "could not read pending events; the poll will retry");
                 }
             }
@@ -172,11 +180,11 @@ impl TenantActor {
             self.pulls.cursor = self.pulls.cursor.max(event.seq);
             self.take(event.id, event.next_retry_at, ctx);
         }
-        for (event_id, not_before) in std::mem::take(&mut self.pulls.wanted) {
+        for (event_id, not_before) in std::mem::take(&mut self.pulls.named_before_pull) {
             self.take(event_id, not_before, ctx);
         }
         self.pump(ctx);
-        if full || std::mem::take(&mut self.pulls.again) {
+        if full || std::mem::take(&mut self.pulls.again) || !self.pulls.named.is_empty() {
             self.pull(false, ctx);
         }
     }
@@ -304,7 +312,7 @@ impl Handler<Process> for TenantActor {
         }
         self.last_active = Instant::now();
         if self.fence.is_some() {
-            self.pulls.wanted.push((msg.event_id, msg.not_before));
+            self.pulls.named.push((msg.event_id, msg.not_before));
             return self.pull(false, ctx);
         }
         match msg.not_before {

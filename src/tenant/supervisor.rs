@@ -56,6 +56,15 @@ pub struct Release(pub TenantId);
 #[rtype(result = "()")]
 pub struct LeaseLost(pub TenantId);
 
+/// Another node announced this event (`cobro_work`): queue it if the tenant is ours, else let it
+/// be (never announce it again: that would echo between the nodes that do not own it).
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Announced {
+    pub tenant: TenantId,
+    pub event_id: Uuid,
+}
+
 /// Something may be pending for this tenant (a notification from another node, the backstop
 /// poll): if it is ours, its actor looks in the database.
 #[derive(Message)]
@@ -210,6 +219,19 @@ impl Handler<Acquired> for TenantSupervisor {
         }
         self.actor_for(tenant, Some(fence), ctx)
             .do_send(Pull { from_start: true });
+    }
+}
+
+impl Handler<Announced> for TenantSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Announced, ctx: &mut Context<Self>) {
+        if let Ok(fence) = self.fence_of(msg.tenant) {
+            self.actor_for(msg.tenant, fence, ctx).do_send(Process {
+                event_id: msg.event_id,
+                not_before: None,
+            });
+        }
     }
 }
 

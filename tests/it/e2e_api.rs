@@ -335,6 +335,7 @@ async fn the_openapi_document_describes_every_route() {
         ("get", "/api/tenants/{tid}/payments/{mp_payment_id}"),
         ("get", "/health"),
         ("get", "/ready"),
+        ("get", "/api/cluster"),
         ("get", "/metrics"),
         ("get", "/ws"),
     ];

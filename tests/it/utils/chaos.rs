@@ -2,10 +2,15 @@
 //! services fail: 5xx, 429 with `Retry-After`, answers slower than the client's timeout, and
 //! connections dropped without an answer. Written on raw TCP because mock servers cannot drop a
 //! connection. A failure is decided before any effect, so the record of applied tags is exact.
+//!
+//! It is also the cluster tests' witness of MercadoPago calls: a caller may put a path prefix
+//! before `/v1/payments` (each node its own), and every payment fetch is logged with its access
+//! token, prefix and time; fetches of one token that overlap in time are counted. A fetch stays
+//! in flight until answered or until its caller hangs up (a killed process).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -39,6 +44,23 @@ struct State {
     contacts: Mutex<HashMap<String, String>>,
     tags_applied: Mutex<HashMap<String, usize>>,
     fates: Mutex<HashMap<Fate, usize>>,
+    /// How long a payment fetch takes to answer.
+    mp_delay: Mutex<Duration>,
+    /// payment id → (delay, status) of its next fetches, one per fetch.
+    scripts: Mutex<HashMap<String, VecDeque<(Duration, String)>>>,
+    fetches: Mutex<Vec<Fetch>>,
+    in_flight: Mutex<HashMap<String, usize>>,
+    overlaps: Mutex<HashMap<String, usize>>,
+}
+
+/// One payment fetch as the fake saw it.
+#[derive(Debug, Clone)]
+pub struct Fetch {
+    pub token: String,
+    /// The path prefix before `/v1/payments` (a cluster node's name), or "".
+    pub caller: String,
+    pub payment: String,
+    pub at: Instant,
 }
 
 type PaymentRule = Box<dyn Fn(&str) -> Option<(String, String)> + Send + Sync>;
@@ -46,6 +68,7 @@ type PaymentRule = Box<dyn Fn(&str) -> Option<(String, String)> + Send + Sync>;
 struct Request {
     method: String,
     target: String,
+    authorization: String,
     body: Vec<u8>,
 }
 
@@ -64,6 +87,11 @@ impl Chaos {
             contacts: Mutex::default(),
             tags_applied: Mutex::default(),
             fates: Mutex::default(),
+            mp_delay: Mutex::default(),
+            scripts: Mutex::default(),
+            fetches: Mutex::default(),
+            in_flight: Mutex::default(),
+            overlaps: Mutex::default(),
         });
         let accept_state = state.clone();
         tokio::spawn(async move {
@@ -100,6 +128,66 @@ impl Chaos {
     pub fn fates(&self) -> HashMap<Fate, usize> {
         lock(&self.state.fates).clone()
     }
+
+    /// Every payment fetch takes this long to answer.
+    pub fn set_mp_delay(&self, delay: Duration) {
+        *lock(&self.state.mp_delay) = delay;
+    }
+
+    /// The next fetches of this payment answer after these delays with these statuses.
+    pub fn script_payment(&self, payment: &str, answers: Vec<(Duration, &str)>) {
+        let answers = answers
+            .into_iter()
+            .map(|(d, s)| (d, s.to_owned()))
+            .collect();
+        lock(&self.state.scripts).insert(payment.to_owned(), answers);
+    }
+
+    /// Access tokens whose fetches overlapped in time, with how many times.
+    pub fn overlaps(&self) -> HashMap<String, usize> {
+        lock(&self.state.overlaps).clone()
+    }
+
+    /// Each token's fetches in the order they started: (caller, payment).
+    pub fn fetch_order(&self) -> HashMap<String, Vec<(String, String)>> {
+        let mut order: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        for f in lock(&self.state.fetches).iter() {
+            order
+                .entry(f.token.clone())
+                .or_default()
+                .push((f.caller.clone(), f.payment.clone()));
+        }
+        order
+    }
+
+    /// Payments this caller fetched.
+    pub fn payments_fetched_by(&self, caller: &str) -> HashSet<String> {
+        lock(&self.state.fetches)
+            .iter()
+            .filter(|f| f.caller == caller)
+            .map(|f| f.payment.clone())
+            .collect()
+    }
+
+    pub fn calls_of(&self, caller: &str) -> usize {
+        lock(&self.state.fetches)
+            .iter()
+            .filter(|f| f.caller == caller)
+            .count()
+    }
+
+    /// For each caller, how long after `since` its first fetch came.
+    pub fn first_calls_since(&self, since: Instant) -> HashMap<String, Duration> {
+        let mut first: HashMap<String, Duration> = HashMap::new();
+        for f in lock(&self.state.fetches).iter().filter(|f| f.at >= since) {
+            let after = f.at - since;
+            first
+                .entry(f.token.clone())
+                .and_modify(|d| *d = (*d).min(after))
+                .or_insert(after);
+        }
+        first
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -125,7 +213,15 @@ async fn serve_connection(stream: TcpStream, state: Arc<State>) {
                 "Retry-After: 1\r\n",
                 "{\"message\":\"too many requests\"}",
             ),
-            Fate::Served => route(&state, &request),
+            Fate::Served => match payment_fetch(&request) {
+                Some((caller, id)) => {
+                    match witness_fetch(&state, &request, caller, id, reader.get_mut()).await {
+                        Some(response) => response,
+                        None => return,
+                    }
+                }
+                None => route(&state, &request, None),
+            },
         };
         if reader
             .get_mut()
@@ -151,7 +247,69 @@ fn decide(state: &State) -> Fate {
     }
 }
 
-fn route(state: &State, request: &Request) -> String {
+/// `GET [/<caller>]/v1/payments/<id>` → (caller, id).
+fn payment_fetch(request: &Request) -> Option<(String, String)> {
+    let path = request.target.split('?').next().unwrap_or_default();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (request.method.as_str(), segments.as_slice()) {
+        ("GET", [caller, "v1", "payments", id]) => Some(((*caller).to_owned(), (*id).to_owned())),
+        ("GET", ["v1", "payments", id]) => Some((String::new(), (*id).to_owned())),
+        _ => None,
+    }
+}
+
+/// Serves a payment fetch while keeping the witness's books; `None` when the caller hung up.
+async fn witness_fetch(
+    state: &State,
+    request: &Request,
+    caller: String,
+    payment: String,
+    stream: &mut TcpStream,
+) -> Option<String> {
+    let token = request
+        .authorization
+        .trim_start_matches("Bearer ")
+        .to_owned();
+    let (delay, status) = match lock(&state.scripts)
+        .get_mut(&payment)
+        .and_then(VecDeque::pop_front)
+    {
+        Some((delay, status)) => (delay, Some(status)),
+        None => (*lock(&state.mp_delay), None),
+    };
+    {
+        let mut in_flight = lock(&state.in_flight);
+        let now = in_flight.entry(token.clone()).or_default();
+        *now += 1;
+        if *now > 1 {
+            *lock(&state.overlaps).entry(token.clone()).or_default() += 1;
+        }
+    }
+    lock(&state.fetches).push(Fetch {
+        token: token.clone(),
+        caller,
+        payment: payment.clone(),
+        at: Instant::now(),
+    });
+    let mut probe = [0u8; 1];
+    let answered = tokio::select! {
+        _ = tokio::time::sleep(delay) => true,
+        _ = stream.peek(&mut probe) => false,
+    };
+    if let Some(now) = lock(&state.in_flight).get_mut(&token) {
+        *now -= 1;
+    }
+    let target = format!("/v1/payments/{payment}");
+    let plain = Request {
+        method: "GET".into(),
+        target,
+        authorization: String::new(),
+        body: Vec::new(),
+    };
+    answered.then(|| route(state, &plain, status.as_deref()))
+}
+
+fn route(state: &State, request: &Request, status: Option<&str>) -> String {
     let path = request.target.split('?').next().unwrap_or_default();
     let query = request
         .target
@@ -162,7 +320,7 @@ fn route(state: &State, request: &Request) -> String {
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["v1", "payments", id]) => match find_payment(state, id) {
             Some((collector, email)) => {
-                let body = json!({ "id": id.parse::<u64>().unwrap_or_default(), "status": "approved",
+                let body = json!({ "id": id.parse::<u64>().unwrap_or_default(), "status": status.unwrap_or("approved"),
                     "status_detail": "accredited", "collector_id": collector.parse::<u64>().unwrap_or_default(),
                     "transaction_amount": 100.5, "currency_id": "BRL", "payment_method_id": "pix",
                     "payer": { "email": email, "first_name": "Ana", "last_name": "Souza" } });
@@ -224,6 +382,7 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     let mut parts = line.split_whitespace();
     let (method, target) = (parts.next()?.to_owned(), parts.next()?.to_owned());
     let mut length = 0usize;
+    let mut authorization = String::new();
     loop {
         let mut header = String::new();
         reader.read_line(&mut header).await.ok()?;
@@ -231,10 +390,12 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         if header.is_empty() {
             break;
         }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            } else if name.eq_ignore_ascii_case("authorization") {
+                authorization = value.trim().to_owned();
+            }
         }
     }
     let mut body = vec![0; length];
@@ -242,6 +403,7 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     Some(Request {
         method,
         target,
+        authorization,
         body,
     })
 }

@@ -129,6 +129,9 @@ impl TestApp {
         self.state
             .supervisor
             .do_send(cobro::tenant::supervisor::StopAll);
+        if let Some(cluster) = &self.state.cluster {
+            cluster.halt().await;
+        }
         actix_rt::time::sleep(Duration::from_millis(50)).await;
     }
 
