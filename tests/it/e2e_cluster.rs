@@ -627,3 +627,102 @@ async fn a_second_process_on_one_sqlite_file_refuses_to_start() {
     let _ = first.child.kill();
     let _ = first.child.wait();
 }
+
+/// The fence itself, without the lease clock in front of it: a node whose lease was taken over
+/// writes nothing, even though nothing stopped it from trying.
+#[actix_web::test]
+async fn a_write_under_a_taken_over_lease_is_refused_and_changes_nothing() {
+    use cobro::cluster::FenceToken;
+    use cobro::domain::{PaymentStatus, TenantId};
+    use cobro::mercadopago::MpPayment;
+    use cobro::tenant::record::{PaymentUpdate, WriteError};
+    use sea_orm::{ConnectionTrait, Database};
+
+    if !postgres() {
+        return;
+    }
+    let app = crate::utils::TestApp::spawn().await;
+    let tenant = app.create_tenant("2079614828", None).await;
+    let tenant_id = TenantId(uuid::Uuid::parse_str(&tenant.id).expect("uuid"));
+    let cluster = app
+        .state
+        .cluster
+        .clone()
+        .expect("PostgreSQL runs a cluster");
+    let held = || cluster.held.get(&tenant_id).map(|f| f.token);
+    assert!(
+        crate::utils::poll(|| async { held().is_some() }).await,
+        "the node takes its tenant"
+    );
+    let stale = held().expect("held");
+
+    // Another node takes the lease over (as a take-over after this node was seen dead does).
+    let db = Database::connect(&app.db.url).await.expect("connect");
+    db.execute_unprepared(&format!(
+        "UPDATE tenant_leases SET owner_node = 'intruder', fence = fence + 1 WHERE tenant_id = '{}'",
+        tenant.id
+    ))
+    .await
+    .expect("take over");
+
+    let update = |payment: &str| PaymentUpdate {
+        tenant: tenant_id,
+        event_id: uuid::Uuid::nil(),
+        payment_id: payment.to_owned(),
+        mp: MpPayment::from_json(crate::utils::payment(
+            payment,
+            "approved",
+            "2079614828",
+            None,
+        ))
+        .expect("payment"),
+        status: PaymentStatus::Approved,
+        order_target: None,
+        wants_tag: true,
+        started: Instant::now(),
+    };
+    let lease = |token| {
+        Some(FenceToken {
+            tenant: tenant_id,
+            token,
+        })
+    };
+    let refused = app
+        .state
+        .services
+        .pipeline
+        .store_payment(lease(stale), update("555001"))
+        .await;
+    assert!(
+        matches!(refused, Err(WriteError::LeaseLost(_))),
+        "a stale fence must be refused"
+    );
+    let (code, _) = app
+        .get(
+            &format!("/api/tenants/{}/payments/555001", tenant.id),
+            ADMIN,
+        )
+        .await;
+    assert_eq!(code, 404, "nothing was written under the stale fence");
+
+    // The intruder is no live node: this node takes the tenant back under a new fence, and a
+    // write under that one lands (so the refusal above was the fence's doing).
+    assert!(
+        crate::utils::poll(|| async { held().is_some_and(|f| f > stale + 1) }).await,
+        "the node takes its tenant back"
+    );
+    let current = held().expect("held");
+    app.state
+        .services
+        .pipeline
+        .store_payment(lease(current), update("555002"))
+        .await
+        .expect("a write under the current fence lands");
+    let (code, _) = app
+        .get(
+            &format!("/api/tenants/{}/payments/555002", tenant.id),
+            ADMIN,
+        )
+        .await;
+    assert_eq!(code, 200);
+}
