@@ -2,6 +2,7 @@
 # Runs every scenario of docs/BENCHMARKS.md on this machine and prints the figures.
 #   bench/run.sh              all scenarios
 #   bench/run.sh ingest       only the ingest ones (SQLite, PostgreSQL, bare baseline)
+#   bench/run.sh cluster      1, 2, 3 nodes on one PostgreSQL, and take-over after SIGKILL
 # Needs PostgreSQL on 127.0.0.1:5432 (trust auth) for the PostgreSQL rows. Not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -88,4 +89,10 @@ if [[ $only == all || $only == drain ]]; then
   t1=$(date +%s.%N)
   echo "   drained in $(echo "$t1 - $t0" | bc) s (including start-up and recovery): $(echo "$pending / ($t1 - $t0)" | bc) events/s"
   stop_cobro
+fi
+
+if [[ $only == all || $only == cluster ]]; then
+  echo; echo "### cluster on PostgreSQL: 1, 2, 3 nodes (all sharing these cores with PostgreSQL)"
+  $BIN/cobro-load cluster --cobro $BIN/cobro --mp http://127.0.0.1:9091 --nodes 1,2,3 \
+    --tenants 50 --rate 1000 --duration 10 --admin-token $ADMIN --secret $SECRET
 fi

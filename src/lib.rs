@@ -85,24 +85,27 @@ pub async fn serve(
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// SIGTERM (or Ctrl-C): stop accepting, say goodbye to WebSocket clients, let the attempts in
-/// flight finish (bounded), and return so the process exits 0. Queued events stay `pending`.
+/// flight finish (bounded), stop the HTTP workers, leave the cluster, and return so the process
+/// exits 0. Queued events stay `pending`.
+///
+/// The attempts finish *before* the HTTP workers stop: a database connection a worker opened
+/// dies with that worker's runtime, and the attempts' last writes may be using one.
 async fn shutdown(state: &app::AppState, server: actix_web::dev::ServerHandle) {
     tracing::info!("shutting down: no new webhooks, finishing attempts in flight");
+    server.pause().await;
     state.hub.do_send(ws::hub::GoingAway);
     let drain = state.supervisor.send(tenant::supervisor::DrainAll);
-    let (_, drained) = futures_util::join!(
-        server.stop(true),
-        tokio::time::timeout(SHUTDOWN_GRACE, drain)
-    );
-    match drained {
-        Ok(_) => tracing::info!("all attempts in flight finished; bye"),
+    match tokio::time::timeout(SHUTDOWN_GRACE, drain).await {
+        Ok(_) => tracing::info!("all attempts in flight finished"),
         Err(_) => tracing::warn!(
             "attempts still running after the grace period; they resume at the next start"
         ),
     }
+    server.stop(true).await;
     if let Some(cluster) = &state.cluster {
         cluster.leave().await;
     }
+    tracing::info!("bye");
 }
 
 async fn shutdown_signal() {

@@ -2,6 +2,7 @@
 //! and WebSocket and prints figures; it also serves the two fixtures a benchmark needs beside
 //! Cobro: a bare endpoint (the baseline) and an instant MercadoPago fake.
 
+mod cluster;
 mod e2e;
 mod fixtures;
 mod ingest;
@@ -33,6 +34,8 @@ enum Command {
     E2e(e2e::E2eArgs),
     /// Create tenants (and optionally wake one actor each); prints the server's RSS if `--pid`.
     Tenants(setup::TenantsArgs),
+    /// 1, 2, 3 nodes on one PostgreSQL: ingest, processing and take-over after SIGKILL.
+    Cluster(cluster::ClusterArgs),
 }
 
 fn main() -> std::io::Result<()> {
@@ -49,6 +52,7 @@ fn main() -> std::io::Result<()> {
                     Command::Ingest(args) => ingest::run(args).await,
                     Command::E2e(args) => e2e::run(args).await,
                     Command::Tenants(args) => setup::run(args).await,
+                    Command::Cluster(args) => cluster::run(args).await,
                     Command::Bare(_) | Command::FakeMp(_) => Ok(()),
                 }
             })

@@ -87,7 +87,7 @@ async fn token_for(
 }
 
 /// Sends the request and reads its JSON answer.
-async fn json_of(request: reqwest::RequestBuilder) -> std::io::Result<Value> {
+pub async fn json_of(request: reqwest::RequestBuilder) -> std::io::Result<Value> {
     let response = request.send().await.map_err(std::io::Error::other)?;
     response.json().await.map_err(std::io::Error::other)
 }

@@ -399,18 +399,17 @@ fn answer_err(done: Done, err: &DbErr) {
 }
 
 fn reply_lease_lost(write: Write) {
-    let err = || WriteError::LeaseLost(LeaseLost);
-    let _ = match write {
-        Write::Claim(_, reply) => reply.send(Err(err())).is_ok(),
-        Write::Payment(_, reply) => reply.send(Err(err())).is_ok(),
-        Write::Tagged { reply, .. } => reply.send(Err(err())).is_ok(),
-        Write::Success { reply, .. } => reply.send(Err(err())).is_ok(),
-        Write::Failed(_, reply) => reply.send(Err(err())).is_ok(),
-    };
+    reply_with(write, || WriteError::LeaseLost(LeaseLost));
 }
 
 fn reply_err(write: Write, err: &DbErr) {
-    let err = || WriteError::Database(DbErr::Custom(err.to_string()));
+    reply_with(write, || {
+        WriteError::Database(DbErr::Custom(err.to_string()))
+    });
+}
+
+/// Answers a write that was not made with the error `err` makes.
+fn reply_with(write: Write, err: impl Fn() -> WriteError) {
     let _ = match write {
         Write::Claim(_, reply) => reply.send(Err(err())).is_ok(),
         Write::Payment(_, reply) => reply.send(Err(err())).is_ok(),

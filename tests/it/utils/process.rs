@@ -26,9 +26,12 @@ pub fn spawn_cobro(database_url: &str, mp: &str, ghl: &str, extra: &[(&str, &str
         .env("COBRO_MP_WEBHOOK_SECRET", SECRET)
         .env("COBRO_MP_API_BASE", mp)
         .env("COBRO_GHL_API_BASE", ghl)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stdout(Stdio::null());
+    // `COBRO_TEST_NODE_LOGS=info cargo test ...` shows what the processes log.
+    match std::env::var("COBRO_TEST_NODE_LOGS") {
+        Ok(level) => command.env("RUST_LOG", level).stderr(Stdio::inherit()),
+        Err(_) => command.env("RUST_LOG", "error").stderr(Stdio::null()),
+    };
     for (key, value) in extra {
         command.env(key, value);
     }
