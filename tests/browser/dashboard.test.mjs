@@ -134,6 +134,8 @@ test("sign in, watch a payment turn green live, retry a failed one", async () =>
   await page.click("button[type=submit]");
   await page.waitForSelector('#conn[data-state="live"]');
   assert.equal(await page.textContent("#tenant-name"), "Academia Ejemplo");
+  // Which node served the page, and the cluster's size (SQLite: always one node).
+  assert.match(await page.textContent("#node"), /^node .+ · 1 node$/);
   await page.evaluate(() => { window.__sameDocument = true; });
 
   // A good payment: appears and turns green without a reload.

@@ -5,6 +5,7 @@ mod e2e_actors;
 mod e2e_api;
 mod e2e_cli;
 mod e2e_cluster;
+mod e2e_cluster_fencing;
 mod e2e_crash;
 mod e2e_demo;
 mod e2e_faults;

@@ -19,17 +19,19 @@ use entity::{payment, webhook_event};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
-use tracing::info;
 use uuid::Uuid;
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::cluster::{FenceToken, LeaseLost};
-use crate::domain::{OrderMove, OrderStatus, PaymentStatus, TenantId};
+use crate::domain::{OrderStatus, PaymentStatus, TenantId};
 use crate::mercadopago::MpPayment;
 use crate::store::gate::WriteGate;
-use crate::store::{cluster, db::write_transaction, events, orders, payments};
+use crate::store::{cluster, db::write_transaction};
+use apply::apply;
+
+mod apply;
 
 /// Most writes one transaction takes.
 const MAX_BATCH: usize = 256;
@@ -277,108 +279,6 @@ async fn held_leases(
         .collect())
 }
 
-/// Applies one write; on error hands the write back so its caller can be told.
-async fn apply(db: &impl ConnectionTrait, write: Write) -> Result<Done, (DbErr, Write)> {
-    match write {
-        Write::Claim(event, reply) => match events::claim(db, event).await {
-            Ok(model) => Ok(Done::Claim(reply, model)),
-            Err(err) => Err((err, Write::Claim(event, reply))),
-        },
-        Write::Payment(update, reply) => match store_payment(db, &update).await {
-            Ok(stored) => Ok(Done::Payment(reply, Box::new(stored))),
-            Err(err) => Err((err, Write::Payment(update, reply))),
-        },
-        Write::Tagged {
-            payment,
-            contact,
-            reply,
-        } => match payments::mark_tagged(db, payment, &contact).await {
-            Ok(()) => Ok(Done::Tagged(reply)),
-            Err(err) => Err((
-                err,
-                Write::Tagged {
-                    payment,
-                    contact,
-                    reply,
-                },
-            )),
-        },
-        Write::Success {
-            event,
-            payment,
-            started,
-            reply,
-        } => match events::mark_success(db, event, Some(payment), elapsed_ms(started)).await {
-            Ok(model) => Ok(Done::Event(reply, model)),
-            Err(err) => Err((
-                err,
-                Write::Success {
-                    event,
-                    payment,
-                    started,
-                    reply,
-                },
-            )),
-        },
-        Write::Failed(f, reply) => {
-            let result = events::mark_attempt_failed(
-                db,
-                f.event_id,
-                f.next_retry_at,
-                f.message.clone(),
-                f.details.clone(),
-                f.processing_ms,
-            )
-            .await;
-            match result {
-                Ok(model) => Ok(Done::Event(reply, model)),
-                Err(err) => Err((err, Write::Failed(f, reply))),
-            }
-        }
-    }
-}
-
-async fn store_payment(db: &impl ConnectionTrait, update: &PaymentUpdate) -> Result<Stored, DbErr> {
-    let order_id = update
-        .mp
-        .external_reference
-        .as_deref()
-        .and_then(|r| Uuid::parse_str(r).ok());
-    let order = match order_id {
-        Some(id) => orders::get(db, update.tenant, id).await?,
-        None => None,
-    };
-    let order_ref = order.as_ref().map(|o| o.id);
-    let payment = payments::upsert(
-        db,
-        update.tenant,
-        &update.payment_id,
-        &update.mp,
-        update.status,
-        order_ref,
-    )
-    .await?;
-    if let (Some(order), Some(target)) = (&order, update.order_target) {
-        log_order_move(
-            order.id,
-            orders::apply_payment(db, order, target, &update.payment_id).await?,
-        );
-    }
-    let finished = match update.wants_tag && payment.ghl_tagged_at.is_none() {
-        true => None,
-        false => Some(
-            events::mark_success(
-                db,
-                update.event_id,
-                Some(payment.id),
-                elapsed_ms(update.started),
-            )
-            .await?,
-        ),
-    };
-    Ok(Stored { payment, finished })
-}
-
 fn answer_ok(done: Done) {
     let _ = match done {
         Done::Claim(reply, model) => reply.send(Ok(model)).is_ok(),
@@ -426,17 +326,4 @@ fn fail_all(batch: Vec<Fenced>, err: &DbErr) {
 
 pub fn elapsed_ms(started: Instant) -> i64 {
     i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
-}
-
-fn log_order_move(order: Uuid, plan: Option<OrderMove>) {
-    match plan {
-        Some(OrderMove::Move { from, to }) => {
-            info!(%order, from = from.as_str(), to = to.as_str(), "order moved")
-        }
-        Some(OrderMove::Ignore { from, to }) => info!(
-            %order, from = from.as_str(), to = to.as_str(),
-            "order not moved: that would go backwards"
-        ),
-        Some(OrderMove::AlreadyThere) | None => {}
-    }
 }

@@ -1,0 +1,276 @@
+//! The cluster tests' parts (issue 8): `cobro` nodes as child processes, each calling the fake
+//! MercadoPago (`Chaos`) under its own path prefix so the fake knows who called; tenants whose
+//! payment ids encode them; deliveries that go round the nodes as a load balancer and MP's
+//! retries would; and the checks the tests share.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::chaos::Chaos;
+use super::process::{Server, spawn_cobro};
+use super::{ADMIN, SECRET, TestDb, notification, sign};
+
+pub fn postgres() -> bool {
+    std::env::var("COBRO_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty())
+}
+
+/// Payment ids encode their tenant: `700_000_000 + tenant * 100_000 + k`.
+pub fn payment_id(tenant: u64, k: u64) -> String {
+    format!("{}", 700_000_000 + tenant * 100_000 + k)
+}
+
+pub fn seller(tenant: u64) -> String {
+    format!("{}", 9100 + tenant)
+}
+
+pub fn payment_rule(id: &str) -> Option<(String, String)> {
+    let n = id.parse::<u64>().ok()?.checked_sub(700_000_000)?;
+    Some((seller(n / 100_000), format!("buyer{n}@example.com")))
+}
+
+pub struct Node {
+    pub name: String,
+    pub server: Server,
+}
+
+impl Node {
+    pub fn start(db: &TestDb, chaos: &Chaos, name: &str, lease_ms: u64) -> Self {
+        let mp = format!("{}/{name}", chaos.url);
+        let lease = lease_ms.to_string();
+        let server = spawn_cobro(
+            &db.url,
+            &mp,
+            &chaos.url,
+            &[
+                ("COBRO_NODE_ID", name),
+                ("COBRO_CLUSTER_LEASE_TIMEOUT_MS", &lease),
+                ("COBRO_CLUSTER_POLL_INTERVAL_MS", "500"),
+                ("COBRO_RETRY_SCHEDULE", "0.2,0.2,0.2,0.2,0.2"),
+                ("COBRO_MP_REQUESTS_PER_SECOND", "10000"),
+                ("COBRO_GHL_REQUESTS_PER_10S", "100000"),
+                ("COBRO_INGEST_PER_TENANT_PER_SECOND", "0"),
+            ],
+        );
+        Self {
+            name: name.to_owned(),
+            server,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.server.url
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.server.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal}");
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.server.child.kill();
+        let _ = self.server.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.signal_quietly("CONT");
+        self.kill();
+    }
+}
+
+impl Node {
+    pub fn signal_quietly(&self, signal: &str) {
+        let _ = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.server.child.id().to_string())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+/// Creates `n` tenants (with GoHighLevel) through `url`; answers their ids in tenant order.
+pub async fn create_tenants(http: &reqwest::Client, url: &str, n: u64) -> Vec<String> {
+    let mut ids = Vec::new();
+    for t in 0..n {
+        let body = json!({ "name": format!("Seller {t}"), "mp_user_id": seller(t),
+            "mp_access_token": format!("APP_USR-{}", seller(t)),
+            "ghl": { "api_key": "k", "location_id": "loc", "tag": "cliente" } });
+        let created: Value = http
+            .post(format!("{url}/api/tenants"))
+            .bearer_auth(ADMIN)
+            .json(&body)
+            .send()
+            .await
+            .expect("create tenant")
+            .json()
+            .await
+            .expect("json");
+        ids.push(created["id"].as_str().expect("tenant id").to_owned());
+    }
+    ids
+}
+
+pub async fn cluster_view(http: &reqwest::Client, url: &str) -> Option<Value> {
+    let response = http
+        .get(format!("{url}/api/cluster"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .ok()?;
+    response.json().await.ok()
+}
+
+/// Tenants owned per live node, as `url` reports it.
+pub async fn owners(http: &reqwest::Client, url: &str) -> HashMap<String, i64> {
+    let Some(view) = cluster_view(http, url).await else {
+        return HashMap::new();
+    };
+    view["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|n| n["alive"] == true)
+        .map(|n| {
+            (
+                n["node_id"].as_str().unwrap_or_default().to_owned(),
+                n["tenants_owned"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+/// Waits until exactly `nodes` are alive and own all `tenants` between them.
+pub async fn settled(
+    http: &reqwest::Client,
+    url: &str,
+    nodes: &[&str],
+    tenants: i64,
+) -> HashMap<String, i64> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let owned = owners(http, url).await;
+        let names: HashSet<&str> = owned.keys().map(String::as_str).collect();
+        if names == nodes.iter().copied().collect() && owned.values().sum::<i64>() == tenants {
+            return owned;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cluster never settled: {owned:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// One signed delivery to `url`; `None` when nothing answered.
+pub async fn deliver(http: &reqwest::Client, url: &str, tenant: u64, k: u64) -> Option<Value> {
+    let payment = payment_id(tenant, k);
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let response = http
+        .post(format!("{url}/webhooks/mp?data.id={payment}&type=payment"))
+        .header("x-request-id", &request_id)
+        .header("x-signature", sign(SECRET, &payment, &request_id))
+        .body(notification(&seller(tenant), &payment, tenant * 1_000_000 + k).to_string())
+        .send()
+        .await
+        .ok()?;
+    response.json().await.ok()
+}
+
+/// Delivers until accepted or duplicate, trying the nodes in turn from `first` (as MP retries,
+/// and a load balancer skips a dead node). Answers the event id.
+pub async fn deliver_somewhere(
+    http: &reqwest::Client,
+    urls: &[String],
+    first: usize,
+    tenant: u64,
+    k: u64,
+) -> String {
+    for attempt in 0..60 {
+        let url = &urls[(first + attempt) % urls.len()];
+        if let Some(answer) = deliver(http, url, tenant, k).await {
+            match answer["status"].as_str() {
+                Some("accepted") | Some("duplicate") => {
+                    return answer["event_id"].as_str().unwrap_or_default().to_owned();
+                }
+                _ => panic!("unexpected answer {answer}"),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no node accepted payment {}", payment_id(tenant, k));
+}
+
+/// `GET url` with the super-admin token, as JSON.
+pub async fn admin_get(http: &reqwest::Client, url: String) -> Value {
+    http.get(&url)
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"))
+}
+
+/// Waits until every `(tenant id, event id)` is `success` (asked of `url`).
+pub async fn all_succeed(
+    http: &reqwest::Client,
+    url: &str,
+    events: &[(String, String)],
+    limit: Duration,
+) {
+    let deadline = Instant::now() + limit;
+    let mut waiting: Vec<&(String, String)> = events.iter().collect();
+    while !waiting.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{} accepted events never succeeded",
+            waiting.len()
+        );
+        let mut still = Vec::new();
+        for pair in waiting {
+            let (tenant, event) = pair;
+            let body = admin_get(http, format!("{url}/api/tenants/{tenant}/events/{event}")).await;
+            assert_ne!(body["status"], "failed", "{body}");
+            if body["status"] != "success" {
+                still.push(pair);
+            }
+        }
+        waiting = still;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Each tenant's payments, in the order the fake saw them fetched, must follow arrival order:
+/// repeats of the same payment (an attempt cut by a kill, done again) are allowed in place.
+pub fn assert_fetched_in_arrival_order(chaos: &Chaos) {
+    for (token, fetched) in chaos.fetch_order() {
+        let mut seen: Vec<u64> = Vec::new();
+        for (_, payment) in fetched {
+            let n: u64 = payment.parse().expect("numeric payment id");
+            if seen.last() == Some(&n) {
+                continue;
+            }
+            assert!(
+                seen.last().is_none_or(|last| *last < n),
+                "{token}: payment {n} fetched after {:?}",
+                seen.last()
+            );
+            seen.push(n);
+        }
+    }
+}
