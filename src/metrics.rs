@@ -10,6 +10,9 @@
 //! - `cobro_retries_total`, `cobro_events_failed_total`
 //! - `cobro_outbound_request_duration_seconds{service,status}`: MP and GHL calls
 //! - `cobro_tenant_queue_depth{tenant}`, `cobro_tenant_actors`, `cobro_ws_sessions`
+//! - cluster (PostgreSQL): `cobro_cluster_nodes_alive`, `cobro_cluster_tenants_owned` (this
+//!   node), and per registered node `cobro_cluster_node_alive{node}`,
+//!   `cobro_cluster_node_tenants{node}`, `cobro_cluster_node_heartbeat_age_seconds{node}`
 
 use std::sync::OnceLock;
 
@@ -56,6 +59,12 @@ pub(crate) async fn render(state: web::Data<AppState>) -> HttpResponse {
     if let Err(err) = refresh_event_gauges(&state.services.db).await {
         tracing::warn!(error = %err, "could not count events by status");
     }
+    if let Some(cluster) = &state.cluster {
+        match cluster.nodes().await {
+            Ok(nodes) => refresh_cluster_gauges(&nodes),
+            Err(err) => tracing::warn!(error = %err, "could not read the cluster's nodes"),
+        }
+    }
     handle.run_upkeep();
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
@@ -80,4 +89,18 @@ async fn refresh_event_gauges(db: &DatabaseConnection) -> Result<(), DbErr> {
         metrics::gauge!("cobro_events", "status" => status.as_str()).set(count as f64);
     }
     Ok(())
+}
+
+/// `GET /api/cluster`'s view as gauges, one series per registered node.
+fn refresh_cluster_gauges(nodes: &[crate::store::cluster::NodeRow]) {
+    let now = chrono::Utc::now();
+    for node in nodes {
+        let id = node.node_id.clone();
+        let age = (now - node.heartbeat_at).num_milliseconds() as f64 / 1000.0;
+        metrics::gauge!("cobro_cluster_node_alive", "node" => id.clone())
+            .set(f64::from(u8::from(node.alive)));
+        metrics::gauge!("cobro_cluster_node_tenants", "node" => id.clone())
+            .set(node.tenants_owned as f64);
+        metrics::gauge!("cobro_cluster_node_heartbeat_age_seconds", "node" => id).set(age.max(0.0));
+    }
 }

@@ -216,6 +216,21 @@ async fn sigterm_hands_over_at_once_and_a_joining_node_takes_a_share() {
         owned["node-c"],
         joined.elapsed()
     );
+    // The same view as Prometheus gauges, from any node.
+    let metrics = http
+        .get(format!("{}/metrics", b.url()))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for node in ["node-a", "node-b", "node-c"] {
+        let alive = format!("cobro_cluster_node_alive{{node=\"{node}\"}} 1");
+        assert!(metrics.contains(&alive), "{alive} missing from /metrics");
+        assert!(metrics.contains(&format!("cobro_cluster_node_tenants{{node=\"{node}\"}}")));
+    }
+    assert!(metrics.contains("cobro_cluster_nodes_alive 3"), "{metrics}");
 
     // SIGTERM: node B gives its tenants back at once, long before its lease (10 s) would expire.
     b.signal("TERM");
