@@ -93,6 +93,7 @@ fi
 
 if [[ $only == all || $only == cluster ]]; then
   echo; echo "### cluster on PostgreSQL: 1, 2, 3 nodes (all sharing these cores with PostgreSQL)"
+  load ingest --connections 64 --duration 10 --label "bare endpoint (baseline of this run)" --target http://127.0.0.1:9090 --no-setup
   $BIN/cobro-load cluster --cobro $BIN/cobro --mp http://127.0.0.1:9091 --nodes 1,2,3 \
     --tenants 50 --rate 1000 --duration 10 --admin-token $ADMIN --secret $SECRET
 fi
