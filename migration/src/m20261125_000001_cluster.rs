@@ -1,10 +1,10 @@
 //! The cluster's tables (SPEC §13), on PostgreSQL only: SQLite stays single-node, so nothing here
 //! applies to it.
 //!
-//! - `cluster_nodes`: membership. A node is alive while its heartbeat is fresh and the database
-//!   session it heartbeats on (`backend_pid`, `backend_start`) still exists, so a killed process
-//!   is seen dead as soon as PostgreSQL notices its connection closed, and a paused or partitioned
-//!   one once its heartbeat is older than the lease timeout.
+//! - `cluster_nodes`: membership. A node is alive while its heartbeat is fresh; the database
+//!   session it heartbeats on (`backend_pid`, `backend_start`) lets a killed process be seen dead
+//!   soon after PostgreSQL closes that session, and a paused or partitioned one is dead once its
+//!   heartbeat is older than the lease timeout.
 //! - `tenant_leases`: one owner per tenant, taken with a compare-and-set and a `fence` that grows
 //!   with every take-over; every write of an attempt checks it in its own transaction.
 //! - `webhook_events.seq`: arrival order across nodes, assigned by one sequence at insert, never by

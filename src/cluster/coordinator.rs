@@ -44,9 +44,12 @@ pub struct Coordinator {
 }
 
 impl Coordinator {
-    /// Heartbeat interval: a fraction of the lease, at most a second.
     fn tick(&self) -> Duration {
-        (self.lease / 4).min(Duration::from_secs(1))
+        super::heartbeat_interval(self.lease)
+    }
+
+    fn liveness(&self) -> store::Liveness {
+        super::liveness(self.lease)
     }
 
     pub async fn run(self, mut wake: mpsc::Receiver<()>, mut stop: watch::Receiver<bool>) {
@@ -89,7 +92,10 @@ impl Coordinator {
                 }
             }
             Err(err) => {
-                warn!(error = %err, "cluster heartbeat failed; reconnecting");
+                // The others may see this node dead as soon as its session is gone (after the
+                // crash grace): stop calling out at once; the tenants are re-taken later.
+                warn!(error = %err, "cluster heartbeat failed; holding nothing until it works again");
+                self.clock.expire();
                 *session = None;
             }
         }
@@ -127,7 +133,7 @@ impl Coordinator {
     }
 
     async fn rebalance(&self) -> Result<(), sqlx::Error> {
-        let mut live = store::live_nodes(&self.pool, self.lease).await?;
+        let mut live = store::live_nodes(&self.pool, self.liveness()).await?;
         if !live.iter().any(|n| **n == *self.node) {
             live.push(self.node.to_string());
         }
@@ -213,7 +219,7 @@ impl Coordinator {
         if wanted.is_empty() {
             return Ok(());
         }
-        for taken in store::acquire(&self.pool, &self.node, &wanted, self.lease).await? {
+        for taken in store::acquire(&self.pool, &self.node, &wanted, self.liveness()).await? {
             let reason = match taken.previous_owner.as_deref() {
                 None => "free (new tenant, or released by its owner)".to_owned(),
                 Some(owner) if owner == &*self.node => "ours again after a lapse".to_owned(),

@@ -36,6 +36,21 @@ use crate::tenant::supervisor::Ownership;
 use coordinator::Coordinator;
 use notify::{ClusterPublisher, Receivers, WorkAnnouncer};
 
+/// How often a node heartbeats (and rebalances): a quarter of the lease, at most a second.
+pub fn heartbeat_interval(lease: Duration) -> Duration {
+    (lease / 4).min(Duration::from_secs(1))
+}
+
+/// A node is dead once its heartbeat is older than the lease, or once its session is gone and
+/// its heartbeat is older than two heartbeat intervals: by then a live node whose session broke
+/// has failed a heartbeat and stopped calling out.
+pub fn liveness(lease: Duration) -> store::Liveness {
+    store::Liveness {
+        lease,
+        crash_grace: heartbeat_interval(lease) * 2,
+    }
+}
+
 /// This node's part in the cluster.
 pub struct Cluster {
     pub node: Arc<str>,
@@ -155,7 +170,7 @@ impl Cluster {
 
     /// Every registered node (`GET /api/cluster`).
     pub async fn nodes(&self) -> Result<Vec<NodeRow>, sqlx::Error> {
-        store::nodes(&self.pool, self.lease).await
+        store::nodes(&self.pool, liveness(self.lease)).await
     }
 
     pub fn live_nodes(&self) -> usize {

@@ -10,19 +10,31 @@ use sqlx::postgres::{PgConnection, PgPool};
 use std::time::Duration;
 use uuid::Uuid;
 
-/// "Node `n` is alive": a fresh heartbeat, and the session it heartbeats on still exists (so a
-/// killed process is dead as soon as PostgreSQL notices its connection closed). The argument
-/// names the parameter holding the lease timeout in milliseconds. A macro so that every query
-/// stays a literal.
+/// "Node `n` is alive": a heartbeat younger than the lease, and either the session it heartbeats
+/// on still exists or the heartbeat is younger than the crash grace. So a killed process is dead
+/// once its session is gone and the grace has passed (about two heartbeats: long enough for a
+/// node whose session broke to notice at its next heartbeat and stop calling out first), and a
+/// paused or cut-off one once its heartbeat is older than the lease. The arguments name the
+/// parameters holding the lease and the grace in milliseconds. A macro so that every query stays
+/// a literal.
 macro_rules! alive {
-    ($lease:literal) => {
+    ($lease:literal, $grace:literal) => {
         concat!(
             "n.heartbeat_at > now() - make_interval(secs => ",
             $lease,
-            " / 1000.0) AND EXISTS (SELECT 1 FROM pg_stat_activity a \
-             WHERE a.pid = n.backend_pid AND a.backend_start = n.backend_start)"
+            " / 1000.0) AND (n.heartbeat_at > now() - make_interval(secs => ",
+            $grace,
+            " / 1000.0) OR EXISTS (SELECT 1 FROM pg_stat_activity a \
+             WHERE a.pid = n.backend_pid AND a.backend_start = n.backend_start))"
         )
     };
+}
+
+/// When a node counts as dead (see `alive!`).
+#[derive(Debug, Clone, Copy)]
+pub struct Liveness {
+    pub lease: Duration,
+    pub crash_grace: Duration,
 }
 
 fn millis(duration: Duration) -> f64 {
@@ -72,14 +84,18 @@ pub struct NodeRow {
 }
 
 /// Every registered node, alive or not, with how many tenants each owns.
-pub async fn nodes(pool: &PgPool, lease: Duration) -> Result<Vec<NodeRow>, sqlx::Error> {
+pub async fn nodes(pool: &PgPool, liveness: Liveness) -> Result<Vec<NodeRow>, sqlx::Error> {
     let sql = concat!(
         "SELECT n.node_id, n.address, n.started_at, n.heartbeat_at, (",
-        alive!("$1"),
+        alive!("$1", "$2"),
         ") AS alive, (SELECT count(*) FROM tenant_leases l WHERE l.owner_node = n.node_id) AS owned
          FROM cluster_nodes n ORDER BY n.node_id"
     );
-    let rows = sqlx::query(sql).bind(millis(lease)).fetch_all(pool).await?;
+    let rows = sqlx::query(sql)
+        .bind(millis(liveness.lease))
+        .bind(millis(liveness.crash_grace))
+        .fetch_all(pool)
+        .await?;
     rows.iter()
         .map(|row| {
             Ok(NodeRow {
@@ -95,14 +111,15 @@ pub async fn nodes(pool: &PgPool, lease: Duration) -> Result<Vec<NodeRow>, sqlx:
 }
 
 /// The ids of the live nodes.
-pub async fn live_nodes(pool: &PgPool, lease: Duration) -> Result<Vec<String>, sqlx::Error> {
+pub async fn live_nodes(pool: &PgPool, liveness: Liveness) -> Result<Vec<String>, sqlx::Error> {
     let sql = concat!(
         "SELECT n.node_id FROM cluster_nodes n WHERE ",
-        alive!("$1"),
+        alive!("$1", "$2"),
         " ORDER BY n.node_id"
     );
     sqlx::query_scalar(sql)
-        .bind(millis(lease))
+        .bind(millis(liveness.lease))
+        .bind(millis(liveness.crash_grace))
         .fetch_all(pool)
         .await
 }
@@ -149,7 +166,7 @@ pub async fn acquire(
     pool: &PgPool,
     node: &str,
     tenants: &[Uuid],
-    lease: Duration,
+    liveness: Liveness,
 ) -> Result<Vec<Acquired>, sqlx::Error> {
     let mut txn = pool.begin().await?;
     let previous: Vec<(Uuid, Option<String>)> =
@@ -165,14 +182,15 @@ pub async fn acquire(
             WHERE tenant_leases.owner_node IS NULL OR tenant_leases.owner_node = $1
                OR NOT EXISTS (SELECT 1 FROM cluster_nodes n
                               WHERE n.node_id = tenant_leases.owner_node AND ",
-        alive!("$3"),
+        alive!("$3", "$4"),
         ")
          RETURNING tenant_id, fence"
     );
     let taken: Vec<(Uuid, i64)> = sqlx::query_as(sql)
         .bind(node)
         .bind(tenants)
-        .bind(millis(lease))
+        .bind(millis(liveness.lease))
+        .bind(millis(liveness.crash_grace))
         .fetch_all(&mut *txn)
         .await?;
     if !taken.is_empty() {
