@@ -120,15 +120,19 @@ impl Coordinator {
     }
 
     fn drop_all(&self, reason: &str) {
-        let tenants: Vec<TenantId> = self.held.iter().map(|e| *e.key()).collect();
+        let tenants: Vec<(TenantId, i64)> = self
+            .held
+            .iter()
+            .map(|e| (*e.key(), e.value().token))
+            .collect();
         if tenants.is_empty() {
             return;
         }
         warn!(tenants = tenants.len(), reason, "dropping every tenant");
-        for tenant in tenants {
+        for (tenant, token) in tenants {
             info!(%tenant, reason, "ownership: lost");
             self.held.remove(&tenant);
-            self.supervisor.do_send(LeaseLost(tenant));
+            self.supervisor.do_send(LeaseLost(tenant, token));
         }
     }
 
@@ -157,16 +161,16 @@ impl Coordinator {
 
     /// Tenants held here whose lease the database no longer gives this node (with this fence).
     fn drop_lost(&self, in_db: &HashMap<Uuid, i64>) {
-        let lost: Vec<TenantId> = self
+        let lost: Vec<(TenantId, i64)> = self
             .held
             .iter()
             .filter(|e| in_db.get(&e.key().0) != Some(&e.value().token))
-            .map(|e| *e.key())
+            .map(|e| (*e.key(), e.value().token))
             .collect();
-        for tenant in lost {
+        for (tenant, token) in lost {
             warn!(%tenant, "ownership: lost (the lease is held elsewhere now)");
             self.held.remove(&tenant);
-            self.supervisor.do_send(LeaseLost(tenant));
+            self.supervisor.do_send(LeaseLost(tenant, token));
         }
     }
 

@@ -232,7 +232,11 @@ impl TenantActor {
                 AttemptOutcome::LeaseLost => {
                     tracing::warn!(tenant = %actor.tenant, "lease lost during an attempt; dropping the tenant");
                     actor.queue.clear();
-                    actor.supervisor.do_send(LeaseLost(actor.tenant));
+                    if let Some(fence) = &actor.fence {
+                        actor
+                            .supervisor
+                            .do_send(LeaseLost(actor.tenant, fence.token));
+                    }
                 }
                 _ => {}
             }

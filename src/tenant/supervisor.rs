@@ -50,11 +50,12 @@ pub struct Acquired(pub Fence);
 #[rtype(result = "()")]
 pub struct Release(pub TenantId);
 
-/// The lease is gone (taken over, or this node's clock ran out): drop the tenant at once. An
-/// attempt still running can neither call out (its clock check) nor write (its fence).
+/// The lease with this fence token is gone (taken over, or this node's clock ran out): drop the
+/// tenant at once. An attempt still running can neither call out (its clock check) nor write
+/// (its fence). A word about an older lease than the one now held changes nothing.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct LeaseLost(pub TenantId);
+pub struct LeaseLost(pub TenantId, pub i64);
 
 /// Another node announced this event (`cobro_work`): queue it if the tenant is ours, else let it
 /// be (never announce it again: that would echo between the nodes that do not own it).
@@ -121,6 +122,8 @@ pub struct TenantSupervisor {
     next_arbiter: usize,
     /// `None` on a single node (SQLite): every tenant is ours.
     ownership: Option<Ownership>,
+    /// The fence token each live actor was started with (cluster only).
+    actor_fences: std::collections::HashMap<TenantId, i64>,
 }
 
 impl TenantSupervisor {
@@ -132,6 +135,7 @@ impl TenantSupervisor {
             arbiters: ArbiterPool((0..threads.max(1)).map(|_| Arbiter::new()).collect()),
             next_arbiter: 0,
             ownership,
+            actor_fences: Default::default(),
         }
     }
 
@@ -145,7 +149,18 @@ impl TenantSupervisor {
 
     /// Forgets a tenant's actor and hands it back (to drain or retire).
     fn forget(&mut self, tenant: TenantId) -> Option<Addr<TenantActor>> {
+        self.actor_fences.remove(&tenant);
         self.registry.remove(&tenant).map(|(_, addr)| addr)
+    }
+
+    /// The live actor of `tenant` if it runs under exactly this fence token.
+    fn actor_under(&self, tenant: TenantId, token: i64) -> Option<Addr<TenantActor>> {
+        let actor = self
+            .registry
+            .get(&tenant)
+            .filter(|a| a.connected())?
+            .clone();
+        (self.actor_fences.get(&tenant) == Some(&token)).then_some(actor)
     }
 
     pub fn registry(&self) -> Registry {
@@ -176,6 +191,9 @@ impl TenantSupervisor {
         let (services, supervisor) = (self.services.clone(), ctx.address());
         let arbiter = self.arbiters.pick(self.next_arbiter);
         self.next_arbiter = self.next_arbiter.wrapping_add(1);
+        if let Some(fence) = &fence {
+            self.actor_fences.insert(tenant, fence.token);
+        }
         TenantActor::start_in_arbiter(&arbiter, move |_| {
             TenantActor::new(tenant, services, supervisor, fence)
         })
@@ -213,12 +231,20 @@ impl Handler<Acquired> for TenantSupervisor {
         if let Some(own) = &self.ownership {
             own.held.insert(tenant, fence.clone());
         }
-        // An actor of an older lease must not run on with its old fence.
-        if let Some(old) = self.forget(tenant) {
-            old.do_send(Retire);
-        }
-        self.actor_for(tenant, Some(fence), ctx)
-            .do_send(Pull { from_start: true });
+        // An actor already started under this lease (work for the tenant can reach us between
+        // the coordinator's take and this message) keeps its attempt in flight: stopping it would
+        // leave that event `processing` under a lease we hold. One of an older lease must not run
+        // on with its old fence.
+        let actor = match self.actor_under(tenant, fence.token) {
+            Some(actor) => actor,
+            None => {
+                if let Some(old) = self.forget(tenant) {
+                    old.do_send(Retire);
+                }
+                self.actor_for(tenant, Some(fence), ctx)
+            }
+        };
+        actor.do_send(Pull { from_start: true });
     }
 }
 
@@ -266,11 +292,13 @@ impl Handler<Release> for TenantSupervisor {
 impl Handler<LeaseLost> for TenantSupervisor {
     type Result = ();
 
-    fn handle(&mut self, LeaseLost(tenant): LeaseLost, _: &mut Context<Self>) {
+    fn handle(&mut self, LeaseLost(tenant, token): LeaseLost, _: &mut Context<Self>) {
         if let Some(own) = &self.ownership {
-            own.held.remove(&tenant);
+            own.held.remove_if(&tenant, |_, fence| fence.token == token);
         }
-        if let Some(actor) = self.forget(tenant) {
+        if self.actor_fences.get(&tenant) == Some(&token)
+            && let Some(actor) = self.forget(tenant)
+        {
             actor.do_send(Retire);
         }
     }
@@ -280,8 +308,13 @@ impl Handler<TenantIdle> for TenantSupervisor {
     type Result = ();
 
     fn handle(&mut self, msg: TenantIdle, _: &mut Context<Self>) {
-        self.registry
-            .remove_if(&msg.tenant, |_, addr| *addr == msg.addr);
+        if self
+            .registry
+            .remove_if(&msg.tenant, |_, addr| *addr == msg.addr)
+            .is_some()
+        {
+            self.actor_fences.remove(&msg.tenant);
+        }
         msg.addr.do_send(Retire);
     }
 }

@@ -236,11 +236,19 @@ pub async fn all_succeed(
     let deadline = Instant::now() + limit;
     let mut waiting: Vec<&(String, String)> = events.iter().collect();
     while !waiting.is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "{} accepted events never succeeded",
-            waiting.len()
-        );
+        if Instant::now() >= deadline {
+            let mut stuck = Vec::new();
+            for (tenant, event) in waiting.iter().take(5) {
+                stuck.push(
+                    admin_get(http, format!("{url}/api/tenants/{tenant}/events/{event}")).await,
+                );
+            }
+            let cluster = admin_get(http, format!("{url}/api/cluster")).await;
+            panic!(
+                "{} accepted events never succeeded; first ones: {stuck:#?}; cluster: {cluster}",
+                waiting.len()
+            );
+        }
         let mut still = Vec::new();
         for pair in waiting {
             let (tenant, event) = pair;
