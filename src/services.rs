@@ -14,6 +14,9 @@ use crate::publish::StatusPublisher;
 use crate::store::gate::WriteGate;
 use crate::tenant::record::PipelineWriter;
 
+/// Pipeline writer tasks on PostgreSQL (each holds a pool connection while it commits).
+const PIPELINE_WRITERS_POSTGRES: usize = 4;
+
 pub struct Services {
     /// Webhooks, admin API, recovery (SQLite: the configured `synchronous`, FULL by default).
     pub db: DatabaseConnection,
@@ -44,7 +47,12 @@ impl Services {
         // On PostgreSQL every pipeline write is fenced under this node's cluster id.
         let node = (config.database_kind == crate::config::DatabaseKind::Postgres)
             .then(|| std::sync::Arc::from(config.node_id.as_str()));
-        let pipeline = PipelineWriter::start(work_db.clone(), gate.clone(), node);
+        // SQLite has one writer; PostgreSQL commits a few pipeline batches in parallel.
+        let writers = match config.database_kind {
+            crate::config::DatabaseKind::Sqlite => 1,
+            crate::config::DatabaseKind::Postgres => PIPELINE_WRITERS_POSTGRES,
+        };
+        let pipeline = PipelineWriter::start(work_db.clone(), gate.clone(), node, writers);
         Self {
             mp: MpClient::new(http.clone(), config.mp_api_base.clone()),
             ghl: GhlClient::new(http, config.ghl_api_base.clone()),

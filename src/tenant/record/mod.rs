@@ -116,11 +116,27 @@ pub struct PipelineWriter {
 }
 
 impl PipelineWriter {
-    /// Starts the writer task; must run inside a tokio runtime. `node` is this node's cluster id
+    /// Starts `writers` tasks sharing one queue; must run inside a tokio runtime. One is right
+    /// for SQLite's single writer; PostgreSQL commits several batches at once. Parallel batches
+    /// never hold two writes of one tenant (a tenant has one attempt in flight, whose writes wait
+    /// for each other), so they touch disjoint rows. `node` is this node's cluster id
     /// (PostgreSQL), under which fenced writes are checked; `None` on a single node.
-    pub fn start(db: DatabaseConnection, gate: WriteGate, node: Option<Arc<str>>) -> Self {
+    pub fn start(
+        db: DatabaseConnection,
+        gate: WriteGate,
+        node: Option<Arc<str>>,
+        writers: usize,
+    ) -> Self {
         let (writes, queue) = mpsc::unbounded_channel();
-        tokio::spawn(apply_batches(db, gate, node, queue));
+        let queue = Arc::new(tokio::sync::Mutex::new(queue));
+        for _ in 0..writers.max(1) {
+            tokio::spawn(apply_batches(
+                db.clone(),
+                gate.clone(),
+                node.clone(),
+                queue.clone(),
+            ));
+        }
         Self { writes }
     }
 
@@ -200,20 +216,28 @@ async fn apply_batches(
     db: DatabaseConnection,
     gate: WriteGate,
     node: Option<Arc<str>>,
-    mut queue: mpsc::UnboundedReceiver<Fenced>,
+    queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Fenced>>>,
 ) {
-    while let Some(first) = queue.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(write) => batch.push(write),
-                Err(_) => break,
-            }
-        }
+    while let Some(batch) = next_batch(&queue).await {
         metrics::histogram!("cobro_pipeline_batch_size").record(batch.len() as f64);
         let _turn = gate.enter_pipeline().await;
         apply_batch(&db, node.as_deref(), batch).await;
     }
+}
+
+/// Waits for one write, then takes whatever else is already waiting, up to [`MAX_BATCH`].
+async fn next_batch(
+    queue: &tokio::sync::Mutex<mpsc::UnboundedReceiver<Fenced>>,
+) -> Option<Vec<Fenced>> {
+    let mut queue = queue.lock().await;
+    let mut batch = vec![queue.recv().await?];
+    while batch.len() < MAX_BATCH {
+        match queue.try_recv() {
+            Ok(write) => batch.push(write),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
 }
 
 /// One transaction; the fence check first; each write in its own savepoint; answers after the
