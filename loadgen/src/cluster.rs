@@ -5,12 +5,11 @@
 //! gone, and, from two nodes up, the take-over time after one node is killed with SIGKILL. Needs
 //! the instant MercadoPago fake and `psql` (to create the database).
 
-use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::ingest::{Target, first_sequence, send_webhook};
+use crate::ingest::{Tally, Target, first_sequence};
 use crate::report;
 use crate::setup::{ensure_tenants, json_of};
 
@@ -50,7 +49,7 @@ pub struct ClusterArgs {
 const DATABASE: &str = "cobro_cluster_bench";
 
 /// The nodes of one run; killed (SIGKILL) when dropped.
-struct Nodes(Vec<(Child, Target)>);
+struct Nodes(Vec<(Child, Arc<Target>)>);
 
 impl Drop for Nodes {
     fn drop(&mut self) {
@@ -116,7 +115,7 @@ async fn start_nodes(args: &ClusterArgs, size: usize) -> std::io::Result<Nodes> 
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
-        let target = Target {
+        let target = Arc::new(Target {
             url: format!("http://127.0.0.1:{port}"),
             admin_token: Some(args.admin_token.clone()),
             secret: args.secret.clone(),
@@ -125,7 +124,7 @@ async fn start_nodes(args: &ClusterArgs, size: usize) -> std::io::Result<Nodes> 
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap_or_default(),
-        };
+        });
         nodes.0.push((child, target));
     }
     for (_, target) in &nodes.0 {
@@ -203,21 +202,9 @@ async fn successes(target: &Target) -> std::io::Result<u64> {
 }
 
 async fn load(args: &ClusterArgs, nodes: &Nodes, users: &[u64]) -> std::io::Result<()> {
-    let targets: Vec<Arc<Target>> = nodes
-        .0
-        .iter()
-        .map(|(_, t)| {
-            Arc::new(Target {
-                url: t.url.clone(),
-                admin_token: t.admin_token.clone(),
-                secret: t.secret.clone(),
-                http: t.http.clone(),
-            })
-        })
-        .collect();
+    let targets: Vec<Arc<Target>> = nodes.0.iter().map(|(_, t)| t.clone()).collect();
     let before = successes(&targets[0]).await?;
-    let acks = Arc::new(Mutex::new(report::histogram()));
-    let outcomes = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
+    let tally = Tally::new();
     let period = Duration::from_secs_f64(1.0 / args.rate.max(1) as f64);
     let started = Instant::now();
     let mut seq = first_sequence();
@@ -229,27 +216,16 @@ async fn load(args: &ClusterArgs, nodes: &Nodes, users: &[u64]) -> std::io::Resu
         seq += 1;
         let target = targets[(n % targets.len() as u64) as usize].clone();
         let user = users[(seq % users.len() as u64) as usize];
-        let (acks, outcomes) = (acks.clone(), outcomes.clone());
+        let tally = tally.clone();
         sends.push(tokio::spawn(async move {
-            let answer = send_webhook(&target, user, seq).await;
-            if let Ok(mut acks) = acks.lock() {
-                report::record(&mut acks, due.elapsed());
-            }
-            let outcome = match answer {
-                Ok((200, status)) => status,
-                Ok((code, _)) => format!("http {code}"),
-                Err(err) => err,
-            };
-            if let Ok(mut o) = outcomes.lock() {
-                *o.entry(outcome).or_default() += 1;
-            }
+            tally.send(&target, user, seq, due).await
         }));
         n += 1;
     }
     let offered_for = started.elapsed();
     let during = successes(&targets[0]).await?.saturating_sub(before);
     futures_util::future::join_all(sends).await;
-    let outcomes = outcomes.lock().map(|o| o.clone()).unwrap_or_default();
+    let outcomes = tally.outcomes();
     let accepted = outcomes.get("accepted").copied().unwrap_or(0);
     while successes(&targets[0]).await?.saturating_sub(before) < accepted {
         if started.elapsed() > offered_for + Duration::from_secs(120) {
@@ -259,10 +235,7 @@ async fn load(args: &ClusterArgs, nodes: &Nodes, users: &[u64]) -> std::io::Resu
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let all_done = started.elapsed();
-    let hist = acks
-        .lock()
-        .map(|h| h.clone())
-        .unwrap_or_else(|_| report::histogram());
+    let hist = tally.acks();
     let label = format!(
         "ingest over {} node(s), {}/s offered",
         targets.len(),

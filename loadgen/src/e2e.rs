@@ -2,7 +2,7 @@
 //! listening on its own WebSocket; the latency is from just before the webhook is sent to the
 //! moment its `paymentStatusUpdated` arrives. Needs Cobro pointed at the instant MP fake.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::ingest::{Target, TargetArgs, first_sequence, payment_id, send_webhook};
+use crate::ingest::{Tally, Target, TargetArgs, first_sequence, payment_id};
 use crate::report;
 use crate::setup::ensure_tenants;
 
@@ -69,8 +69,7 @@ pub async fn run(args: E2eArgs) -> std::io::Result<()> {
     let started = Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate.max(1) as f64));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let outcomes = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
-    let acks = Arc::new(Mutex::new(report::histogram()));
+    let tally = Tally::new();
     let mut seq = first_sequence();
     while started.elapsed() < Duration::from_secs(args.duration) {
         ticker.tick().await;
@@ -79,22 +78,8 @@ pub async fn run(args: E2eArgs) -> std::io::Result<()> {
         if let Ok(mut p) = pending.lock() {
             p.insert(payment_id(user, seq), Instant::now());
         }
-        let (target, outcomes, acks) = (target.clone(), outcomes.clone(), acks.clone());
-        tokio::spawn(async move {
-            let sent = Instant::now();
-            let answer = send_webhook(&target, user, seq).await;
-            if let Ok(mut acks) = acks.lock() {
-                report::record(&mut acks, sent.elapsed());
-            }
-            let outcome = match answer {
-                Ok((200, status)) => status,
-                Ok((code, _)) => format!("http {code}"),
-                Err(err) => err,
-            };
-            if let Ok(mut o) = outcomes.lock() {
-                *o.entry(outcome).or_default() += 1;
-            }
-        });
+        let (target, tally) = (target.clone(), tally.clone());
+        tokio::spawn(async move { tally.send(&target, user, seq, Instant::now()).await });
     }
     let sent_for = started.elapsed();
     // Let the last ones arrive.
@@ -107,7 +92,7 @@ pub async fn run(args: E2eArgs) -> std::io::Result<()> {
         .lock()
         .map(|h| h.clone())
         .unwrap_or_else(|_| report::histogram());
-    let outcomes = outcomes.lock().map(|o| o.clone()).unwrap_or_default();
+    let outcomes = tally.outcomes();
     println!(
         "   paymentStatusUpdated received: {}, missing: {missing}",
         hist.len()

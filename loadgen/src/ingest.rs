@@ -129,6 +129,49 @@ pub async fn send_webhook(
     Ok((status, answer["status"].as_str().unwrap_or("").to_owned()))
 }
 
+/// Where the spawned sends of a fixed-rate scenario record what happened to them.
+#[derive(Clone)]
+pub struct Tally {
+    pub acks: Arc<std::sync::Mutex<hdrhistogram::Histogram<u64>>>,
+    pub outcomes: Arc<std::sync::Mutex<BTreeMap<String, u64>>>,
+}
+
+impl Tally {
+    pub fn new() -> Self {
+        Self {
+            acks: Arc::new(std::sync::Mutex::new(report::histogram())),
+            outcomes: Arc::default(),
+        }
+    }
+
+    /// Sends one webhook and records its latency (from `since`) and its outcome.
+    pub async fn send(&self, target: &Target, user: u64, seq: u64, since: Instant) {
+        let answer = send_webhook(target, user, seq).await;
+        if let Ok(mut acks) = self.acks.lock() {
+            report::record(&mut acks, since.elapsed());
+        }
+        let outcome = match answer {
+            Ok((200, status)) => status,
+            Ok((code, _)) => format!("http {code}"),
+            Err(err) => err,
+        };
+        if let Ok(mut outcomes) = self.outcomes.lock() {
+            *outcomes.entry(outcome).or_default() += 1;
+        }
+    }
+
+    pub fn outcomes(&self) -> BTreeMap<String, u64> {
+        self.outcomes.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+
+    pub fn acks(&self) -> hdrhistogram::Histogram<u64> {
+        self.acks
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_else(|_| report::histogram())
+    }
+}
+
 pub async fn run(args: IngestArgs) -> std::io::Result<()> {
     let target = Arc::new(Target::new(&args.target, args.connections));
     let users: Vec<u64> = if args.no_setup {

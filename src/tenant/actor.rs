@@ -184,7 +184,8 @@ impl TenantActor {
             self.take(event_id, not_before, ctx);
         }
         self.pump(ctx);
-        if full || std::mem::take(&mut self.pulls.again) || !self.pulls.named.is_empty() {
+        // A `Process` that arrived while this pull ran set `again`: its event needs a new pull.
+        if full || std::mem::take(&mut self.pulls.again) {
             self.pull(false, ctx);
         }
     }
