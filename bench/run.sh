@@ -3,6 +3,7 @@
 #   bench/run.sh              all scenarios
 #   bench/run.sh ingest       only the ingest ones (SQLite, PostgreSQL, bare baseline)
 #   bench/run.sh cluster      1, 2, 3 nodes on one PostgreSQL, and take-over after SIGKILL
+#   bench/run.sh sustained    processing while webhooks keep arriving, SQLite and PostgreSQL
 # Needs PostgreSQL on 127.0.0.1:5432 (trust auth) for the PostgreSQL rows. Not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +54,23 @@ if [[ $only == all || $only == ingest ]]; then
   load ingest --connections 64 --duration 10 --label "cobro ingest, PostgreSQL"
   load ingest --connections 128 --duration 10 --label "cobro ingest, PostgreSQL"
   stop_cobro
+fi
+
+if [[ $only == all || $only == sustained ]]; then
+  # A user's capacity: events brought to `success` per second while webhooks keep arriving.
+  echo; echo "### sustained processing (50 tenants, instant MP fake)"
+  load ingest --connections 64 --duration 10 --label "bare endpoint (baseline of this run)" --target http://127.0.0.1:9090 --no-setup
+  for rate in 2000 3000 6000; do
+    start_cobro "sqlite://$WORK/sustained-$rate.db?mode=rwc" http://127.0.0.1:9091
+    load sustained --rate $rate --duration 20 --label "SQLite (synchronous=FULL), $rate/s"
+    stop_cobro
+  done
+  for rate in 2000 3000; do
+    fresh_pg
+    start_cobro "postgres://postgres@127.0.0.1:5432/cobro_bench" http://127.0.0.1:9091
+    load sustained --rate $rate --duration 20 --label "PostgreSQL, $rate/s"
+    stop_cobro
+  done
 fi
 
 if [[ $only == all || $only == e2e ]]; then

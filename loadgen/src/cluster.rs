@@ -218,7 +218,7 @@ async fn load(args: &ClusterArgs, nodes: &Nodes, users: &[u64]) -> std::io::Resu
         let user = users[(seq % users.len() as u64) as usize];
         let tally = tally.clone();
         sends.push(tokio::spawn(async move {
-            tally.send(&target, user, seq, due).await
+            tally.send(&target, user, seq, due).await;
         }));
         n += 1;
     }

@@ -144,8 +144,9 @@ impl Tally {
         }
     }
 
-    /// Sends one webhook and records its latency (from `since`) and its outcome.
-    pub async fn send(&self, target: &Target, user: u64, seq: u64, since: Instant) {
+    /// Sends one webhook and records its latency (from `since`) and its outcome; answers whether
+    /// it was accepted.
+    pub async fn send(&self, target: &Target, user: u64, seq: u64, since: Instant) -> bool {
         let answer = send_webhook(target, user, seq).await;
         if let Ok(mut acks) = self.acks.lock() {
             report::record(&mut acks, since.elapsed());
@@ -155,9 +156,11 @@ impl Tally {
             Ok((code, _)) => format!("http {code}"),
             Err(err) => err,
         };
+        let accepted = outcome == "accepted";
         if let Ok(mut outcomes) = self.outcomes.lock() {
             *outcomes.entry(outcome).or_default() += 1;
         }
+        accepted
     }
 
     pub fn outcomes(&self) -> BTreeMap<String, u64> {

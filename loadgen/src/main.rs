@@ -8,6 +8,7 @@ mod fixtures;
 mod ingest;
 mod report;
 mod setup;
+mod sustained;
 
 use clap::{Parser, Subcommand};
 
@@ -34,6 +35,9 @@ enum Command {
     E2e(e2e::E2eArgs),
     /// Create tenants (and optionally wake one actor each); prints the server's RSS if `--pid`.
     Tenants(setup::TenantsArgs),
+    /// Webhooks at a fixed rate while Cobro processes them: offered, acknowledged, processed and
+    /// backlog each second, acknowledgement latency, drain time.
+    Sustained(sustained::SustainedArgs),
     /// 1, 2, 3 nodes on one PostgreSQL: ingest, processing and take-over after SIGKILL.
     Cluster(cluster::ClusterArgs),
 }
@@ -53,6 +57,7 @@ fn main() -> std::io::Result<()> {
                     Command::E2e(args) => e2e::run(args).await,
                     Command::Tenants(args) => setup::run(args).await,
                     Command::Cluster(args) => cluster::run(args).await,
+                    Command::Sustained(args) => sustained::run(args).await,
                     Command::Bare(_) | Command::FakeMp(_) => Ok(()),
                 }
             })

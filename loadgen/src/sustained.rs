@@ -1,0 +1,181 @@
+//! The sustained scenario (issue 9): webhooks at a fixed total `--rate` for `--duration` seconds
+//! over `--tenants`, while Cobro processes them against the instant MercadoPago fake. A user's
+//! capacity is what Cobro brings to `success` while webhooks keep arriving, so besides the
+//! acknowledgements this prints, second by second, what was offered, acknowledged and processed
+//! and the backlog (accepted, not yet processed); then the totals while the load lasted, the
+//! backlog at its end and how long it took to drain.
+//!
+//! Processed events are read from the server's `/metrics` (successful attempts, a counter of the
+//! process, so run one Cobro per measurement); acknowledgement latency counts from when each
+//! request was due (no coordinated omission).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::ingest::{Tally, Target, TargetArgs, first_sequence};
+use crate::report;
+use crate::setup::ensure_tenants;
+
+#[derive(clap::Args)]
+pub struct SustainedArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    #[arg(long, default_value_t = 50)]
+    tenants: u64,
+    #[arg(long, default_value_t = 700_000)]
+    first_user_id: u64,
+    /// Webhooks per second offered, in total.
+    #[arg(long, default_value_t = 2000)]
+    rate: u64,
+    #[arg(long, default_value_t = 20)]
+    duration: u64,
+    /// Workers sending at once; a worker behind schedule sends its late requests back to back.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// How long to wait for the backlog after the load before giving up.
+    #[arg(long, default_value_t = 120)]
+    drain_timeout: u64,
+    #[arg(long, default_value = "sustained")]
+    label: String,
+}
+
+/// Successful attempts so far, from the server's `/metrics`.
+async fn processed(target: &Target) -> std::io::Result<u64> {
+    let text = target
+        .http
+        .get(format!("{}/metrics", target.url))
+        .send()
+        .await
+        .map_err(std::io::Error::other)?
+        .text()
+        .await
+        .map_err(std::io::Error::other)?;
+    Ok(text
+        .lines()
+        .find(|l| l.starts_with("cobro_processing_duration_seconds_count{result=\"success\"}"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0) as u64)
+}
+
+/// Counters the workers bump and the reporter reads each second.
+#[derive(Default)]
+struct Progress {
+    offered: AtomicU64,
+    accepted: AtomicU64,
+}
+
+pub async fn run(args: SustainedArgs) -> std::io::Result<()> {
+    let target = Arc::new(Target::new(&args.target, args.connections));
+    let users: Arc<Vec<u64>> = Arc::new(
+        ensure_tenants(&target, args.tenants, args.first_user_id)
+            .await?
+            .iter()
+            .map(|t| t.mp_user_id)
+            .collect(),
+    );
+    let before = processed(&target).await?;
+    let progress = Arc::new(Progress::default());
+    let tally = Tally::new();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.duration);
+    let interval = Duration::from_secs_f64(args.connections as f64 / args.rate.max(1) as f64);
+    let counter = Arc::new(AtomicU64::new(first_sequence()));
+    let workers: Vec<_> = (0..args.connections)
+        .map(|worker| {
+            let (target, users, counter, progress, tally) = (
+                target.clone(),
+                users.clone(),
+                counter.clone(),
+                progress.clone(),
+                tally.clone(),
+            );
+            let first_due = started + interval.mul_f64(worker as f64 / args.connections as f64);
+            tokio::spawn(async move {
+                let mut due = first_due;
+                while due < deadline {
+                    tokio::time::sleep_until(due.into()).await;
+                    let seq = counter.fetch_add(1, Ordering::Relaxed);
+                    let user = users[(seq % users.len() as u64) as usize];
+                    progress.offered.fetch_add(1, Ordering::Relaxed);
+                    if tally.send(&target, user, seq, due).await {
+                        progress.accepted.fetch_add(1, Ordering::Relaxed);
+                    }
+                    due += interval;
+                }
+            })
+        })
+        .collect();
+    println!(
+        "== {} ({}/s offered over {} tenants, {} connections)",
+        args.label, args.rate, args.tenants, args.connections
+    );
+    println!(
+        "   {:>4}  {:>8}  {:>8}  {:>9}  {:>8}",
+        "s", "offered", "accepted", "processed", "backlog"
+    );
+    // Each second until every worker has sent its last request and had its answer: a server
+    // that acknowledges slowly makes the load last longer than `--duration`.
+    let mut last = (0, 0, 0);
+    let mut second = 0;
+    let during = loop {
+        second += 1;
+        tokio::time::sleep_until((started + Duration::from_secs(second)).into()).await;
+        let offered = progress.offered.load(Ordering::Relaxed);
+        let accepted = progress.accepted.load(Ordering::Relaxed);
+        let done = processed(&target).await?.saturating_sub(before);
+        println!(
+            "   {second:>4}  {:>8}  {:>8}  {:>9}  {:>8}",
+            offered - last.0,
+            accepted - last.1,
+            done - last.2,
+            accepted.saturating_sub(done)
+        );
+        last = (offered, accepted, done);
+        if workers.iter().all(|w| w.is_finished()) {
+            break done;
+        }
+    };
+    let load_lasted = Duration::from_secs(second);
+    for worker in workers {
+        worker.await.map_err(std::io::Error::other)?;
+    }
+    let accepted = progress.accepted.load(Ordering::Relaxed);
+    let backlog_at_end = accepted.saturating_sub(processed(&target).await?.saturating_sub(before));
+    let drain_started = Instant::now();
+    let drained = loop {
+        if processed(&target).await?.saturating_sub(before) >= accepted {
+            break Some(drain_started.elapsed());
+        }
+        if drain_started.elapsed() > Duration::from_secs(args.drain_timeout) {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let secs = load_lasted.as_secs_f64().max(f64::EPSILON);
+    report::print(
+        &format!("{}: acknowledgements", args.label),
+        load_lasted,
+        &tally.outcomes(),
+        "accepted",
+        &tally.acks(),
+    );
+    println!(
+        "   processed while the load lasted: {during} ({:.0}/s, {:.0}% of accepted); backlog at the end {backlog_at_end}",
+        during as f64 / secs,
+        100.0 * during as f64 / accepted.max(1) as f64
+    );
+    match drained {
+        Some(took) => println!(
+            "   backlog drained {:.1} s after the load ({:.0}/s)",
+            took.as_secs_f64(),
+            backlog_at_end as f64 / took.as_secs_f64().max(f64::EPSILON)
+        ),
+        None => println!(
+            "   backlog not drained {} s after the load",
+            args.drain_timeout
+        ),
+    }
+    Ok(())
+}
