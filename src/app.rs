@@ -15,7 +15,6 @@ use crate::cluster::Cluster;
 use crate::config::{Config, DatabaseKind};
 use crate::domain::TenantId;
 use crate::error::AppError;
-use crate::ingest::writer::IngestWriter;
 use crate::publish::{FanOut, StatusPublisher};
 use crate::services::Services;
 use crate::store::{db, events};
@@ -34,7 +33,6 @@ pub struct AppState {
     pub supervisor: Addr<TenantSupervisor>,
     pub hub: Addr<WsHub>,
     pub registry: Registry,
-    pub writer: IngestWriter,
     /// This node's part in the cluster (PostgreSQL); `None` on SQLite, which is single-node.
     pub cluster: Option<Arc<Cluster>>,
     pub started_at: chrono::DateTime<chrono::Utc>,
@@ -84,11 +82,6 @@ pub async fn start(
     let ingest_limiter = config
         .ingest_per_tenant_per_second
         .map(|rate| Arc::new(RateLimiter::keyed(Quota::per_second(rate))));
-    // SQLite has one writer, so one batch at a time; PostgreSQL commits a few in parallel.
-    let writers = match config.database_kind {
-        DatabaseKind::Sqlite => 1,
-        DatabaseKind::Postgres => 4,
-    };
     let hub = WsHub::default().start();
     let hub_publisher: Arc<dyn StatusPublisher> = Arc::new(HubPublisher::new(hub.clone()));
     let cluster = (config.database_kind == DatabaseKind::Postgres)
@@ -102,7 +95,6 @@ pub async fn start(
         config,
         Arc::new(FanOut(publishers)),
     ));
-    let writer = IngestWriter::start(services.db.clone(), services.gate.clone(), writers);
     crate::retention::run_in_background(
         services.db.clone(),
         services.gate.clone(),
@@ -118,7 +110,6 @@ pub async fn start(
         supervisor,
         hub,
         registry,
-        writer,
         cluster,
         started_at: chrono::Utc::now(),
         ingest_limiter,

@@ -23,6 +23,7 @@ pub mod services;
 pub mod store;
 pub mod telemetry;
 pub mod tenant;
+pub mod writer;
 pub mod ws;
 
 /// Why `cobro serve` stopped.

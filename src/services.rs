@@ -12,20 +12,20 @@ use crate::mercadopago::MpClient;
 use crate::outbound::http_client;
 use crate::publish::StatusPublisher;
 use crate::store::gate::WriteGate;
-use crate::tenant::record::PipelineWriter;
+use crate::writer::{Connections, Writer};
 
-/// Pipeline writer tasks on PostgreSQL (each holds a pool connection while it commits).
-const PIPELINE_WRITERS_POSTGRES: usize = 4;
+/// Writer tasks on PostgreSQL (each holds a pool connection while it commits a cycle).
+const WRITERS_POSTGRES: usize = 4;
 
 pub struct Services {
     /// Webhooks, admin API, recovery (SQLite: the configured `synchronous`, FULL by default).
     pub db: DatabaseConnection,
-    /// The tenant pipeline's writes (see `store::db::connect_worker`).
+    /// Processing-only write cycles (see `store::db::connect_worker`).
     pub work_db: DatabaseConnection,
-    /// Taken around every write transaction of the pipeline and the ingest writer.
+    /// Taken around every write transaction on SQLite (the writer's cycles, retention).
     pub gate: WriteGate,
-    /// Every write of the tenant pipeline, batched across tenants.
-    pub pipeline: PipelineWriter,
+    /// Every write of ingest and of the tenant pipeline, committed together in cycles.
+    pub writer: Writer,
     /// Cached tenant lookups; the admin API forgets them on every tenant change.
     pub directory: TenantDirectory,
     pub config: Arc<Config>,
@@ -47,19 +47,23 @@ impl Services {
         // On PostgreSQL every pipeline write is fenced under this node's cluster id.
         let node = (config.database_kind == crate::config::DatabaseKind::Postgres)
             .then(|| std::sync::Arc::from(config.node_id.as_str()));
-        // SQLite has one writer; PostgreSQL commits a few pipeline batches in parallel.
+        // SQLite has one writer; PostgreSQL commits a few cycles in parallel.
         let writers = match config.database_kind {
             crate::config::DatabaseKind::Sqlite => 1,
-            crate::config::DatabaseKind::Postgres => PIPELINE_WRITERS_POSTGRES,
+            crate::config::DatabaseKind::Postgres => WRITERS_POSTGRES,
         };
-        let pipeline = PipelineWriter::start(work_db.clone(), gate.clone(), node, writers);
+        let connections = Connections {
+            acknowledgements: db.clone(),
+            work: work_db.clone(),
+        };
+        let writer = Writer::start(connections, gate.clone(), node, writers);
         Self {
             mp: MpClient::new(http.clone(), config.mp_api_base.clone()),
             ghl: GhlClient::new(http, config.ghl_api_base.clone()),
             db,
             work_db,
             gate,
-            pipeline,
+            writer,
             directory,
             config: Arc::new(config),
             publisher,

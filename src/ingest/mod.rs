@@ -4,7 +4,6 @@
 
 pub mod classify;
 pub mod directory;
-pub mod writer;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
@@ -113,6 +112,7 @@ async fn ingest(
     let new = new_event(req, state, tenant_id, notification);
     let first_update = pending_update(&new);
     let stored = state
+        .services
         .writer
         .store(new)
         .await

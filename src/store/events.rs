@@ -8,8 +8,8 @@ use sea_orm::ActiveValue::{Set, Unchanged};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -38,17 +38,17 @@ pub enum Stored {
 }
 
 /// The row of a freshly accepted event.
-fn new_row(new: NewEvent) -> ActiveModel {
+fn new_row(new: &NewEvent) -> ActiveModel {
     ActiveModel {
         id: Set(super::new_id()),
         tenant_id: Set(new.tenant_id.0),
-        notification_id: Set(new.notification_id),
-        request_id: Set(new.request_id),
-        webhook_type: Set(new.webhook_type),
-        action: Set(new.action),
-        mp_payment_id: Set(new.mp_payment_id),
+        notification_id: Set(new.notification_id.clone()),
+        request_id: Set(new.request_id.clone()),
+        webhook_type: Set(new.webhook_type.clone()),
+        action: Set(new.action.clone()),
+        mp_payment_id: Set(new.mp_payment_id.clone()),
         payment_id: Set(None),
-        raw_payload: Set(new.raw_payload),
+        raw_payload: Set(new.raw_payload.clone()),
         status: Set(EventStatus::Pending.as_str().into()),
         processed: Set(false),
         attempts: Set(0),
@@ -62,11 +62,12 @@ fn new_row(new: NewEvent) -> ActiveModel {
     }
 }
 
-/// Inserts a batch in one transaction, deduplicating on `(tenant_id, notification_id)` against
-/// the table and within the batch. Answers, in the batch's order, what became of each event.
+/// Inserts a batch (inside the caller's transaction), deduplicating on
+/// `(tenant_id, notification_id)` against the table and within the batch. Answers, in the batch's
+/// order, what became of each event.
 pub async fn insert_batch(
-    db: &DatabaseConnection,
-    batch: Vec<NewEvent>,
+    db: &impl ConnectionTrait,
+    batch: &[NewEvent],
 ) -> Result<Vec<Stored>, DbErr> {
     let keys: Vec<(Uuid, String)> = batch
         .iter()
@@ -76,7 +77,7 @@ pub async fn insert_batch(
     let mut candidate_of: HashMap<(Uuid, String), usize> = HashMap::new();
     let mut rows = Vec::new();
     let mut ids = vec![Uuid::nil(); batch.len()];
-    for (index, event) in batch.into_iter().enumerate() {
+    for (index, event) in batch.iter().enumerate() {
         if candidate_of.contains_key(&keys[index]) {
             continue;
         }
@@ -86,23 +87,19 @@ pub async fn insert_batch(
         rows.push(row);
     }
     let candidates = rows.len();
-    let txn = db
-        .begin_with_options(super::db::write_transaction())
-        .await?;
     let inserted_count = Event::insert_many(rows)
         .on_conflict(
             OnConflict::columns([Column::TenantId, Column::NotificationId])
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(&txn)
+        .exec_without_returning(db)
         .await?;
     let existing = if inserted_count as usize == candidates {
         HashMap::new()
     } else {
-        existing_ids(&txn, candidate_of.keys().cloned().collect()).await?
+        existing_ids(db, candidate_of.keys().cloned().collect()).await?
     };
-    txn.commit().await?;
     Ok(keys
         .iter()
         .enumerate()
@@ -143,24 +140,7 @@ async fn existing_ids(
 /// pending any more (already done, failed, or claimed by someone else), so a stale queue entry
 /// never processes an event twice.
 pub async fn claim(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, DbErr> {
-    let claimed = Event::update_many()
-        .col_expr(
-            Column::Status,
-            Expr::value(EventStatus::Processing.as_str()),
-        )
-        .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
-        .col_expr(
-            Column::NextRetryAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .filter(Column::Id.eq(id))
-        .filter(Column::Status.eq(EventStatus::Pending.as_str()))
-        .exec(db)
-        .await?;
-    if claimed.rows_affected == 0 {
-        return Ok(None);
-    }
-    Event::find_by_id(id).one(db).await
+    Ok(super::many::claim_many(db, &[id]).await?.remove(&id))
 }
 
 pub async fn mark_success(

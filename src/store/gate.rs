@@ -1,12 +1,8 @@
-//! One writer at a time, queued in this process, with the acknowledgement path first. SQLite
-//! allows a single writer and makes the others wait in its busy handler, which sleeps 1, 2, 5, 10,
-//! 15, 20, 25... ms between tries: the ingest writer colliding with the pipeline would add tens
-//! of milliseconds to an acknowledgement. So every write transaction takes this gate first.
-//!
-//! The pipeline's writers (one per busy tenant) also queue among themselves before the shared
-//! lock, so that at most one of them ever stands in front of the ingest writer: a webhook's
-//! acknowledgement waits for at most one processing write, never for a queue of them.
-//! PostgreSQL has row locks and needs no gate.
+//! One writer at a time, queued in this process. SQLite allows a single writer and makes the
+//! others wait in its busy handler, which sleeps 1, 2, 5, 10, 15, 20, 25... ms between tries: the
+//! writer's cycles (every webhook and processing write) colliding with retention's deletes would
+//! add tens of milliseconds to an acknowledgement. So those write transactions take this gate
+//! first and queue in order instead. PostgreSQL has row locks and needs no gate.
 
 use std::sync::Arc;
 
@@ -21,14 +17,11 @@ pub struct WriteGate(Option<Arc<Locks>>);
 struct Locks {
     /// Held for every write transaction.
     write: Mutex<()>,
-    /// Taken by pipeline writes before `write`.
-    pipeline: Mutex<()>,
 }
 
 /// Held for the whole write transaction.
 pub struct Turn<'a> {
     _write: MutexGuard<'a, ()>,
-    _pipeline: Option<MutexGuard<'a, ()>>,
 }
 
 impl WriteGate {
@@ -39,22 +32,11 @@ impl WriteGate {
         }
     }
 
-    /// The acknowledgement path's turn: behind at most one pipeline write.
+    /// Waits for this write transaction's turn (`None` on PostgreSQL: no gate).
     pub async fn enter(&self) -> Option<Turn<'_>> {
         let locks = self.0.as_ref()?;
         Some(Turn {
             _write: locks.write.lock().await,
-            _pipeline: None,
-        })
-    }
-
-    /// A pipeline write's turn: behind the other pipeline writes, then like [`Self::enter`].
-    pub async fn enter_pipeline(&self) -> Option<Turn<'_>> {
-        let locks = self.0.as_ref()?;
-        let pipeline = locks.pipeline.lock().await;
-        Some(Turn {
-            _write: locks.write.lock().await,
-            _pipeline: Some(pipeline),
         })
     }
 }

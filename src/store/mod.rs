@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod db;
 pub mod events;
 pub mod gate;
+pub mod many;
 pub mod orders;
 pub mod page;
 pub mod payments;

@@ -11,32 +11,31 @@ use super::page::{self, Page, PageQuery};
 use crate::domain::{PaymentStatus, TenantId};
 use crate::mercadopago::MpPayment;
 
-/// Inserts or refreshes the payment row of `mp_payment_id`; the GoHighLevel fields are kept.
-pub async fn upsert(
-    db: &impl ConnectionTrait,
+/// A fresh payment row for `mp_payment_id` as MercadoPago answered it (GoHighLevel fields empty).
+pub fn new_row(
     tenant: TenantId,
     mp_payment_id: &str,
     mp: &MpPayment,
     status: PaymentStatus,
     order_id: Option<Uuid>,
-) -> Result<Model, DbErr> {
-    let existing = get(db, tenant, mp_payment_id).await?;
+) -> ActiveModel {
     let now = Utc::now();
-    let mut row = match &existing {
-        Some(found) => ActiveModel {
-            id: Unchanged(found.id),
-            ..Default::default()
-        },
-        None => ActiveModel {
-            id: Set(super::new_id()),
-            tenant_id: Set(tenant.0),
-            mp_payment_id: Set(mp_payment_id.to_owned()),
-            ghl_contact_id: Set(None),
-            ghl_tagged_at: Set(None),
-            created_at: Set(now),
-            ..Default::default()
-        },
+    let mut row = ActiveModel {
+        id: Set(super::new_id()),
+        tenant_id: Set(tenant.0),
+        mp_payment_id: Set(mp_payment_id.to_owned()),
+        ghl_contact_id: Set(None),
+        ghl_tagged_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
     };
+    refresh(&mut row, mp, status, order_id);
+    row
+}
+
+/// Sets what MercadoPago's answer decides (everything but the id, tenant, GoHighLevel fields
+/// and `created_at`).
+fn refresh(row: &mut ActiveModel, mp: &MpPayment, status: PaymentStatus, order_id: Option<Uuid>) {
     row.status = Set(status.as_str().to_owned());
     row.mp_status = Set(mp.status.clone().unwrap_or_default());
     row.status_detail = Set(mp.status_detail.clone());
@@ -52,10 +51,32 @@ pub async fn upsert(
     row.date_approved = Set(mp.date_approved.clone());
     row.date_last_updated = Set(mp.date_last_updated.clone());
     row.raw = Set(mp.raw.clone());
-    row.updated_at = Set(now);
-    match existing {
-        Some(_) => row.update(db).await,
-        None => row.insert(db).await,
+    row.updated_at = Set(Utc::now());
+}
+
+/// Inserts or refreshes the payment row of `mp_payment_id`; the GoHighLevel fields are kept.
+pub async fn upsert(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    mp_payment_id: &str,
+    mp: &MpPayment,
+    status: PaymentStatus,
+    order_id: Option<Uuid>,
+) -> Result<Model, DbErr> {
+    match get(db, tenant, mp_payment_id).await? {
+        Some(found) => {
+            let mut row = ActiveModel {
+                id: Unchanged(found.id),
+                ..Default::default()
+            };
+            refresh(&mut row, mp, status, order_id);
+            row.update(db).await
+        }
+        None => {
+            new_row(tenant, mp_payment_id, mp, status, order_id)
+                .insert(db)
+                .await
+        }
     }
 }
 

@@ -7,7 +7,6 @@ pub mod actor;
 pub mod failure;
 pub mod limits;
 pub mod pipeline;
-pub mod record;
 pub mod supervisor;
 
 pub use actor::TenantActor;

@@ -12,13 +12,13 @@ use uuid::Uuid;
 
 use super::failure::Failure;
 use super::limits::Limiters;
-use super::record::{self, WriteError};
 use crate::cluster::{Fence, FenceToken};
 use crate::domain::{PaymentStatus, TenantId, map_mp_status};
 use crate::ghl::{Buyer, GhlSettings};
 use crate::mercadopago::MpPayment;
 use crate::publish::{PaymentStatusUpdated, StatusUpdate, WebhookEventUpdated};
 use crate::services::Services;
+use crate::writer::{self as record, WriteError};
 
 /// What the actor must do after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +85,7 @@ pub async fn run_attempt(
     async move {
         let started = Instant::now();
         let lease = fence.map(Fence::token);
-        let event = match svc.pipeline.claim(lease, event_id).await {
+        let event = match svc.writer.claim(lease, event_id).await {
             Ok(Some(event)) => event,
             Ok(None) => return AttemptOutcome::Skipped,
             Err(WriteError::LeaseLost(_)) => return AttemptOutcome::LeaseLost,
@@ -167,7 +167,7 @@ async fn process(
         wants_tag: tagging.is_some(),
         started,
     };
-    let stored = svc.pipeline.store_payment(lease, update).await?;
+    let stored = svc.writer.store_payment(lease, update).await?;
     let finished = match (stored.finished, tagging) {
         (Some(finished), _) => finished,
         (None, settings) => {
@@ -175,12 +175,12 @@ async fn process(
                 let tag = tag_buyer(svc, limits, &settings, &mp);
                 if let Some(contact) = guarded(fence, tag).await?? {
                     // Recorded at once, so a replay never tags again.
-                    svc.pipeline
+                    svc.writer
                         .mark_tagged(lease, stored.payment.id, contact)
                         .await?;
                 }
             }
-            svc.pipeline
+            svc.writer
                 .mark_success(lease, event.id, stored.payment.id, started)
                 .await?
         }
@@ -285,7 +285,7 @@ async fn finish_failure(
         details,
         processing_ms: elapsed_ms,
     };
-    let update = svc.pipeline.attempt_failed(lease, failed).await;
+    let update = svc.writer.attempt_failed(lease, failed).await;
     if matches!(update, Err(WriteError::LeaseLost(_))) {
         warn!(error = %failure.message, "attempt failed after the lease moved; the new owner retries it");
         return AttemptOutcome::LeaseLost;

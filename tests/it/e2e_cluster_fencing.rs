@@ -142,7 +142,7 @@ async fn a_write_under_a_taken_over_lease_is_refused_and_changes_nothing() {
     use cobro::cluster::FenceToken;
     use cobro::domain::{PaymentStatus, TenantId};
     use cobro::mercadopago::MpPayment;
-    use cobro::tenant::record::{PaymentUpdate, WriteError};
+    use cobro::writer::{PaymentUpdate, WriteError};
     use sea_orm::{ConnectionTrait, Database};
 
     if !postgres() {
@@ -197,7 +197,7 @@ async fn a_write_under_a_taken_over_lease_is_refused_and_changes_nothing() {
     let refused = app
         .state
         .services
-        .pipeline
+        .writer
         .store_payment(lease(stale), update("555001"))
         .await;
     assert!(
@@ -221,7 +221,7 @@ async fn a_write_under_a_taken_over_lease_is_refused_and_changes_nothing() {
     let current = held().expect("held");
     app.state
         .services
-        .pipeline
+        .writer
         .store_payment(lease(current), update("555002"))
         .await
         .expect("a write under the current fence lands");

@@ -333,12 +333,21 @@ pub fn payment(payment_id: &str, status: &str, collector: &str, order: Option<&s
 }
 
 /// Polls `check` every 25 ms until it holds or [`POLL_LIMIT`] passes.
-pub async fn poll<F, Fut>(mut check: F) -> bool
+pub async fn poll<F, Fut>(check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = std::time::Instant::now() + POLL_LIMIT;
+    poll_for(POLL_LIMIT, check).await
+}
+
+/// Like [`poll`], with a limit of its own (a large backlog takes longer than [`POLL_LIMIT`]).
+pub async fn poll_for<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + limit;
     while std::time::Instant::now() < deadline {
         if check().await {
             return true;

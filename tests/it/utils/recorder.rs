@@ -38,4 +38,14 @@ impl Recorder {
             })
             .collect()
     }
+
+    /// How many `paymentStatusUpdated` were published: one per event brought to `success`.
+    pub fn payments_published(&self) -> usize {
+        self.updates.lock().map_or(0, |updates| {
+            updates
+                .iter()
+                .filter(|(_, _, update)| matches!(update, StatusUpdate::Payment(_)))
+                .count()
+        })
+    }
 }

@@ -1,0 +1,142 @@
+//! Set-based statements of the write path: many claims, many successes, many payment upserts,
+//! each in one statement whatever their number. The writer (`crate::writer`) commits a whole
+//! cycle with these; the one-row versions in `events` and `payments` serve its fallback (a cycle
+//! that failed is redone one write at a time, so a bad write fails alone).
+//!
+//! Why it matters: on SQLite every statement is a round trip to the connection's thread, and all
+//! writes share one connection, so statements per cycle, not rows, bound how fast Cobro processes.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::payment::{self, Entity as Payment};
+use entity::webhook_event::{Column, Entity as Event, Model};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, OnConflict};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::domain::EventStatus;
+
+/// Moves every `pending` event of `ids` to `processing` and counts the attempt; answers the rows
+/// it moved (an id missing from the answer was not pending any more).
+pub async fn claim_many(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let claimed = Event::update_many()
+        .col_expr(
+            Column::Status,
+            Expr::value(EventStatus::Processing.as_str()),
+        )
+        .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        .col_expr(
+            Column::NextRetryAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        // `status || ''`: compared without its index. Given `id IN (...) AND status = ?`, SQLite
+        // (which has no statistics) picks the status index and scans every pending event, so
+        // each claim cost grew with the backlog; the primary key finds the few rows at once.
+        .filter(Expr::cust_with_exprs(
+            "(? || '') = ?",
+            [
+                Expr::col(Column::Status),
+                Expr::val(EventStatus::Pending.as_str()),
+            ],
+        ))
+        .exec_with_returning(db)
+        .await?;
+    Ok(claimed.into_iter().map(|m| (m.id, m)).collect())
+}
+
+/// One event to mark `success`.
+pub struct Success {
+    pub event: Uuid,
+    pub payment: Uuid,
+    pub processing_ms: i64,
+}
+
+/// Marks every event of `done` `success` with its payment and processing time; answers the rows.
+pub async fn mark_success_many(
+    db: &impl ConnectionTrait,
+    done: &[Success],
+) -> Result<HashMap<Uuid, Model>, DbErr> {
+    let Some(first) = done.first() else {
+        return Ok(HashMap::new());
+    };
+    let by_event = |value: fn(&Success) -> sea_orm::Value| {
+        let is = |s: &Success| Expr::col(Column::Id).eq(s.event);
+        done[1..].iter().fold(
+            CaseStatement::new().case(is(first), Expr::val(value(first))),
+            |case, s| case.case(is(s), Expr::val(value(s))),
+        )
+    };
+    let updated = Event::update_many()
+        .col_expr(Column::Status, Expr::value(EventStatus::Success.as_str()))
+        .col_expr(Column::Processed, Expr::value(true))
+        .col_expr(Column::ProcessedAt, Expr::value(Some(Utc::now())))
+        .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+        .col_expr(
+            Column::ErrorDetails,
+            Expr::value(Option::<serde_json::Value>::None),
+        )
+        .col_expr(
+            Column::NextRetryAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(Column::PaymentId, by_event(|s| s.payment.into()).into())
+        .col_expr(
+            Column::ProcessingMs,
+            by_event(|s| s.processing_ms.into()).into(),
+        )
+        .filter(Column::Id.is_in(done.iter().map(|s| s.event)))
+        .exec_with_returning(db)
+        .await?;
+    Ok(updated.into_iter().map(|m| (m.id, m)).collect())
+}
+
+/// Inserts or refreshes many payment rows in one statement (at most one per
+/// `(tenant_id, mp_payment_id)`); the GoHighLevel fields, id and `created_at` of an existing row
+/// are kept. Answers the stored rows by `(tenant_id, mp_payment_id)`.
+pub async fn upsert_payments(
+    db: &impl ConnectionTrait,
+    rows: Vec<payment::ActiveModel>,
+) -> Result<HashMap<(Uuid, String), payment::Model>, DbErr> {
+    use payment::Column as P;
+    if rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let refreshed = [
+        P::Status,
+        P::MpStatus,
+        P::StatusDetail,
+        P::TransactionAmount,
+        P::CurrencyId,
+        P::PayerEmail,
+        P::PayerName,
+        P::PaymentMethod,
+        P::PaymentType,
+        P::ExternalReference,
+        P::OrderId,
+        P::DateCreated,
+        P::DateApproved,
+        P::DateLastUpdated,
+        P::Raw,
+        P::UpdatedAt,
+    ];
+    let stored = Payment::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([P::TenantId, P::MpPaymentId])
+                .update_columns(refreshed)
+                .to_owned(),
+        )
+        .exec_with_returning(db)
+        .await?;
+    Ok(stored
+        .into_iter()
+        .map(|p| ((p.tenant_id, p.mp_payment_id.clone()), p))
+        .collect())
+}

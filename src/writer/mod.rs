@@ -1,0 +1,319 @@
+//! The write path: every write of the acknowledgement path and of the tenant pipeline goes
+//! through [`Writer`]. A writer task takes everything waiting from both (new webhooks, claims,
+//! payment updates, successes, failed attempts, up to a cap from each so neither starves the
+//! other) and commits it as one *cycle*: one transaction whose statements are set-based (one
+//! insert for all new events, one update for all claims, one upsert for all payments, one update
+//! for all successes), answering each caller only after the commit.
+//!
+//! Why one path: SQLite has a single writer, and every statement is a round trip to its
+//! connection's thread. Two writers taking turns paid a transaction and several statements per
+//! write; a cycle pays a handful of statements for hundreds of writes, and one fsync for every
+//! webhook in it (`synchronous=FULL` whenever a cycle holds a new event; processing-only cycles
+//! commit on the worker connection, see `store::db::connect_worker`). If a cycle fails, it is redone
+//! one write at a time in savepoints ([`one_by_one`]), so a bad write fails alone.
+//!
+//! On PostgreSQL a few writer tasks share the queues and commit cycles in parallel; a cycle never
+//! holds two writes of one tenant's attempt (they wait for each other) and the unique index
+//! settles concurrent duplicates. In a cluster every pipeline write carries its tenant's
+//! [`FenceToken`]; a cycle first share-locks the leases this node still holds, and a write whose
+//! fence is not among them is refused with [`WriteError::LeaseLost`].
+
+mod cycle;
+mod one_by_one;
+mod replies;
+mod together;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use entity::{payment, webhook_event};
+use sea_orm::{DatabaseConnection, DbErr};
+use serde_json::Value;
+use tokio::sync::{Mutex, mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::cluster::{FenceToken, LeaseLost};
+use crate::domain::{OrderStatus, PaymentStatus, TenantId};
+use crate::mercadopago::MpPayment;
+use crate::store::events::{NewEvent, Stored};
+use crate::store::gate::WriteGate;
+use replies::Reply;
+
+/// Most new events one cycle takes (SQLite allows 32,766 bound values; an event has 19).
+const MAX_EVENTS: usize = 512;
+/// Most pipeline writes one cycle takes.
+const MAX_WRITES: usize = 512;
+/// Webhooks that may wait for a cycle before handlers wait to hand theirs over.
+const INGEST_QUEUE: usize = 8192;
+
+/// What the payment step wrote.
+pub struct PaymentStored {
+    pub payment: payment::Model,
+    /// The event marked `success`, unless a tag still has to be added first.
+    pub finished: Option<webhook_event::Model>,
+}
+
+/// Steps 4–5 (and 7 when no tag is due) of one attempt.
+pub struct PaymentUpdate {
+    pub tenant: TenantId,
+    pub event_id: Uuid,
+    pub payment_id: String,
+    pub mp: MpPayment,
+    pub status: PaymentStatus,
+    pub order_target: Option<OrderStatus>,
+    /// The tenant wants approved buyers tagged (GoHighLevel configured and status approved).
+    pub wants_tag: bool,
+    pub started: Instant,
+}
+
+/// A failed attempt: `pending` again with `next_retry_at`, or `failed` when `None`.
+pub struct AttemptFailed {
+    pub event_id: Uuid,
+    pub next_retry_at: Option<DateTime<Utc>>,
+    pub message: String,
+    pub details: Value,
+    pub processing_ms: i64,
+}
+
+/// Why a pipeline write was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Database(#[from] DbErr),
+    #[error(transparent)]
+    LeaseLost(#[from] LeaseLost),
+}
+
+/// Why a webhook was not stored (the handler answers 500; MercadoPago retries).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("the event could not be stored: {0}")]
+    Database(String),
+    #[error("the writer has stopped")]
+    Stopped,
+}
+
+/// A new webhook waiting for its cycle.
+struct Ingest {
+    event: NewEvent,
+    reply: oneshot::Sender<Result<Stored, StoreError>>,
+}
+
+/// One pipeline write: what to write, the lease it is made under (cluster only), who to tell.
+struct Fenced {
+    lease: Option<FenceToken>,
+    write: Write,
+    reply: Reply,
+}
+
+enum Write {
+    Claim(Uuid),
+    Payment(Box<PaymentUpdate>),
+    Tagged {
+        payment: Uuid,
+        contact: String,
+    },
+    Success {
+        event: Uuid,
+        payment: Uuid,
+        started: Instant,
+    },
+    Failed(AttemptFailed),
+}
+
+/// What a pipeline write produced.
+enum Written {
+    Claim(Option<webhook_event::Model>),
+    Payment(Box<PaymentStored>),
+    Tagged,
+    Event(webhook_event::Model),
+}
+
+/// The connections cycles commit on (on PostgreSQL both are the one pool).
+#[derive(Clone)]
+pub struct Connections {
+    /// Used by a cycle holding a new webhook: the configured `synchronous` (FULL by default).
+    pub acknowledgements: DatabaseConnection,
+    /// Used by processing-only cycles (SQLite: `synchronous=NORMAL`).
+    pub work: DatabaseConnection,
+}
+
+#[derive(Clone)]
+pub struct Writer {
+    ingest: mpsc::Sender<Ingest>,
+    pipeline: mpsc::UnboundedSender<Fenced>,
+}
+
+struct Queues {
+    ingest: mpsc::Receiver<Ingest>,
+    pipeline: mpsc::UnboundedReceiver<Fenced>,
+}
+
+impl Writer {
+    /// Starts `tasks` writer tasks sharing the queues (one for SQLite's single writer; a few let
+    /// PostgreSQL commit cycles in parallel). `node` is this node's cluster id (PostgreSQL), under
+    /// which fenced writes are checked. Must run inside a tokio runtime.
+    pub fn start(
+        connections: Connections,
+        gate: WriteGate,
+        node: Option<Arc<str>>,
+        tasks: usize,
+    ) -> Self {
+        let (ingest, ingest_queue) = mpsc::channel(INGEST_QUEUE);
+        let (pipeline, pipeline_queue) = mpsc::unbounded_channel();
+        let queues = Arc::new(Mutex::new(Queues {
+            ingest: ingest_queue,
+            pipeline: pipeline_queue,
+        }));
+        for _ in 0..tasks.max(1) {
+            let (connections, gate, node, queues) = (
+                connections.clone(),
+                gate.clone(),
+                node.clone(),
+                queues.clone(),
+            );
+            tokio::spawn(async move {
+                while let Some(cycle) = next_cycle(&queues).await {
+                    let _turn = gate.enter().await;
+                    cycle::commit(&connections, node.as_deref(), cycle).await;
+                }
+            });
+        }
+        Self { ingest, pipeline }
+    }
+
+    /// Stores a webhook; returns once it is committed (or found to be a duplicate).
+    pub async fn store(&self, event: NewEvent) -> Result<Stored, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.ingest
+            .send(Ingest { event, reply })
+            .await
+            .map_err(|_| StoreError::Stopped)?;
+        answer.await.map_err(|_| StoreError::Stopped)?
+    }
+
+    /// Moves a `pending` event to `processing` and counts the attempt (`None`: not pending).
+    pub async fn claim(
+        &self,
+        lease: Option<FenceToken>,
+        event: Uuid,
+    ) -> Result<Option<webhook_event::Model>, WriteError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(lease, Write::Claim(event), Reply::Claim(reply))?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    pub async fn store_payment(
+        &self,
+        lease: Option<FenceToken>,
+        update: PaymentUpdate,
+    ) -> Result<PaymentStored, WriteError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(
+            lease,
+            Write::Payment(Box::new(update)),
+            Reply::Payment(reply),
+        )?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    pub async fn mark_tagged(
+        &self,
+        lease: Option<FenceToken>,
+        payment: Uuid,
+        contact: String,
+    ) -> Result<(), WriteError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(
+            lease,
+            Write::Tagged { payment, contact },
+            Reply::Tagged(reply),
+        )?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    pub async fn mark_success(
+        &self,
+        lease: Option<FenceToken>,
+        event: Uuid,
+        payment: Uuid,
+        started: Instant,
+    ) -> Result<webhook_event::Model, WriteError> {
+        let (reply, answer) = oneshot::channel();
+        let write = Write::Success {
+            event,
+            payment,
+            started,
+        };
+        self.send(lease, write, Reply::Event(reply))?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    pub async fn attempt_failed(
+        &self,
+        lease: Option<FenceToken>,
+        failed: AttemptFailed,
+    ) -> Result<webhook_event::Model, WriteError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(lease, Write::Failed(failed), Reply::Event(reply))?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    fn send(
+        &self,
+        lease: Option<FenceToken>,
+        write: Write,
+        reply: Reply,
+    ) -> Result<(), WriteError> {
+        self.pipeline
+            .send(Fenced {
+                lease,
+                write,
+                reply,
+            })
+            .map_err(|_| stopped())
+    }
+}
+
+fn stopped() -> WriteError {
+    WriteError::Database(DbErr::Custom("the writer has stopped".into()))
+}
+
+/// What one cycle commits.
+#[derive(Default)]
+struct Cycle {
+    events: Vec<Ingest>,
+    writes: Vec<Fenced>,
+}
+
+/// Waits for the first write of either kind, then takes whatever else is waiting, up to the cap
+/// of each kind. `None` once the writer's handles are all gone.
+async fn next_cycle(queues: &Mutex<Queues>) -> Option<Cycle> {
+    let mut guard = queues.lock().await;
+    let queues = &mut *guard;
+    let mut cycle = Cycle::default();
+    tokio::select! {
+        event = queues.ingest.recv() => cycle.events.push(event?),
+        write = queues.pipeline.recv() => cycle.writes.push(write?),
+    }
+    while cycle.events.len() < MAX_EVENTS {
+        match queues.ingest.try_recv() {
+            Ok(event) => cycle.events.push(event),
+            Err(_) => break,
+        }
+    }
+    while cycle.writes.len() < MAX_WRITES {
+        match queues.pipeline.try_recv() {
+            Ok(write) => cycle.writes.push(write),
+            Err(_) => break,
+        }
+    }
+    metrics::histogram!("cobro_write_cycle_events").record(cycle.events.len() as f64);
+    metrics::histogram!("cobro_write_cycle_writes").record(cycle.writes.len() as f64);
+    Some(cycle)
+}
+
+pub fn elapsed_ms(started: Instant) -> i64 {
+    i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
+}

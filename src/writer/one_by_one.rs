@@ -1,0 +1,142 @@
+//! The fallback of a failed cycle: the same writes in one transaction, the webhooks in one
+//! savepoint and each pipeline write in its own, so a write that fails (or a batch of webhooks
+//! that cannot be stored) fails alone and the others are still made.
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+
+use super::cycle::{
+    Outcome, finishes, held_leases, log_order_move, order_reference, record_failed,
+};
+use super::replies::database;
+use super::{PaymentStored, PaymentUpdate, StoreError, Write, WriteError, Written, elapsed_ms};
+use crate::cluster::{FenceToken, LeaseLost};
+use crate::store::db::write_transaction;
+use crate::store::events::{self, NewEvent, Stored};
+use crate::store::{orders, payments};
+
+pub(super) async fn commit(
+    db: &DatabaseConnection,
+    node: Option<&str>,
+    events: &[NewEvent],
+    leases: &[Option<FenceToken>],
+    writes: &[Write],
+) -> Outcome {
+    let txn = match db.begin_with_options(write_transaction()).await {
+        Ok(txn) => txn,
+        Err(err) => return Outcome::failed(writes.len(), &err),
+    };
+    let held = match held_leases(&txn, node, leases).await {
+        Ok(held) => held,
+        Err(err) => return Outcome::failed(writes.len(), &err),
+    };
+    let stored = store_events(&txn, events).await;
+    let mut results = Vec::with_capacity(writes.len());
+    for (lease, write) in leases.iter().zip(writes) {
+        if held.lost(lease) {
+            results.push(Err(WriteError::LeaseLost(LeaseLost)));
+            continue;
+        }
+        results.push(in_savepoint(&txn, write).await);
+    }
+    match txn.commit().await {
+        Ok(()) => Outcome {
+            events: stored,
+            writes: results,
+        },
+        Err(err) => Outcome::failed(writes.len(), &err),
+    }
+}
+
+async fn store_events(
+    txn: &sea_orm::DatabaseTransaction,
+    events: &[NewEvent],
+) -> Result<Vec<Stored>, StoreError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let failed = |err: DbErr| StoreError::Database(err.to_string());
+    let savepoint = txn.begin().await.map_err(failed)?;
+    match events::insert_batch(&savepoint, events).await {
+        Ok(stored) => savepoint.commit().await.map(|()| stored).map_err(failed),
+        Err(err) => {
+            let _ = savepoint.rollback().await;
+            Err(failed(err))
+        }
+    }
+}
+
+async fn in_savepoint(
+    txn: &sea_orm::DatabaseTransaction,
+    write: &Write,
+) -> Result<Written, WriteError> {
+    let savepoint = txn.begin().await?;
+    match apply(&savepoint, write).await {
+        Ok(written) => {
+            savepoint.commit().await?;
+            Ok(written)
+        }
+        Err(err) => {
+            let _ = savepoint.rollback().await;
+            Err(database(&err))
+        }
+    }
+}
+
+/// Applies one write.
+async fn apply(db: &impl ConnectionTrait, write: &Write) -> Result<Written, DbErr> {
+    Ok(match write {
+        Write::Claim(event) => Written::Claim(events::claim(db, *event).await?),
+        Write::Payment(update) => Written::Payment(Box::new(store_payment(db, update).await?)),
+        Write::Tagged { payment, contact } => {
+            payments::mark_tagged(db, *payment, contact).await?;
+            Written::Tagged
+        }
+        Write::Success {
+            event,
+            payment,
+            started,
+        } => Written::Event(
+            events::mark_success(db, *event, Some(*payment), elapsed_ms(*started)).await?,
+        ),
+        Write::Failed(f) => Written::Event(record_failed(db, f).await?),
+    })
+}
+
+async fn store_payment(
+    db: &impl ConnectionTrait,
+    update: &PaymentUpdate,
+) -> Result<PaymentStored, DbErr> {
+    let order = match order_reference(update) {
+        Some(id) => orders::get(db, update.tenant, id).await?,
+        None => None,
+    };
+    let order_ref = order.as_ref().map(|o| o.id);
+    let payment = payments::upsert(
+        db,
+        update.tenant,
+        &update.payment_id,
+        &update.mp,
+        update.status,
+        order_ref,
+    )
+    .await?;
+    if let (Some(order), Some(target)) = (&order, update.order_target) {
+        log_order_move(
+            order.id,
+            orders::apply_payment(db, order, target, &update.payment_id).await?,
+        );
+    }
+    let finished = match finishes(update.wants_tag, &payment) {
+        false => None,
+        true => Some(
+            events::mark_success(
+                db,
+                update.event_id,
+                Some(payment.id),
+                elapsed_ms(update.started),
+            )
+            .await?,
+        ),
+    };
+    Ok(PaymentStored { payment, finished })
+}

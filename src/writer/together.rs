@@ -1,0 +1,201 @@
+//! The fast path of a cycle: one transaction, no savepoints, one statement per kind of write
+//! whatever their number (all new webhooks, all claims, all payment upserts, all successes).
+//! Tags and failed attempts are rare and written one by one. Any error abandons the whole
+//! transaction (nothing of it is kept) and the cycle is redone by `one_by_one`.
+
+use std::collections::HashMap;
+
+use entity::payment;
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use uuid::Uuid;
+
+use super::cycle::{
+    Leases, Outcome, finishes, held_leases, log_order_move, order_reference, record_failed,
+};
+use super::{PaymentStored, PaymentUpdate, Write, WriteError, Written, elapsed_ms};
+use crate::cluster::{FenceToken, LeaseLost};
+use crate::store::db::write_transaction;
+use crate::store::events::{self, NewEvent};
+use crate::store::many::{self, Success};
+use crate::store::{orders, payments};
+
+type Results = Vec<Option<Result<Written, WriteError>>>;
+
+pub(super) async fn commit(
+    db: &DatabaseConnection,
+    node: Option<&str>,
+    events: &[NewEvent],
+    leases: &[Option<FenceToken>],
+    writes: &[Write],
+) -> Result<Outcome, DbErr> {
+    let txn = db.begin_with_options(write_transaction()).await?;
+    let held = held_leases(&txn, node, leases).await?;
+    let stored = match events.is_empty() {
+        true => Vec::new(),
+        false => events::insert_batch(&txn, events).await?,
+    };
+    let mut results: Results = refuse_lost(leases, &held);
+    let live: Vec<(usize, &Write)> = writes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| results[*i].is_none())
+        .collect();
+    claims(&txn, &live, &mut results).await?;
+    let payments = store_payments(&txn, &live).await?;
+    finish(&txn, &live, payments, &mut results).await?;
+    rare_writes(&txn, &live, &mut results).await?;
+    txn.commit().await?;
+    let writes = results
+        .into_iter()
+        .map(|r| r.ok_or(DbErr::Custom("a write was left unanswered".into())))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Outcome {
+        events: Ok(stored),
+        writes,
+    })
+}
+
+/// Writes whose lease is gone are answered at once and made by nobody.
+fn refuse_lost(leases: &[Option<FenceToken>], held: &Leases) -> Results {
+    leases
+        .iter()
+        .map(|lease| {
+            held.lost(lease)
+                .then(|| Err(WriteError::LeaseLost(LeaseLost)))
+        })
+        .collect()
+}
+
+async fn claims(
+    txn: &impl sea_orm::ConnectionTrait,
+    live: &[(usize, &Write)],
+    results: &mut Results,
+) -> Result<(), DbErr> {
+    let ids: Vec<Uuid> = live
+        .iter()
+        .filter_map(|(_, w)| match w {
+            Write::Claim(id) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let mut claimed = many::claim_many(txn, &ids).await?;
+    for (i, write) in live {
+        if let Write::Claim(id) = write {
+            results[*i] = Some(Ok(Written::Claim(claimed.remove(id))));
+        }
+    }
+    Ok(())
+}
+
+/// Steps 4–5 of every payment update: one upsert for all, then the orders they move.
+async fn store_payments<'a>(
+    txn: &impl sea_orm::ConnectionTrait,
+    live: &[(usize, &'a Write)],
+) -> Result<Vec<(usize, &'a PaymentUpdate, payment::Model)>, DbErr> {
+    let updates: Vec<(usize, &PaymentUpdate)> = live
+        .iter()
+        .filter_map(|(i, w)| match w {
+            Write::Payment(update) => Some((*i, update.as_ref())),
+            _ => None,
+        })
+        .collect();
+    let mut orders_of = HashMap::new();
+    let mut rows = Vec::with_capacity(updates.len());
+    for (_, update) in &updates {
+        let order = match order_reference(update) {
+            Some(id) => orders::get(txn, update.tenant, id).await?,
+            None => None,
+        };
+        let order_ref = order.as_ref().map(|o| o.id);
+        rows.push(payments::new_row(
+            update.tenant,
+            &update.payment_id,
+            &update.mp,
+            update.status,
+            order_ref,
+        ));
+        if let Some(order) = order {
+            orders_of.insert(update.event_id, order);
+        }
+    }
+    let mut stored = many::upsert_payments(txn, rows).await?;
+    let mut done = Vec::with_capacity(updates.len());
+    for (i, update) in updates {
+        let payment = stored
+            .remove(&(update.tenant.0, update.payment_id.clone()))
+            .ok_or(DbErr::RecordNotInserted)?;
+        if let (Some(order), Some(target)) = (orders_of.get(&update.event_id), update.order_target)
+        {
+            let plan = orders::apply_payment(txn, order, target, &update.payment_id).await?;
+            log_order_move(order.id, plan);
+        }
+        done.push((i, update, payment));
+    }
+    Ok(done)
+}
+
+/// Step 7 for every payment update that needs no tag and every explicit success: one update.
+async fn finish(
+    txn: &impl sea_orm::ConnectionTrait,
+    live: &[(usize, &Write)],
+    payments: Vec<(usize, &PaymentUpdate, payment::Model)>,
+    results: &mut Results,
+) -> Result<(), DbErr> {
+    let mut done: Vec<Success> = payments
+        .iter()
+        .filter(|(_, update, payment)| finishes(update.wants_tag, payment))
+        .map(|(_, update, payment)| Success {
+            event: update.event_id,
+            payment: payment.id,
+            processing_ms: elapsed_ms(update.started),
+        })
+        .collect();
+    done.extend(live.iter().filter_map(|(_, w)| match w {
+        Write::Success {
+            event,
+            payment,
+            started,
+        } => Some(Success {
+            event: *event,
+            payment: *payment,
+            processing_ms: elapsed_ms(*started),
+        }),
+        _ => None,
+    }));
+    let mut finished = many::mark_success_many(txn, &done).await?;
+    let mut take = |event: &Uuid| finished.remove(event).ok_or(DbErr::RecordNotUpdated);
+    for (i, update, payment) in payments {
+        let finished = match finishes(update.wants_tag, &payment) {
+            true => Some(take(&update.event_id)?),
+            false => None,
+        };
+        let stored = PaymentStored { payment, finished };
+        results[i] = Some(Ok(Written::Payment(Box::new(stored))));
+    }
+    for (i, write) in live {
+        if let Write::Success { event, .. } = write {
+            results[*i] = Some(Ok(Written::Event(take(event)?)));
+        }
+    }
+    Ok(())
+}
+
+/// Tags recorded and failed attempts, one statement each.
+async fn rare_writes(
+    txn: &impl sea_orm::ConnectionTrait,
+    live: &[(usize, &Write)],
+    results: &mut Results,
+) -> Result<(), DbErr> {
+    for (i, write) in live {
+        let written = match write {
+            Write::Tagged { payment, contact } => {
+                payments::mark_tagged(txn, *payment, contact).await?;
+                Written::Tagged
+            }
+            Write::Failed(f) => Written::Event(record_failed(txn, f).await?),
+            _ => continue,
+        };
+        results[*i] = Some(Ok(written));
+    }
+    Ok(())
+}
