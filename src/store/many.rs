@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::payment::{self, Entity as Payment};
 use entity::webhook_event::{Column, Entity as Event, Model};
-use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{BinOper, CaseStatement, Expr, ExprTrait, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -37,19 +37,20 @@ pub async fn claim_many(
             Expr::value(Option::<DateTime<Utc>>::None),
         )
         .filter(Column::Id.is_in(ids.iter().copied()))
-        // `status || ''`: compared without its index. Given `id IN (...) AND status = ?`, SQLite
-        // (which has no statistics) picks the status index and scans every pending event, so
-        // each claim cost grew with the backlog; the primary key finds the few rows at once.
-        .filter(Expr::cust_with_exprs(
-            "(? || '') = ?",
-            [
-                Expr::col(Column::Status),
-                Expr::val(EventStatus::Pending.as_str()),
-            ],
-        ))
+        .filter(pending_without_its_index())
         .exec_with_returning(db)
         .await?;
     Ok(claimed.into_iter().map(|m| (m.id, m)).collect())
+}
+
+/// `status || '' = 'pending'`: the same test as `status = 'pending'`, but no index can serve it.
+/// Given `id IN (...) AND status = ?`, SQLite (which has no statistics) picks the status index
+/// and scans every pending event, so each claim cost grew with the backlog; this way the primary
+/// key finds the few rows at once (PostgreSQL's planner would choose so anyway).
+fn pending_without_its_index() -> sea_orm::sea_query::SimpleExpr {
+    Expr::col(Column::Status)
+        .binary(BinOper::Custom("||"), Expr::val(""))
+        .eq(EventStatus::Pending.as_str())
 }
 
 /// One event to mark `success`.
@@ -139,4 +140,26 @@ pub async fn upsert_payments(
         .into_iter()
         .map(|p| ((p.tenant_id, p.mp_payment_id.clone()), p))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{DbBackend, QueryTrait};
+
+    /// The claim's status test must read the same on both backends and keep its bound values.
+    #[test]
+    fn the_claim_compares_status_without_its_index_on_both_backends() {
+        for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
+            let claim = Event::update_many()
+                .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+                .filter(pending_without_its_index())
+                .build(backend)
+                .to_string();
+            assert!(
+                claim.ends_with(r#"WHERE ("status" || '') = 'pending'"#),
+                "{claim}"
+            );
+        }
+    }
 }

@@ -30,7 +30,14 @@ impl Outcome {
     }
 }
 
-pub(super) async fn commit(connections: &Connections, node: Option<&str>, cycle: Cycle) {
+/// How a cycle was committed.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Path {
+    Together,
+    Redone,
+}
+
+pub(super) async fn commit(connections: &Connections, node: Option<&str>, cycle: Cycle) -> Path {
     let (events, event_replies): (Vec<NewEvent>, Vec<_>) =
         cycle.events.into_iter().map(|i| (i.event, i.reply)).unzip();
     let mut leases = Vec::with_capacity(cycle.writes.len());
@@ -46,12 +53,13 @@ pub(super) async fn commit(connections: &Connections, node: Option<&str>, cycle:
         true => &connections.work,
         false => &connections.acknowledgements,
     };
-    let outcome = match together::commit(db, node, &events, &leases, &writes).await {
-        Ok(outcome) => outcome,
+    let (outcome, path) = match together::commit(db, node, &events, &leases, &writes).await {
+        Ok(outcome) => (outcome, Path::Together),
         Err(err) => {
             tracing::warn!(error = %err, events = events.len(), writes = writes.len(),
                 "write cycle failed; redoing it one write at a time");
-            one_by_one::commit(db, node, &events, &leases, &writes).await
+            let outcome = one_by_one::commit(db, node, &events, &leases, &writes).await;
+            (outcome, Path::Redone)
         }
     };
     match outcome.events {
@@ -71,6 +79,7 @@ pub(super) async fn commit(connections: &Connections, node: Option<&str>, cycle:
     for (reply, result) in replies.into_iter().zip(outcome.writes) {
         reply.send(result);
     }
+    path
 }
 
 /// The `(tenant, fence)` pairs of these writes that this node still holds, share-locked until the

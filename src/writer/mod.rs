@@ -24,6 +24,7 @@ mod replies;
 mod together;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -38,6 +39,7 @@ use crate::domain::{OrderStatus, PaymentStatus, TenantId};
 use crate::mercadopago::MpPayment;
 use crate::store::events::{NewEvent, Stored};
 use crate::store::gate::WriteGate;
+use cycle::Path;
 use replies::Reply;
 
 /// Most new events one cycle takes (SQLite allows 32,766 bound values; an event has 19).
@@ -143,6 +145,9 @@ pub struct Connections {
 pub struct Writer {
     ingest: mpsc::Sender<Ingest>,
     pipeline: mpsc::UnboundedSender<Fenced>,
+    /// Cycles whose set-based transaction failed and were redone one write at a time. Each is
+    /// logged; a steady count means the fast path is broken (the fallback hides it otherwise).
+    redone: Arc<AtomicU64>,
 }
 
 struct Queues {
@@ -166,21 +171,35 @@ impl Writer {
             ingest: ingest_queue,
             pipeline: pipeline_queue,
         }));
+        let redone = Arc::new(AtomicU64::new(0));
         for _ in 0..tasks.max(1) {
-            let (connections, gate, node, queues) = (
+            let (connections, gate, node, queues, redone) = (
                 connections.clone(),
                 gate.clone(),
                 node.clone(),
                 queues.clone(),
+                redone.clone(),
             );
             tokio::spawn(async move {
                 while let Some(cycle) = next_cycle(&queues).await {
                     let _turn = gate.enter().await;
-                    cycle::commit(&connections, node.as_deref(), cycle).await;
+                    if cycle::commit(&connections, node.as_deref(), cycle).await == Path::Redone {
+                        redone.fetch_add(1, Ordering::Relaxed);
+                        metrics::counter!("cobro_write_cycles_redone_total").increment(1);
+                    }
                 }
             });
         }
-        Self { ingest, pipeline }
+        Self {
+            ingest,
+            pipeline,
+            redone,
+        }
+    }
+
+    /// Cycles redone one write at a time since this writer started.
+    pub fn cycles_redone(&self) -> u64 {
+        self.redone.load(Ordering::Relaxed)
     }
 
     /// Stores a webhook; returns once it is committed (or found to be a duplicate).

@@ -88,5 +88,10 @@ async fn processing_makes_progress_while_ingest_is_flat_out() {
         processed()
     );
     assert_eq!(processed(), total, "each event is processed once");
+    assert_eq!(
+        app.state.services.writer.cycles_redone(),
+        0,
+        "every cycle committed on the set-based path (the fallback is for a bad write)"
+    );
     app.stop().await;
 }
