@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::ingest::{Tally, Target, first_sequence};
 use crate::report;
-use crate::setup::{ensure_tenants, json_of};
+use crate::setup::{ensure_tenants, json_of, metric};
 
 #[derive(clap::Args)]
 pub struct ClusterArgs {
@@ -184,21 +184,7 @@ async fn settled(target: &Target, size: usize, tenants: u64) -> std::io::Result<
 
 /// Events in `success`, counted by the database (any node's `/metrics` shows them all).
 async fn successes(target: &Target) -> std::io::Result<u64> {
-    let text = target
-        .http
-        .get(format!("{}/metrics", target.url))
-        .send()
-        .await
-        .map_err(std::io::Error::other)?
-        .text()
-        .await
-        .map_err(std::io::Error::other)?;
-    Ok(text
-        .lines()
-        .find(|l| l.starts_with("cobro_events{status=\"success\"}"))
-        .and_then(|l| l.split_whitespace().last())
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0) as u64)
+    metric(target, "cobro_events{status=\"success\"}").await
 }
 
 async fn load(args: &ClusterArgs, nodes: &Nodes, users: &[u64]) -> std::io::Result<()> {

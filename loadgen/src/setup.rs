@@ -87,6 +87,25 @@ async fn token_for(
 }
 
 /// Sends the request and reads its JSON answer.
+/// The value of one series (`name{labels}`) in the server's `/metrics`; 0 when absent.
+pub async fn metric(target: &Target, series: &str) -> std::io::Result<u64> {
+    let text = target
+        .http
+        .get(format!("{}/metrics", target.url))
+        .send()
+        .await
+        .map_err(std::io::Error::other)?
+        .text()
+        .await
+        .map_err(std::io::Error::other)?;
+    Ok(text
+        .lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0) as u64)
+}
+
 pub async fn json_of(request: reqwest::RequestBuilder) -> std::io::Result<Value> {
     let response = request.send().await.map_err(std::io::Error::other)?;
     response.json().await.map_err(std::io::Error::other)

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::ingest::{Tally, Target, TargetArgs, first_sequence};
 use crate::report;
-use crate::setup::ensure_tenants;
+use crate::setup::{ensure_tenants, metric};
 
 #[derive(clap::Args)]
 pub struct SustainedArgs {
@@ -42,21 +42,11 @@ pub struct SustainedArgs {
 
 /// Successful attempts so far, from the server's `/metrics`.
 async fn processed(target: &Target) -> std::io::Result<u64> {
-    let text = target
-        .http
-        .get(format!("{}/metrics", target.url))
-        .send()
-        .await
-        .map_err(std::io::Error::other)?
-        .text()
-        .await
-        .map_err(std::io::Error::other)?;
-    Ok(text
-        .lines()
-        .find(|l| l.starts_with("cobro_processing_duration_seconds_count{result=\"success\"}"))
-        .and_then(|l| l.split_whitespace().last())
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0) as u64)
+    metric(
+        target,
+        "cobro_processing_duration_seconds_count{result=\"success\"}",
+    )
+    .await
 }
 
 /// Counters the workers bump and the reporter reads each second.
