@@ -239,6 +239,9 @@ async fn a_slow_event_holds_its_tenant_but_not_others() {
     let (_, b3) = app.webhook("2002", "3", 3).await;
     let (a1, a2, b3) = (id(&a1), id(&a2), id(&b3));
 
+    // In a cluster, tenant A's actor starts when its lease is taken, which can come after B has
+    // finished on a loaded machine: wait for the slow attempt to be under way first.
+    app.wait_status(&a, &a1, "processing").await;
     app.wait_status(&b, &b3, "success").await;
     assert_eq!(
         app.event(&a, &a1).await["status"],
