@@ -165,6 +165,19 @@ pub async fn mark_success(
     .await
 }
 
+/// A claimed event that was not processed goes back to `pending` with its claim's attempt
+/// uncounted. Only a `processing` event moves; anything else is left as it is.
+pub async fn release(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    Event::update_many()
+        .col_expr(Column::Status, Expr::value(EventStatus::Pending.as_str()))
+        .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(EventStatus::Processing.as_str()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Records a failed attempt: `pending` again with `next_retry_at`, or `failed` when `None`.
 pub async fn mark_attempt_failed(
     db: &impl ConnectionTrait,

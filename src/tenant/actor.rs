@@ -19,12 +19,13 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::limits::Limiters;
-use super::pipeline::{self, AttemptOutcome};
+use super::pipeline::{self, AttemptOutcome, NextUp, Start};
 use super::supervisor::{Enqueue, LeaseLost, Poke, TenantIdle, TenantSupervisor};
 use crate::cluster::Fence;
 use crate::domain::TenantId;
 use crate::services::Services;
 use crate::store::cluster::{self as cluster_store, PendingEvent};
+use crate::writer::Claimed;
 
 /// How often an actor checks whether it has been idle long enough to retire.
 const IDLE_CHECK_MAX: Duration = Duration::from_secs(5);
@@ -68,6 +69,11 @@ pub struct TenantActor {
     /// Events in `queue` or in flight, so a repeated `Process` does not queue twice.
     queued: HashSet<Uuid>,
     in_flight: Option<Uuid>,
+    /// The event at the front of `queue`, already claimed by the write that ended the previous
+    /// attempt (the next attempt starts without a claim of its own).
+    claimed_next: Option<Claimed>,
+    /// The front of `queue`, shown to the attempt in flight (see [`NextUp`]).
+    next_up: tokio::sync::watch::Sender<Option<Uuid>>,
     timers: HashMap<Uuid, SpawnHandle>,
     last_active: Instant,
     /// Set once idleness was reported: new work goes back to the supervisor for a fresh actor.
@@ -112,6 +118,8 @@ impl TenantActor {
             queue: VecDeque::new(),
             queued: HashSet::new(),
             in_flight: None,
+            claimed_next: None,
+            next_up: tokio::sync::watch::Sender::new(None),
             timers: HashMap::new(),
             last_active: Instant::now(),
             retiring: false,
@@ -201,13 +209,19 @@ impl TenantActor {
     }
 
     /// Starts the next attempt if none is running. The only place attempts start, which is what
-    /// makes processing serial per tenant.
+    /// makes processing serial per tenant. Every change to the queue ends here, so the attempt in
+    /// flight always sees the current front.
     fn pump(&mut self, ctx: &mut Context<Self>) {
+        self.start_next(ctx);
+        self.next_up.send_replace(self.queue.front().copied());
+    }
+
+    fn start_next(&mut self, ctx: &mut Context<Self>) {
         if let Some(waiter) = &mut self.draining {
             if self.in_flight.is_none()
                 && let Some(done) = waiter.take()
             {
-                let _ = done.send(());
+                self.release_claimed_then(done, ctx);
             }
             return;
         }
@@ -217,18 +231,32 @@ impl TenantActor {
         let Some(event_id) = self.queue.pop_front() else {
             return self.report_depth();
         };
+        let start = match self.claimed_next.take() {
+            Some(claimed) if claimed.id == event_id => match claimed.event {
+                Some(event) => Start::Claimed(Box::new(event)),
+                // Not pending any more (done or failed meanwhile): nothing to process.
+                None => {
+                    self.queued.remove(&event_id);
+                    return self.start_next(ctx);
+                }
+            },
+            _ => Start::Claim(event_id),
+        };
+        let next_up: NextUp = self.next_up.subscribe();
         self.in_flight = Some(event_id);
         self.last_active = Instant::now();
         let (services, limits, tenant) = (self.services.clone(), self.limits.clone(), self.tenant);
         let fence = self.fence.clone();
         let attempt = async move {
-            pipeline::run_attempt(&services, &limits, tenant, event_id, fence.as_ref()).await
+            let fence = fence.as_ref();
+            pipeline::run_attempt(&services, &limits, tenant, start, next_up, fence).await
         };
-        ctx.spawn(attempt.into_actor(self).map(move |outcome, actor, ctx| {
+        ctx.spawn(attempt.into_actor(self).map(move |attempt, actor, ctx| {
             actor.in_flight = None;
             actor.queued.remove(&event_id);
             actor.last_active = Instant::now();
-            match outcome {
+            actor.claimed_next = attempt.next;
+            match attempt.outcome {
                 AttemptOutcome::RetryAt(at) => actor.schedule(event_id, at, ctx),
                 AttemptOutcome::LeaseLost => {
                     tracing::warn!(tenant = %actor.tenant, "lease lost during an attempt; dropping the tenant");
@@ -244,6 +272,24 @@ impl TenantActor {
             actor.pump(ctx);
         }));
         self.report_depth();
+    }
+
+    /// Draining: an event claimed with the last attempt will not be processed now, so it goes
+    /// back to `pending` (its attempt uncounted) before the drain is answered.
+    fn release_claimed_then(&mut self, done: oneshot::Sender<()>, ctx: &mut Context<Self>) {
+        let claimed = self.claimed_next.take().and_then(|c| c.event);
+        let writer = self.services.writer.clone();
+        let lease = self.fence.as_ref().map(Fence::token);
+        let release = async move {
+            if let Some(event) = claimed
+                && let Err(err) = writer.release(lease, event.id).await
+            {
+                // Still `processing`: recovery (next start) or a take-over makes it pending.
+                tracing::warn!(event = %event.id, error = %err, "could not release a claimed event");
+            }
+            let _ = done.send(());
+        };
+        ctx.spawn(release.into_actor(self));
     }
 
     fn schedule(&mut self, event_id: Uuid, at: DateTime<Utc>, ctx: &mut Context<Self>) {

@@ -8,6 +8,7 @@ pub mod failure;
 pub mod limits;
 pub mod pipeline;
 pub mod supervisor;
+mod tagging;
 
 pub use actor::TenantActor;
 pub use supervisor::{Enqueue, TenantSupervisor};

@@ -12,13 +12,13 @@ use uuid::Uuid;
 
 use super::failure::Failure;
 use super::limits::Limiters;
+use super::tagging::{ghl_settings, tag_buyer};
 use crate::cluster::{Fence, FenceToken};
 use crate::domain::{PaymentStatus, TenantId, map_mp_status};
-use crate::ghl::{Buyer, GhlSettings};
 use crate::mercadopago::MpPayment;
 use crate::publish::{PaymentStatusUpdated, StatusUpdate, WebhookEventUpdated};
 use crate::services::Services;
-use crate::writer::{self as record, WriteError};
+use crate::writer::{self as record, Claimed, WriteError};
 
 /// What the actor must do after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,41 +71,85 @@ struct Processed {
     mp: MpPayment,
     mapped_order_status: Option<&'static str>,
     event: webhook_event::Model,
+    next: Option<Claimed>,
 }
 
+/// How an attempt begins: with its event still to claim, or with the event already claimed by
+/// the write that ended the tenant's previous attempt (one writer cycle per event, not two).
+pub enum Start {
+    Claim(Uuid),
+    Claimed(Box<webhook_event::Model>),
+}
+
+/// An attempt's outcome, and the tenant's next event when the attempt's last write claimed it.
+pub struct Attempt {
+    pub outcome: AttemptOutcome,
+    pub next: Option<Claimed>,
+}
+
+impl Attempt {
+    fn alone(outcome: AttemptOutcome) -> Self {
+        Self {
+            outcome,
+            next: None,
+        }
+    }
+}
+
+/// The tenant's next queued event, kept current by its actor while an attempt runs: the write
+/// that ends the attempt claims it too, read at the moment that write is made.
+pub type NextUp = tokio::sync::watch::Receiver<Option<Uuid>>;
+
+/// Runs one attempt. The write that ends it also claims the event `next_up` names then, and
+/// [`Attempt::next`] answers whether it could.
 pub async fn run_attempt(
     svc: &Services,
     limits: &Limiters,
     tenant: TenantId,
-    event_id: Uuid,
+    start: Start,
+    next_up: NextUp,
     fence: Option<&Fence>,
-) -> AttemptOutcome {
+) -> Attempt {
+    let event_id = match &start {
+        Start::Claim(id) => *id,
+        Start::Claimed(event) => event.id,
+    };
     let span =
         info_span!("attempt", %tenant, event = %event_id, mp_payment = tracing::field::Empty);
     async move {
         let started = Instant::now();
         let lease = fence.map(Fence::token);
-        let event = match svc.writer.claim(lease, event_id).await {
-            Ok(Some(event)) => event,
-            Ok(None) => return AttemptOutcome::Skipped,
-            Err(WriteError::LeaseLost(_)) => return AttemptOutcome::LeaseLost,
-            Err(err) => {
-                warn!(error = %err, "could not claim event; recovery will pick it up");
-                return AttemptOutcome::Skipped;
-            }
+        let event = match start {
+            Start::Claimed(event) => *event,
+            Start::Claim(id) => match svc.writer.claim(lease, id).await {
+                Ok(Some(event)) => event,
+                Ok(None) => return Attempt::alone(AttemptOutcome::Skipped),
+                Err(WriteError::LeaseLost(_)) => return Attempt::alone(AttemptOutcome::LeaseLost),
+                Err(err) => {
+                    warn!(error = %err, "could not claim event; recovery will pick it up");
+                    return Attempt::alone(AttemptOutcome::Skipped);
+                }
+            },
         };
         tracing::Span::current().record("mp_payment", event.mp_payment_id.as_str());
         publish_event(svc, tenant, &event);
-        let outcome = match process(svc, limits, fence, tenant, &event, started).await {
+        let steps = Steps {
+            svc,
+            limits,
+            fence,
+            tenant,
+            next_up,
+        };
+        let attempt = match steps.process(&event, started).await {
             Ok(done) => publish_success(svc, tenant, done),
-            Err(Stop::LeaseLost) => AttemptOutcome::LeaseLost,
+            Err(Stop::LeaseLost) => Attempt::alone(AttemptOutcome::LeaseLost),
             Err(Stop::Failed(failure)) => {
                 let elapsed_ms = record::elapsed_ms(started);
-                finish_failure(svc, lease, tenant, &event, failure, elapsed_ms).await
+                steps.finish_failure(&event, failure, elapsed_ms).await
             }
         };
-        record_metrics(outcome, started.elapsed());
-        outcome
+        record_metrics(attempt.outcome, started.elapsed());
+        attempt
     }
     .instrument(span)
     .await
@@ -128,69 +172,148 @@ fn record_metrics(outcome: AttemptOutcome, elapsed: std::time::Duration) {
         .record(elapsed.as_secs_f64());
 }
 
-/// Steps 2–7: fetch, check, store, move the order, tag, mark `success`.
-async fn process(
-    svc: &Services,
-    limits: &Limiters,
-    fence: Option<&Fence>,
-    tenant_id: TenantId,
-    event: &webhook_event::Model,
-    started: Instant,
-) -> Result<Processed, Stop> {
-    let lease = fence.map(Fence::token);
-    let tenant = svc
-        .directory
-        .get(tenant_id)
-        .await
-        .map_err(Failure::from_db)?
-        .ok_or_else(|| Failure::permanent("the tenant was deleted", json!({})))?;
-    let payment_id = event.mp_payment_id.as_str();
-    let fetch = async {
-        limits.mp.until_ready().await;
-        svc.mp
-            .get_payment(&tenant.mp_access_token, payment_id)
+/// What the steps of one attempt share.
+struct Steps<'a> {
+    svc: &'a Services,
+    limits: &'a Limiters,
+    fence: Option<&'a Fence>,
+    tenant: TenantId,
+    next_up: NextUp,
+}
+
+impl Steps<'_> {
+    fn lease(&self) -> Option<FenceToken> {
+        self.fence.map(Fence::token)
+    }
+
+    fn then_claim(&self) -> Option<Uuid> {
+        *self.next_up.borrow()
+    }
+
+    /// Steps 2–7: fetch, check, store, move the order, tag, mark `success`.
+    async fn process(
+        &self,
+        event: &webhook_event::Model,
+        started: Instant,
+    ) -> Result<Processed, Stop> {
+        let (svc, limits, fence, lease) = (self.svc, self.limits, self.fence, self.lease());
+        let tenant = svc
+            .directory
+            .get(self.tenant)
             .await
-    };
-    let mp = guarded(fence, fetch)
-        .await?
-        .map_err(|e| Failure::from_mp(e, payment_id))?;
-    check_collector(&mp, &tenant.mp_user_id)?;
-    let (status, order_target) = map_mp_status(mp.status.as_deref().unwrap_or_default());
-    let tagging = ghl_settings(&tenant).filter(|_| status == PaymentStatus::Approved);
-    let update = record::PaymentUpdate {
-        tenant: tenant_id,
-        event_id: event.id,
-        payment_id: payment_id.to_owned(),
-        mp: mp.clone(),
-        status,
-        order_target,
-        wants_tag: tagging.is_some(),
-        started,
-    };
-    let stored = svc.writer.store_payment(lease, update).await?;
-    let finished = match (stored.finished, tagging) {
-        (Some(finished), _) => finished,
-        (None, settings) => {
-            if let Some(settings) = settings {
-                let tag = tag_buyer(svc, limits, &settings, &mp);
-                if let Some(contact) = guarded(fence, tag).await?? {
-                    // Recorded at once, so a replay never tags again.
-                    svc.writer
-                        .mark_tagged(lease, stored.payment.id, contact)
-                        .await?;
+            .map_err(Failure::from_db)?
+            .ok_or_else(|| Failure::permanent("the tenant was deleted", json!({})))?;
+        let payment_id = event.mp_payment_id.as_str();
+        let fetch = async {
+            limits.mp.until_ready().await;
+            svc.mp
+                .get_payment(&tenant.mp_access_token, payment_id)
+                .await
+        };
+        let mp = guarded(fence, fetch)
+            .await?
+            .map_err(|e| Failure::from_mp(e, payment_id))?;
+        check_collector(&mp, &tenant.mp_user_id)?;
+        let (status, order_target) = map_mp_status(mp.status.as_deref().unwrap_or_default());
+        let tagging = ghl_settings(&tenant).filter(|_| status == PaymentStatus::Approved);
+        let update = record::PaymentUpdate {
+            tenant: self.tenant,
+            event_id: event.id,
+            payment_id: payment_id.to_owned(),
+            mp: mp.clone(),
+            status,
+            order_target,
+            wants_tag: tagging.is_some(),
+            started,
+        };
+        let stored = svc
+            .writer
+            .store_payment(lease, update, self.then_claim())
+            .await?;
+        let (event, next) = match (stored.finished, tagging) {
+            (Some(finished), _) => (finished, stored.next),
+            (None, settings) => {
+                if let Some(settings) = settings {
+                    let tag = tag_buyer(svc, limits, &settings, &mp);
+                    if let Some(contact) = guarded(fence, tag).await?? {
+                        // Recorded at once, so a replay never tags again.
+                        svc.writer
+                            .mark_tagged(lease, stored.payment.id, contact)
+                            .await?;
+                    }
                 }
+                let finished = svc
+                    .writer
+                    .mark_success(
+                        lease,
+                        event.id,
+                        stored.payment.id,
+                        started,
+                        self.then_claim(),
+                    )
+                    .await?;
+                (finished.event, finished.next)
             }
-            svc.writer
-                .mark_success(lease, event.id, stored.payment.id, started)
-                .await?
+        };
+        Ok(Processed {
+            payment: stored.payment,
+            mp,
+            mapped_order_status: order_target.map(|o| o.as_str()),
+            event,
+            next,
+        })
+    }
+
+    /// A failed attempt: retry on the schedule, or fail for good (permanent, or attempts used up).
+    async fn finish_failure(
+        &self,
+        event: &webhook_event::Model,
+        failure: Failure,
+        elapsed_ms: i64,
+    ) -> Attempt {
+        let svc = self.svc;
+        let next_retry_at = next_retry_at(svc, event, &failure);
+        let mut details = failure.details.clone();
+        details["permanent"] = json!(failure.permanent);
+        let failed = record::AttemptFailed {
+            event_id: event.id,
+            next_retry_at,
+            message: failure.message.clone(),
+            details,
+            processing_ms: elapsed_ms,
+        };
+        let update = svc
+            .writer
+            .attempt_failed(self.lease(), failed, self.then_claim())
+            .await;
+        if matches!(update, Err(WriteError::LeaseLost(_))) {
+            warn!(error = %failure.message, "attempt failed after the lease moved; the new owner retries it");
+            return Attempt::alone(AttemptOutcome::LeaseLost);
         }
-    };
-    Ok(Processed {
-        payment: stored.payment,
-        mp,
-        mapped_order_status: order_target.map(|o| o.as_str()),
-        event: finished,
-    })
+        match (&update, next_retry_at) {
+            (Ok(_), Some(at)) => {
+                warn!(error = %failure.message, retry_at = %at, "attempt failed; will retry")
+            }
+            (Ok(_), None) => {
+                warn!(error = %failure.message, permanent = failure.permanent, "event failed")
+            }
+            (Err(err), _) => {
+                warn!(error = %err, "could not record the failed attempt; recovery will retry")
+            }
+        }
+        let next = match update {
+            Ok(finished) => {
+                publish_event(svc, self.tenant, &finished.event);
+                finished.next
+            }
+            Err(_) => None,
+        };
+        let outcome = match next_retry_at {
+            Some(at) => AttemptOutcome::RetryAt(at),
+            None => AttemptOutcome::Failed,
+        };
+        Attempt { outcome, next }
+    }
 }
 
 /// Step 3: the body is not signed, so the payment must belong to the tenant that was notified.
@@ -207,106 +330,15 @@ fn check_collector(mp: &MpPayment, mp_user_id: &str) -> Result<(), Failure> {
     ))
 }
 
-fn ghl_settings(tenant: &entity::tenant::Model) -> Option<GhlSettings> {
-    Some(GhlSettings {
-        api_key: tenant.ghl_api_key.clone()?,
-        location_id: tenant.ghl_location_id.clone()?,
-        tag: tenant.ghl_tag.clone()?,
-    })
-}
-
-/// Step 6: find or create the contact and add the tag; answers the tagged contact's id (`None`:
-/// no payer email, nothing to tag).
-async fn tag_buyer(
-    svc: &Services,
-    limits: &Limiters,
-    settings: &GhlSettings,
-    mp: &MpPayment,
-) -> Result<Option<String>, Failure> {
-    let Some(email) = mp.payer_email.as_deref() else {
-        warn!("approved payment has no payer email; GoHighLevel tagging skipped");
-        return Ok(None);
-    };
-    limits.ghl.until_ready().await;
-    let found = svc
-        .ghl
-        .find_contact(settings, email)
-        .await
-        .map_err(|e| Failure::from_ghl(e, svc.config.ghl_429_backoff))?;
-    let contact_id = match found {
-        Some(id) => id,
-        None => {
-            let text = |path: &str| mp.raw.pointer(path).and_then(|v| v.as_str());
-            let buyer = Buyer {
-                email,
-                first_name: text("/payer/first_name").or(text("/additional_info/payer/first_name")),
-                last_name: text("/payer/last_name").or(text("/additional_info/payer/last_name")),
-            };
-            limits.ghl.until_ready().await;
-            svc.ghl
-                .create_contact(settings, &buyer)
-                .await
-                .map_err(|e| Failure::from_ghl(e, svc.config.ghl_429_backoff))?
-        }
-    };
-    limits.ghl.until_ready().await;
-    svc.ghl
-        .add_tag(settings, &contact_id)
-        .await
-        .map_err(|e| Failure::from_ghl(e, svc.config.ghl_429_backoff))?;
-    Ok(Some(contact_id))
-}
-
 /// Step 7's broadcasts, once the success is committed.
-fn publish_success(svc: &Services, tenant: TenantId, done: Processed) -> AttemptOutcome {
+fn publish_success(svc: &Services, tenant: TenantId, mut done: Processed) -> Attempt {
     info!(processing_ms = done.event.processing_ms, status = %done.payment.status, "event processed");
     svc.publisher
         .publish(tenant, StatusUpdate::Payment(payment_update(tenant, &done)));
     publish_event(svc, tenant, &done.event);
-    AttemptOutcome::Succeeded
-}
-
-/// A failed attempt: retry on the schedule, or fail for good (permanent, or attempts used up).
-async fn finish_failure(
-    svc: &Services,
-    lease: Option<FenceToken>,
-    tenant: TenantId,
-    event: &webhook_event::Model,
-    failure: Failure,
-    elapsed_ms: i64,
-) -> AttemptOutcome {
-    let next_retry_at = next_retry_at(svc, event, &failure);
-    let mut details = failure.details.clone();
-    details["permanent"] = json!(failure.permanent);
-    let failed = record::AttemptFailed {
-        event_id: event.id,
-        next_retry_at,
-        message: failure.message.clone(),
-        details,
-        processing_ms: elapsed_ms,
-    };
-    let update = svc.writer.attempt_failed(lease, failed).await;
-    if matches!(update, Err(WriteError::LeaseLost(_))) {
-        warn!(error = %failure.message, "attempt failed after the lease moved; the new owner retries it");
-        return AttemptOutcome::LeaseLost;
-    }
-    match (&update, next_retry_at) {
-        (Ok(_), Some(at)) => {
-            warn!(error = %failure.message, retry_at = %at, "attempt failed; will retry")
-        }
-        (Ok(_), None) => {
-            warn!(error = %failure.message, permanent = failure.permanent, "event failed")
-        }
-        (Err(err), _) => {
-            warn!(error = %err, "could not record the failed attempt; recovery will retry")
-        }
-    }
-    if let Ok(updated) = &update {
-        publish_event(svc, tenant, updated);
-    }
-    match next_retry_at {
-        Some(at) => AttemptOutcome::RetryAt(at),
-        None => AttemptOutcome::Failed,
+    Attempt {
+        outcome: AttemptOutcome::Succeeded,
+        next: done.next.take(),
     }
 }
 

@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
 use super::replies::database;
-use super::{Connections, Cycle, StoreError, WriteError, Written, one_by_one, together};
+use super::{Claimed, Connections, Cycle, StoreError, WriteError, Written, one_by_one, together};
 use crate::cluster::FenceToken;
 use crate::domain::OrderMove;
 use crate::store::cluster;
@@ -18,6 +18,8 @@ use crate::store::events::{NewEvent, Stored};
 pub(super) struct Outcome {
     pub events: Result<Vec<Stored>, StoreError>,
     pub writes: Vec<Result<Written, WriteError>>,
+    /// For each pipeline write, the next event claimed with it (when one was asked for).
+    pub next: Vec<Option<Claimed>>,
 }
 
 impl Outcome {
@@ -26,8 +28,16 @@ impl Outcome {
         Self {
             events: Err(StoreError::Database(err.to_string())),
             writes: (0..writes).map(|_| Err(database(err))).collect(),
+            next: (0..writes).map(|_| None).collect(),
         }
     }
+}
+
+/// The pipeline writes of a cycle, split into what each part of a commit needs.
+pub(super) struct Writes {
+    pub leases: Vec<Option<FenceToken>>,
+    pub writes: Vec<super::Write>,
+    pub then_claim: Vec<Option<Uuid>>,
 }
 
 /// How a cycle was committed.
@@ -40,12 +50,17 @@ pub(super) enum Path {
 pub(super) async fn commit(connections: &Connections, node: Option<&str>, cycle: Cycle) -> Path {
     let (events, event_replies): (Vec<NewEvent>, Vec<_>) =
         cycle.events.into_iter().map(|i| (i.event, i.reply)).unzip();
-    let mut leases = Vec::with_capacity(cycle.writes.len());
-    let mut writes = Vec::with_capacity(cycle.writes.len());
-    let mut replies = Vec::with_capacity(cycle.writes.len());
+    let count = cycle.writes.len();
+    let mut writes = Writes {
+        leases: Vec::with_capacity(count),
+        writes: Vec::with_capacity(count),
+        then_claim: Vec::with_capacity(count),
+    };
+    let mut replies = Vec::with_capacity(count);
     for fenced in cycle.writes {
-        leases.push(fenced.lease);
-        writes.push(fenced.write);
+        writes.leases.push(fenced.lease);
+        writes.writes.push(fenced.write);
+        writes.then_claim.push(fenced.then_claim);
         replies.push(fenced.reply);
     }
     // A cycle holding an acknowledgement commits with the configured durability.
@@ -53,12 +68,12 @@ pub(super) async fn commit(connections: &Connections, node: Option<&str>, cycle:
         true => &connections.work,
         false => &connections.acknowledgements,
     };
-    let (outcome, path) = match together::commit(db, node, &events, &leases, &writes).await {
+    let (outcome, path) = match together::commit(db, node, &events, &writes).await {
         Ok(outcome) => (outcome, Path::Together),
         Err(err) => {
-            tracing::warn!(error = %err, events = events.len(), writes = writes.len(),
+            tracing::warn!(error = %err, events = events.len(), writes = count,
                 "write cycle failed; redoing it one write at a time");
-            let outcome = one_by_one::commit(db, node, &events, &leases, &writes).await;
+            let outcome = one_by_one::commit(db, node, &events, &writes).await;
             (outcome, Path::Redone)
         }
     };
@@ -76,8 +91,8 @@ pub(super) async fn commit(connections: &Connections, node: Option<&str>, cycle:
         }
         Err(_) => {}
     }
-    for (reply, result) in replies.into_iter().zip(outcome.writes) {
-        reply.send(result);
+    for ((reply, result), next) in replies.into_iter().zip(outcome.writes).zip(outcome.next) {
+        reply.send(result, next);
     }
     path
 }

@@ -54,6 +54,22 @@ pub struct PaymentStored {
     pub payment: payment::Model,
     /// The event marked `success`, unless a tag still has to be added first.
     pub finished: Option<webhook_event::Model>,
+    /// The next event, when one was asked for and the event was finished.
+    pub next: Option<Claimed>,
+}
+
+/// The write that ended an attempt (success, or a failed attempt recorded).
+pub struct Finished {
+    pub event: webhook_event::Model,
+    pub next: Option<Claimed>,
+}
+
+/// The tenant's next event, claimed in the same cycle as the write that ended the attempt before
+/// it (see [`Writer::mark_success`]): so an event costs the writer one cycle, not two.
+pub struct Claimed {
+    pub id: Uuid,
+    /// `None`: the event was not pending any more; there is nothing to process.
+    pub event: Option<webhook_event::Model>,
 }
 
 /// Steps 4–5 (and 7 when no tag is due) of one attempt.
@@ -102,10 +118,12 @@ struct Ingest {
     reply: oneshot::Sender<Result<Stored, StoreError>>,
 }
 
-/// One pipeline write: what to write, the lease it is made under (cluster only), who to tell.
+/// One pipeline write: what to write, the lease it is made under (cluster only), the event to
+/// claim with it if it ends an attempt, who to tell.
 struct Fenced {
     lease: Option<FenceToken>,
     write: Write,
+    then_claim: Option<Uuid>,
     reply: Reply,
 }
 
@@ -122,13 +140,28 @@ enum Write {
         started: Instant,
     },
     Failed(AttemptFailed),
+    /// A claimed event that will not be processed now goes back to `pending`, its attempt
+    /// uncounted (a node draining with the next event already claimed).
+    Release(Uuid),
+}
+
+impl Write {
+    /// Whether this write ends an attempt, so the next event may be claimed with it. A payment
+    /// step that may still need a tag does not (`finishes` decides that only in the cycle).
+    fn ends_attempt(&self) -> bool {
+        match self {
+            Write::Payment(update) => !update.wants_tag,
+            Write::Success { .. } | Write::Failed(_) => true,
+            Write::Claim(_) | Write::Tagged { .. } | Write::Release(_) => false,
+        }
+    }
 }
 
 /// What a pipeline write produced.
 enum Written {
     Claim(Option<webhook_event::Model>),
     Payment(Box<PaymentStored>),
-    Tagged,
+    Done,
     Event(webhook_event::Model),
 }
 
@@ -219,21 +252,21 @@ impl Writer {
         event: Uuid,
     ) -> Result<Option<webhook_event::Model>, WriteError> {
         let (reply, answer) = oneshot::channel();
-        self.send(lease, Write::Claim(event), Reply::Claim(reply))?;
+        self.send(lease, Write::Claim(event), None, Reply::Claim(reply))?;
         answer.await.map_err(|_| stopped())?
     }
 
+    /// Steps 4–5, and 7 when no tag is due. `then_claim` is claimed in the same commit when the
+    /// event is finished by it (only asked for when no tag can be due).
     pub async fn store_payment(
         &self,
         lease: Option<FenceToken>,
         update: PaymentUpdate,
+        then_claim: Option<Uuid>,
     ) -> Result<PaymentStored, WriteError> {
         let (reply, answer) = oneshot::channel();
-        self.send(
-            lease,
-            Write::Payment(Box::new(update)),
-            Reply::Payment(reply),
-        )?;
+        let write = Write::Payment(Box::new(update));
+        self.send(lease, write, then_claim, Reply::Payment(reply))?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -244,38 +277,49 @@ impl Writer {
         contact: String,
     ) -> Result<(), WriteError> {
         let (reply, answer) = oneshot::channel();
-        self.send(
-            lease,
-            Write::Tagged { payment, contact },
-            Reply::Tagged(reply),
-        )?;
+        let write = Write::Tagged { payment, contact };
+        self.send(lease, write, None, Reply::Done(reply))?;
         answer.await.map_err(|_| stopped())?
     }
 
+    /// Step 7. `then_claim` (the tenant's next queued event) is claimed in the same commit: the
+    /// tenant's next attempt starts without a cycle of its own for the claim.
     pub async fn mark_success(
         &self,
         lease: Option<FenceToken>,
         event: Uuid,
         payment: Uuid,
         started: Instant,
-    ) -> Result<webhook_event::Model, WriteError> {
+        then_claim: Option<Uuid>,
+    ) -> Result<Finished, WriteError> {
         let (reply, answer) = oneshot::channel();
         let write = Write::Success {
             event,
             payment,
             started,
         };
-        self.send(lease, write, Reply::Event(reply))?;
+        self.send(lease, write, then_claim, Reply::Finished(reply))?;
         answer.await.map_err(|_| stopped())?
     }
 
+    /// Records a failed attempt; `then_claim` as for [`Writer::mark_success`].
     pub async fn attempt_failed(
         &self,
         lease: Option<FenceToken>,
         failed: AttemptFailed,
-    ) -> Result<webhook_event::Model, WriteError> {
+        then_claim: Option<Uuid>,
+    ) -> Result<Finished, WriteError> {
         let (reply, answer) = oneshot::channel();
-        self.send(lease, Write::Failed(failed), Reply::Event(reply))?;
+        let write = Write::Failed(failed);
+        self.send(lease, write, then_claim, Reply::Finished(reply))?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Puts a claimed event that will not be processed now back to `pending`, uncounting the
+    /// attempt its claim counted.
+    pub async fn release(&self, lease: Option<FenceToken>, event: Uuid) -> Result<(), WriteError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(lease, Write::Release(event), None, Reply::Done(reply))?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -283,12 +327,15 @@ impl Writer {
         &self,
         lease: Option<FenceToken>,
         write: Write,
+        then_claim: Option<Uuid>,
         reply: Reply,
     ) -> Result<(), WriteError> {
+        let then_claim = then_claim.filter(|_| write.ends_attempt());
         self.pipeline
             .send(Fenced {
                 lease,
                 write,
+                then_claim,
                 reply,
             })
             .map_err(|_| stopped())

@@ -4,12 +4,16 @@
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 
+use uuid::Uuid;
+
 use super::cycle::{
-    Outcome, finishes, held_leases, log_order_move, order_reference, record_failed,
+    Outcome, Writes, finishes, held_leases, log_order_move, order_reference, record_failed,
 };
 use super::replies::database;
-use super::{PaymentStored, PaymentUpdate, StoreError, Write, WriteError, Written, elapsed_ms};
-use crate::cluster::{FenceToken, LeaseLost};
+use super::{
+    Claimed, PaymentStored, PaymentUpdate, StoreError, Write, WriteError, Written, elapsed_ms,
+};
+use crate::cluster::LeaseLost;
 use crate::store::db::write_transaction;
 use crate::store::events::{self, NewEvent, Stored};
 use crate::store::{orders, payments};
@@ -18,32 +22,45 @@ pub(super) async fn commit(
     db: &DatabaseConnection,
     node: Option<&str>,
     events: &[NewEvent],
-    leases: &[Option<FenceToken>],
-    writes: &[Write],
+    writes: &Writes,
 ) -> Outcome {
+    let count = writes.writes.len();
     let txn = match db.begin_with_options(write_transaction()).await {
         Ok(txn) => txn,
-        Err(err) => return Outcome::failed(writes.len(), &err),
+        Err(err) => return Outcome::failed(count, &err),
     };
-    let held = match held_leases(&txn, node, leases).await {
+    let held = match held_leases(&txn, node, &writes.leases).await {
         Ok(held) => held,
-        Err(err) => return Outcome::failed(writes.len(), &err),
+        Err(err) => return Outcome::failed(count, &err),
     };
     let stored = store_events(&txn, events).await;
-    let mut results = Vec::with_capacity(writes.len());
-    for (lease, write) in leases.iter().zip(writes) {
+    let mut results = Vec::with_capacity(count);
+    let mut next = Vec::with_capacity(count);
+    for ((lease, write), then_claim) in writes
+        .leases
+        .iter()
+        .zip(&writes.writes)
+        .zip(&writes.then_claim)
+    {
         if held.lost(lease) {
             results.push(Err(WriteError::LeaseLost(LeaseLost)));
+            next.push(None);
             continue;
         }
-        results.push(in_savepoint(&txn, write).await);
+        let (result, claimed) = match in_savepoint(&txn, write, *then_claim).await {
+            Ok((written, claimed)) => (Ok(written), claimed),
+            Err(err) => (Err(err), None),
+        };
+        results.push(result);
+        next.push(claimed);
     }
     match txn.commit().await {
         Ok(()) => Outcome {
             events: stored,
             writes: results,
+            next,
         },
-        Err(err) => Outcome::failed(writes.len(), &err),
+        Err(err) => Outcome::failed(count, &err),
     }
 }
 
@@ -65,15 +82,28 @@ async fn store_events(
     }
 }
 
+/// One write, and the next event it names, in a savepoint of their own.
 async fn in_savepoint(
     txn: &sea_orm::DatabaseTransaction,
     write: &Write,
-) -> Result<Written, WriteError> {
+    then_claim: Option<Uuid>,
+) -> Result<(Written, Option<Claimed>), WriteError> {
     let savepoint = txn.begin().await?;
-    match apply(&savepoint, write).await {
-        Ok(written) => {
+    let both = async {
+        let written = apply(&savepoint, write).await?;
+        let claimed = match then_claim {
+            Some(id) => Some(Claimed {
+                id,
+                event: events::claim(&savepoint, id).await?,
+            }),
+            None => None,
+        };
+        Ok::<_, DbErr>((written, claimed))
+    };
+    match both.await {
+        Ok(done) => {
             savepoint.commit().await?;
-            Ok(written)
+            Ok(done)
         }
         Err(err) => {
             let _ = savepoint.rollback().await;
@@ -89,7 +119,7 @@ async fn apply(db: &impl ConnectionTrait, write: &Write) -> Result<Written, DbEr
         Write::Payment(update) => Written::Payment(Box::new(store_payment(db, update).await?)),
         Write::Tagged { payment, contact } => {
             payments::mark_tagged(db, *payment, contact).await?;
-            Written::Tagged
+            Written::Done
         }
         Write::Success {
             event,
@@ -99,6 +129,10 @@ async fn apply(db: &impl ConnectionTrait, write: &Write) -> Result<Written, DbEr
             events::mark_success(db, *event, Some(*payment), elapsed_ms(*started)).await?,
         ),
         Write::Failed(f) => Written::Event(record_failed(db, f).await?),
+        Write::Release(event) => {
+            events::release(db, *event).await?;
+            Written::Done
+        }
     })
 }
 
@@ -138,5 +172,9 @@ async fn store_payment(
             .await?,
         ),
     };
-    Ok(PaymentStored { payment, finished })
+    Ok(PaymentStored {
+        payment,
+        finished,
+        next: None,
+    })
 }

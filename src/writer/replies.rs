@@ -1,29 +1,35 @@
 //! Answering the callers of a cycle, once it committed (or failed): each pipeline write has a
-//! [`Reply`] of its own kind, and [`Reply::send`] pairs it with what the cycle produced for it.
+//! [`Reply`] of its own kind, and [`Reply::send`] pairs it with what the cycle produced for it
+//! (and the next event claimed with it, for a write that ended an attempt).
 
 use entity::webhook_event;
 use sea_orm::DbErr;
 use tokio::sync::oneshot;
 
-use super::{PaymentStored, WriteError, Written};
+use super::{Claimed, Finished, PaymentStored, WriteError, Written};
 
 type Answer<T> = oneshot::Sender<Result<T, WriteError>>;
 
 pub(super) enum Reply {
     Claim(Answer<Option<webhook_event::Model>>),
     Payment(Answer<PaymentStored>),
-    Tagged(Answer<()>),
-    Event(Answer<webhook_event::Model>),
+    Done(Answer<()>),
+    Finished(Answer<Finished>),
 }
 
 impl Reply {
     /// Tells the caller. A caller that stopped waiting (its attempt was dropped) is not an error.
-    pub(super) fn send(self, result: Result<Written, WriteError>) {
+    pub(super) fn send(self, result: Result<Written, WriteError>, next: Option<Claimed>) {
         let _ = match (self, result) {
             (Reply::Claim(to), Ok(Written::Claim(event))) => to.send(Ok(event)).is_ok(),
-            (Reply::Payment(to), Ok(Written::Payment(stored))) => to.send(Ok(*stored)).is_ok(),
-            (Reply::Tagged(to), Ok(Written::Tagged)) => to.send(Ok(())).is_ok(),
-            (Reply::Event(to), Ok(Written::Event(event))) => to.send(Ok(event)).is_ok(),
+            (Reply::Payment(to), Ok(Written::Payment(mut stored))) => {
+                stored.next = next;
+                to.send(Ok(*stored)).is_ok()
+            }
+            (Reply::Done(to), Ok(Written::Done)) => to.send(Ok(())).is_ok(),
+            (Reply::Finished(to), Ok(Written::Event(event))) => {
+                to.send(Ok(Finished { event, next })).is_ok()
+            }
             (reply, Err(err)) => reply.fail(err),
             // A write answered with another kind's result: a bug in the cycle, reported as such.
             (reply, Ok(_)) => reply.fail(WriteError::Database(DbErr::Custom(
@@ -36,8 +42,8 @@ impl Reply {
         match self {
             Reply::Claim(to) => to.send(Err(err)).is_ok(),
             Reply::Payment(to) => to.send(Err(err)).is_ok(),
-            Reply::Tagged(to) => to.send(Err(err)).is_ok(),
-            Reply::Event(to) => to.send(Err(err)).is_ok(),
+            Reply::Done(to) => to.send(Err(err)).is_ok(),
+            Reply::Finished(to) => to.send(Err(err)).is_ok(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The fast path of a cycle: one transaction, no savepoints, one statement per kind of write
 //! whatever their number (all new webhooks, all claims, all payment upserts, all successes).
-//! Tags and failed attempts are rare and written one by one. Any error abandons the whole
+//! Tags, failed attempts and releases are rare and written one by one. A write that ends an
+//! attempt may name the tenant's next event: it is claimed by the same claim statement. Any error abandons the whole
 //! transaction (nothing of it is kept) and the cycle is redone by `one_by_one`.
 
 use std::collections::HashMap;
@@ -10,9 +11,9 @@ use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use uuid::Uuid;
 
 use super::cycle::{
-    Leases, Outcome, finishes, held_leases, log_order_move, order_reference, record_failed,
+    Leases, Outcome, Writes, finishes, held_leases, log_order_move, order_reference, record_failed,
 };
-use super::{PaymentStored, PaymentUpdate, Write, WriteError, Written, elapsed_ms};
+use super::{Claimed, PaymentStored, PaymentUpdate, Write, WriteError, Written, elapsed_ms};
 use crate::cluster::{FenceToken, LeaseLost};
 use crate::store::db::write_transaction;
 use crate::store::events::{self, NewEvent};
@@ -25,22 +26,22 @@ pub(super) async fn commit(
     db: &DatabaseConnection,
     node: Option<&str>,
     events: &[NewEvent],
-    leases: &[Option<FenceToken>],
-    writes: &[Write],
+    writes: &Writes,
 ) -> Result<Outcome, DbErr> {
     let txn = db.begin_with_options(write_transaction()).await?;
-    let held = held_leases(&txn, node, leases).await?;
+    let held = held_leases(&txn, node, &writes.leases).await?;
     let stored = match events.is_empty() {
         true => Vec::new(),
         false => events::insert_batch(&txn, events).await?,
     };
-    let mut results: Results = refuse_lost(leases, &held);
+    let mut results: Results = refuse_lost(&writes.leases, &held);
     let live: Vec<(usize, &Write)> = writes
+        .writes
         .iter()
         .enumerate()
         .filter(|(i, _)| results[*i].is_none())
         .collect();
-    claims(&txn, &live, &mut results).await?;
+    let next = claims(&txn, &live, &writes.then_claim, &mut results).await?;
     let payments = store_payments(&txn, &live).await?;
     finish(&txn, &live, payments, &mut results).await?;
     rare_writes(&txn, &live, &mut results).await?;
@@ -52,6 +53,7 @@ pub(super) async fn commit(
     Ok(Outcome {
         events: Ok(stored),
         writes,
+        next,
     })
 }
 
@@ -66,25 +68,34 @@ fn refuse_lost(leases: &[Option<FenceToken>], held: &Leases) -> Results {
         .collect()
 }
 
+/// Every claim of the cycle in one statement: the explicit ones and the next events named by
+/// writes that end an attempt. Answers the latter, by write.
 async fn claims(
     txn: &impl sea_orm::ConnectionTrait,
     live: &[(usize, &Write)],
+    then_claim: &[Option<Uuid>],
     results: &mut Results,
-) -> Result<(), DbErr> {
+) -> Result<Vec<Option<Claimed>>, DbErr> {
+    let next_of = |i: usize| then_claim.get(i).copied().flatten();
     let ids: Vec<Uuid> = live
         .iter()
-        .filter_map(|(_, w)| match w {
-            Write::Claim(id) => Some(*id),
-            _ => None,
+        .flat_map(|(i, w)| match w {
+            Write::Claim(id) => [Some(*id), None],
+            _ => [None, next_of(*i)],
         })
+        .flatten()
         .collect();
     let mut claimed = many::claim_many(txn, &ids).await?;
+    let mut next: Vec<Option<Claimed>> = then_claim.iter().map(|_| None).collect();
     for (i, write) in live {
         if let Write::Claim(id) = write {
             results[*i] = Some(Ok(Written::Claim(claimed.remove(id))));
+        } else if let Some(id) = next_of(*i) {
+            let event = claimed.remove(&id);
+            next[*i] = Some(Claimed { id, event });
         }
     }
-    Ok(())
+    Ok(next)
 }
 
 /// Steps 4–5 of every payment update: one upsert for all, then the orders they move.
@@ -169,7 +180,11 @@ async fn finish(
             true => Some(take(&update.event_id)?),
             false => None,
         };
-        let stored = PaymentStored { payment, finished };
+        let stored = PaymentStored {
+            payment,
+            finished,
+            next: None,
+        };
         results[i] = Some(Ok(Written::Payment(Box::new(stored))));
     }
     for (i, write) in live {
@@ -180,7 +195,7 @@ async fn finish(
     Ok(())
 }
 
-/// Tags recorded and failed attempts, one statement each.
+/// Tags recorded, failed attempts and releases, one statement each.
 async fn rare_writes(
     txn: &impl sea_orm::ConnectionTrait,
     live: &[(usize, &Write)],
@@ -190,9 +205,13 @@ async fn rare_writes(
         let written = match write {
             Write::Tagged { payment, contact } => {
                 payments::mark_tagged(txn, *payment, contact).await?;
-                Written::Tagged
+                Written::Done
             }
             Write::Failed(f) => Written::Event(record_failed(txn, f).await?),
+            Write::Release(event) => {
+                events::release(txn, *event).await?;
+                Written::Done
+            }
             _ => continue,
         };
         results[*i] = Some(Ok(written));

@@ -198,7 +198,7 @@ async fn a_write_under_a_taken_over_lease_is_refused_and_changes_nothing() {
         .state
         .services
         .writer
-        .store_payment(lease(stale), update("555001"))
+        .store_payment(lease(stale), update("555001"), None)
         .await;
     assert!(
         matches!(refused, Err(WriteError::LeaseLost(_))),
@@ -222,7 +222,7 @@ async fn a_write_under_a_taken_over_lease_is_refused_and_changes_nothing() {
     app.state
         .services
         .writer
-        .store_payment(lease(current), update("555002"))
+        .store_payment(lease(current), update("555002"), None)
         .await
         .expect("a write under the current fence lands");
     let (code, _) = app

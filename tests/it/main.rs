@@ -18,3 +18,4 @@ mod e2e_shutdown;
 mod e2e_ws;
 mod prop_parsers;
 mod utils;
+mod writer_next_claim;

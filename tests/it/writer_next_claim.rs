@@ -1,0 +1,136 @@
+//! Issue 9: the write that ends an attempt also claims the tenant's next event (one writer cycle
+//! per event instead of two), and a claimed event that will not be processed can be given back.
+//! Straight through `Writer` on a real database (SQLite file and PostgreSQL), with the actors
+//! and the cluster stopped first so that nothing but the test touches the events.
+
+use std::time::{Duration, Instant};
+
+use cobro::domain::{PaymentStatus, TenantId};
+use cobro::mercadopago::MpPayment;
+use cobro::store::events::{NewEvent, Stored};
+use cobro::writer::{AttemptFailed, PaymentUpdate, Writer};
+use entity::webhook_event;
+use sea_orm::{Database, DatabaseConnection, EntityTrait};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::utils::{TestApp, payment};
+
+const SELLER: &str = "2079614828";
+
+async fn store(writer: &Writer, tenant: TenantId, n: u32) -> Uuid {
+    let event = NewEvent {
+        tenant_id: tenant,
+        notification_id: format!("writer-test-{n}"),
+        request_id: None,
+        webhook_type: "payment".into(),
+        action: "payment.updated".into(),
+        mp_payment_id: format!("55500{n}"),
+        raw_payload: json!({ "data": { "id": format!("55500{n}") } }),
+        max_attempts: 5,
+    };
+    match writer.store(event).await.expect("stored") {
+        Stored::Accepted(id) => id,
+        Stored::Duplicate(id) => panic!("{id} is not new"),
+    }
+}
+
+fn update(tenant: TenantId, event_id: Uuid, n: u32, wants_tag: bool) -> PaymentUpdate {
+    let id = format!("55500{n}");
+    PaymentUpdate {
+        tenant,
+        event_id,
+        payment_id: id.clone(),
+        mp: MpPayment::from_json(payment(&id, "approved", SELLER, None)).expect("payment"),
+        status: PaymentStatus::Approved,
+        order_target: None,
+        wants_tag,
+        started: Instant::now(),
+    }
+}
+
+async fn row(db: &DatabaseConnection, id: Uuid) -> (String, i32) {
+    let event = webhook_event::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .expect("query")
+        .expect("event");
+    (event.status, event.attempts)
+}
+
+#[actix_web::test]
+async fn the_write_that_ends_an_attempt_claims_the_next_event() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant(SELLER, None).await;
+    app.stop().await;
+    let tenant_id = TenantId(Uuid::parse_str(&tenant.id).expect("uuid"));
+    let writer = &app.state.services.writer;
+    let db = Database::connect(&app.db.url).await.expect("connect");
+    let (a, b, c) = (
+        store(writer, tenant_id, 1).await,
+        store(writer, tenant_id, 2).await,
+        store(writer, tenant_id, 3).await,
+    );
+
+    writer
+        .claim(None, a)
+        .await
+        .expect("claim")
+        .expect("pending");
+    let stored = writer
+        .store_payment(None, update(tenant_id, a, 1, false), Some(b))
+        .await
+        .expect("payment stored");
+    let finished = stored.finished.expect("no tag due: the event is finished");
+    assert_eq!(finished.status, "success");
+    let next = stored.next.expect("the next event was asked for");
+    assert_eq!(next.id, b);
+    let claimed = next.event.expect("b was pending, so it is claimed");
+    assert_eq!(
+        (claimed.status.as_str(), claimed.attempts),
+        ("processing", 1)
+    );
+    assert_eq!(row(&db, b).await, ("processing".into(), 1), "committed");
+
+    // A failed attempt claims too; an event that is not pending any more is not claimed.
+    let failed = AttemptFailed {
+        event_id: b,
+        next_retry_at: Some(chrono::Utc::now() + Duration::from_secs(3600)),
+        message: "MercadoPago answered 503".into(),
+        details: json!({}),
+        processing_ms: 3,
+    };
+    let recorded = writer
+        .attempt_failed(None, failed, Some(a))
+        .await
+        .expect("recorded");
+    assert_eq!(recorded.event.status, "pending");
+    let next = recorded.next.expect("asked for");
+    assert_eq!(
+        (next.id, next.event.is_none()),
+        (a, true),
+        "a is done: nothing to claim"
+    );
+    assert_eq!(row(&db, a).await, ("success".into(), 1), "a is untouched");
+
+    // A payment step that may still need a tag does not end the attempt: no claim.
+    let stored = writer
+        .store_payment(None, update(tenant_id, b, 2, true), Some(c))
+        .await
+        .expect("payment stored");
+    assert!(stored.finished.is_none() && stored.next.is_none());
+    assert_eq!(row(&db, c).await, ("pending".into(), 0));
+
+    // A claimed event given back is pending again with its claim's attempt uncounted; release
+    // moves nothing that is not `processing`.
+    writer
+        .claim(None, c)
+        .await
+        .expect("claim")
+        .expect("pending");
+    assert_eq!(row(&db, c).await, ("processing".into(), 1));
+    writer.release(None, c).await.expect("released");
+    assert_eq!(row(&db, c).await, ("pending".into(), 0));
+    writer.release(None, a).await.expect("released");
+    assert_eq!(row(&db, a).await, ("success".into(), 1));
+}
