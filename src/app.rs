@@ -61,6 +61,8 @@ pub enum StartError {
     Migrate(sea_orm::DbErr),
     #[error("cannot recover unfinished events: {0}")]
     Recover(sea_orm::DbErr),
+    #[error("cannot start the writer thread: {0}")]
+    Writer(std::io::Error),
 }
 
 /// Opens the database, migrates it, starts the WebSocket hub and the tenant supervisor (on the
@@ -89,12 +91,10 @@ pub async fn start(
     let mut publishers = vec![hub_publisher.clone()];
     publishers.extend(cluster.as_ref().map(|c| c.publisher()));
     publishers.extend(observers);
-    let services = Arc::new(Services::new(
-        conn,
-        work_conn,
-        config,
-        Arc::new(FanOut(publishers)),
-    ));
+    let services = Arc::new(
+        Services::new(conn, work_conn, config, Arc::new(FanOut(publishers)))
+            .map_err(StartError::Writer)?,
+    );
     crate::retention::run_in_background(
         services.db.clone(),
         services.gate.clone(),

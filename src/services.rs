@@ -40,7 +40,7 @@ impl Services {
         work_db: DatabaseConnection,
         config: Config,
         publisher: Arc<dyn StatusPublisher>,
-    ) -> Self {
+    ) -> std::io::Result<Self> {
         let http = http_client(config.http_timeout);
         let gate = WriteGate::for_database(config.database_kind);
         let directory = TenantDirectory::new(db.clone());
@@ -56,8 +56,8 @@ impl Services {
             acknowledgements: db.clone(),
             work: work_db.clone(),
         };
-        let writer = Writer::start(connections, gate.clone(), node, writers);
-        Self {
+        let writer = Writer::start(connections, gate.clone(), node, writers)?;
+        Ok(Self {
             mp: MpClient::new(http.clone(), config.mp_api_base.clone()),
             ghl: GhlClient::new(http, config.ghl_api_base.clone()),
             db,
@@ -67,6 +67,6 @@ impl Services {
             directory,
             config: Arc::new(config),
             publisher,
-        }
+        })
     }
 }

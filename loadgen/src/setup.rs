@@ -89,6 +89,11 @@ async fn token_for(
 /// Sends the request and reads its JSON answer.
 /// The value of one series (`name{labels}`) in the server's `/metrics`; 0 when absent.
 pub async fn metric(target: &Target, series: &str) -> std::io::Result<u64> {
+    Ok(metric_f64(target, series).await? as u64)
+}
+
+/// A series' value as the server printed it (sums of seconds are fractions).
+pub async fn metric_f64(target: &Target, series: &str) -> std::io::Result<f64> {
     let text = target
         .http
         .get(format!("{}/metrics", target.url))
@@ -103,7 +108,7 @@ pub async fn metric(target: &Target, series: &str) -> std::io::Result<u64> {
         .find(|l| l.starts_with(series))
         .and_then(|l| l.split_whitespace().last())
         .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0) as u64)
+        .unwrap_or(0.0))
 }
 
 pub async fn json_of(request: reqwest::RequestBuilder) -> std::io::Result<Value> {

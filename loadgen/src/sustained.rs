@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::ingest::{Tally, Target, TargetArgs, first_sequence};
 use crate::report;
-use crate::setup::{ensure_tenants, metric};
+use crate::setup::{ensure_tenants, metric, metric_f64};
 
 #[derive(clap::Args)]
 pub struct SustainedArgs {
@@ -167,5 +167,24 @@ pub async fn run(args: SustainedArgs) -> std::io::Result<()> {
             args.drain_timeout
         ),
     }
+    print_cycles(&target).await
+}
+
+/// The server's write cycles over its whole life (this run, on a fresh server): how many, how
+/// long each took and what each carried, to tell a slow cycle from a starved one.
+async fn print_cycles(target: &Target) -> std::io::Result<()> {
+    let cycles = metric_f64(target, "cobro_write_cycle_seconds_count").await?;
+    if cycles == 0.0 {
+        return Ok(());
+    }
+    let seconds = metric_f64(target, "cobro_write_cycle_seconds_sum").await?;
+    let events = metric_f64(target, "cobro_write_cycle_events_sum").await?;
+    let writes = metric_f64(target, "cobro_write_cycle_writes_sum").await?;
+    println!(
+        "   writer: {cycles:.0} cycles taking {seconds:.1} s in all, {:.2} ms each on average, {:.1} webhooks and {:.1} pipeline writes per cycle",
+        1000.0 * seconds / cycles,
+        events / cycles,
+        writes / cycles
+    );
     Ok(())
 }

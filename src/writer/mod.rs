@@ -191,13 +191,18 @@ struct Queues {
 impl Writer {
     /// Starts `tasks` writer tasks sharing the queues (one for SQLite's single writer; a few let
     /// PostgreSQL commit cycles in parallel). `node` is this node's cluster id (PostgreSQL), under
-    /// which fenced writes are checked. Must run inside a tokio runtime.
+    /// which fenced writes are checked.
+    ///
+    /// The tasks run on a thread of their own (`cobro-writer`, its own single-threaded runtime),
+    /// not on the thread of the supervisor and the WebSocket hub: every event waits for a cycle
+    /// twice, so a cycle must start the moment the previous one ends, not when that busy thread
+    /// gets round to it. The thread ends when every handle is gone and the queues are empty.
     pub fn start(
         connections: Connections,
         gate: WriteGate,
         node: Option<Arc<str>>,
         tasks: usize,
-    ) -> Self {
+    ) -> std::io::Result<Self> {
         let (ingest, ingest_queue) = mpsc::channel(INGEST_QUEUE);
         let (pipeline, pipeline_queue) = mpsc::unbounded_channel();
         let queues = Arc::new(Mutex::new(Queues {
@@ -205,29 +210,29 @@ impl Writer {
             pipeline: pipeline_queue,
         }));
         let redone = Arc::new(AtomicU64::new(0));
-        for _ in 0..tasks.max(1) {
-            let (connections, gate, node, queues, redone) = (
-                connections.clone(),
-                gate.clone(),
-                node.clone(),
-                queues.clone(),
-                redone.clone(),
-            );
-            tokio::spawn(async move {
-                while let Some(cycle) = next_cycle(&queues).await {
-                    let _turn = gate.enter().await;
-                    if cycle::commit(&connections, node.as_deref(), cycle).await == Path::Redone {
-                        redone.fetch_add(1, Ordering::Relaxed);
-                        metrics::counter!("cobro_write_cycles_redone_total").increment(1);
-                    }
-                }
-            });
-        }
-        Self {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let counter = redone.clone();
+        std::thread::Builder::new()
+            .name("cobro-writer".into())
+            .spawn(move || {
+                let writers = (0..tasks.max(1)).map(|_| {
+                    run(
+                        connections.clone(),
+                        gate.clone(),
+                        node.clone(),
+                        queues.clone(),
+                        counter.clone(),
+                    )
+                });
+                runtime.block_on(futures_util::future::join_all(writers));
+            })?;
+        Ok(Self {
             ingest,
             pipeline,
             redone,
-        }
+        })
     }
 
     /// Cycles redone one write at a time since this writer started.
@@ -344,6 +349,26 @@ impl Writer {
 
 fn stopped() -> WriteError {
     WriteError::Database(DbErr::Custom("the writer has stopped".into()))
+}
+
+/// One writer task: cycle after cycle until the queues close.
+async fn run(
+    connections: Connections,
+    gate: WriteGate,
+    node: Option<Arc<str>>,
+    queues: Arc<Mutex<Queues>>,
+    redone: Arc<AtomicU64>,
+) {
+    while let Some(cycle) = next_cycle(&queues).await {
+        let _turn = gate.enter().await;
+        let started = Instant::now();
+        let path = cycle::commit(&connections, node.as_deref(), cycle).await;
+        metrics::histogram!("cobro_write_cycle_seconds").record(started.elapsed().as_secs_f64());
+        if path == Path::Redone {
+            redone.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("cobro_write_cycles_redone_total").increment(1);
+        }
+    }
 }
 
 /// What one cycle commits.
