@@ -75,8 +75,8 @@ pub async fn start(
     crate::metrics::handle();
     let conn = db::connect(&config).await.map_err(StartError::Connect)?;
     db::migrate(&conn).await.map_err(StartError::Migrate)?;
-    let work_conn = match config.database_kind {
-        DatabaseKind::Sqlite => db::connect_worker(&config)
+    let write_conn = match config.database_kind {
+        DatabaseKind::Sqlite => db::connect_writer(&config)
             .await
             .map_err(StartError::Connect)?,
         DatabaseKind::Postgres => conn.clone(),
@@ -92,7 +92,7 @@ pub async fn start(
     publishers.extend(cluster.as_ref().map(|c| c.publisher()));
     publishers.extend(observers);
     let services = Arc::new(
-        Services::new(conn, work_conn, config, Arc::new(FanOut(publishers)))
+        Services::new(conn, write_conn, config, Arc::new(FanOut(publishers)))
             .map_err(StartError::Writer)?,
     );
     crate::retention::run_in_background(

@@ -12,7 +12,7 @@ use crate::mercadopago::MpClient;
 use crate::outbound::http_client;
 use crate::publish::StatusPublisher;
 use crate::store::gate::WriteGate;
-use crate::writer::{Connections, Writer};
+use crate::writer::{Connections, Relaxed, Writer};
 
 /// Writer tasks on PostgreSQL (each holds a pool connection while it commits a cycle).
 const WRITERS_POSTGRES: usize = 4;
@@ -20,8 +20,6 @@ const WRITERS_POSTGRES: usize = 4;
 pub struct Services {
     /// Webhooks, admin API, recovery (SQLite: the configured `synchronous`, FULL by default).
     pub db: DatabaseConnection,
-    /// Processing-only write cycles (see `store::db::connect_worker`).
-    pub work_db: DatabaseConnection,
     /// Taken around every write transaction on SQLite (the writer's cycles, retention).
     pub gate: WriteGate,
     /// Every write of ingest and of the tenant pipeline, committed together in cycles.
@@ -37,7 +35,7 @@ pub struct Services {
 impl Services {
     pub fn new(
         db: DatabaseConnection,
-        work_db: DatabaseConnection,
+        write_db: DatabaseConnection,
         config: Config,
         publisher: Arc<dyn StatusPublisher>,
     ) -> std::io::Result<Self> {
@@ -53,15 +51,17 @@ impl Services {
             crate::config::DatabaseKind::Postgres => WRITERS_POSTGRES,
         };
         let connections = Connections {
-            acknowledgements: db.clone(),
-            work: work_db.clone(),
+            db: write_db,
+            relaxed: crate::store::db::relaxed_synchronous(&config).map(|relaxed| Relaxed {
+                durable: config.sqlite_synchronous.clone(),
+                relaxed,
+            }),
         };
         let writer = Writer::start(connections, gate.clone(), node, writers)?;
         Ok(Self {
             mp: MpClient::new(http.clone(), config.mp_api_base.clone()),
             ghl: GhlClient::new(http, config.ghl_api_base.clone()),
             db,
-            work_db,
             gate,
             writer,
             directory,

@@ -13,41 +13,73 @@ use sea_orm::{
 
 use crate::config::{Config, DatabaseKind};
 
-/// The main pool: webhooks, the admin API, recovery. Uses the configured `synchronous`.
+/// The main pool: the admin API, the dashboard, recovery, retention. Uses the configured
+/// `synchronous`.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
-    open(config, &config.sqlite_synchronous).await
+    open(config, config.database_max_connections, None).await
 }
 
-/// The pool of the tenant pipeline. On SQLite its connections use `synchronous=NORMAL` when the
-/// configuration asks for more: in WAL mode such a commit survives a crash of Cobro, and the next
-/// `FULL` commit (every acknowledged webhook is one) syncs the log with everything before it, so
-/// a power cut can only lose the last processing updates, which are redone from the event that
-/// was durably stored. (PostgreSQL uses the main pool for both.)
-pub async fn connect_worker(config: &Config) -> Result<DatabaseConnection, DbErr> {
-    let synchronous = match config.sqlite_synchronous.as_str() {
-        "full" | "extra" => "normal",
-        other => other,
-    };
-    open(config, synchronous).await
+/// The write path's connection on SQLite: a pool of exactly one connection, used by the writer
+/// only. SQLite drops a connection's page cache whenever another connection has written; with one
+/// writing connection (the others only read) the cache stays valid from one cycle to the next,
+/// where a pool handed each cycle a different, cold connection that read its pages again.
+/// Opened with the configured `synchronous`; see [`relaxed_synchronous`].
+pub async fn connect_writer(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    open(config, 1, Some(WRITER_CACHE_KIB)).await
 }
 
-async fn open(config: &Config, sqlite_synchronous: &str) -> Result<DatabaseConnection, DbErr> {
+/// The writer connection's page cache (SQLite's default is 2 MiB): the pages a cycle touches
+/// (recent events, their indexes, payments) stay in memory instead of being read again.
+const WRITER_CACHE_KIB: u32 = 16 * 1024;
+
+/// The `synchronous` of SQLite write cycles that hold no webhook, when it is not the configured
+/// one: NORMAL when FULL or EXTRA is configured. In WAL mode such a commit survives a crash of
+/// Cobro, and the next FULL commit (every cycle holding a webhook is one) syncs the log with
+/// everything before it, so a power cut can only lose the last processing updates, which are
+/// redone from the event that was durably stored. `None` on PostgreSQL.
+pub fn relaxed_synchronous(config: &Config) -> Option<&'static str> {
+    let sqlite = config.database_kind == DatabaseKind::Sqlite;
+    let strict = matches!(config.sqlite_synchronous.as_str(), "full" | "extra");
+    (sqlite && strict).then_some("normal")
+}
+
+/// A pooled connection idle this long is pinged before it is handed out.
+const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `cache_kib`: SQLite's page cache per connection, when not the default.
+async fn open(
+    config: &Config,
+    max_connections: u32,
+    cache_kib: Option<u32>,
+) -> Result<DatabaseConnection, DbErr> {
     if config.database_kind == DatabaseKind::Sqlite {
         create_sqlite_dir(&config.database_url)?;
     }
     let mut options = ConnectOptions::new(config.database_url.clone());
     options
-        .max_connections(config.database_max_connections)
+        .max_connections(max_connections)
+        // A ping on every checkout is a round trip on every transaction (on SQLite, a hand-off
+        // to the connection's thread and back); only a connection idle long enough to have been
+        // dropped by a server or a proxy is worth checking.
+        .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
         .sqlx_logging(false);
     if config.database_kind == DatabaseKind::Sqlite {
-        let synchronous = SqliteSynchronous::from_str(sqlite_synchronous)
+        let synchronous = SqliteSynchronous::from_str(&config.sqlite_synchronous)
             .map_err(|e| DbErr::Custom(format!("sqlite_synchronous: {e}")))?;
         let busy_timeout = config.sqlite_busy_timeout;
         options.map_sqlx_sqlite_opts(move |opts| {
-            opts.journal_mode(SqliteJournalMode::Wal)
+            let opts = opts
+                .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(synchronous)
                 .busy_timeout(busy_timeout)
                 .foreign_keys(true)
+                // Statement journals (a multi-row statement inside a transaction keeps one to
+                // undo itself) go to memory, not to a temporary file written on every cycle.
+                .pragma("temp_store", "memory");
+            match cache_kib {
+                Some(kib) => opts.pragma("cache_size", format!("-{kib}")),
+                None => opts,
+            }
         });
     }
     Database::connect(options).await

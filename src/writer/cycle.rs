@@ -4,11 +4,13 @@
 
 use std::collections::HashSet;
 
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use super::replies::database;
-use super::{Claimed, Connections, Cycle, StoreError, WriteError, Written, one_by_one, together};
+use super::{
+    Claimed, Connections, Cycle, Relaxed, StoreError, WriteError, Written, one_by_one, together,
+};
 use crate::cluster::FenceToken;
 use crate::domain::OrderMove;
 use crate::store::cluster;
@@ -47,7 +49,52 @@ pub(super) enum Path {
     Redone,
 }
 
-pub(super) async fn commit(connections: &Connections, node: Option<&str>, cycle: Cycle) -> Path {
+/// The `synchronous` the writer's SQLite connection is set to, switched only when a cycle needs
+/// the other one (under load nearly every cycle holds a webhook, so it rarely switches).
+pub(super) struct Durability {
+    setting: Option<Relaxed>,
+    relaxed_now: bool,
+}
+
+impl Durability {
+    /// The connection was opened with the configured (durable) value.
+    pub fn new(setting: Option<Relaxed>) -> Self {
+        Self {
+            setting,
+            relaxed_now: false,
+        }
+    }
+
+    async fn set_for(
+        &mut self,
+        db: &DatabaseConnection,
+        holds_webhooks: bool,
+    ) -> Result<(), DbErr> {
+        let Some(setting) = &self.setting else {
+            return Ok(());
+        };
+        let relax = !holds_webhooks;
+        if relax == self.relaxed_now {
+            return Ok(());
+        }
+        let value = match relax {
+            true => setting.relaxed,
+            false => setting.durable.as_str(),
+        };
+        // A checked configuration value (`store::db::open` parsed it), not input.
+        db.execute_unprepared(&format!("PRAGMA synchronous = {value}"))
+            .await?;
+        self.relaxed_now = relax;
+        Ok(())
+    }
+}
+
+pub(super) async fn commit(
+    connections: &Connections,
+    durability: &mut Durability,
+    node: Option<&str>,
+    cycle: Cycle,
+) -> Path {
     let (events, event_replies): (Vec<NewEvent>, Vec<_>) =
         cycle.events.into_iter().map(|i| (i.event, i.reply)).unzip();
     let count = cycle.writes.len();
@@ -63,19 +110,23 @@ pub(super) async fn commit(connections: &Connections, node: Option<&str>, cycle:
         writes.then_claim.push(fenced.then_claim);
         replies.push(fenced.reply);
     }
-    // A cycle holding an acknowledgement commits with the configured durability.
-    let db = match events.is_empty() {
-        true => &connections.work,
-        false => &connections.acknowledgements,
-    };
-    let (outcome, path) = match together::commit(db, node, &events, &writes).await {
-        Ok(outcome) => (outcome, Path::Together),
+    let db = &connections.db;
+    // A cycle holding an acknowledgement commits with the configured durability, or not at all.
+    let durable = durability.set_for(db, !events.is_empty()).await;
+    let (outcome, path) = match durable {
         Err(err) => {
-            tracing::warn!(error = %err, events = events.len(), writes = count,
-                "write cycle failed; redoing it one write at a time");
-            let outcome = one_by_one::commit(db, node, &events, &writes).await;
-            (outcome, Path::Redone)
+            tracing::error!(error = %err, "cannot set the write connection's durability");
+            (Outcome::failed(count, &err), Path::Together)
         }
+        Ok(()) => match together::commit(db, node, &events, &writes).await {
+            Ok(outcome) => (outcome, Path::Together),
+            Err(err) => {
+                tracing::warn!(error = %err, events = events.len(), writes = count,
+                "write cycle failed; redoing it one write at a time");
+                let outcome = one_by_one::commit(db, node, &events, &writes).await;
+                (outcome, Path::Redone)
+            }
+        },
     };
     match outcome.events {
         Ok(stored) => {
@@ -161,5 +212,52 @@ pub(super) fn log_order_move(order: Uuid, plan: Option<OrderMove>) {
             "order not moved: that would go backwards"
         ),
         Some(OrderMove::AlreadyThere) | None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Statement};
+
+    use super::{Durability, Relaxed};
+
+    async fn synchronous(db: &DatabaseConnection) -> i64 {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "PRAGMA synchronous",
+            ))
+            .await
+            .expect("pragma")
+            .expect("a row");
+        row.try_get_by_index(0).expect("a number")
+    }
+
+    /// A cycle holding a webhook always commits FULL; a processing-only one relaxes to NORMAL.
+    #[tokio::test]
+    async fn a_cycle_holding_a_webhook_commits_with_the_configured_durability() {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1);
+        let db = Database::connect(options).await.expect("sqlite");
+        db.execute_unprepared("PRAGMA synchronous = FULL")
+            .await
+            .expect("full");
+        let mut durability = Durability::new(Some(Relaxed {
+            durable: "full".into(),
+            relaxed: "normal",
+        }));
+        let (full, normal) = (2, 1);
+        durability.set_for(&db, true).await.expect("set");
+        assert_eq!(synchronous(&db).await, full);
+        durability.set_for(&db, false).await.expect("set");
+        assert_eq!(synchronous(&db).await, normal);
+        durability.set_for(&db, false).await.expect("set");
+        assert_eq!(synchronous(&db).await, normal);
+        durability.set_for(&db, true).await.expect("set");
+        assert_eq!(synchronous(&db).await, full, "back to FULL for webhooks");
+        // No relaxed setting (PostgreSQL, or NORMAL configured): nothing is ever switched.
+        let mut fixed = Durability::new(None);
+        fixed.set_for(&db, false).await.expect("set");
+        assert_eq!(synchronous(&db).await, full);
     }
 }

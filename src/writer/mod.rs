@@ -9,8 +9,11 @@
 //! connection's thread. Two writers taking turns paid a transaction and several statements per
 //! write; a cycle pays a handful of statements for hundreds of writes, and one fsync for every
 //! webhook in it (`synchronous=FULL` whenever a cycle holds a new event; processing-only cycles
-//! commit on the worker connection, see `store::db::connect_worker`). If a cycle fails, it is redone
-//! one write at a time in savepoints ([`one_by_one`]), so a bad write fails alone.
+//! may commit `NORMAL`, see `store::db::relaxed_synchronous`). On SQLite all cycles commit on one
+//! connection of the writer's own, whose page cache stays warm (`store::db::connect_writer`). If
+//! a cycle fails, it is redone one write at a time in savepoints ([`one_by_one`]), so a bad write
+//! fails alone. The tasks run on a thread of their own, and a cycle may wait a moment for the
+//! tenants the previous one answered (group commit, see [`next_cycle`]).
 //!
 //! On PostgreSQL a few writer tasks share the queues and commit cycles in parallel; a cycle never
 //! holds two writes of one tenant's attempt (they wait for each other) and the unique index
@@ -25,7 +28,7 @@ mod together;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use entity::{payment, webhook_event};
@@ -46,6 +49,8 @@ use replies::Reply;
 const MAX_EVENTS: usize = 512;
 /// Most pipeline writes one cycle takes.
 const MAX_WRITES: usize = 512;
+/// Longest a cycle waits for the writes of the tenants the previous cycle answered.
+const LINGER: Duration = Duration::from_millis(2);
 /// Webhooks that may wait for a cycle before handlers wait to hand theirs over.
 const INGEST_QUEUE: usize = 8192;
 
@@ -165,13 +170,21 @@ enum Written {
     Event(webhook_event::Model),
 }
 
-/// The connections cycles commit on (on PostgreSQL both are the one pool).
+/// Where cycles commit.
 #[derive(Clone)]
 pub struct Connections {
-    /// Used by a cycle holding a new webhook: the configured `synchronous` (FULL by default).
-    pub acknowledgements: DatabaseConnection,
-    /// Used by processing-only cycles (SQLite: `synchronous=NORMAL`).
-    pub work: DatabaseConnection,
+    /// SQLite: the writer's own connection (`store::db::connect_writer`); PostgreSQL: the pool.
+    pub db: DatabaseConnection,
+    /// SQLite: the `synchronous` of cycles holding no webhook, when it is not the configured one.
+    pub relaxed: Option<Relaxed>,
+}
+
+/// Every cycle holding a webhook commits with `durable` (the configured `synchronous`, FULL by
+/// default); a cycle of processing writes only may commit with `relaxed`.
+#[derive(Clone)]
+pub struct Relaxed {
+    pub durable: String,
+    pub relaxed: &'static str,
 }
 
 #[derive(Clone)]
@@ -359,10 +372,13 @@ async fn run(
     queues: Arc<Mutex<Queues>>,
     redone: Arc<AtomicU64>,
 ) {
-    while let Some(cycle) = next_cycle(&queues).await {
+    let mut durability = cycle::Durability::new(connections.relaxed.clone());
+    let mut answered = 0;
+    while let Some(cycle) = next_cycle(&queues, answered).await {
+        answered = cycle.writes.len();
         let _turn = gate.enter().await;
         let started = Instant::now();
-        let path = cycle::commit(&connections, node.as_deref(), cycle).await;
+        let path = cycle::commit(&connections, &mut durability, node.as_deref(), cycle).await;
         metrics::histogram!("cobro_write_cycle_seconds").record(started.elapsed().as_secs_f64());
         if path == Path::Redone {
             redone.fetch_add(1, Ordering::Relaxed);
@@ -380,7 +396,13 @@ struct Cycle {
 
 /// Waits for the first write of either kind, then takes whatever else is waiting, up to the cap
 /// of each kind. `None` once the writer's handles are all gone.
-async fn next_cycle(queues: &Mutex<Queues>) -> Option<Cycle> {
+///
+/// Group commit, as PostgreSQL's `commit_delay`: the tenants answered by the previous cycle send
+/// their next write one MercadoPago call later. A cycle started at once would hold none of them,
+/// so each tenant would get into every other cycle only; when fewer writes wait than the previous
+/// cycle answered (`expected`), the cycle waits up to [`LINGER`] for them. Nothing waits longer
+/// than that for it, and a cycle whose writes are all there starts at once.
+async fn next_cycle(queues: &Mutex<Queues>, expected: usize) -> Option<Cycle> {
     let mut guard = queues.lock().await;
     let queues = &mut *guard;
     let mut cycle = Cycle::default();
@@ -388,21 +410,34 @@ async fn next_cycle(queues: &Mutex<Queues>) -> Option<Cycle> {
         event = queues.ingest.recv() => cycle.events.push(event?),
         write = queues.pipeline.recv() => cycle.writes.push(write?),
     }
+    take_waiting(&mut queues.pipeline, &mut cycle.writes);
+    let deadline = tokio::time::Instant::now() + LINGER;
+    while cycle.writes.len() < expected.min(MAX_WRITES) {
+        match tokio::time::timeout_at(deadline, queues.pipeline.recv()).await {
+            Ok(Some(write)) => cycle.writes.push(write),
+            Ok(None) | Err(_) => break,
+        }
+        take_waiting(&mut queues.pipeline, &mut cycle.writes);
+    }
     while cycle.events.len() < MAX_EVENTS {
         match queues.ingest.try_recv() {
             Ok(event) => cycle.events.push(event),
             Err(_) => break,
         }
     }
-    while cycle.writes.len() < MAX_WRITES {
-        match queues.pipeline.try_recv() {
-            Ok(write) => cycle.writes.push(write),
-            Err(_) => break,
-        }
-    }
     metrics::histogram!("cobro_write_cycle_events").record(cycle.events.len() as f64);
     metrics::histogram!("cobro_write_cycle_writes").record(cycle.writes.len() as f64);
     Some(cycle)
+}
+
+/// Moves the pipeline writes already waiting into the cycle, up to its cap.
+fn take_waiting(queue: &mut mpsc::UnboundedReceiver<Fenced>, writes: &mut Vec<Fenced>) {
+    while writes.len() < MAX_WRITES {
+        match queue.try_recv() {
+            Ok(write) => writes.push(write),
+            Err(_) => break,
+        }
+    }
 }
 
 pub fn elapsed_ms(started: Instant) -> i64 {
