@@ -9,10 +9,7 @@ cd "$(dirname "$0")/.."
 A=$1; B=$2; DB=${3:-sqlite}; shift 3 || shift $#
 RATES=("${@:-2000 3000}")
 LOAD=target/release/cobro-load
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
+source bench/lib.sh
 echo "machine: $(nproc) cores; $(date -u +%FT%TZ); database $DB"
 $LOAD fake-mp --bind 127.0.0.1:9091 & PIDS+=($!)
 $LOAD bare --bind 127.0.0.1:9090 & PIDS+=($!)

@@ -10,12 +10,9 @@ cd "$(dirname "$0")/.."
 only="${1:-all}"
 cargo build --release -q -p cobro -p cobro-loadgen
 BIN=target/release
-WORK=$(mktemp -d)
+source bench/lib.sh
 ADMIN=bench-admin
 SECRET=bench-secret
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); $(date -u +%FT%TZ)"
 
@@ -99,11 +96,7 @@ if [[ $only == all || $only == drain ]]; then
   echo "   events waiting at restart: $pending"
   t0=$(date +%s.%N)
   start_cobro "sqlite://$WORK/drain.db?mode=rwc" http://127.0.0.1:9091
-  while :; do
-    left=$(curl -s http://127.0.0.1:8080/metrics | awk '/^cobro_events\{status="(pending|processing)"\}/{s+=$2} END{print s+0}')
-    [[ $left == 0 ]] && break
-    sleep 0.2
-  done
+  wait_drained
   t1=$(date +%s.%N)
   echo "   drained in $(echo "$t1 - $t0" | bc) s (including start-up and recovery): $(echo "$pending / ($t1 - $t0)" | bc) events/s"
   stop_cobro

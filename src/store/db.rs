@@ -31,6 +31,10 @@ pub async fn connect_writer(config: &Config) -> Result<DatabaseConnection, DbErr
 /// The writer connection's page cache (SQLite's default is 2 MiB): the pages a cycle touches
 /// (recent events, their indexes, payments) stay in memory instead of being read again.
 const WRITER_CACHE_KIB: u32 = 16 * 1024;
+/// WAL pages before the writer's commit copies them back into the database (SQLite's default is
+/// 1,000): a cycle dirties the same hot pages (index roots, the newest leaves) again and again, and
+/// a longer log copies each of them once per checkpoint rather than once per few cycles.
+const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// The `synchronous` of SQLite write cycles that hold no webhook, when it is not the configured
 /// one: NORMAL when FULL or EXTRA is configured. In WAL mode such a commit survives a crash of
@@ -77,7 +81,9 @@ async fn open(
                 // undo itself) go to memory, not to a temporary file written on every cycle.
                 .pragma("temp_store", "memory");
             match cache_kib {
-                Some(kib) => opts.pragma("cache_size", format!("-{kib}")),
+                Some(kib) => opts
+                    .pragma("cache_size", format!("-{kib}"))
+                    .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES.to_string()),
                 None => opts,
             }
         });

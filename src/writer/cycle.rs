@@ -8,9 +8,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use super::replies::database;
-use super::{
-    Claimed, Connections, Cycle, Relaxed, StoreError, WriteError, Written, one_by_one, together,
-};
+use super::task::Cycle;
+use super::{Claimed, Connections, Relaxed, StoreError, WriteError, Written, one_by_one, together};
 use crate::cluster::FenceToken;
 use crate::domain::OrderMove;
 use crate::store::cluster;

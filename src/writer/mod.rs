@@ -13,7 +13,7 @@
 //! connection of the writer's own, whose page cache stays warm (`store::db::connect_writer`). If
 //! a cycle fails, it is redone one write at a time in savepoints ([`one_by_one`]), so a bad write
 //! fails alone. The tasks run on a thread of their own, and a cycle may wait a moment for the
-//! tenants the previous one answered (group commit, see [`next_cycle`]).
+//! tenants the previous one answered (group commit, see `task`).
 //!
 //! On PostgreSQL a few writer tasks share the queues and commit cycles in parallel; a cycle never
 //! holds two writes of one tenant's attempt (they wait for each other) and the unique index
@@ -24,11 +24,12 @@
 mod cycle;
 mod one_by_one;
 mod replies;
+mod task;
 mod together;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use entity::{payment, webhook_event};
@@ -42,15 +43,8 @@ use crate::domain::{OrderStatus, PaymentStatus, TenantId};
 use crate::mercadopago::MpPayment;
 use crate::store::events::{NewEvent, Stored};
 use crate::store::gate::WriteGate;
-use cycle::Path;
 use replies::Reply;
 
-/// Most new events one cycle takes (SQLite allows 32,766 bound values; an event has 19).
-const MAX_EVENTS: usize = 512;
-/// Most pipeline writes one cycle takes.
-const MAX_WRITES: usize = 512;
-/// Longest a cycle waits for the writes of the tenants the previous cycle answered.
-const LINGER: Duration = Duration::from_millis(2);
 /// Webhooks that may wait for a cycle before handlers wait to hand theirs over.
 const INGEST_QUEUE: usize = 8192;
 
@@ -196,11 +190,6 @@ pub struct Writer {
     redone: Arc<AtomicU64>,
 }
 
-struct Queues {
-    ingest: mpsc::Receiver<Ingest>,
-    pipeline: mpsc::UnboundedReceiver<Fenced>,
-}
-
 impl Writer {
     /// Starts `tasks` writer tasks sharing the queues (one for SQLite's single writer; a few let
     /// PostgreSQL commit cycles in parallel). `node` is this node's cluster id (PostgreSQL), under
@@ -218,7 +207,7 @@ impl Writer {
     ) -> std::io::Result<Self> {
         let (ingest, ingest_queue) = mpsc::channel(INGEST_QUEUE);
         let (pipeline, pipeline_queue) = mpsc::unbounded_channel();
-        let queues = Arc::new(Mutex::new(Queues {
+        let queues = Arc::new(Mutex::new(task::Queues {
             ingest: ingest_queue,
             pipeline: pipeline_queue,
         }));
@@ -231,7 +220,7 @@ impl Writer {
             .name("cobro-writer".into())
             .spawn(move || {
                 let writers = (0..tasks.max(1)).map(|_| {
-                    run(
+                    task::run(
                         connections.clone(),
                         gate.clone(),
                         node.clone(),
@@ -362,82 +351,6 @@ impl Writer {
 
 fn stopped() -> WriteError {
     WriteError::Database(DbErr::Custom("the writer has stopped".into()))
-}
-
-/// One writer task: cycle after cycle until the queues close.
-async fn run(
-    connections: Connections,
-    gate: WriteGate,
-    node: Option<Arc<str>>,
-    queues: Arc<Mutex<Queues>>,
-    redone: Arc<AtomicU64>,
-) {
-    let mut durability = cycle::Durability::new(connections.relaxed.clone());
-    let mut answered = 0;
-    while let Some(cycle) = next_cycle(&queues, answered).await {
-        answered = cycle.writes.len();
-        let _turn = gate.enter().await;
-        let started = Instant::now();
-        let path = cycle::commit(&connections, &mut durability, node.as_deref(), cycle).await;
-        metrics::histogram!("cobro_write_cycle_seconds").record(started.elapsed().as_secs_f64());
-        if path == Path::Redone {
-            redone.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("cobro_write_cycles_redone_total").increment(1);
-        }
-    }
-}
-
-/// What one cycle commits.
-#[derive(Default)]
-struct Cycle {
-    events: Vec<Ingest>,
-    writes: Vec<Fenced>,
-}
-
-/// Waits for the first write of either kind, then takes whatever else is waiting, up to the cap
-/// of each kind. `None` once the writer's handles are all gone.
-///
-/// Group commit, as PostgreSQL's `commit_delay`: the tenants answered by the previous cycle send
-/// their next write one MercadoPago call later. A cycle started at once would hold none of them,
-/// so each tenant would get into every other cycle only; when fewer writes wait than the previous
-/// cycle answered (`expected`), the cycle waits up to [`LINGER`] for them. Nothing waits longer
-/// than that for it, and a cycle whose writes are all there starts at once.
-async fn next_cycle(queues: &Mutex<Queues>, expected: usize) -> Option<Cycle> {
-    let mut guard = queues.lock().await;
-    let queues = &mut *guard;
-    let mut cycle = Cycle::default();
-    tokio::select! {
-        event = queues.ingest.recv() => cycle.events.push(event?),
-        write = queues.pipeline.recv() => cycle.writes.push(write?),
-    }
-    take_waiting(&mut queues.pipeline, &mut cycle.writes);
-    let deadline = tokio::time::Instant::now() + LINGER;
-    while cycle.writes.len() < expected.min(MAX_WRITES) {
-        match tokio::time::timeout_at(deadline, queues.pipeline.recv()).await {
-            Ok(Some(write)) => cycle.writes.push(write),
-            Ok(None) | Err(_) => break,
-        }
-        take_waiting(&mut queues.pipeline, &mut cycle.writes);
-    }
-    while cycle.events.len() < MAX_EVENTS {
-        match queues.ingest.try_recv() {
-            Ok(event) => cycle.events.push(event),
-            Err(_) => break,
-        }
-    }
-    metrics::histogram!("cobro_write_cycle_events").record(cycle.events.len() as f64);
-    metrics::histogram!("cobro_write_cycle_writes").record(cycle.writes.len() as f64);
-    Some(cycle)
-}
-
-/// Moves the pipeline writes already waiting into the cycle, up to its cap.
-fn take_waiting(queue: &mut mpsc::UnboundedReceiver<Fenced>, writes: &mut Vec<Fenced>) {
-    while writes.len() < MAX_WRITES {
-        match queue.try_recv() {
-            Ok(write) => writes.push(write),
-            Err(_) => break,
-        }
-    }
 }
 
 pub fn elapsed_ms(started: Instant) -> i64 {
