@@ -43,7 +43,7 @@ use crate::domain::{OrderStatus, PaymentStatus, TenantId};
 use crate::mercadopago::MpPayment;
 use crate::store::events::{NewEvent, Stored};
 use crate::store::gate::WriteGate;
-use replies::Reply;
+use replies::{Answer, Reply};
 
 /// Webhooks that may wait for a cycle before handlers wait to hand theirs over.
 const INGEST_QUEUE: usize = 8192;
@@ -258,9 +258,8 @@ impl Writer {
         lease: Option<FenceToken>,
         event: Uuid,
     ) -> Result<Option<webhook_event::Model>, WriteError> {
-        let (reply, answer) = oneshot::channel();
-        self.send(lease, Write::Claim(event), None, Reply::Claim(reply))?;
-        answer.await.map_err(|_| stopped())?
+        self.ask(lease, Write::Claim(event), None, Reply::Claim)
+            .await
     }
 
     /// Steps 4–5, and 7 when no tag is due. `then_claim` is claimed in the same commit when the
@@ -271,10 +270,8 @@ impl Writer {
         update: PaymentUpdate,
         then_claim: Option<Uuid>,
     ) -> Result<PaymentStored, WriteError> {
-        let (reply, answer) = oneshot::channel();
         let write = Write::Payment(Box::new(update));
-        self.send(lease, write, then_claim, Reply::Payment(reply))?;
-        answer.await.map_err(|_| stopped())?
+        self.ask(lease, write, then_claim, Reply::Payment).await
     }
 
     pub async fn mark_tagged(
@@ -283,10 +280,8 @@ impl Writer {
         payment: Uuid,
         contact: String,
     ) -> Result<(), WriteError> {
-        let (reply, answer) = oneshot::channel();
         let write = Write::Tagged { payment, contact };
-        self.send(lease, write, None, Reply::Done(reply))?;
-        answer.await.map_err(|_| stopped())?
+        self.ask(lease, write, None, Reply::Done).await
     }
 
     /// Step 7. `then_claim` (the tenant's next queued event) is claimed in the same commit: the
@@ -299,14 +294,12 @@ impl Writer {
         started: Instant,
         then_claim: Option<Uuid>,
     ) -> Result<Finished, WriteError> {
-        let (reply, answer) = oneshot::channel();
         let write = Write::Success {
             event,
             payment,
             started,
         };
-        self.send(lease, write, then_claim, Reply::Finished(reply))?;
-        answer.await.map_err(|_| stopped())?
+        self.ask(lease, write, then_claim, Reply::Finished).await
     }
 
     /// Records a failed attempt; `then_claim` as for [`Writer::mark_success`].
@@ -316,36 +309,37 @@ impl Writer {
         failed: AttemptFailed,
         then_claim: Option<Uuid>,
     ) -> Result<Finished, WriteError> {
-        let (reply, answer) = oneshot::channel();
         let write = Write::Failed(failed);
-        self.send(lease, write, then_claim, Reply::Finished(reply))?;
-        answer.await.map_err(|_| stopped())?
+        self.ask(lease, write, then_claim, Reply::Finished).await
     }
 
     /// Puts a claimed event that will not be processed now back to `pending`, uncounting the
     /// attempt its claim counted.
     pub async fn release(&self, lease: Option<FenceToken>, event: Uuid) -> Result<(), WriteError> {
-        let (reply, answer) = oneshot::channel();
-        self.send(lease, Write::Release(event), None, Reply::Done(reply))?;
-        answer.await.map_err(|_| stopped())?
+        self.ask(lease, Write::Release(event), None, Reply::Done)
+            .await
     }
 
-    fn send(
+    /// Queues a pipeline write and waits for the cycle that commits it; `reply` is the kind of
+    /// answer the caller waits for.
+    async fn ask<T>(
         &self,
         lease: Option<FenceToken>,
         write: Write,
         then_claim: Option<Uuid>,
-        reply: Reply,
-    ) -> Result<(), WriteError> {
+        reply: fn(Answer<T>) -> Reply,
+    ) -> Result<T, WriteError> {
+        let (to, answer) = oneshot::channel();
         let then_claim = then_claim.filter(|_| write.ends_attempt());
         self.pipeline
             .send(Fenced {
                 lease,
                 write,
                 then_claim,
-                reply,
+                reply: reply(to),
             })
-            .map_err(|_| stopped())
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 }
 

@@ -8,7 +8,7 @@ use tokio::sync::oneshot;
 
 use super::{Claimed, Finished, PaymentStored, WriteError, Written};
 
-type Answer<T> = oneshot::Sender<Result<T, WriteError>>;
+pub(super) type Answer<T> = oneshot::Sender<Result<T, WriteError>>;
 
 pub(super) enum Reply {
     Claim(Answer<Option<webhook_event::Model>>),

@@ -79,14 +79,15 @@ async fn claims(
     let next_of = |i: usize| then_claim.get(i).copied().flatten();
     let ids: Vec<Uuid> = live
         .iter()
-        .flat_map(|(i, w)| match w {
-            Write::Claim(id) => [Some(*id), None],
-            _ => [None, next_of(*i)],
+        .filter_map(|(i, w)| match w {
+            Write::Claim(id) => Some(*id),
+            _ => next_of(*i),
         })
-        .flatten()
         .collect();
     let mut claimed = many::claim_many(txn, &ids).await?;
-    let mut next: Vec<Option<Claimed>> = then_claim.iter().map(|_| None).collect();
+    let mut next: Vec<Option<Claimed>> = std::iter::repeat_with(|| None)
+        .take(then_claim.len())
+        .collect();
     for (i, write) in live {
         if let Write::Claim(id) = write {
             results[*i] = Some(Ok(Written::Claim(claimed.remove(id))));
