@@ -20,6 +20,7 @@ use crate::services::Services;
 use crate::store::{db, events};
 use crate::tenant::supervisor::Registry;
 use crate::tenant::{Enqueue, TenantSupervisor};
+use crate::writer::WriteDb;
 use crate::ws::HubPublisher;
 use crate::ws::hub::WsHub;
 
@@ -76,10 +77,10 @@ pub async fn start(
     let conn = db::connect(&config).await.map_err(StartError::Connect)?;
     db::migrate(&conn).await.map_err(StartError::Migrate)?;
     let write_conn = match config.database_kind {
-        DatabaseKind::Sqlite => db::connect_writer(&config)
-            .await
-            .map_err(StartError::Connect)?,
-        DatabaseKind::Postgres => conn.clone(),
+        DatabaseKind::Sqlite => WriteDb::Owned(Arc::new(
+            db::open_writer(&config).map_err(StartError::Connect)?,
+        )),
+        DatabaseKind::Postgres => WriteDb::Pool(conn.clone()),
     };
     let ingest_limiter = config
         .ingest_per_tenant_per_second

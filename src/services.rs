@@ -12,7 +12,7 @@ use crate::mercadopago::MpClient;
 use crate::outbound::http_client;
 use crate::publish::StatusPublisher;
 use crate::store::gate::WriteGate;
-use crate::writer::{Connections, Relaxed, Writer};
+use crate::writer::{Connections, Relaxed, WriteDb, Writer};
 
 /// Writer tasks on PostgreSQL (each holds a pool connection while it commits a cycle).
 const WRITERS_POSTGRES: usize = 4;
@@ -35,7 +35,7 @@ pub struct Services {
 impl Services {
     pub fn new(
         db: DatabaseConnection,
-        write_db: DatabaseConnection,
+        write_db: WriteDb,
         config: Config,
         publisher: Arc<dyn StatusPublisher>,
     ) -> std::io::Result<Self> {

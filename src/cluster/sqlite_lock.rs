@@ -55,12 +55,7 @@ impl SqliteLock {
 }
 
 fn database_path(url: &str) -> Option<PathBuf> {
-    let path = url
-        .strip_prefix("sqlite:")?
-        .trim_start_matches("//")
-        .split('?')
-        .next()?;
-    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    crate::store::db::sqlite_path(url)
 }
 
 #[cfg(test)]

@@ -4,11 +4,13 @@
 //! these; nothing else touches the two cluster tables.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+use sea_orm::{DbBackend, DbErr, Statement};
 use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgPool};
 use std::time::Duration;
 use uuid::Uuid;
+
+use super::run::Run;
 
 /// "Node `n` is alive": a heartbeat younger than the lease, and either the session it heartbeats
 /// on still exists or the heartbeat is younger than the crash grace. So a killed process is dead
@@ -260,7 +262,7 @@ pub async fn leave(pool: &PgPool, node: &str) -> Result<u64, sqlx::Error> {
 /// fences. Run inside the writer's transaction; `FOR SHARE` makes a take-over wait for that
 /// transaction to end, so a result is never written after its tenant moved.
 pub async fn held_leases(
-    txn: &impl ConnectionTrait,
+    txn: &impl Run,
     node: &str,
     tenants: &[Uuid],
 ) -> Result<Vec<(Uuid, i64)>, DbErr> {
@@ -273,16 +275,19 @@ pub async fn held_leases(
     let mut values: Vec<sea_orm::Value> = Vec::with_capacity(tenants.len() + 1);
     values.push(node.into());
     values.extend(tenants.iter().map(|t| sea_orm::Value::from(*t)));
-    let rows = txn
-        .query_all_raw(Statement::from_sql_and_values(
+    #[derive(sea_orm::FromQueryResult, serde::Deserialize)]
+    struct Held {
+        tenant_id: Uuid,
+        fence: i64,
+    }
+    let rows: Vec<Held> = txn
+        .rows(Statement::from_sql_and_values(
             DbBackend::Postgres,
             sql,
             values,
         ))
         .await?;
-    rows.iter()
-        .map(|row| Ok((row.try_get("", "tenant_id")?, row.try_get("", "fence")?)))
-        .collect()
+    Ok(rows.into_iter().map(|h| (h.tenant_id, h.fence)).collect())
 }
 
 /// A pending event as a tenant actor pulls it.

@@ -2,6 +2,7 @@
 //! `synchronous` (FULL by default, so an acknowledged webhook survives power loss), or PostgreSQL;
 //! migrations run on every start.
 
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use migration::{Migrator, MigratorTrait};
@@ -12,20 +13,32 @@ use sea_orm::{
 };
 
 use crate::config::{Config, DatabaseKind};
+use crate::store::owned_sqlite::{OwnedSqlite, Tuning};
 
 /// The main pool: the admin API, the dashboard, recovery, retention. Uses the configured
 /// `synchronous`.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
-    open(config, config.database_max_connections, None).await
+    open(config, config.database_max_connections).await
 }
 
-/// The write path's connection on SQLite: a pool of exactly one connection, used by the writer
-/// only. SQLite drops a connection's page cache whenever another connection has written; with one
-/// writing connection (the others only read) the cache stays valid from one cycle to the next,
-/// where a pool handed each cycle a different, cold connection that read its pages again.
-/// Opened with the configured `synchronous`; see [`relaxed_synchronous`].
-pub async fn connect_writer(config: &Config) -> Result<DatabaseConnection, DbErr> {
-    open(config, 1, Some(WRITER_CACHE_KIB)).await
+/// The write path's connection on SQLite: one connection, owned by the writer's thread and used
+/// by it alone (see `store::owned_sqlite` for why it is not one of sqlx's). With one writing
+/// connection (the pool's only read, but for retention) its page cache stays valid from one cycle
+/// to the next. Opened with the configured `synchronous`; see [`relaxed_synchronous`]. Call it
+/// after [`migrate`]: the file and its schema must exist.
+pub fn open_writer(config: &Config) -> Result<OwnedSqlite, DbErr> {
+    let path = sqlite_path(&config.database_url).ok_or_else(|| {
+        DbErr::Custom("the writer needs an SQLite database file, not an in-memory one".into())
+    })?;
+    OwnedSqlite::open(
+        &path,
+        &Tuning {
+            synchronous: config.sqlite_synchronous.clone(),
+            busy_timeout: config.sqlite_busy_timeout,
+            cache_kib: WRITER_CACHE_KIB,
+            checkpoint_pages: WRITER_CHECKPOINT_PAGES,
+        },
+    )
 }
 
 /// The writer connection's page cache (SQLite's default is 2 MiB): the pages a cycle touches
@@ -50,12 +63,7 @@ pub fn relaxed_synchronous(config: &Config) -> Option<&'static str> {
 /// A pooled connection idle this long is pinged before it is handed out.
 const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// `cache_kib`: SQLite's page cache per connection, when not the default.
-async fn open(
-    config: &Config,
-    max_connections: u32,
-    cache_kib: Option<u32>,
-) -> Result<DatabaseConnection, DbErr> {
+async fn open(config: &Config, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     if config.database_kind == DatabaseKind::Sqlite {
         create_sqlite_dir(&config.database_url)?;
     }
@@ -72,20 +80,13 @@ async fn open(
             .map_err(|e| DbErr::Custom(format!("sqlite_synchronous: {e}")))?;
         let busy_timeout = config.sqlite_busy_timeout;
         options.map_sqlx_sqlite_opts(move |opts| {
-            let opts = opts
-                .journal_mode(SqliteJournalMode::Wal)
+            opts.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(synchronous)
                 .busy_timeout(busy_timeout)
                 .foreign_keys(true)
                 // Statement journals (a multi-row statement inside a transaction keeps one to
                 // undo itself) go to memory, not to a temporary file written on every cycle.
-                .pragma("temp_store", "memory");
-            match cache_kib {
-                Some(kib) => opts
-                    .pragma("cache_size", format!("-{kib}"))
-                    .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES.to_string()),
-                None => opts,
-            }
+                .pragma("temp_store", "memory")
         });
     }
     Database::connect(options).await
@@ -123,18 +124,22 @@ pub fn write_transaction() -> TransactionOptions {
     }
 }
 
-/// `sqlite://data/cobro.db?mode=rwc` → creates `data/` so a fresh clone starts with no setup.
-fn create_sqlite_dir(url: &str) -> Result<(), DbErr> {
+/// The file of a `sqlite://` URL (`None` for an in-memory database or another scheme).
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
     let path = url
-        .trim_start_matches("sqlite:")
+        .strip_prefix("sqlite:")?
         .trim_start_matches("//")
         .split('?')
-        .next()
-        .unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
+        .next()?;
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// `sqlite://data/cobro.db?mode=rwc` → creates `data/` so a fresh clone starts with no setup.
+fn create_sqlite_dir(url: &str) -> Result<(), DbErr> {
+    let Some(path) = sqlite_path(url) else {
         return Ok(());
-    }
-    match std::path::Path::new(path).parent() {
+    };
+    match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
             .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display()))),
         _ => Ok(()),

@@ -8,14 +8,16 @@ use sea_orm::ActiveValue::{Set, Unchanged};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::page::{self, Page, PageQuery};
+use super::run::{self, Run};
 use crate::domain::{EventStatus, TenantId};
 
 pub struct NewEvent {
@@ -65,10 +67,7 @@ fn new_row(new: &NewEvent) -> ActiveModel {
 /// Inserts a batch (inside the caller's transaction), deduplicating on
 /// `(tenant_id, notification_id)` against the table and within the batch. Answers, in the batch's
 /// order, what became of each event.
-pub async fn insert_batch(
-    db: &impl ConnectionTrait,
-    batch: &[NewEvent],
-) -> Result<Vec<Stored>, DbErr> {
+pub async fn insert_batch(db: &impl Run, batch: &[NewEvent]) -> Result<Vec<Stored>, DbErr> {
     let keys: Vec<(Uuid, String)> = batch
         .iter()
         .map(|e| (e.tenant_id.0, e.notification_id.clone()))
@@ -87,14 +86,12 @@ pub async fn insert_batch(
         rows.push(row);
     }
     let candidates = rows.len();
-    let inserted_count = Event::insert_many(rows)
-        .on_conflict(
-            OnConflict::columns([Column::TenantId, Column::NotificationId])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+    let insert = Event::insert_many(rows).on_conflict(
+        OnConflict::columns([Column::TenantId, Column::NotificationId])
+            .do_nothing()
+            .to_owned(),
+    );
+    let inserted_count = run::exec(db, &insert).await?;
     let existing = if inserted_count as usize == candidates {
         HashMap::new()
     } else {
@@ -117,39 +114,43 @@ pub async fn insert_batch(
 
 /// The stored id of each key (after a conflicting insert, some are older rows).
 async fn existing_ids(
-    db: &impl ConnectionTrait,
+    db: &impl Run,
     keys: Vec<(Uuid, String)>,
 ) -> Result<HashMap<(Uuid, String), Uuid>, DbErr> {
+    #[derive(FromQueryResult, Deserialize)]
+    struct Key {
+        id: Uuid,
+        tenant_id: Uuid,
+        notification_id: String,
+    }
     let tenants: Vec<Uuid> = keys.iter().map(|(t, _)| *t).collect();
     let notifications: Vec<String> = keys.iter().map(|(_, n)| n.clone()).collect();
-    let rows: Vec<(Uuid, Uuid, String)> = Event::find()
+    let query = Event::find()
         .select_only()
         .columns([Column::Id, Column::TenantId, Column::NotificationId])
         .filter(Column::TenantId.is_in(tenants))
-        .filter(Column::NotificationId.is_in(notifications))
-        .into_tuple()
-        .all(db)
-        .await?;
+        .filter(Column::NotificationId.is_in(notifications));
+    let rows: Vec<Key> = run::select(db, &query).await?;
     Ok(rows
         .into_iter()
-        .map(|(id, tenant, notification)| ((tenant, notification), id))
+        .map(|k| ((k.tenant_id, k.notification_id), k.id))
         .collect())
 }
 
 /// Moves a `pending` event to `processing` and counts the attempt. `None` when the event is not
 /// pending any more (already done, failed, or claimed by someone else), so a stale queue entry
 /// never processes an event twice.
-pub async fn claim(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, DbErr> {
+pub async fn claim(db: &impl Run, id: Uuid) -> Result<Option<Model>, DbErr> {
     Ok(super::many::claim_many(db, &[id]).await?.remove(&id))
 }
 
 pub async fn mark_success(
-    db: &impl ConnectionTrait,
+    db: &impl Run,
     id: Uuid,
     payment_id: Option<Uuid>,
     processing_ms: i64,
 ) -> Result<Model, DbErr> {
-    ActiveModel {
+    let row = ActiveModel {
         id: Unchanged(id),
         status: Set(EventStatus::Success.as_str().into()),
         processed: Set(true),
@@ -160,27 +161,25 @@ pub async fn mark_success(
         error_details: Set(None),
         next_retry_at: Set(None),
         ..Default::default()
-    }
-    .update(db)
-    .await
+    };
+    update_one(db, row).await
 }
 
 /// A claimed event that was not processed goes back to `pending` with its claim's attempt
 /// uncounted. Only a `processing` event moves; anything else is left as it is.
-pub async fn release(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
-    Event::update_many()
+pub async fn release(db: &impl Run, id: Uuid) -> Result<(), DbErr> {
+    let release = Event::update_many()
         .col_expr(Column::Status, Expr::value(EventStatus::Pending.as_str()))
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1))
         .filter(Column::Id.eq(id))
-        .filter(Column::Status.eq(EventStatus::Processing.as_str()))
-        .exec(db)
-        .await?;
+        .filter(Column::Status.eq(EventStatus::Processing.as_str()));
+    run::exec(db, &release).await?;
     Ok(())
 }
 
 /// Records a failed attempt: `pending` again with `next_retry_at`, or `failed` when `None`.
 pub async fn mark_attempt_failed(
-    db: &impl ConnectionTrait,
+    db: &impl Run,
     id: Uuid,
     next_retry_at: Option<DateTime<Utc>>,
     last_error: String,
@@ -191,7 +190,7 @@ pub async fn mark_attempt_failed(
         Some(_) => EventStatus::Pending,
         None => EventStatus::Failed,
     };
-    ActiveModel {
+    let row = ActiveModel {
         id: Unchanged(id),
         status: Set(status.as_str().into()),
         next_retry_at: Set(next_retry_at),
@@ -199,9 +198,15 @@ pub async fn mark_attempt_failed(
         error_details: Set(Some(error_details)),
         processing_ms: Set(Some(processing_ms)),
         ..Default::default()
-    }
-    .update(db)
-    .await
+    };
+    update_one(db, row).await
+}
+
+/// Writes the set columns of an event; answers the row, or `RecordNotUpdated` if it is gone.
+async fn update_one(db: &impl Run, row: ActiveModel) -> Result<Model, DbErr> {
+    let update = Event::update(row).validate()?.into_query();
+    let updated: Vec<Model> = run::update_returning(db, update).await?;
+    updated.into_iter().next().ok_or(DbErr::RecordNotUpdated)
 }
 
 pub async fn get(

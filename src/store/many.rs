@@ -3,8 +3,9 @@
 //! cycle with these; the one-row versions in `events` and `payments` serve its fallback (a cycle
 //! that failed is redone one write at a time, so a bad write fails alone).
 //!
-//! Why it matters: on SQLite every statement is a round trip to the connection's thread, and all
-//! writes share one connection, so statements per cycle, not rows, bound how fast Cobro processes.
+//! Why it matters: all writes share one connection (SQLite) or a few (PostgreSQL, where every
+//! statement is a round trip to the server), so statements per cycle, not rows, bound how fast
+//! Cobro processes.
 
 use std::collections::HashMap;
 
@@ -12,21 +13,20 @@ use chrono::{DateTime, Utc};
 use entity::payment::{self, Entity as Payment};
 use entity::webhook_event::{Column, Entity as Event, Model};
 use sea_orm::sea_query::{BinOper, CaseStatement, Expr, ExprTrait, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryTrait};
+
+use super::run::{Run, insert_returning, update_returning};
 use uuid::Uuid;
 
 use crate::domain::EventStatus;
 
 /// Moves every `pending` event of `ids` to `processing` and counts the attempt; answers the rows
 /// it moved (an id missing from the answer was not pending any more).
-pub async fn claim_many(
-    db: &impl ConnectionTrait,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, Model>, DbErr> {
+pub async fn claim_many(db: &impl Run, ids: &[Uuid]) -> Result<HashMap<Uuid, Model>, DbErr> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let claimed = Event::update_many()
+    let claim = Event::update_many()
         .col_expr(
             Column::Status,
             Expr::value(EventStatus::Processing.as_str()),
@@ -38,8 +38,8 @@ pub async fn claim_many(
         )
         .filter(Column::Id.is_in(ids.iter().copied()))
         .filter(pending_without_its_index())
-        .exec_with_returning(db)
-        .await?;
+        .into_query();
+    let claimed: Vec<Model> = update_returning(db, claim).await?;
     Ok(claimed.into_iter().map(|m| (m.id, m)).collect())
 }
 
@@ -62,7 +62,7 @@ pub struct Success {
 
 /// Marks every event of `done` `success` with its payment and processing time; answers the rows.
 pub async fn mark_success_many(
-    db: &impl ConnectionTrait,
+    db: &impl Run,
     done: &[Success],
 ) -> Result<HashMap<Uuid, Model>, DbErr> {
     let Some(first) = done.first() else {
@@ -75,7 +75,7 @@ pub async fn mark_success_many(
             |case, s| case.case(is(s), Expr::val(value(s))),
         )
     };
-    let updated = Event::update_many()
+    let update = Event::update_many()
         .col_expr(Column::Status, Expr::value(EventStatus::Success.as_str()))
         .col_expr(Column::Processed, Expr::value(true))
         .col_expr(Column::ProcessedAt, Expr::value(Some(Utc::now())))
@@ -94,8 +94,8 @@ pub async fn mark_success_many(
             by_event(|s| s.processing_ms.into()).into(),
         )
         .filter(Column::Id.is_in(done.iter().map(|s| s.event)))
-        .exec_with_returning(db)
-        .await?;
+        .into_query();
+    let updated: Vec<Model> = update_returning(db, update).await?;
     Ok(updated.into_iter().map(|m| (m.id, m)).collect())
 }
 
@@ -103,7 +103,7 @@ pub async fn mark_success_many(
 /// `(tenant_id, mp_payment_id)`); the GoHighLevel fields, id and `created_at` of an existing row
 /// are kept. Answers the stored rows by `(tenant_id, mp_payment_id)`.
 pub async fn upsert_payments(
-    db: &impl ConnectionTrait,
+    db: &impl Run,
     rows: Vec<payment::ActiveModel>,
 ) -> Result<HashMap<(Uuid, String), payment::Model>, DbErr> {
     use payment::Column as P;
@@ -128,14 +128,14 @@ pub async fn upsert_payments(
         P::Raw,
         P::UpdatedAt,
     ];
-    let stored = Payment::insert_many(rows)
+    let upsert = Payment::insert_many(rows)
         .on_conflict(
             OnConflict::columns([P::TenantId, P::MpPaymentId])
                 .update_columns(refreshed)
                 .to_owned(),
         )
-        .exec_with_returning(db)
-        .await?;
+        .into_query();
+    let stored: Vec<payment::Model> = insert_returning(db, upsert).await?;
     Ok(stored
         .into_iter()
         .map(|p| ((p.tenant_id, p.mp_payment_id.clone()), p))

@@ -8,8 +8,10 @@ pub mod events;
 pub mod gate;
 pub mod many;
 pub mod orders;
+pub mod owned_sqlite;
 pub mod page;
 pub mod payments;
+pub mod run;
 pub mod tenants;
 
 pub use page::{Page, PageQuery};

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::page::{self, Page, PageQuery};
+use super::run::{self, Run};
 use crate::domain::{OrderMove, OrderStatus, TenantId, plan_order_move};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -42,15 +43,10 @@ pub async fn create(
     .await
 }
 
-pub async fn get(
-    db: &impl ConnectionTrait,
-    tenant: TenantId,
-    id: Uuid,
-) -> Result<Option<Model>, DbErr> {
-    Order::find_by_id(id)
-        .filter(Column::TenantId.eq(tenant.0))
-        .one(db)
-        .await
+pub async fn get(db: &impl Run, tenant: TenantId, id: Uuid) -> Result<Option<Model>, DbErr> {
+    let query = Order::find_by_id(id).filter(Column::TenantId.eq(tenant.0));
+    let found: Vec<Model> = run::select(db, &query).await?;
+    Ok(found.into_iter().next())
 }
 
 pub async fn list(
@@ -65,7 +61,7 @@ pub async fn list(
 /// Moves the order toward `target` if the state machine allows it; answers the plan it followed.
 /// An order whose stored status is unknown to this version is left alone.
 pub async fn apply_payment(
-    db: &impl ConnectionTrait,
+    db: &impl Run,
     order: &Model,
     target: OrderStatus,
     mp_payment_id: &str,
@@ -75,15 +71,16 @@ pub async fn apply_payment(
     };
     let plan = plan_order_move(current, target);
     if let OrderMove::Move { to, .. } = plan {
-        ActiveModel {
+        let row = ActiveModel {
             id: Unchanged(order.id),
             status: Set(to.as_str().into()),
             mp_payment_id: Set(Some(mp_payment_id.to_owned())),
             updated_at: Set(Utc::now()),
             ..Default::default()
+        };
+        if run::exec(db, &Order::update(row).validate()?).await? == 0 {
+            return Err(DbErr::RecordNotUpdated);
         }
-        .update(db)
-        .await?;
     }
     Ok(Some(plan))
 }

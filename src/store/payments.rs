@@ -4,10 +4,13 @@
 use chrono::Utc;
 use entity::payment::{ActiveModel, Column, Entity as Payment, Model};
 use sea_orm::ActiveValue::{Set, Unchanged};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+};
 use uuid::Uuid;
 
 use super::page::{self, Page, PageQuery};
+use super::run::{self, Run};
 use crate::domain::{PaymentStatus, TenantId};
 use crate::mercadopago::MpPayment;
 
@@ -56,7 +59,7 @@ fn refresh(row: &mut ActiveModel, mp: &MpPayment, status: PaymentStatus, order_i
 
 /// Inserts or refreshes the payment row of `mp_payment_id`; the GoHighLevel fields are kept.
 pub async fn upsert(
-    db: &impl ConnectionTrait,
+    db: &impl Run,
     tenant: TenantId,
     mp_payment_id: &str,
     mp: &MpPayment,
@@ -70,43 +73,44 @@ pub async fn upsert(
                 ..Default::default()
             };
             refresh(&mut row, mp, status, order_id);
-            row.update(db).await
+            let update = Payment::update(row).validate()?.into_query();
+            let updated: Vec<Model> = run::update_returning(db, update).await?;
+            updated.into_iter().next().ok_or(DbErr::RecordNotUpdated)
         }
         None => {
-            new_row(tenant, mp_payment_id, mp, status, order_id)
-                .insert(db)
-                .await
+            let row = new_row(tenant, mp_payment_id, mp, status, order_id);
+            let insert = Payment::insert(row).into_query();
+            let inserted: Vec<Model> = run::insert_returning(db, insert).await?;
+            inserted.into_iter().next().ok_or(DbErr::RecordNotInserted)
         }
     }
 }
 
 /// Records that the buyer of this payment carries the tenant's tag in GoHighLevel.
-pub async fn mark_tagged(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-    contact_id: &str,
-) -> Result<(), DbErr> {
-    ActiveModel {
+pub async fn mark_tagged(db: &impl Run, id: Uuid, contact_id: &str) -> Result<(), DbErr> {
+    let row = ActiveModel {
         id: Unchanged(id),
         ghl_contact_id: Set(Some(contact_id.to_owned())),
         ghl_tagged_at: Set(Some(Utc::now())),
         ..Default::default()
+    };
+    match run::exec(db, &Payment::update(row).validate()?).await? {
+        0 => Err(DbErr::RecordNotUpdated),
+        _ => Ok(()),
     }
-    .update(db)
-    .await?;
-    Ok(())
 }
 
 pub async fn get(
-    db: &impl ConnectionTrait,
+    db: &impl Run,
     tenant: TenantId,
     mp_payment_id: &str,
 ) -> Result<Option<Model>, DbErr> {
-    Payment::find()
+    let query = Payment::find()
         .filter(Column::TenantId.eq(tenant.0))
         .filter(Column::MpPaymentId.eq(mp_payment_id))
-        .one(db)
-        .await
+        .limit(1);
+    let found: Vec<Model> = run::select(db, &query).await?;
+    Ok(found.into_iter().next())
 }
 
 pub async fn list(

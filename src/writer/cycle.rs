@@ -4,16 +4,18 @@
 
 use std::collections::HashSet;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use sea_orm::DbErr;
 use uuid::Uuid;
 
 use super::replies::database;
 use super::task::Cycle;
+use super::txn::WriteDb;
 use super::{Claimed, Connections, Relaxed, StoreError, WriteError, Written, one_by_one, together};
 use crate::cluster::FenceToken;
 use crate::domain::OrderMove;
 use crate::store::cluster;
 use crate::store::events::{NewEvent, Stored};
+use crate::store::run::Run;
 
 /// What a cycle produced: for its webhooks (in order) and for each pipeline write (in order).
 pub(super) struct Outcome {
@@ -64,11 +66,7 @@ impl Durability {
         }
     }
 
-    async fn set_for(
-        &mut self,
-        db: &DatabaseConnection,
-        holds_webhooks: bool,
-    ) -> Result<(), DbErr> {
+    async fn set_for(&mut self, db: &WriteDb, holds_webhooks: bool) -> Result<(), DbErr> {
         let Some(setting) = &self.setting else {
             return Ok(());
         };
@@ -150,7 +148,7 @@ pub(super) async fn commit(
 /// The `(tenant, fence)` pairs of these writes that this node still holds, share-locked until the
 /// commit. Nothing to check on a single node.
 pub(super) async fn held_leases(
-    txn: &impl ConnectionTrait,
+    txn: &impl Run,
     node: Option<&str>,
     leases: &[Option<FenceToken>],
 ) -> Result<Leases, DbErr> {
@@ -181,7 +179,7 @@ pub(super) fn finishes(wants_tag: bool, payment: &entity::payment::Model) -> boo
 
 /// Records a failed attempt (both paths of a cycle).
 pub(super) async fn record_failed(
-    db: &impl ConnectionTrait,
+    db: &impl Run,
     failed: &super::AttemptFailed,
 ) -> Result<entity::webhook_event::Model, DbErr> {
     crate::store::events::mark_attempt_failed(
@@ -218,7 +216,7 @@ pub(super) fn log_order_move(order: Uuid, plan: Option<OrderMove>) {
 mod tests {
     use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Statement};
 
-    use super::{Durability, Relaxed};
+    use super::{Durability, Relaxed, WriteDb};
 
     async fn synchronous(db: &DatabaseConnection) -> i64 {
         let row = db
@@ -241,22 +239,23 @@ mod tests {
         db.execute_unprepared("PRAGMA synchronous = FULL")
             .await
             .expect("full");
+        let writer = WriteDb::Pool(db.clone());
         let mut durability = Durability::new(Some(Relaxed {
             durable: "full".into(),
             relaxed: "normal",
         }));
         let (full, normal) = (2, 1);
-        durability.set_for(&db, true).await.expect("set");
+        durability.set_for(&writer, true).await.expect("set");
         assert_eq!(synchronous(&db).await, full);
-        durability.set_for(&db, false).await.expect("set");
+        durability.set_for(&writer, false).await.expect("set");
         assert_eq!(synchronous(&db).await, normal);
-        durability.set_for(&db, false).await.expect("set");
+        durability.set_for(&writer, false).await.expect("set");
         assert_eq!(synchronous(&db).await, normal);
-        durability.set_for(&db, true).await.expect("set");
+        durability.set_for(&writer, true).await.expect("set");
         assert_eq!(synchronous(&db).await, full, "back to FULL for webhooks");
         // No relaxed setting (PostgreSQL, or NORMAL configured): nothing is ever switched.
         let mut fixed = Durability::new(None);
-        fixed.set_for(&db, false).await.expect("set");
+        fixed.set_for(&writer, false).await.expect("set");
         assert_eq!(synchronous(&db).await, full);
     }
 }

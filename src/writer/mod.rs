@@ -5,12 +5,12 @@
 //! insert for all new events, one update for all claims, one upsert for all payments, one update
 //! for all successes), answering each caller only after the commit.
 //!
-//! Why one path: SQLite has a single writer, and every statement is a round trip to its
-//! connection's thread. Two writers taking turns paid a transaction and several statements per
-//! write; a cycle pays a handful of statements for hundreds of writes, and one fsync for every
+//! Why one path: SQLite has a single writer. Two writers taking turns paid a transaction and
+//! several statements per write; a cycle pays a handful of statements for hundreds of writes, and one fsync for every
 //! webhook in it (`synchronous=FULL` whenever a cycle holds a new event; processing-only cycles
 //! may commit `NORMAL`, see `store::db::relaxed_synchronous`). On SQLite all cycles commit on one
-//! connection of the writer's own, whose page cache stays warm (`store::db::connect_writer`). If
+//! connection of the writer's own, on the writer's thread (`store::owned_sqlite`): its statements
+//! are function calls, not hand-offs to a connection thread, and its page cache stays warm. If
 //! a cycle fails, it is redone one write at a time in savepoints ([`one_by_one`]), so a bad write
 //! fails alone. The tasks run on a thread of their own, and a cycle may wait a moment for the
 //! tenants the previous one answered (group commit, see `task`).
@@ -26,6 +26,9 @@ mod one_by_one;
 mod replies;
 mod task;
 mod together;
+mod txn;
+
+pub use txn::WriteDb;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,7 +36,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use entity::{payment, webhook_event};
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::DbErr;
 use serde_json::Value;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
@@ -167,8 +170,8 @@ enum Written {
 /// Where cycles commit.
 #[derive(Clone)]
 pub struct Connections {
-    /// SQLite: the writer's own connection (`store::db::connect_writer`); PostgreSQL: the pool.
-    pub db: DatabaseConnection,
+    /// SQLite: the writer's own connection (`store::owned_sqlite`); PostgreSQL: the pool.
+    pub db: WriteDb,
     /// SQLite: the `synchronous` of cycles holding no webhook, when it is not the configured one.
     pub relaxed: Option<Relaxed>,
 }

@@ -2,7 +2,7 @@
 //! savepoint and each pipeline write in its own, so a write that fails (or a batch of webhooks
 //! that cannot be stored) fails alone and the others are still made.
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::DbErr;
 
 use uuid::Uuid;
 
@@ -10,22 +10,23 @@ use super::cycle::{
     Outcome, Writes, finishes, held_leases, log_order_move, order_reference, record_failed,
 };
 use super::replies::database;
+use super::txn::{Txn, WriteDb};
 use super::{
     Claimed, PaymentStored, PaymentUpdate, StoreError, Write, WriteError, Written, elapsed_ms,
 };
 use crate::cluster::LeaseLost;
-use crate::store::db::write_transaction;
 use crate::store::events::{self, NewEvent, Stored};
+use crate::store::run::Run;
 use crate::store::{orders, payments};
 
 pub(super) async fn commit(
-    db: &DatabaseConnection,
+    db: &WriteDb,
     node: Option<&str>,
     events: &[NewEvent],
     writes: &Writes,
 ) -> Outcome {
     let count = writes.writes.len();
-    let txn = match db.begin_with_options(write_transaction()).await {
+    let txn = match db.begin().await {
         Ok(txn) => txn,
         Err(err) => return Outcome::failed(count, &err),
     };
@@ -64,15 +65,12 @@ pub(super) async fn commit(
     }
 }
 
-async fn store_events(
-    txn: &sea_orm::DatabaseTransaction,
-    events: &[NewEvent],
-) -> Result<Vec<Stored>, StoreError> {
+async fn store_events(txn: &Txn<'_>, events: &[NewEvent]) -> Result<Vec<Stored>, StoreError> {
     if events.is_empty() {
         return Ok(Vec::new());
     }
     let failed = |err: DbErr| StoreError::Database(err.to_string());
-    let savepoint = txn.begin().await.map_err(failed)?;
+    let savepoint = txn.savepoint().await.map_err(failed)?;
     match events::insert_batch(&savepoint, events).await {
         Ok(stored) => savepoint.commit().await.map(|()| stored).map_err(failed),
         Err(err) => {
@@ -84,11 +82,11 @@ async fn store_events(
 
 /// One write, and the next event it names, in a savepoint of their own.
 async fn in_savepoint(
-    txn: &sea_orm::DatabaseTransaction,
+    txn: &Txn<'_>,
     write: &Write,
     then_claim: Option<Uuid>,
 ) -> Result<(Written, Option<Claimed>), WriteError> {
-    let savepoint = txn.begin().await?;
+    let savepoint = txn.savepoint().await?;
     let both = async {
         let written = apply(&savepoint, write).await?;
         let claimed = match then_claim {
@@ -113,7 +111,7 @@ async fn in_savepoint(
 }
 
 /// Applies one write.
-async fn apply(db: &impl ConnectionTrait, write: &Write) -> Result<Written, DbErr> {
+async fn apply(db: &impl Run, write: &Write) -> Result<Written, DbErr> {
     Ok(match write {
         Write::Claim(event) => Written::Claim(events::claim(db, *event).await?),
         Write::Payment(update) => Written::Payment(Box::new(store_payment(db, update).await?)),
@@ -136,10 +134,7 @@ async fn apply(db: &impl ConnectionTrait, write: &Write) -> Result<Written, DbEr
     })
 }
 
-async fn store_payment(
-    db: &impl ConnectionTrait,
-    update: &PaymentUpdate,
-) -> Result<PaymentStored, DbErr> {
+async fn store_payment(db: &impl Run, update: &PaymentUpdate) -> Result<PaymentStored, DbErr> {
     let order = match order_reference(update) {
         Some(id) => orders::get(db, update.tenant, id).await?,
         None => None,

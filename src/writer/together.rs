@@ -7,28 +7,29 @@
 use std::collections::HashMap;
 
 use entity::payment;
-use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::DbErr;
 use uuid::Uuid;
 
 use super::cycle::{
     Leases, Outcome, Writes, finishes, held_leases, log_order_move, order_reference, record_failed,
 };
+use super::txn::WriteDb;
 use super::{Claimed, PaymentStored, PaymentUpdate, Write, WriteError, Written, elapsed_ms};
 use crate::cluster::{FenceToken, LeaseLost};
-use crate::store::db::write_transaction;
 use crate::store::events::{self, NewEvent};
 use crate::store::many::{self, Success};
+use crate::store::run::Run;
 use crate::store::{orders, payments};
 
 type Results = Vec<Option<Result<Written, WriteError>>>;
 
 pub(super) async fn commit(
-    db: &DatabaseConnection,
+    db: &WriteDb,
     node: Option<&str>,
     events: &[NewEvent],
     writes: &Writes,
 ) -> Result<Outcome, DbErr> {
-    let txn = db.begin_with_options(write_transaction()).await?;
+    let txn = db.begin().await?;
     let held = held_leases(&txn, node, &writes.leases).await?;
     let stored = match events.is_empty() {
         true => Vec::new(),
@@ -71,7 +72,7 @@ fn refuse_lost(leases: &[Option<FenceToken>], held: &Leases) -> Results {
 /// Every claim of the cycle in one statement: the explicit ones and the next events named by
 /// writes that end an attempt. Answers the latter, by write.
 async fn claims(
-    txn: &impl sea_orm::ConnectionTrait,
+    txn: &impl Run,
     live: &[(usize, &Write)],
     then_claim: &[Option<Uuid>],
     results: &mut Results,
@@ -101,7 +102,7 @@ async fn claims(
 
 /// Steps 4–5 of every payment update: one upsert for all, then the orders they move.
 async fn store_payments<'a>(
-    txn: &impl sea_orm::ConnectionTrait,
+    txn: &impl Run,
     live: &[(usize, &'a Write)],
 ) -> Result<Vec<(usize, &'a PaymentUpdate, payment::Model)>, DbErr> {
     let updates: Vec<(usize, &PaymentUpdate)> = live
@@ -148,7 +149,7 @@ async fn store_payments<'a>(
 
 /// Step 7 for every payment update that needs no tag and every explicit success: one update.
 async fn finish(
-    txn: &impl sea_orm::ConnectionTrait,
+    txn: &impl Run,
     live: &[(usize, &Write)],
     payments: Vec<(usize, &PaymentUpdate, payment::Model)>,
     results: &mut Results,
@@ -198,7 +199,7 @@ async fn finish(
 
 /// Tags recorded, failed attempts and releases, one statement each.
 async fn rare_writes(
-    txn: &impl sea_orm::ConnectionTrait,
+    txn: &impl Run,
     live: &[(usize, &Write)],
     results: &mut Results,
 ) -> Result<(), DbErr> {

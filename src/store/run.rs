@@ -1,0 +1,78 @@
+//! Running a statement built by sea-query on the connection a write is made on: a sea-orm
+//! connection or transaction (the pool, PostgreSQL's writer, the admin API), or the writer's own
+//! SQLite connection ([`OwnedTxn`](super::owned_sqlite::OwnedTxn)). The `store` functions the
+//! writer calls build their statements once and run them through [`Run`], so both backends write
+//! through the same code.
+
+use sea_orm::sea_query::{InsertStatement, UpdateStatement};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, FromQueryResult,
+    QueryTrait, Statement,
+};
+use serde::de::DeserializeOwned;
+
+/// A row the writer reads back: decoded by sea-orm from its own connections, deserialized from
+/// the owned SQLite connection's typed JSON.
+pub trait Row: FromQueryResult + DeserializeOwned + Send {}
+
+impl<T: FromQueryResult + DeserializeOwned + Send> Row for T {}
+
+#[async_trait::async_trait]
+pub trait Run: Sync {
+    fn backend(&self) -> DbBackend;
+
+    /// Runs a statement; answers how many rows it changed.
+    async fn exec(&self, stmt: Statement) -> Result<u64, DbErr>;
+
+    /// Runs a statement; answers its rows.
+    async fn rows<M: Row>(&self, stmt: Statement) -> Result<Vec<M>, DbErr>;
+}
+
+macro_rules! run_on_sea_orm {
+    ($($connection:ty),*) => {$(
+        #[async_trait::async_trait]
+        impl Run for $connection {
+            fn backend(&self) -> DbBackend {
+                self.get_database_backend()
+            }
+
+            async fn exec(&self, stmt: Statement) -> Result<u64, DbErr> {
+                Ok(self.execute_raw(stmt).await?.rows_affected())
+            }
+
+            async fn rows<M: Row>(&self, stmt: Statement) -> Result<Vec<M>, DbErr> {
+                M::find_by_statement(stmt).all(self).await
+            }
+        }
+    )*};
+}
+
+run_on_sea_orm!(DatabaseConnection, DatabaseTransaction);
+
+/// Runs a sea-orm query (a select, an update or delete without rows back).
+pub async fn exec(db: &impl Run, query: &impl QueryTrait) -> Result<u64, DbErr> {
+    db.exec(query.build(db.backend())).await
+}
+
+/// The rows of a select.
+pub async fn select<M: Row>(db: &impl Run, query: &impl QueryTrait) -> Result<Vec<M>, DbErr> {
+    db.rows(query.build(db.backend())).await
+}
+
+/// Runs an update and answers the rows it changed, as they are after it (`RETURNING *`).
+pub async fn update_returning<M: Row>(
+    db: &impl Run,
+    mut update: UpdateStatement,
+) -> Result<Vec<M>, DbErr> {
+    update.returning_all();
+    db.rows(db.backend().build(&update)).await
+}
+
+/// Runs an insert (or upsert) and answers the rows it wrote (`RETURNING *`).
+pub async fn insert_returning<M: Row>(
+    db: &impl Run,
+    mut insert: InsertStatement,
+) -> Result<Vec<M>, DbErr> {
+    insert.returning_all();
+    db.rows(db.backend().build(&insert)).await
+}
