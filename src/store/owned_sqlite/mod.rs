@@ -102,10 +102,11 @@ impl OwnedSqlite {
             .into_iter()
             .map(str::to_owned)
             .collect();
+        let kinds = values::kinds(&names);
         let mut rows = prepared.raw_query();
         let mut answer = Vec::new();
         while let Some(row) = rows.next().map_err(db_err)? {
-            answer.push(values::row(&names, row)?);
+            answer.push(values::row(&names, &kinds, row)?);
         }
         Ok(answer)
     }
@@ -225,7 +226,8 @@ mod tests {
         );
         Connection::open(&path).expect("create");
         let db = OwnedSqlite::open(&path, &tuning).expect("open");
-        db.batch("CREATE TABLE t (n INTEGER NOT NULL)").expect("table");
+        db.batch("CREATE TABLE t (n INTEGER NOT NULL)")
+            .expect("table");
         db
     }
 

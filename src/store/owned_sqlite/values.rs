@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Utc};
-use rusqlite::types::{Value as Sql, ValueRef};
+use rusqlite::types::{ToSqlOutput, Value as Sql, ValueRef};
 use sea_orm::sea_query::{OptionEnum, Value};
 use sea_orm::{ColumnTrait, ColumnType, DbErr, IdenStatic, Iterable};
 use serde_json::{Map, Value as Json};
@@ -58,8 +58,18 @@ fn kind_of(column: &ColumnType) -> Kind {
     }
 }
 
-/// A bound value, encoded as `sea-query-sqlx` and sqlx encode it for SQLite.
-pub(super) fn bind(value: &Value) -> Result<Sql, DbErr> {
+/// A bound value, encoded as `sea-query-sqlx` and sqlx encode it for SQLite. Text and bytes are
+/// borrowed, not copied.
+pub(super) fn bind(value: &Value) -> Result<ToSqlOutput<'_>, DbErr> {
+    Ok(match value {
+        Value::String(Some(text)) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+        Value::Bytes(Some(bytes)) => ToSqlOutput::Borrowed(ValueRef::Blob(bytes)),
+        Value::Uuid(Some(uuid)) => ToSqlOutput::Borrowed(ValueRef::Blob(uuid.as_bytes())),
+        other => ToSqlOutput::Owned(owned(other)?),
+    })
+}
+
+fn owned(value: &Value) -> Result<Sql, DbErr> {
     let integer = |v: Option<i64>| v.map_or(Sql::Null, Sql::Integer);
     Ok(match value {
         Value::Bool(v) => integer(v.map(i64::from)),
@@ -114,13 +124,25 @@ fn unsupported(what: &str) -> DbErr {
     DbErr::Custom(format!("the writer's SQLite connection cannot bind {what}"))
 }
 
-/// One result row as a JSON object, each column read as its entity column's kind (a column no
-/// entity has, such as a `COUNT(*)`, as what SQLite stored).
-pub(super) fn row(names: &[String], row: &rusqlite::Row<'_>) -> Result<Json, DbErr> {
-    let mut object = Map::with_capacity(names.len());
-    for (index, name) in names.iter().enumerate() {
+/// The kind of each result column, looked up once per statement (`None`: a column no entity has,
+/// such as a `COUNT(*)`, read as what SQLite stored).
+pub(super) fn kinds(names: &[String]) -> Vec<Option<Kind>> {
+    names
+        .iter()
+        .map(|name| KINDS.get(name.as_str()).copied())
+        .collect()
+}
+
+/// One result row as a JSON object, each column read as its kind.
+pub(super) fn row(
+    names: &[String],
+    kinds: &[Option<Kind>],
+    row: &rusqlite::Row<'_>,
+) -> Result<Json, DbErr> {
+    let mut object = Map::new();
+    for (index, (name, kind)) in names.iter().zip(kinds).enumerate() {
         let stored = row.get_ref(index).map_err(super::db_err)?;
-        let value = match KINDS.get(name.as_str()) {
+        let value = match kind {
             Some(kind) => {
                 typed(*kind, stored).map_err(|e| DbErr::Type(format!("column {name}: {e}")))?
             }
@@ -137,7 +159,7 @@ fn typed(kind: Kind, stored: ValueRef<'_>) -> Result<Json, String> {
     }
     Ok(match kind {
         Kind::Uuid => Json::String(uuid(stored)?.to_string()),
-        Kind::Timestamp => Json::String(rfc3339(&timestamp(stored)?)),
+        Kind::Timestamp => Json::String(timestamp_text(stored)?),
         Kind::Json => serde_json::from_str(text(stored)?).map_err(|e| e.to_string())?,
         Kind::Bool => Json::Bool(integer(stored)? != 0),
         Kind::Int | Kind::BigInt => Json::from(integer(stored)?),
@@ -175,14 +197,16 @@ fn uuid(stored: ValueRef<'_>) -> Result<Uuid, String> {
     }
 }
 
-/// RFC 3339 as sqlx writes it, or SQLite's own `YYYY-MM-DD HH:MM:SS[.fff]` (UTC).
-fn timestamp(stored: ValueRef<'_>) -> Result<DateTime<Utc>, String> {
+/// A timestamp as the RFC 3339 text the models read: as stored when sqlx or this connection wrote
+/// it (`2026-12-01T23:48:21.123456789+00:00`, the only writers), converted from SQLite's own
+/// `YYYY-MM-DD HH:MM:SS[.fff]` (UTC) otherwise.
+fn timestamp_text(stored: ValueRef<'_>) -> Result<String, String> {
     let text = text(stored)?;
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&Utc));
+    if text.as_bytes().get(10) == Some(&b'T') {
+        return Ok(text.to_owned());
     }
     NaiveDateTime::parse_from_str(text, "%F %T%.f")
-        .map(|t| Utc.from_utc_datetime(&t))
+        .map(|t| rfc3339(&Utc.from_utc_datetime(&t)))
         .map_err(|e| format!("{text:?} is not a timestamp: {e}"))
 }
 
@@ -231,16 +255,17 @@ mod tests {
         let id = Uuid::now_v7();
         assert_eq!(
             bind(&Value::ChronoDateTimeUtc(Some(at))).expect("bind"),
-            Sql::Text("2026-12-01T23:48:21.123456789+00:00".into()),
+            ToSqlOutput::Owned(Sql::Text("2026-12-01T23:48:21.123456789+00:00".into())),
             "the text sqlx writes"
         );
         assert_eq!(
             bind(&Value::Uuid(Some(id))).expect("bind"),
-            Sql::Blob(id.as_bytes().to_vec())
+            ToSqlOutput::Borrowed(ValueRef::Blob(id.as_bytes()))
         );
         let conn = rusqlite::Connection::open_in_memory().expect("sqlite");
         let read = |kind: Kind, value: Value| -> Json {
             let bound = bind(&value).expect("bind");
+            let bound = bound.to_sql().expect("to sql");
             conn.query_row("SELECT ?1", [bound], |row| Ok(typed(kind, row.get_ref(0)?)))
                 .expect("select")
                 .expect("typed")
