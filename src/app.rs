@@ -80,7 +80,11 @@ pub async fn start(
         DatabaseKind::Sqlite => WriteDb::Owned(Arc::new(
             db::open_writer(&config).map_err(StartError::Connect)?,
         )),
-        DatabaseKind::Postgres => WriteDb::Pool(conn.clone()),
+        DatabaseKind::Postgres => WriteDb::Pool(
+            db::connect_writer_pool(&config, crate::services::WRITERS_POSTGRES)
+                .await
+                .map_err(StartError::Connect)?,
+        ),
     };
     let ingest_limiter = config
         .ingest_per_tenant_per_second

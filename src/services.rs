@@ -15,7 +15,7 @@ use crate::store::gate::WriteGate;
 use crate::writer::{Connections, Relaxed, WriteDb, Writer};
 
 /// Writer tasks on PostgreSQL (each holds a pool connection while it commits a cycle).
-const WRITERS_POSTGRES: usize = 4;
+pub const WRITERS_POSTGRES: usize = 4;
 
 pub struct Services {
     /// Webhooks, admin API, recovery (SQLite: the configured `synchronous`, FULL by default).

@@ -41,6 +41,26 @@ pub fn open_writer(config: &Config) -> Result<OwnedSqlite, DbErr> {
     )
 }
 
+/// The write path's pool on PostgreSQL: the writer's tasks only, connected lazily, so that every
+/// connection is opened by the writer's own runtime (its thread) and its socket is driven by that
+/// runtime. A connection of the shared pool is driven by whichever runtime opened it: the writer's
+/// statements then waited for an HTTP worker's runtime to poll its socket, and failed outright
+/// once that runtime had shut down (a commit whose answer was lost that way was redone, and a
+/// webhook it had stored was answered `duplicate`).
+pub async fn connect_writer_pool(
+    config: &Config,
+    tasks: usize,
+) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(config.database_url.clone());
+    options
+        .max_connections(u32::try_from(tasks).unwrap_or(u32::MAX))
+        .min_connections(0)
+        .connect_lazy(true)
+        .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
+        .sqlx_logging(false);
+    Database::connect(options).await
+}
+
 /// The writer connection's page cache (SQLite's default is 2 MiB): the pages a cycle touches
 /// (recent events, their indexes, payments) stay in memory instead of being read again.
 const WRITER_CACHE_KIB: u32 = 16 * 1024;
