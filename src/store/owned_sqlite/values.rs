@@ -265,7 +265,6 @@ mod tests {
         let conn = rusqlite::Connection::open_in_memory().expect("sqlite");
         let read = |kind: Kind, value: Value| -> Json {
             let bound = bind(&value).expect("bind");
-            let bound = bound.to_sql().expect("to sql");
             conn.query_row("SELECT ?1", [bound], |row| Ok(typed(kind, row.get_ref(0)?)))
                 .expect("select")
                 .expect("typed")
