@@ -6,6 +6,8 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::PathBuf;
 
+use crate::store::db::sqlite_path;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SqliteLockError {
     #[error(
@@ -27,7 +29,7 @@ pub struct SqliteLock {
 impl SqliteLock {
     /// Locks `<database file>.lock` for a `sqlite://` URL (nothing for an in-memory database).
     pub fn acquire(database_url: &str) -> Result<Self, SqliteLockError> {
-        let Some(database) = database_path(database_url) else {
+        let Some(database) = sqlite_path(database_url) else {
             return Ok(Self { _file: None });
         };
         let path = PathBuf::from(format!("{}.lock", database.display()));
@@ -54,10 +56,6 @@ impl SqliteLock {
     }
 }
 
-fn database_path(url: &str) -> Option<PathBuf> {
-    crate::store::db::sqlite_path(url)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,9 +79,9 @@ mod tests {
 
     #[test]
     fn memory_databases_need_no_lock() {
-        assert!(database_path("sqlite::memory:").is_none());
+        assert!(sqlite_path("sqlite::memory:").is_none());
         assert_eq!(
-            database_path("sqlite://data/cobro.db?mode=rwc"),
+            sqlite_path("sqlite://data/cobro.db?mode=rwc"),
             Some(PathBuf::from("data/cobro.db"))
         );
     }

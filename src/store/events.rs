@@ -9,7 +9,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait,
+    QuerySelect,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -162,7 +162,7 @@ pub async fn mark_success(
         next_retry_at: Set(None),
         ..Default::default()
     };
-    update_one(db, row).await
+    run::update_one(db, row).await
 }
 
 /// A claimed event that was not processed goes back to `pending` with its claim's attempt
@@ -199,14 +199,7 @@ pub async fn mark_attempt_failed(
         processing_ms: Set(Some(processing_ms)),
         ..Default::default()
     };
-    update_one(db, row).await
-}
-
-/// Writes the set columns of an event; answers the row, or `RecordNotUpdated` if it is gone.
-async fn update_one(db: &impl Run, row: ActiveModel) -> Result<Model, DbErr> {
-    let update = Event::update(row).validate()?.into_query();
-    let updated: Vec<Model> = run::update_returning(db, update).await?;
-    updated.into_iter().next().ok_or(DbErr::RecordNotUpdated)
+    run::update_one(db, row).await
 }
 
 pub async fn get(

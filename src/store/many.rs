@@ -15,7 +15,7 @@ use entity::webhook_event::{Column, Entity as Event, Model};
 use sea_orm::sea_query::{BinOper, CaseStatement, Expr, ExprTrait, OnConflict};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryTrait};
 
-use super::run::{Run, insert_returning, update_returning};
+use super::run::{Run, returning};
 use uuid::Uuid;
 
 use crate::domain::EventStatus;
@@ -39,7 +39,7 @@ pub async fn claim_many(db: &impl Run, ids: &[Uuid]) -> Result<HashMap<Uuid, Mod
         .filter(Column::Id.is_in(ids.iter().copied()))
         .filter(pending_without_its_index())
         .into_query();
-    let claimed: Vec<Model> = update_returning(db, claim).await?;
+    let claimed: Vec<Model> = returning(db, claim).await?;
     Ok(claimed.into_iter().map(|m| (m.id, m)).collect())
 }
 
@@ -95,7 +95,7 @@ pub async fn mark_success_many(
         )
         .filter(Column::Id.is_in(done.iter().map(|s| s.event)))
         .into_query();
-    let updated: Vec<Model> = update_returning(db, update).await?;
+    let updated: Vec<Model> = returning(db, update).await?;
     Ok(updated.into_iter().map(|m| (m.id, m)).collect())
 }
 
@@ -135,7 +135,7 @@ pub async fn upsert_payments(
                 .to_owned(),
         )
         .into_query();
-    let stored: Vec<payment::Model> = insert_returning(db, upsert).await?;
+    let stored: Vec<payment::Model> = returning(db, upsert).await?;
     Ok(stored
         .into_iter()
         .map(|p| ((p.tenant_id, p.mp_payment_id.clone()), p))

@@ -78,9 +78,7 @@ pub async fn apply_payment(
             updated_at: Set(Utc::now()),
             ..Default::default()
         };
-        if run::exec(db, &Order::update(row).validate()?).await? == 0 {
-            return Err(DbErr::RecordNotUpdated);
-        }
+        run::update_one(db, row).await?;
     }
     Ok(Some(plan))
 }

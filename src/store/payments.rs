@@ -73,14 +73,12 @@ pub async fn upsert(
                 ..Default::default()
             };
             refresh(&mut row, mp, status, order_id);
-            let update = Payment::update(row).validate()?.into_query();
-            let updated: Vec<Model> = run::update_returning(db, update).await?;
-            updated.into_iter().next().ok_or(DbErr::RecordNotUpdated)
+            run::update_one(db, row).await
         }
         None => {
             let row = new_row(tenant, mp_payment_id, mp, status, order_id);
             let insert = Payment::insert(row).into_query();
-            let inserted: Vec<Model> = run::insert_returning(db, insert).await?;
+            let inserted: Vec<Model> = run::returning(db, insert).await?;
             inserted.into_iter().next().ok_or(DbErr::RecordNotInserted)
         }
     }
@@ -94,10 +92,8 @@ pub async fn mark_tagged(db: &impl Run, id: Uuid, contact_id: &str) -> Result<()
         ghl_tagged_at: Set(Some(Utc::now())),
         ..Default::default()
     };
-    match run::exec(db, &Payment::update(row).validate()?).await? {
-        0 => Err(DbErr::RecordNotUpdated),
-        _ => Ok(()),
-    }
+    run::update_one(db, row).await?;
+    Ok(())
 }
 
 pub async fn get(

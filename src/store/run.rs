@@ -6,8 +6,8 @@
 
 use sea_orm::sea_query::{InsertStatement, UpdateStatement};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, FromQueryResult,
-    QueryTrait, Statement,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, FromQueryResult, QueryTrait, Statement, StatementBuilder,
 };
 use serde::de::DeserializeOwned;
 
@@ -59,20 +59,40 @@ pub async fn select<M: Row>(db: &impl Run, query: &impl QueryTrait) -> Result<Ve
     db.rows(query.build(db.backend())).await
 }
 
-/// Runs an update and answers the rows it changed, as they are after it (`RETURNING *`).
-pub async fn update_returning<M: Row>(
-    db: &impl Run,
-    mut update: UpdateStatement,
-) -> Result<Vec<M>, DbErr> {
-    update.returning_all();
-    db.rows(db.backend().build(&update)).await
+/// An insert, upsert or update that can answer the rows it wrote.
+pub trait Writes: StatementBuilder + Send {
+    /// Adds `RETURNING *`.
+    fn return_rows(&mut self);
 }
 
-/// Runs an insert (or upsert) and answers the rows it wrote (`RETURNING *`).
-pub async fn insert_returning<M: Row>(
-    db: &impl Run,
-    mut insert: InsertStatement,
-) -> Result<Vec<M>, DbErr> {
-    insert.returning_all();
-    db.rows(db.backend().build(&insert)).await
+impl Writes for UpdateStatement {
+    fn return_rows(&mut self) {
+        self.returning_all();
+    }
 }
+
+impl Writes for InsertStatement {
+    fn return_rows(&mut self) {
+        self.returning_all();
+    }
+}
+
+/// Runs an insert, upsert or update; answers the rows it wrote, as they are after it.
+pub async fn returning<M: Row>(db: &impl Run, mut write: impl Writes) -> Result<Vec<M>, DbErr> {
+    write.return_rows();
+    db.rows(db.backend().build(&write)).await
+}
+
+/// Writes the set columns of one row (by primary key); answers the row as it is after the write,
+/// or `RecordNotUpdated` when there is no such row.
+pub async fn update_one<A>(db: &impl Run, row: A) -> Result<ModelOf<A>, DbErr>
+where
+    A: ActiveModelTrait + Send,
+    ModelOf<A>: Row,
+{
+    let update = A::Entity::update(row).validate()?.into_query();
+    let updated: Vec<ModelOf<A>> = returning(db, update).await?;
+    updated.into_iter().next().ok_or(DbErr::RecordNotUpdated)
+}
+
+type ModelOf<A> = <<A as ActiveModelTrait>::Entity as EntityTrait>::Model;

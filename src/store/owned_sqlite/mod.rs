@@ -125,7 +125,7 @@ fn prepare<'c>(
     Ok(prepared)
 }
 
-pub(crate) fn db_err(err: rusqlite::Error) -> DbErr {
+fn db_err(err: rusqlite::Error) -> DbErr {
     DbErr::Custom(format!("sqlite: {err}"))
 }
 
