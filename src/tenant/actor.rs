@@ -1,6 +1,7 @@
 //! `TenantActor`: one per tenant, spawned by the supervisor. It owns the tenant's FIFO queue and
-//! runs exactly one attempt at a time (the next starts only when the current one has finished),
-//! keeps a timer per event waiting for a retry, and owns the tenant's outbound rate limiters.
+//! runs one batch of it at a time (`pipeline::run_batch`, which processes its events in order;
+//! the next batch starts only when the current one has answered), keeps a timer per event
+//! waiting for a retry, and owns the tenant's outbound rate limiters.
 //! After `tenant_idle` with nothing to do it asks the supervisor to retire it; everything it
 //! knew is in the database.
 //!
@@ -19,13 +20,13 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::limits::Limiters;
-use super::pipeline::{self, AttemptOutcome, NextUp, Start};
+use super::pipeline::{self, AttemptOutcome, BATCH, Batch, NextUp, Start};
 use super::supervisor::{Enqueue, LeaseLost, Poke, TenantIdle, TenantSupervisor};
 use crate::cluster::Fence;
 use crate::domain::TenantId;
 use crate::services::Services;
 use crate::store::cluster::{self as cluster_store, PendingEvent};
-use crate::writer::Claimed;
+use entity::webhook_event;
 
 /// How often an actor checks whether it has been idle long enough to retire.
 const IDLE_CHECK_MAX: Duration = Duration::from_secs(5);
@@ -68,12 +69,13 @@ pub struct TenantActor {
     queue: VecDeque<Uuid>,
     /// Events in `queue` or in flight, so a repeated `Process` does not queue twice.
     queued: HashSet<Uuid>,
-    in_flight: Option<Uuid>,
-    /// The event at the front of `queue`, already claimed by the write that ended the previous
-    /// attempt (the next attempt starts without a claim of its own).
-    claimed_next: Option<Claimed>,
-    /// The front of `queue`, shown to the attempt in flight (see [`NextUp`]).
-    next_up: tokio::sync::watch::Sender<Option<Uuid>>,
+    /// The events of the batch in flight (empty: none is).
+    in_flight: Vec<Uuid>,
+    /// Events at the front of `queue` already claimed by the last write of the previous batch
+    /// (`None`: it was not pending any more), so the next batch starts without a claim.
+    claimed: HashMap<Uuid, Option<webhook_event::Model>>,
+    /// The front of `queue`, shown to the batch in flight (see [`NextUp`]).
+    next_up: tokio::sync::watch::Sender<Vec<Uuid>>,
     timers: HashMap<Uuid, SpawnHandle>,
     last_active: Instant,
     /// Set once idleness was reported: new work goes back to the supervisor for a fresh actor.
@@ -117,9 +119,9 @@ impl TenantActor {
             limits,
             queue: VecDeque::new(),
             queued: HashSet::new(),
-            in_flight: None,
-            claimed_next: None,
-            next_up: tokio::sync::watch::Sender::new(None),
+            in_flight: Vec::new(),
+            claimed: HashMap::new(),
+            next_up: tokio::sync::watch::Sender::new(Vec::new()),
             timers: HashMap::new(),
             last_active: Instant::now(),
             retiring: false,
@@ -156,7 +158,7 @@ impl TenantActor {
             self.pulls.again = true;
             return;
         }
-        if from_start && self.queue.is_empty() && self.in_flight.is_none() {
+        if from_start && self.queue.is_empty() && self.in_flight.is_empty() {
             self.pulls.cursor = 0;
         }
         self.pulls.running = true;
@@ -208,84 +210,129 @@ impl TenantActor {
         self.pump(ctx);
     }
 
-    /// Starts the next attempt if none is running. The only place attempts start, which is what
-    /// makes processing serial per tenant. Every change to the queue ends here, so the attempt in
+    /// Starts the next batch if none is running. The only place batches start, which is what
+    /// makes processing serial per tenant. Every change to the queue ends here, so the batch in
     /// flight always sees the current front.
     fn pump(&mut self, ctx: &mut Context<Self>) {
         self.start_next(ctx);
-        self.next_up.send_replace(self.queue.front().copied());
+        let front: Vec<Uuid> = self.queue.iter().take(BATCH).copied().collect();
+        self.next_up.send_if_modified(|shown| {
+            let changed = *shown != front;
+            *shown = front;
+            changed
+        });
+    }
+
+    /// The next batch: the claimed events at the front of the queue, or, when the front is not
+    /// claimed, the unclaimed events there (claimed together when the batch starts). Never both,
+    /// so claimed events do not wait for the claim of the others.
+    fn take_batch(&mut self) -> Vec<Start> {
+        let mut batch = Vec::new();
+        let claimed_front = self
+            .queue
+            .front()
+            .is_some_and(|id| self.claimed.contains_key(id));
+        while batch.len() < BATCH {
+            let Some(&id) = self.queue.front() else { break };
+            if self.claimed.contains_key(&id) != claimed_front {
+                break;
+            }
+            self.queue.pop_front();
+            match self.claimed.remove(&id) {
+                Some(Some(event)) => batch.push(Start::Claimed(Box::new(event))),
+                // Not pending any more (done or failed meanwhile): nothing to process.
+                Some(None) => {
+                    self.queued.remove(&id);
+                }
+                None => batch.push(Start::Claim(id)),
+            }
+        }
+        batch
     }
 
     fn start_next(&mut self, ctx: &mut Context<Self>) {
         if let Some(waiter) = &mut self.draining {
-            if self.in_flight.is_none()
+            if self.in_flight.is_empty()
                 && let Some(done) = waiter.take()
             {
                 self.release_claimed_then(done, ctx);
             }
             return;
         }
-        if self.in_flight.is_some() {
+        if !self.in_flight.is_empty() {
             return self.report_depth();
         }
-        let Some(event_id) = self.queue.pop_front() else {
+        let starts = self.take_batch();
+        if starts.is_empty() {
+            if !self.queue.is_empty() {
+                // Only events that were not pending any more: look at what follows them.
+                return self.start_next(ctx);
+            }
             return self.report_depth();
-        };
-        let start = match self.claimed_next.take() {
-            Some(claimed) if claimed.id == event_id => match claimed.event {
-                Some(event) => Start::Claimed(Box::new(event)),
-                // Not pending any more (done or failed meanwhile): nothing to process.
-                None => {
-                    self.queued.remove(&event_id);
-                    return self.start_next(ctx);
-                }
-            },
-            _ => Start::Claim(event_id),
-        };
+        }
+        self.in_flight = starts
+            .iter()
+            .map(|start| match start {
+                Start::Claim(id) => *id,
+                Start::Claimed(event) => event.id,
+            })
+            .collect();
         let next_up: NextUp = self.next_up.subscribe();
-        self.in_flight = Some(event_id);
         self.last_active = Instant::now();
         let (services, limits, tenant) = (self.services.clone(), self.limits.clone(), self.tenant);
         let fence = self.fence.clone();
-        let attempt = async move {
+        let batch = async move {
             let fence = fence.as_ref();
-            pipeline::run_attempt(&services, &limits, tenant, start, next_up, fence).await
+            pipeline::run_batch(&services, &limits, tenant, starts, next_up, fence).await
         };
-        ctx.spawn(attempt.into_actor(self).map(move |attempt, actor, ctx| {
-            actor.in_flight = None;
-            actor.queued.remove(&event_id);
-            actor.last_active = Instant::now();
-            actor.claimed_next = attempt.next;
-            match attempt.outcome {
-                AttemptOutcome::RetryAt(at) => actor.schedule(event_id, at, ctx),
-                AttemptOutcome::LeaseLost => {
-                    tracing::warn!(tenant = %actor.tenant, "lease lost during an attempt; dropping the tenant");
-                    actor.queue.clear();
-                    if let Some(fence) = &actor.fence {
-                        actor
-                            .supervisor
-                            .do_send(LeaseLost(actor.tenant, fence.token));
-                    }
-                }
-                _ => {}
-            }
+        ctx.spawn(batch.into_actor(self).map(|batch, actor, ctx| {
+            actor.batch_done(batch, ctx);
             actor.pump(ctx);
         }));
         self.report_depth();
     }
 
-    /// Draining: an event claimed with the last attempt will not be processed now, so it goes
-    /// back to `pending` (its attempt uncounted) before the drain is answered.
+    fn batch_done(&mut self, batch: Batch, ctx: &mut Context<Self>) {
+        for id in self.in_flight.drain(..) {
+            self.queued.remove(&id);
+        }
+        self.last_active = Instant::now();
+        self.claimed
+            .extend(batch.next.into_iter().map(|next| (next.id, next.event)));
+        let mut lease_lost = false;
+        for (event_id, outcome) in batch.outcomes {
+            match outcome {
+                AttemptOutcome::RetryAt(at) => self.schedule(event_id, at, ctx),
+                AttemptOutcome::LeaseLost => lease_lost = true,
+                _ => {}
+            }
+        }
+        if lease_lost {
+            tracing::warn!(tenant = %self.tenant, "lease lost during an attempt; dropping the tenant");
+            self.queue.clear();
+            self.claimed.clear();
+            if let Some(fence) = &self.fence {
+                self.supervisor.do_send(LeaseLost(self.tenant, fence.token));
+            }
+        }
+    }
+
+    /// Draining: the events claimed with the last batch will not be processed now, so they go
+    /// back to `pending` (their attempt uncounted) before the drain is answered.
     fn release_claimed_then(&mut self, done: oneshot::Sender<()>, ctx: &mut Context<Self>) {
-        let claimed = self.claimed_next.take().and_then(|c| c.event);
-        let writer = self.services.writer.clone();
         let lease = self.fence.as_ref().map(Fence::token);
+        let releases: Vec<_> = self
+            .claimed
+            .drain()
+            .filter(|(_, event)| event.is_some())
+            .map(|(id, _)| (id, self.services.writer.release(lease, id)))
+            .collect();
         let release = async move {
-            if let Some(event) = claimed
-                && let Err(err) = writer.release(lease, event.id).await
-            {
-                // Still `processing`: recovery (next start) or a take-over makes it pending.
-                tracing::warn!(event = %event.id, error = %err, "could not release a claimed event");
+            for (id, released) in releases {
+                if let Err(err) = released.await {
+                    // Still `processing`: recovery (next start) or a take-over makes it pending.
+                    tracing::warn!(event = %id, error = %err, "could not release a claimed event");
+                }
             }
             let _ = done.send(());
         };
@@ -307,13 +354,13 @@ impl TenantActor {
 
     /// Publishes this tenant's queue depth (queued, waiting on a timer, or in flight).
     fn report_depth(&self) {
-        let depth = self.queue.len() + self.timers.len() + usize::from(self.in_flight.is_some());
+        let depth = self.queue.len() + self.timers.len() + self.in_flight.len();
         metrics::gauge!("cobro_tenant_queue_depth", "tenant" => self.tenant.to_string())
             .set(depth as f64);
     }
 
     fn is_idle(&self) -> bool {
-        self.in_flight.is_none()
+        self.in_flight.is_empty()
             && !self.pulls.running
             && self.queue.is_empty()
             && self.timers.is_empty()

@@ -1,6 +1,6 @@
 //! Per-tenant processing. The [`TenantSupervisor`] keeps one [`TenantActor`] per tenant; each actor
-//! owns a FIFO queue run one event at a time, its retry timers and its rate limiters, and runs
-//! [`pipeline::run_attempt`] for each event. Ingest, the retry endpoints and recovery talk to the
+//! owns a FIFO queue run in order, one batch at a time, its retry timers and its rate limiters,
+//! and runs [`pipeline::run_batch`] for each batch. Ingest, the retry endpoints and recovery talk to the
 //! supervisor only.
 
 pub mod actor;

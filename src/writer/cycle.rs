@@ -21,8 +21,8 @@ use crate::store::run::Run;
 pub(super) struct Outcome {
     pub events: Result<Vec<Stored>, StoreError>,
     pub writes: Vec<Result<Written, WriteError>>,
-    /// For each pipeline write, the next event claimed with it (when one was asked for).
-    pub next: Vec<Option<Claimed>>,
+    /// For each pipeline write, the next events claimed with it (when they were asked for).
+    pub next: Vec<Vec<Claimed>>,
 }
 
 impl Outcome {
@@ -31,7 +31,7 @@ impl Outcome {
         Self {
             events: Err(StoreError::Database(err.to_string())),
             writes: (0..writes).map(|_| Err(database(err))).collect(),
-            next: (0..writes).map(|_| None).collect(),
+            next: (0..writes).map(|_| Vec::new()).collect(),
         }
     }
 }
@@ -40,7 +40,7 @@ impl Outcome {
 pub(super) struct Writes {
     pub leases: Vec<Option<FenceToken>>,
     pub writes: Vec<super::Write>,
-    pub then_claim: Vec<Option<Uuid>>,
+    pub then_claim: Vec<Vec<Uuid>>,
 }
 
 /// How a cycle was committed.

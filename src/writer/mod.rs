@@ -56,18 +56,18 @@ pub struct PaymentStored {
     pub payment: payment::Model,
     /// The event marked `success`, unless a tag still has to be added first.
     pub finished: Option<webhook_event::Model>,
-    /// The next event, when one was asked for and the event was finished.
-    pub next: Option<Claimed>,
+    /// The next events, when they were asked for and the event was finished.
+    pub next: Vec<Claimed>,
 }
 
 /// The write that ended an attempt (success, or a failed attempt recorded).
 pub struct Finished {
     pub event: webhook_event::Model,
-    pub next: Option<Claimed>,
+    pub next: Vec<Claimed>,
 }
 
-/// The tenant's next event, claimed in the same cycle as the write that ended the attempt before
-/// it (see [`Writer::mark_success`]): so an event costs the writer one cycle, not two.
+/// One of the tenant's next events, claimed in the same cycle as the write that ended the attempt
+/// before it (see [`Writer::mark_success`]): so an event costs the writer one cycle, not two.
 pub struct Claimed {
     pub id: Uuid,
     /// `None`: the event was not pending any more; there is nothing to process.
@@ -120,12 +120,12 @@ struct Ingest {
     reply: oneshot::Sender<Result<Stored, StoreError>>,
 }
 
-/// One pipeline write: what to write, the lease it is made under (cluster only), the event to
+/// One pipeline write: what to write, the lease it is made under (cluster only), the events to
 /// claim with it if it ends an attempt, who to tell.
 struct Fenced {
     lease: Option<FenceToken>,
     write: Write,
-    then_claim: Option<Uuid>,
+    then_claim: Vec<Uuid>,
     reply: Reply,
 }
 
@@ -256,93 +256,101 @@ impl Writer {
     }
 
     /// Moves a `pending` event to `processing` and counts the attempt (`None`: not pending).
-    pub async fn claim(
+    pub fn claim(
         &self,
         lease: Option<FenceToken>,
         event: Uuid,
-    ) -> Result<Option<webhook_event::Model>, WriteError> {
-        self.ask(lease, Write::Claim(event), None, Reply::Claim)
-            .await
+    ) -> impl Future<Output = Result<Option<webhook_event::Model>, WriteError>> + use<> {
+        self.ask(lease, Write::Claim(event), Vec::new(), Reply::Claim)
     }
 
     /// Steps 4–5, and 7 when no tag is due. `then_claim` is claimed in the same commit when the
     /// event is finished by it (only asked for when no tag can be due).
-    pub async fn store_payment(
+    pub fn store_payment(
         &self,
         lease: Option<FenceToken>,
         update: PaymentUpdate,
-        then_claim: Option<Uuid>,
-    ) -> Result<PaymentStored, WriteError> {
+        then_claim: Vec<Uuid>,
+    ) -> impl Future<Output = Result<PaymentStored, WriteError>> + use<> {
         let write = Write::Payment(Box::new(update));
-        self.ask(lease, write, then_claim, Reply::Payment).await
+        self.ask(lease, write, then_claim, Reply::Payment)
     }
 
-    pub async fn mark_tagged(
+    pub fn mark_tagged(
         &self,
         lease: Option<FenceToken>,
         payment: Uuid,
         contact: String,
-    ) -> Result<(), WriteError> {
+    ) -> impl Future<Output = Result<(), WriteError>> + use<> {
         let write = Write::Tagged { payment, contact };
-        self.ask(lease, write, None, Reply::Done).await
+        self.ask(lease, write, Vec::new(), Reply::Done)
     }
 
-    /// Step 7. `then_claim` (the tenant's next queued event) is claimed in the same commit: the
-    /// tenant's next attempt starts without a cycle of its own for the claim.
-    pub async fn mark_success(
+    /// Step 7. `then_claim` (the tenant's next queued events) is claimed in the same commit: the
+    /// tenant's next attempts start without a cycle of their own for the claim.
+    pub fn mark_success(
         &self,
         lease: Option<FenceToken>,
         event: Uuid,
         payment: Uuid,
         started: Instant,
-        then_claim: Option<Uuid>,
-    ) -> Result<Finished, WriteError> {
+        then_claim: Vec<Uuid>,
+    ) -> impl Future<Output = Result<Finished, WriteError>> + use<> {
         let write = Write::Success {
             event,
             payment,
             started,
         };
-        self.ask(lease, write, then_claim, Reply::Finished).await
+        self.ask(lease, write, then_claim, Reply::Finished)
     }
 
     /// Records a failed attempt; `then_claim` as for [`Writer::mark_success`].
-    pub async fn attempt_failed(
+    pub fn attempt_failed(
         &self,
         lease: Option<FenceToken>,
         failed: AttemptFailed,
-        then_claim: Option<Uuid>,
-    ) -> Result<Finished, WriteError> {
+        then_claim: Vec<Uuid>,
+    ) -> impl Future<Output = Result<Finished, WriteError>> + use<> {
         let write = Write::Failed(failed);
-        self.ask(lease, write, then_claim, Reply::Finished).await
+        self.ask(lease, write, then_claim, Reply::Finished)
     }
 
     /// Puts a claimed event that will not be processed now back to `pending`, uncounting the
     /// attempt its claim counted.
-    pub async fn release(&self, lease: Option<FenceToken>, event: Uuid) -> Result<(), WriteError> {
-        self.ask(lease, Write::Release(event), None, Reply::Done)
-            .await
+    pub fn release(
+        &self,
+        lease: Option<FenceToken>,
+        event: Uuid,
+    ) -> impl Future<Output = Result<(), WriteError>> + use<> {
+        self.ask(lease, Write::Release(event), Vec::new(), Reply::Done)
     }
 
-    /// Queues a pipeline write and waits for the cycle that commits it; `reply` is the kind of
-    /// answer the caller waits for.
-    async fn ask<T>(
+    /// Queues a pipeline write at once (not when the answer is first polled: writes queued one
+    /// after the other are committed in that order, and a caller may go on working while its
+    /// write waits for a cycle) and answers the cycle's result; `reply` is the kind of answer the
+    /// caller waits for.
+    fn ask<T: 'static>(
         &self,
         lease: Option<FenceToken>,
         write: Write,
-        then_claim: Option<Uuid>,
+        then_claim: Vec<Uuid>,
         reply: fn(Answer<T>) -> Reply,
-    ) -> Result<T, WriteError> {
+    ) -> impl Future<Output = Result<T, WriteError>> + use<T> {
         let (to, answer) = oneshot::channel();
-        let then_claim = then_claim.filter(|_| write.ends_attempt());
-        self.pipeline
-            .send(Fenced {
-                lease,
-                write,
-                then_claim,
-                reply: reply(to),
-            })
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        let then_claim = match write.ends_attempt() {
+            true => then_claim,
+            false => Vec::new(),
+        };
+        let queued = self.pipeline.send(Fenced {
+            lease,
+            write,
+            then_claim,
+            reply: reply(to),
+        });
+        async move {
+            queued.map_err(|_| stopped())?;
+            answer.await.map_err(|_| stopped())?
+        }
     }
 }
 

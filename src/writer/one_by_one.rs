@@ -45,12 +45,12 @@ pub(super) async fn commit(
     {
         if held.lost(lease) {
             results.push(Err(WriteError::LeaseLost(LeaseLost)));
-            next.push(None);
+            next.push(Vec::new());
             continue;
         }
-        let (result, claimed) = match in_savepoint(&txn, write, *then_claim).await {
+        let (result, claimed) = match in_savepoint(&txn, write, then_claim).await {
             Ok((written, claimed)) => (Ok(written), claimed),
-            Err(err) => (Err(err), None),
+            Err(err) => (Err(err), Vec::new()),
         };
         results.push(result);
         next.push(claimed);
@@ -80,22 +80,20 @@ async fn store_events(txn: &Txn<'_>, events: &[NewEvent]) -> Result<Vec<Stored>,
     }
 }
 
-/// One write, and the next event it names, in a savepoint of their own.
+/// One write, and the next events it names, in a savepoint of their own.
 async fn in_savepoint(
     txn: &Txn<'_>,
     write: &Write,
-    then_claim: Option<Uuid>,
-) -> Result<(Written, Option<Claimed>), WriteError> {
+    then_claim: &[Uuid],
+) -> Result<(Written, Vec<Claimed>), WriteError> {
     let savepoint = txn.savepoint().await?;
     let both = async {
         let written = apply(&savepoint, write).await?;
-        let claimed = match then_claim {
-            Some(id) => Some(Claimed {
-                id,
-                event: events::claim(&savepoint, id).await?,
-            }),
-            None => None,
-        };
+        let mut claimed = Vec::with_capacity(then_claim.len());
+        for &id in then_claim {
+            let event = events::claim(&savepoint, id).await?;
+            claimed.push(Claimed { id, event });
+        }
         Ok::<_, DbErr>((written, claimed))
     };
     match both.await {
@@ -170,6 +168,6 @@ async fn store_payment(db: &impl Run, update: &PaymentUpdate) -> Result<PaymentS
     Ok(PaymentStored {
         payment,
         finished,
-        next: None,
+        next: Vec::new(),
     })
 }

@@ -1,6 +1,6 @@
 //! Answering the callers of a cycle, once it committed (or failed): each pipeline write has a
 //! [`Reply`] of its own kind, and [`Reply::send`] pairs it with what the cycle produced for it
-//! (and the next event claimed with it, for a write that ended an attempt).
+//! (and the next events claimed with it, for a write that ended an attempt).
 
 use entity::webhook_event;
 use sea_orm::DbErr;
@@ -19,7 +19,7 @@ pub(super) enum Reply {
 
 impl Reply {
     /// Tells the caller. A caller that stopped waiting (its attempt was dropped) is not an error.
-    pub(super) fn send(self, result: Result<Written, WriteError>, next: Option<Claimed>) {
+    pub(super) fn send(self, result: Result<Written, WriteError>, next: Vec<Claimed>) {
         let _ = match (self, result) {
             (Reply::Claim(to), Ok(Written::Claim(event))) => to.send(Ok(event)).is_ok(),
             (Reply::Payment(to), Ok(Written::Payment(mut stored))) => {

@@ -74,27 +74,33 @@ fn refuse_lost(leases: &[Option<FenceToken>], held: &Leases) -> Results {
 async fn claims(
     txn: &impl Run,
     live: &[(usize, &Write)],
-    then_claim: &[Option<Uuid>],
+    then_claim: &[Vec<Uuid>],
     results: &mut Results,
-) -> Result<Vec<Option<Claimed>>, DbErr> {
-    let next_of = |i: usize| then_claim.get(i).copied().flatten();
+) -> Result<Vec<Vec<Claimed>>, DbErr> {
+    let next_of = |i: usize| then_claim.get(i).map(Vec::as_slice).unwrap_or_default();
     let ids: Vec<Uuid> = live
         .iter()
-        .filter_map(|(i, w)| match w {
-            Write::Claim(id) => Some(*id),
+        .flat_map(|(i, w)| match w {
+            Write::Claim(id) => std::slice::from_ref(id),
             _ => next_of(*i),
         })
+        .copied()
         .collect();
     let mut claimed = many::claim_many(txn, &ids).await?;
-    let mut next: Vec<Option<Claimed>> = std::iter::repeat_with(|| None)
+    let mut next: Vec<Vec<Claimed>> = std::iter::repeat_with(Vec::new)
         .take(then_claim.len())
         .collect();
     for (i, write) in live {
         if let Write::Claim(id) = write {
             results[*i] = Some(Ok(Written::Claim(claimed.remove(id))));
-        } else if let Some(id) = next_of(*i) {
-            let event = claimed.remove(&id);
-            next[*i] = Some(Claimed { id, event });
+        } else {
+            next[*i] = next_of(*i)
+                .iter()
+                .map(|&id| Claimed {
+                    id,
+                    event: claimed.remove(&id),
+                })
+                .collect();
         }
     }
     Ok(next)
@@ -185,7 +191,7 @@ async fn finish(
         let stored = PaymentStored {
             payment,
             finished,
-            next: None,
+            next: Vec::new(),
         };
         results[i] = Some(Ok(Written::Payment(Box::new(stored))));
     }

@@ -198,7 +198,7 @@ async fn a_write_under_a_taken_over_lease_is_refused_and_changes_nothing() {
         .state
         .services
         .writer
-        .store_payment(lease(stale), update("555001"), None)
+        .store_payment(lease(stale), update("555001"), Vec::new())
         .await;
     assert!(
         matches!(refused, Err(WriteError::LeaseLost(_))),
@@ -222,7 +222,7 @@ async fn a_write_under_a_taken_over_lease_is_refused_and_changes_nothing() {
     app.state
         .services
         .writer
-        .store_payment(lease(current), update("555002"), None)
+        .store_payment(lease(current), update("555002"), Vec::new())
         .await
         .expect("a write under the current fence lands");
     let (code, _) = app

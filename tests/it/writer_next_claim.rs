@@ -66,10 +66,11 @@ async fn the_write_that_ends_an_attempt_claims_the_next_event() {
     let tenant_id = TenantId(Uuid::parse_str(&tenant.id).expect("uuid"));
     let writer = &app.state.services.writer;
     let db = Database::connect(&app.db.url).await.expect("connect");
-    let (a, b, c) = (
+    let (a, b, c, d) = (
         store(writer, tenant_id, 1).await,
         store(writer, tenant_id, 2).await,
         store(writer, tenant_id, 3).await,
+        store(writer, tenant_id, 4).await,
     );
 
     writer
@@ -78,19 +79,24 @@ async fn the_write_that_ends_an_attempt_claims_the_next_event() {
         .expect("claim")
         .expect("pending");
     let stored = writer
-        .store_payment(None, update(tenant_id, a, 1, false), Some(b))
+        .store_payment(None, update(tenant_id, a, 1, false), vec![b, c])
         .await
         .expect("payment stored");
     let finished = stored.finished.expect("no tag due: the event is finished");
     assert_eq!(finished.status, "success");
-    let next = stored.next.expect("the next event was asked for");
-    assert_eq!(next.id, b);
-    let claimed = next.event.expect("b was pending, so it is claimed");
+    let next: Vec<(Uuid, Option<(String, i32)>)> = stored
+        .next
+        .into_iter()
+        .map(|n| (n.id, n.event.map(|e| (e.status, e.attempts))))
+        .collect();
+    let claimed = Some(("processing".to_string(), 1));
     assert_eq!(
-        (claimed.status.as_str(), claimed.attempts),
-        ("processing", 1)
+        next,
+        vec![(b, claimed.clone()), (c, claimed)],
+        "both next events are claimed, in order"
     );
     assert_eq!(row(&db, b).await, ("processing".into(), 1), "committed");
+    assert_eq!(row(&db, c).await, ("processing".into(), 1), "committed");
 
     // A failed attempt claims too; an event that is not pending any more is not claimed.
     let failed = AttemptFailed {
@@ -101,36 +107,34 @@ async fn the_write_that_ends_an_attempt_claims_the_next_event() {
         processing_ms: 3,
     };
     let recorded = writer
-        .attempt_failed(None, failed, Some(a))
+        .attempt_failed(None, failed, vec![a, d])
         .await
         .expect("recorded");
     assert_eq!(recorded.event.status, "pending");
-    let next = recorded.next.expect("asked for");
+    let next: Vec<(Uuid, bool)> = recorded
+        .next
+        .iter()
+        .map(|n| (n.id, n.event.is_some()))
+        .collect();
     assert_eq!(
-        (next.id, next.event.is_none()),
-        (a, true),
+        next,
+        vec![(a, false), (d, true)],
         "a is done: nothing to claim"
     );
     assert_eq!(row(&db, a).await, ("success".into(), 1), "a is untouched");
 
-    // A payment step that may still need a tag does not end the attempt: no claim.
-    let stored = writer
-        .store_payment(None, update(tenant_id, b, 2, true), Some(c))
-        .await
-        .expect("payment stored");
-    assert!(stored.finished.is_none() && stored.next.is_none());
-    assert_eq!(row(&db, c).await, ("pending".into(), 0));
-
     // A claimed event given back is pending again with its claim's attempt uncounted; release
     // moves nothing that is not `processing`.
-    writer
-        .claim(None, c)
-        .await
-        .expect("claim")
-        .expect("pending");
-    assert_eq!(row(&db, c).await, ("processing".into(), 1));
-    writer.release(None, c).await.expect("released");
-    assert_eq!(row(&db, c).await, ("pending".into(), 0));
+    writer.release(None, d).await.expect("released");
+    assert_eq!(row(&db, d).await, ("pending".into(), 0));
     writer.release(None, a).await.expect("released");
     assert_eq!(row(&db, a).await, ("success".into(), 1));
+
+    // A payment step that may still need a tag does not end the attempt: no claim.
+    let stored = writer
+        .store_payment(None, update(tenant_id, c, 3, true), vec![d])
+        .await
+        .expect("payment stored");
+    assert!(stored.finished.is_none() && stored.next.is_empty());
+    assert_eq!(row(&db, d).await, ("pending".into(), 0));
 }

@@ -1,0 +1,360 @@
+//! Processing a tenant's events (SPEC §6 steps 1–7). The tenant actor hands [`run_batch`] the
+//! events at the front of its queue, at most [`BATCH`] of them, and starts no other batch until
+//! this one has answered: that is what keeps processing serial per tenant.
+//!
+//! Within a batch the events are fetched from MercadoPago one after the other, in arrival order.
+//! An event's result is handed to the writer as soon as it is known, and the next event's fetch
+//! starts while that write waits for its cycle: the writes of a batch are queued in arrival
+//! order and committed in that order (several of them in one cycle when they come faster than
+//! cycles). Without this, each event of a tenant waited for a whole writer cycle before the next
+//! could start, so one tenant could never get more than one event per cycle done however large
+//! its backlog (issue 9).
+//!
+//! What keeps the result equal to processing the events strictly one by one:
+//! - two writes touching the same payment or the same order are never in the writer's queue at
+//!   once: before queueing one, the batch waits until the earlier ones are committed
+//!   ([`Touched`]), so the second sees the first's effect (an order never moves backwards);
+//! - a payment whose buyer must be tagged in GoHighLevel waits for every earlier write, then runs
+//!   its steps one write after the other (the tag is recorded before `success`);
+//! - the last write of the batch claims the tenant's next queued events in the same cycle
+//!   ([`NextUp`]), so under load a batch costs one cycle before its first fetch, not one per event.
+//!
+//! A failed attempt does not hold the others back: it is recorded (retry on the schedule, or
+//! failed for good) and the batch goes on, as the queue always did.
+
+mod steps;
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use entity::webhook_event;
+use futures_util::future::LocalBoxFuture;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{Instrument, info_span, warn};
+use uuid::Uuid;
+
+use crate::cluster::Fence;
+use crate::domain::TenantId;
+use crate::mercadopago::MpPayment;
+use crate::services::Services;
+use crate::tenant::failure::Failure;
+use crate::tenant::limits::Limiters;
+use crate::writer::{Claimed, Finished, PaymentStored, WriteError};
+use steps::{Fetched, Processed, Steps, Stop, record_metrics};
+
+/// Most events one batch takes. Large enough that a tenant with a backlog gets many events into
+/// every writer cycle, small enough that an actor answers a drain or a lease loss soon.
+pub const BATCH: usize = 32;
+
+/// What the actor must do after an event's attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Succeeded,
+    /// The event was not pending (already done, failed, or taken): nothing happened.
+    Skipped,
+    RetryAt(DateTime<Utc>),
+    Failed,
+    /// Cluster: the tenant's lease moved (or this node's clock ran out) mid-attempt; nothing more
+    /// was called or written, and the new owner takes the event up again.
+    LeaseLost,
+}
+
+/// How an event's attempt begins: with the event still to claim, or with the event already
+/// claimed by the write that ended the tenant's previous batch.
+pub enum Start {
+    Claim(Uuid),
+    Claimed(Box<webhook_event::Model>),
+}
+
+/// What a batch did: an outcome for every event it was given, and the tenant's next events when
+/// its last write claimed them.
+#[derive(Default)]
+pub struct Batch {
+    pub outcomes: Vec<(Uuid, AttemptOutcome)>,
+    pub next: Vec<Claimed>,
+}
+
+impl Batch {
+    fn done(&mut self, event: Uuid, outcome: AttemptOutcome, started: Instant) {
+        record_metrics(outcome, started.elapsed());
+        self.outcomes.push((event, outcome));
+    }
+}
+
+/// The front of the tenant's queue (at most [`BATCH`] events), kept current by its actor while a
+/// batch runs: the batch's last write claims them, read at the moment that write is made.
+pub type NextUp = tokio::sync::watch::Receiver<Vec<Uuid>>;
+
+/// Runs the attempts of `starts`, in order.
+pub async fn run_batch(
+    svc: &Services,
+    limits: &Limiters,
+    tenant: TenantId,
+    starts: Vec<Start>,
+    next_up: NextUp,
+    fence: Option<&Fence>,
+) -> Batch {
+    let steps = Steps {
+        svc,
+        limits,
+        fence,
+        tenant,
+    };
+    let (events, mut batch) = claim_all(&steps, starts).await;
+    for event in &events {
+        steps.publish_event(event);
+    }
+    let (queued, answers) = mpsc::unbounded_channel();
+    let produce = produce(&steps, events, &next_up, queued);
+    let (produced, answered) = futures_util::join!(produce, answer(&steps, answers));
+    for part in [produced, answered] {
+        batch.outcomes.extend(part.outcomes);
+        batch.next.extend(part.next);
+    }
+    batch
+}
+
+/// Step 1 for the events not claimed yet, all in one cycle. Answers the events to process and
+/// the outcomes of those that cannot be.
+async fn claim_all(steps: &Steps<'_>, starts: Vec<Start>) -> (Vec<webhook_event::Model>, Batch) {
+    let writer = &steps.svc.writer;
+    // Every claim is queued before the first is awaited, so all are in the same cycle.
+    let claims: Vec<_> = starts
+        .into_iter()
+        .map(|start| match start {
+            Start::Claimed(event) => (event.id, Some(*event), None),
+            Start::Claim(id) => (id, None, Some(writer.claim(steps.lease(), id))),
+        })
+        .collect();
+    let (mut events, mut batch) = (Vec::with_capacity(claims.len()), Batch::default());
+    for (id, ready, claim) in claims {
+        let claimed = match (ready, claim) {
+            (Some(event), _) => Ok(Some(event)),
+            (None, Some(claim)) => claim.await,
+            (None, None) => Ok(None),
+        };
+        let outcome = match claimed {
+            Ok(Some(event)) => {
+                events.push(event);
+                continue;
+            }
+            Ok(None) => AttemptOutcome::Skipped,
+            Err(WriteError::LeaseLost(_)) => AttemptOutcome::LeaseLost,
+            Err(err) => {
+                warn!(event = %id, error = %err, "could not claim event; recovery will pick it up");
+                AttemptOutcome::Skipped
+            }
+        };
+        batch.outcomes.push((id, outcome));
+    }
+    (events, batch)
+}
+
+/// A write queued with the writer, waiting for its cycle, and what answering it needs.
+enum Queued {
+    Payment {
+        event: webhook_event::Model,
+        mp: Box<MpPayment>,
+        mapped_order_status: Option<&'static str>,
+        started: Instant,
+        answer: LocalBoxFuture<'static, Result<PaymentStored, WriteError>>,
+    },
+    Failure {
+        event: webhook_event::Model,
+        failure: Failure,
+        retry_at: Option<DateTime<Utc>>,
+        started: Instant,
+        answer: LocalBoxFuture<'static, Result<Finished, WriteError>>,
+    },
+    /// Answered once every write queued before it is.
+    Barrier(oneshot::Sender<()>),
+}
+
+/// The payments and orders touched by the writes queued since the last barrier.
+#[derive(Default)]
+struct Touched {
+    payments: HashSet<String>,
+    orders: HashSet<String>,
+}
+
+impl Touched {
+    /// Records what this payment's write touches; `false` if an earlier queued write touches it
+    /// too (nothing is recorded then).
+    fn take(&mut self, fetched: &Fetched) -> bool {
+        let payment = &fetched.update.payment_id;
+        let order = fetched.mp.external_reference.as_ref();
+        if self.payments.contains(payment) || order.is_some_and(|o| self.orders.contains(o)) {
+            return false;
+        }
+        self.payments.insert(payment.clone());
+        self.orders.extend(order.cloned());
+        true
+    }
+}
+
+/// Fetches the events one after the other and queues each one's write; answers the outcomes it
+/// settled itself (tagged payments, a lost lease).
+async fn produce(
+    steps: &Steps<'_>,
+    events: Vec<webhook_event::Model>,
+    next_up: &NextUp,
+    queued: mpsc::UnboundedSender<Queued>,
+) -> Batch {
+    let (mut batch, mut touched) = (Batch::default(), Touched::default());
+    let writer = &steps.svc.writer;
+    let last = events.len().saturating_sub(1);
+    let mut events = events.into_iter().enumerate();
+    while let Some((i, event)) = events.next() {
+        let started = Instant::now();
+        let span = info_span!("attempt", tenant = %steps.tenant, event = %event.id,
+            mp_payment = %event.mp_payment_id);
+        let fetched = steps.fetch(&event, started).instrument(span.clone()).await;
+        // Read only now: the events queued while this batch ran are claimed too.
+        let then_claim = || match i == last {
+            true => next_up.borrow().clone(),
+            false => Vec::new(),
+        };
+        let write = match fetched {
+            Ok(fetched) if fetched.tagging.is_some() => {
+                barrier(&queued).await;
+                touched = Touched::default();
+                let done = steps.store_and_tag(&event, fetched, then_claim());
+                let (outcome, next) = match done.instrument(span).await {
+                    Ok((processed, next)) => (steps.publish_success(&processed), next),
+                    Err(Stop::LeaseLost) => (AttemptOutcome::LeaseLost, Vec::new()),
+                    Err(Stop::Failed(failure)) => {
+                        steps
+                            .record_failure(&event, failure, started, then_claim())
+                            .await
+                    }
+                };
+                batch.next.extend(next);
+                batch.done(event.id, outcome, started);
+                continue;
+            }
+            Ok(fetched) => {
+                if !touched.take(&fetched) {
+                    barrier(&queued).await;
+                    touched = Touched::default();
+                    touched.take(&fetched);
+                }
+                let Fetched { update, mp, .. } = fetched;
+                let mapped_order_status = update.order_target.map(|o| o.as_str());
+                let answer = writer.store_payment(steps.lease(), update, then_claim());
+                Queued::Payment {
+                    event,
+                    mp: Box::new(mp),
+                    mapped_order_status,
+                    started,
+                    answer: Box::pin(answer),
+                }
+            }
+            Err(Stop::Failed(failure)) => {
+                let failed = steps.failed_attempt(&event, &failure, started);
+                let retry_at = failed.next_retry_at;
+                let answer = writer.attempt_failed(steps.lease(), failed, then_claim());
+                Queued::Failure {
+                    event,
+                    failure,
+                    retry_at,
+                    started,
+                    answer: Box::pin(answer),
+                }
+            }
+            Err(Stop::LeaseLost) => {
+                // Nothing more is called or written: the new owner takes these up again.
+                for event in std::iter::once(event).chain(events.map(|(_, e)| e)) {
+                    batch.done(event.id, AttemptOutcome::LeaseLost, started);
+                }
+                break;
+            }
+        };
+        if queued.send(write).is_err() {
+            break; // cannot happen: `answer` runs until this sender is dropped
+        }
+    }
+    batch
+}
+
+/// Waits until every write queued so far is committed and answered.
+async fn barrier(queued: &mpsc::UnboundedSender<Queued>) {
+    let (done, committed) = oneshot::channel();
+    if queued.send(Queued::Barrier(done)).is_ok() {
+        let _ = committed.await;
+    }
+}
+
+/// Answers the queued writes in the order they were queued: broadcasts, and records the outcome.
+async fn answer(steps: &Steps<'_>, mut queued: mpsc::UnboundedReceiver<Queued>) -> Batch {
+    let mut batch = Batch::default();
+    while let Some(write) = queued.recv().await {
+        match write {
+            Queued::Barrier(done) => {
+                let _ = done.send(());
+            }
+            Queued::Payment {
+                event,
+                mp,
+                mapped_order_status,
+                started,
+                answer,
+            } => {
+                let stored = answer.await;
+                let (outcome, next) =
+                    payment_answered(steps, &event, *mp, mapped_order_status, started, stored)
+                        .await;
+                batch.next.extend(next);
+                batch.done(event.id, outcome, started);
+            }
+            Queued::Failure {
+                event,
+                failure,
+                retry_at,
+                started,
+                answer,
+            } => {
+                let written = answer.await;
+                let (outcome, next) = steps.failure_recorded(&failure, retry_at, written);
+                batch.next.extend(next);
+                batch.done(event.id, outcome, started);
+            }
+        }
+    }
+    batch
+}
+
+/// A payment write answered: broadcasts its success, or records why it was not made.
+async fn payment_answered(
+    steps: &Steps<'_>,
+    event: &webhook_event::Model,
+    mp: MpPayment,
+    mapped_order_status: Option<&'static str>,
+    started: Instant,
+    stored: Result<PaymentStored, WriteError>,
+) -> (AttemptOutcome, Vec<Claimed>) {
+    let failure = match stored {
+        Ok(PaymentStored {
+            payment,
+            finished: Some(event),
+            next,
+        }) => {
+            let processed = Processed {
+                payment,
+                mapped_order_status,
+                mp,
+                event,
+            };
+            return (steps.publish_success(&processed), next);
+        }
+        // No tag was wanted, so the write finishes the event; a store that did not is a bug.
+        Ok(PaymentStored { finished: None, .. }) => Failure::from_db(sea_orm::DbErr::Custom(
+            "the payment was stored but its event was not marked success".into(),
+        )),
+        Err(WriteError::LeaseLost(_)) => return (AttemptOutcome::LeaseLost, Vec::new()),
+        Err(WriteError::Database(err)) => Failure::from_db(err),
+    };
+    steps
+        .record_failure(event, failure, started, Vec::new())
+        .await
+}

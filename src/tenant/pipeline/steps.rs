@@ -1,0 +1,341 @@
+//! The steps of one event's attempt (SPEC §6 steps 2–7) and what follows each outcome: fetching
+//! and checking the payment, the serial path of a payment whose buyer must be tagged, the record
+//! of a failed attempt with its retry decision, and the status broadcasts. [`super::run_batch`]
+//! decides when each runs; queries are `store`'s (through the writer), rules are `domain`'s.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use entity::{payment, webhook_event};
+use serde_json::json;
+use tracing::{info, warn};
+use uuid::Uuid;
+
+use super::AttemptOutcome;
+use crate::cluster::{Fence, FenceToken};
+use crate::domain::{PaymentStatus, TenantId, map_mp_status};
+use crate::ghl::GhlSettings;
+use crate::mercadopago::MpPayment;
+use crate::publish::{PaymentStatusUpdated, StatusUpdate, WebhookEventUpdated};
+use crate::services::Services;
+use crate::tenant::failure::Failure;
+use crate::tenant::limits::Limiters;
+use crate::tenant::tagging::{ghl_settings, tag_buyer};
+use crate::writer::{self as record, Claimed, WriteError};
+
+/// Why an attempt stopped before `success`.
+pub(super) enum Stop {
+    Failed(Failure),
+    LeaseLost,
+}
+
+impl From<Failure> for Stop {
+    fn from(failure: Failure) -> Self {
+        Stop::Failed(failure)
+    }
+}
+
+impl From<WriteError> for Stop {
+    fn from(err: WriteError) -> Self {
+        match err {
+            WriteError::Database(err) => Stop::Failed(Failure::from_db(err)),
+            WriteError::LeaseLost(_) => Stop::LeaseLost,
+        }
+    }
+}
+
+/// Runs an outbound call under the tenant's lease (cluster), or as it is (single node).
+async fn guarded<F: std::future::Future>(
+    fence: Option<&Fence>,
+    call: F,
+) -> Result<F::Output, Stop> {
+    match fence {
+        Some(fence) => fence.guard(call).await.map_err(|_| Stop::LeaseLost),
+        None => Ok(call.await),
+    }
+}
+
+/// Steps 2–3 done: the payment as MercadoPago answered it and the write that stores it.
+pub(super) struct Fetched {
+    pub update: record::PaymentUpdate,
+    pub mp: MpPayment,
+    /// The tenant's GoHighLevel settings, when this payment's buyer is to be tagged.
+    pub tagging: Option<GhlSettings>,
+}
+
+/// A successful attempt, for its broadcasts.
+pub(super) struct Processed {
+    pub payment: payment::Model,
+    pub mp: MpPayment,
+    pub mapped_order_status: Option<&'static str>,
+    pub event: webhook_event::Model,
+}
+
+/// What the steps of a tenant's attempts share.
+pub(super) struct Steps<'a> {
+    pub svc: &'a Services,
+    pub limits: &'a Limiters,
+    pub fence: Option<&'a Fence>,
+    pub tenant: TenantId,
+}
+
+impl Steps<'_> {
+    pub fn lease(&self) -> Option<FenceToken> {
+        self.fence.map(Fence::token)
+    }
+
+    /// Steps 2–3: wait for the tenant's MercadoPago limiter, fetch the payment, check that it is
+    /// the tenant's, and map its status.
+    pub async fn fetch(
+        &self,
+        event: &webhook_event::Model,
+        started: Instant,
+    ) -> Result<Fetched, Stop> {
+        let (svc, limits) = (self.svc, self.limits);
+        let tenant = svc
+            .directory
+            .get(self.tenant)
+            .await
+            .map_err(Failure::from_db)?
+            .ok_or_else(|| Failure::permanent("the tenant was deleted", json!({})))?;
+        let payment_id = event.mp_payment_id.as_str();
+        let fetch = async {
+            limits.mp.until_ready().await;
+            svc.mp
+                .get_payment(&tenant.mp_access_token, payment_id)
+                .await
+        };
+        let mp = guarded(self.fence, fetch)
+            .await?
+            .map_err(|e| Failure::from_mp(e, payment_id))?;
+        check_collector(&mp, &tenant.mp_user_id)?;
+        let (status, order_target) = map_mp_status(mp.status.as_deref().unwrap_or_default());
+        let tagging = ghl_settings(&tenant).filter(|_| status == PaymentStatus::Approved);
+        let update = record::PaymentUpdate {
+            tenant: self.tenant,
+            event_id: event.id,
+            payment_id: payment_id.to_owned(),
+            mp: mp.clone(),
+            status,
+            order_target,
+            wants_tag: tagging.is_some(),
+            started,
+        };
+        Ok(Fetched {
+            update,
+            mp,
+            tagging,
+        })
+    }
+
+    /// Steps 4–7 of a payment whose buyer may need a tag, one write after the other: the payment
+    /// is stored, the buyer tagged and the tag recorded (so a replay never tags again), then the
+    /// event marked `success` together with the claim of `then_claim`.
+    pub async fn store_and_tag(
+        &self,
+        event: &webhook_event::Model,
+        fetched: Fetched,
+        then_claim: Vec<Uuid>,
+    ) -> Result<(Processed, Vec<Claimed>), Stop> {
+        let (svc, lease) = (self.svc, self.lease());
+        let Fetched {
+            update,
+            mp,
+            tagging,
+        } = fetched;
+        let (started, order_target) = (update.started, update.order_target);
+        let stored = svc.writer.store_payment(lease, update, Vec::new()).await?;
+        let (event, next) = match stored.finished {
+            Some(finished) => (finished, Vec::new()),
+            None => {
+                if let Some(settings) = tagging {
+                    let tag = tag_buyer(svc, self.limits, &settings, &mp);
+                    if let Some(contact) = guarded(self.fence, tag).await?? {
+                        svc.writer
+                            .mark_tagged(lease, stored.payment.id, contact)
+                            .await?;
+                    }
+                }
+                let success = svc.writer.mark_success(
+                    lease,
+                    event.id,
+                    stored.payment.id,
+                    started,
+                    then_claim,
+                );
+                let finished = success.await?;
+                (finished.event, finished.next)
+            }
+        };
+        let processed = Processed {
+            payment: stored.payment,
+            mp,
+            mapped_order_status: order_target.map(|o| o.as_str()),
+            event,
+        };
+        Ok((processed, next))
+    }
+
+    /// The record of a failed attempt, and when it is retried (`None`: never).
+    pub fn failed_attempt(
+        &self,
+        event: &webhook_event::Model,
+        failure: &Failure,
+        started: Instant,
+    ) -> record::AttemptFailed {
+        let mut details = failure.details.clone();
+        details["permanent"] = json!(failure.permanent);
+        record::AttemptFailed {
+            event_id: event.id,
+            next_retry_at: next_retry_at(self.svc, event, failure),
+            message: failure.message.clone(),
+            details,
+            processing_ms: record::elapsed_ms(started),
+        }
+    }
+
+    /// Writes a failed attempt (claiming `then_claim` with it) and answers what follows.
+    pub async fn record_failure(
+        &self,
+        event: &webhook_event::Model,
+        failure: Failure,
+        started: Instant,
+        then_claim: Vec<Uuid>,
+    ) -> (AttemptOutcome, Vec<Claimed>) {
+        let failed = self.failed_attempt(event, &failure, started);
+        let retry_at = failed.next_retry_at;
+        let written = self
+            .svc
+            .writer
+            .attempt_failed(self.lease(), failed, then_claim)
+            .await;
+        self.failure_recorded(&failure, retry_at, written)
+    }
+
+    /// A failed attempt's write answered: logs it, broadcasts the event, and answers the outcome
+    /// (a retry on the schedule, or failed for good) and the events claimed with the write.
+    pub fn failure_recorded(
+        &self,
+        failure: &Failure,
+        retry_at: Option<DateTime<Utc>>,
+        written: Result<record::Finished, WriteError>,
+    ) -> (AttemptOutcome, Vec<Claimed>) {
+        let message = &failure.message;
+        let next = match written {
+            Err(WriteError::LeaseLost(_)) => {
+                warn!(error = %message, "attempt failed after the lease moved; the new owner retries it");
+                return (AttemptOutcome::LeaseLost, Vec::new());
+            }
+            Err(err) => {
+                warn!(error = %err, "could not record the failed attempt; recovery will retry");
+                Vec::new()
+            }
+            Ok(finished) => {
+                match retry_at {
+                    Some(at) => {
+                        warn!(error = %message, retry_at = %at, "attempt failed; will retry")
+                    }
+                    None => {
+                        warn!(error = %message, permanent = failure.permanent, "event failed")
+                    }
+                }
+                self.publish_event(&finished.event);
+                finished.next
+            }
+        };
+        let outcome = match retry_at {
+            Some(at) => AttemptOutcome::RetryAt(at),
+            None => AttemptOutcome::Failed,
+        };
+        (outcome, next)
+    }
+
+    /// Step 7's broadcasts, once the success is committed.
+    pub fn publish_success(&self, done: &Processed) -> AttemptOutcome {
+        info!(event = %done.event.id, processing_ms = done.event.processing_ms,
+            status = %done.payment.status, "event processed");
+        let update = payment_update(self.tenant, done);
+        self.svc
+            .publisher
+            .publish(self.tenant, StatusUpdate::Payment(update));
+        self.publish_event(&done.event);
+        AttemptOutcome::Succeeded
+    }
+
+    pub fn publish_event(&self, event: &webhook_event::Model) {
+        self.svc.publisher.publish(
+            self.tenant,
+            StatusUpdate::Event(WebhookEventUpdated::from(event)),
+        );
+    }
+}
+
+pub(super) fn record_metrics(outcome: AttemptOutcome, elapsed: std::time::Duration) {
+    let result = match outcome {
+        AttemptOutcome::Succeeded => "success",
+        AttemptOutcome::RetryAt(_) => {
+            metrics::counter!("cobro_retries_total").increment(1);
+            "retry"
+        }
+        AttemptOutcome::Failed => {
+            metrics::counter!("cobro_events_failed_total").increment(1);
+            "failed"
+        }
+        AttemptOutcome::Skipped | AttemptOutcome::LeaseLost => return,
+    };
+    metrics::histogram!("cobro_processing_duration_seconds", "result" => result)
+        .record(elapsed.as_secs_f64());
+}
+
+/// Step 3: the body is not signed, so the payment must belong to the tenant that was notified.
+fn check_collector(mp: &MpPayment, mp_user_id: &str) -> Result<(), Failure> {
+    if mp.collector_id.as_deref() == Some(mp_user_id) {
+        return Ok(());
+    }
+    let found = mp.collector_id.as_deref().unwrap_or("none");
+    Err(Failure::permanent(
+        format!(
+            "collector mismatch: the payment belongs to collector {found}, not to this tenant ({mp_user_id})"
+        ),
+        json!({ "collector_id": found, "mp_user_id": mp_user_id }),
+    ))
+}
+
+/// `now + schedule[k]`, where `k` counts the attempts made since the schedule last started (a
+/// manual retry starts it again); `None` when no attempt is left or the failure is permanent.
+fn next_retry_at(
+    svc: &Services,
+    event: &webhook_event::Model,
+    failure: &Failure,
+) -> Option<DateTime<Utc>> {
+    let remaining = event.max_attempts - event.attempts;
+    if failure.permanent || remaining <= 0 {
+        return None;
+    }
+    let delays = svc.config.retry_schedule.delays();
+    let index = delays
+        .len()
+        .saturating_sub(usize::try_from(remaining).unwrap_or(0));
+    let delay = delays.get(index).copied().unwrap_or_default();
+    let delay = failure.retry_after.map_or(delay, |ra| ra.max(delay));
+    Some(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default())
+}
+
+fn payment_update(tenant: TenantId, done: &Processed) -> PaymentStatusUpdated {
+    let mp = &done.mp;
+    PaymentStatusUpdated {
+        tenant_id: tenant,
+        order_id: mp.external_reference.clone(),
+        mapped_order_status: done.mapped_order_status.map(str::to_owned),
+        transaction_amount: mp.transaction_amount,
+        currency_id: mp.currency_id.clone(),
+        mp_payment_id: mp
+            .numeric_id()
+            .or_else(|| done.payment.mp_payment_id.parse().ok()),
+        mp_status_detail: mp.status_detail.clone(),
+        customer_email: mp.payer_email.clone(),
+        customer_name: mp.payer_name.clone(),
+        payment_method: mp.payment_method.clone(),
+        date_approved: mp.date_approved.clone(),
+    }
+}
