@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::limits::Limiters;
-use super::pipeline::{self, AttemptOutcome, BATCH, Batch, NextUp, Start};
+use super::pipeline::{self, AttemptOutcome, BATCH, Batch, NextUp, Start, StopAfterAttempt};
 use super::supervisor::{Enqueue, LeaseLost, Poke, TenantIdle, TenantSupervisor};
 use crate::cluster::Fence;
 use crate::domain::TenantId;
@@ -51,7 +51,9 @@ pub struct Pull {
 }
 
 /// Shutting down: start no new attempt, drop the queue and timers (their events are `pending` in
-/// the database and resume at the next start), answer once the attempt in flight has ended.
+/// the database and resume at the next start), give back the events claimed but not attempted
+/// (the rest of the batch in flight, the next ones claimed with it), answer once the attempt in
+/// flight has ended.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Drain;
@@ -74,6 +76,8 @@ pub struct TenantActor {
     /// Events at the front of `queue` already claimed by the last write of the previous batch
     /// (`None`: it was not pending any more), so the next batch starts without a claim.
     claimed: HashMap<Uuid, Option<webhook_event::Model>>,
+    /// Set when the node drains: the batch in flight stops after its current attempt.
+    stop_batch: StopAfterAttempt,
     /// The front of `queue`, shown to the batch in flight (see [`NextUp`]).
     next_up: tokio::sync::watch::Sender<Vec<Uuid>>,
     timers: HashMap<Uuid, SpawnHandle>,
@@ -121,6 +125,7 @@ impl TenantActor {
             queued: HashSet::new(),
             in_flight: Vec::new(),
             claimed: HashMap::new(),
+            stop_batch: StopAfterAttempt::default(),
             next_up: tokio::sync::watch::Sender::new(Vec::new()),
             timers: HashMap::new(),
             last_active: Instant::now(),
@@ -278,12 +283,13 @@ impl TenantActor {
             })
             .collect();
         let next_up: NextUp = self.next_up.subscribe();
+        let control = (next_up, self.stop_batch.clone());
         self.last_active = Instant::now();
         let (services, limits, tenant) = (self.services.clone(), self.limits.clone(), self.tenant);
         let fence = self.fence.clone();
         let batch = async move {
             let fence = fence.as_ref();
-            pipeline::run_batch(&services, &limits, tenant, starts, next_up, fence).await
+            pipeline::run_batch(&services, &limits, tenant, starts, control, fence).await
         };
         ctx.spawn(batch.into_actor(self).map(|batch, actor, ctx| {
             actor.batch_done(batch, ctx);
@@ -444,6 +450,8 @@ impl Handler<Drain> for TenantActor {
             ctx.cancel_future(timer);
         }
         self.queue.clear();
+        self.stop_batch
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let (done, finished) = oneshot::channel();
         self.draining = Some(Some(done));
         self.pump(ctx);

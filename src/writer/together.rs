@@ -16,6 +16,7 @@ use super::cycle::{
 use super::txn::WriteDb;
 use super::{Claimed, PaymentStored, PaymentUpdate, Write, WriteError, Written, elapsed_ms};
 use crate::cluster::{FenceToken, LeaseLost};
+use crate::domain::OrderMove;
 use crate::store::events::{self, NewEvent};
 use crate::store::many::{self, Success};
 use crate::store::run::Run;
@@ -118,24 +119,26 @@ async fn store_payments<'a>(
             _ => None,
         })
         .collect();
-    let mut orders_of = HashMap::new();
+    // Orders by id, kept current as this cycle moves them: two payments of one order in a cycle
+    // must each be planned from the status the one before left (never backwards).
+    let mut orders: HashMap<Uuid, entity::order::Model> = HashMap::new();
     let mut rows = Vec::with_capacity(updates.len());
     for (_, update) in &updates {
         let order = match order_reference(update) {
-            Some(id) => orders::get(txn, update.tenant, id).await?,
+            Some(id) if orders.contains_key(&id) => Some(id),
+            Some(id) => orders::get(txn, update.tenant, id).await?.map(|order| {
+                orders.insert(id, order);
+                id
+            }),
             None => None,
         };
-        let order_ref = order.as_ref().map(|o| o.id);
         rows.push(payments::new_row(
             update.tenant,
             &update.payment_id,
             &update.mp,
             update.status,
-            order_ref,
+            order,
         ));
-        if let Some(order) = order {
-            orders_of.insert(update.event_id, order);
-        }
     }
     let mut stored = many::upsert_payments(txn, rows).await?;
     let mut done = Vec::with_capacity(updates.len());
@@ -143,9 +146,12 @@ async fn store_payments<'a>(
         let payment = stored
             .remove(&(update.tenant.0, update.payment_id.clone()))
             .ok_or(DbErr::RecordNotInserted)?;
-        if let (Some(order), Some(target)) = (orders_of.get(&update.event_id), update.order_target)
-        {
+        let order = order_reference(update).and_then(|id| orders.get_mut(&id));
+        if let (Some(order), Some(target)) = (order, update.order_target) {
             let plan = orders::apply_payment(txn, order, target, &update.payment_id).await?;
+            if let Some(OrderMove::Move { to, .. }) = &plan {
+                order.status = to.as_str().into();
+            }
             log_order_move(order.id, plan);
         }
         done.push((i, update, payment));

@@ -3,6 +3,7 @@
 
 mod e2e_actors;
 mod e2e_api;
+mod e2e_batches;
 mod e2e_cli;
 mod e2e_cluster;
 mod e2e_cluster_fencing;

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use cobro::domain::{PaymentStatus, TenantId};
+use cobro::domain::{PaymentStatus, TenantId, map_mp_status};
 use cobro::mercadopago::MpPayment;
 use cobro::store::events::{NewEvent, Stored};
 use cobro::writer::{AttemptFailed, PaymentUpdate, Writer};
@@ -137,4 +137,65 @@ async fn the_write_that_ends_an_attempt_claims_the_next_event() {
         .expect("payment stored");
     assert!(stored.finished.is_none() && stored.next.is_empty());
     assert_eq!(row(&db, d).await, ("pending".into(), 0));
+}
+
+/// A batch of one tenant can put several payments of one order into one cycle: each must be
+/// planned from the status the one before left, so a late `approved` never re-opens a refund.
+#[actix_web::test]
+async fn payments_of_one_order_in_one_cycle_move_it_as_one_by_one() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant(SELLER, None).await;
+    let order_id = app.create_order(&tenant).await;
+    app.stop().await;
+    let tenant_id = TenantId(Uuid::parse_str(&tenant.id).expect("uuid"));
+    let writer = &app.state.services.writer;
+    let mut events = Vec::new();
+    for n in 11..=13 {
+        let id = store(writer, tenant_id, n).await;
+        writer
+            .claim(None, id)
+            .await
+            .expect("claim")
+            .expect("pending");
+        events.push(id);
+    }
+
+    // Queued together (queueing is synchronous), so the writer takes them in one cycle.
+    let statuses = ["approved", "refunded", "approved"];
+    let answers: Vec<_> = events
+        .iter()
+        .zip(11..)
+        .zip(statuses)
+        .map(|((&event, n), status)| {
+            let id = format!("55500{n}");
+            let json = payment(&id, status, SELLER, Some(&order_id));
+            let (payment_status, order_target) = map_mp_status(status);
+            let update = PaymentUpdate {
+                tenant: tenant_id,
+                event_id: event,
+                payment_id: id,
+                mp: MpPayment::from_json(json).expect("payment"),
+                status: payment_status,
+                order_target,
+                wants_tag: false,
+                started: Instant::now(),
+            };
+            writer.store_payment(None, update, Vec::new())
+        })
+        .collect();
+    for answer in answers {
+        let stored = answer.await.expect("stored");
+        assert!(stored.finished.is_some(), "no tag due: finished");
+    }
+    let db = Database::connect(&app.db.url).await.expect("connect");
+    let order = entity::order::Entity::find_by_id(Uuid::parse_str(&order_id).expect("uuid"))
+        .one(&db)
+        .await
+        .expect("query")
+        .expect("order");
+    assert_eq!(
+        (order.status.as_str(), order.mp_payment_id.as_deref()),
+        ("REFUNDED", Some("5550012")),
+        "the refund moved it last; the late approval left it"
+    );
 }

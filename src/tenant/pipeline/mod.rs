@@ -25,6 +25,8 @@
 mod steps;
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -86,13 +88,17 @@ impl Batch {
 /// batch runs: the batch's last write claims them, read at the moment that write is made.
 pub type NextUp = tokio::sync::watch::Receiver<Vec<Uuid>>;
 
+/// Set by the actor when the node drains: the batch finishes the attempt under way and gives
+/// the rest of its events back (`pending`, their attempt uncounted) for the next start.
+pub type StopAfterAttempt = Arc<AtomicBool>;
+
 /// Runs the attempts of `starts`, in order.
 pub async fn run_batch(
     svc: &Services,
     limits: &Limiters,
     tenant: TenantId,
     starts: Vec<Start>,
-    next_up: NextUp,
+    (next_up, stop): (NextUp, StopAfterAttempt),
     fence: Option<&Fence>,
 ) -> Batch {
     let steps = Steps {
@@ -106,7 +112,7 @@ pub async fn run_batch(
         steps.publish_event(event);
     }
     let (queued, answers) = mpsc::unbounded_channel();
-    let produce = produce(&steps, events, &next_up, queued);
+    let produce = produce(&steps, events, (&next_up, &stop), queued);
     let (produced, answered) = futures_util::join!(produce, answer(&steps, answers));
     for part in [produced, answered] {
         batch.outcomes.extend(part.outcomes);
@@ -198,7 +204,7 @@ impl Touched {
 async fn produce(
     steps: &Steps<'_>,
     events: Vec<webhook_event::Model>,
-    next_up: &NextUp,
+    (next_up, stop): (&NextUp, &AtomicBool),
     queued: mpsc::UnboundedSender<Queued>,
 ) -> Batch {
     let (mut batch, mut touched) = (Batch::default(), Touched::default());
@@ -206,6 +212,11 @@ async fn produce(
     let last = events.len().saturating_sub(1);
     let mut events = events.into_iter().enumerate();
     while let Some((i, event)) = events.next() {
+        if stop.load(Ordering::Relaxed) {
+            let rest = std::iter::once(event).chain(events.map(|(_, e)| e));
+            give_back(steps, rest, &mut batch).await;
+            break;
+        }
         let started = Instant::now();
         let span = info_span!("attempt", tenant = %steps.tenant, event = %event.id,
             mp_payment = %event.mp_payment_id);
@@ -275,6 +286,24 @@ async fn produce(
         }
     }
     batch
+}
+
+/// Draining: the events not attempted yet go back to `pending`, their claim's attempt uncounted.
+async fn give_back(
+    steps: &Steps<'_>,
+    events: impl Iterator<Item = webhook_event::Model>,
+    batch: &mut Batch,
+) {
+    let releases: Vec<_> = events
+        .map(|event| (event.id, steps.svc.writer.release(steps.lease(), event.id)))
+        .collect();
+    for (id, released) in releases {
+        if let Err(err) = released.await {
+            // Still `processing`: recovery (next start) or a take-over makes it pending.
+            warn!(event = %id, error = %err, "could not give back a claimed event");
+        }
+        batch.outcomes.push((id, AttemptOutcome::Skipped));
+    }
 }
 
 /// Waits until every write queued so far is committed and answered.

@@ -269,6 +269,21 @@ impl TestApp {
             .await;
     }
 
+    /// Creates a plain order for `tenant`; answers its id.
+    pub async fn create_order(&self, tenant: &Tenant) -> String {
+        let body = json!({ "amount": 45000, "currency": "ARS", "description": "Plan anual" });
+        let orders = format!("/api/tenants/{}/orders", tenant.id);
+        let (status, order) = self.post(&orders, &tenant.token, body).await;
+        assert_eq!(status, 201, "{order}");
+        order["id"].as_str().expect("order id").to_owned()
+    }
+
+    /// The paths MercadoPago's fake was asked for so far, in order.
+    pub async fn mp_paths(&self) -> Vec<String> {
+        let requests = self.mp.received_requests().await.unwrap_or_default();
+        requests.iter().map(|r| r.url.path().to_owned()).collect()
+    }
+
     pub async fn event(&self, tenant: &Tenant, event_id: &str) -> Value {
         let (status, event) = self
             .get(
