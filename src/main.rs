@@ -4,9 +4,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use mimalloc::MiMalloc;
 use cobro::cli::{Cli, Command};
 use cobro::config::Config;
+use mimalloc::MiMalloc;
 
 /// mimalloc instead of glibc's malloc: the writer thread builds and drops many short-lived
 /// values per cycle (rows, JSON documents, statements), and under glibc it spent about a third

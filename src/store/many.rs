@@ -12,10 +12,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::payment::{self, Entity as Payment};
 use entity::webhook_event::{Column, Entity as Event, Model};
-use sea_orm::sea_query::{BinOper, CaseStatement, Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{BinOper, CaseStatement, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryTrait};
 
-use super::run::{Run, returning};
+use super::payments::StoredPayment;
+use super::run::{Run, returning, returning_columns};
 use uuid::Uuid;
 
 use crate::domain::EventStatus;
@@ -117,11 +118,11 @@ async fn mark_success_chunk(
 
 /// Inserts or refreshes many payment rows in one statement (at most one per
 /// `(tenant_id, mp_payment_id)`); the GoHighLevel fields, id and `created_at` of an existing row
-/// are kept. Answers the stored rows by `(tenant_id, mp_payment_id)`.
+/// are kept. Answers what the write path needs of each, by `(tenant_id, mp_payment_id)`.
 pub async fn upsert_payments(
     db: &impl Run,
     rows: Vec<payment::ActiveModel>,
-) -> Result<HashMap<(Uuid, String), payment::Model>, DbErr> {
+) -> Result<HashMap<(Uuid, String), StoredPayment>, DbErr> {
     use payment::Column as P;
     if rows.is_empty() {
         return Ok(HashMap::new());
@@ -151,7 +152,8 @@ pub async fn upsert_payments(
                 .to_owned(),
         )
         .into_query();
-    let stored: Vec<payment::Model> = returning(db, upsert).await?;
+    let read_back = Query::returning().columns(StoredPayment::COLUMNS);
+    let stored: Vec<StoredPayment> = returning_columns(db, upsert, read_back).await?;
     Ok(stored
         .into_iter()
         .map(|p| ((p.tenant_id, p.mp_payment_id.clone()), p))

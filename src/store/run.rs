@@ -4,7 +4,7 @@
 //! writer calls build their statements once and run them through [`Run`], so both backends write
 //! through the same code.
 
-use sea_orm::sea_query::{InsertStatement, UpdateStatement};
+use sea_orm::sea_query::{InsertStatement, ReturningClause, UpdateStatement};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     EntityTrait, FromQueryResult, QueryTrait, Statement, StatementBuilder,
@@ -63,23 +63,40 @@ pub async fn select<M: Row>(db: &impl Run, query: &impl QueryTrait) -> Result<Ve
 pub trait Writes: StatementBuilder + Send {
     /// Adds `RETURNING *`.
     fn return_rows(&mut self);
+
+    /// Adds `RETURNING` with these columns.
+    fn return_columns(&mut self, columns: ReturningClause);
 }
 
-impl Writes for UpdateStatement {
-    fn return_rows(&mut self) {
-        self.returning_all();
-    }
+macro_rules! writes {
+    ($($statement:ty),*) => {$(
+        impl Writes for $statement {
+            fn return_rows(&mut self) {
+                self.returning_all();
+            }
+
+            fn return_columns(&mut self, columns: ReturningClause) {
+                self.returning(columns);
+            }
+        }
+    )*};
 }
 
-impl Writes for InsertStatement {
-    fn return_rows(&mut self) {
-        self.returning_all();
-    }
-}
+writes!(UpdateStatement, InsertStatement);
 
 /// Runs an insert, upsert or update; answers the rows it wrote, as they are after it.
 pub async fn returning<M: Row>(db: &impl Run, mut write: impl Writes) -> Result<Vec<M>, DbErr> {
     write.return_rows();
+    db.rows(db.backend().build(&write)).await
+}
+
+/// Runs an insert, upsert or update; answers the given columns of the rows it wrote, as `M`.
+pub async fn returning_columns<M: Row>(
+    db: &impl Run,
+    mut write: impl Writes,
+    columns: ReturningClause,
+) -> Result<Vec<M>, DbErr> {
+    write.return_columns(columns);
     db.rows(db.backend().build(&write)).await
 }
 

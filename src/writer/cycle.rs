@@ -15,6 +15,7 @@ use crate::cluster::FenceToken;
 use crate::domain::OrderMove;
 use crate::store::cluster;
 use crate::store::events::{NewEvent, Stored};
+use crate::store::payments::StoredPayment;
 use crate::store::run::Run;
 
 /// What a cycle produced: for its webhooks (in order) and for each pipeline write (in order).
@@ -173,7 +174,7 @@ impl Leases {
 }
 
 /// Whether a payment step also marks its event `success` (no tag due, or already tagged).
-pub(super) fn finishes(wants_tag: bool, payment: &entity::payment::Model) -> bool {
+pub(super) fn finishes(wants_tag: bool, payment: &StoredPayment) -> bool {
     !(wants_tag && payment.ghl_tagged_at.is_none())
 }
 

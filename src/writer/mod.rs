@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use entity::{payment, webhook_event};
+use entity::webhook_event;
 use sea_orm::DbErr;
 use serde_json::Value;
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -46,6 +46,7 @@ use crate::domain::{OrderStatus, PaymentStatus, TenantId};
 use crate::mercadopago::MpPayment;
 use crate::store::events::{NewEvent, Stored};
 use crate::store::gate::WriteGate;
+use crate::store::payments::StoredPayment;
 use replies::{Answer, Reply};
 
 /// Webhooks that may wait for a cycle before handlers wait to hand theirs over.
@@ -53,7 +54,7 @@ const INGEST_QUEUE: usize = 8192;
 
 /// What the payment step wrote.
 pub struct PaymentStored {
-    pub payment: payment::Model,
+    pub payment: StoredPayment,
     /// The event marked `success`, unless a tag still has to be added first.
     pub finished: Option<webhook_event::Model>,
     /// The next events, when they were asked for and the event was finished.

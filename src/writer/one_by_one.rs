@@ -16,6 +16,7 @@ use super::{
 };
 use crate::cluster::LeaseLost;
 use crate::store::events::{self, NewEvent, Stored};
+use crate::store::payments::StoredPayment;
 use crate::store::run::Run;
 use crate::store::{orders, payments};
 
@@ -138,7 +139,7 @@ async fn store_payment(db: &impl Run, update: &PaymentUpdate) -> Result<PaymentS
         None => None,
     };
     let order_ref = order.as_ref().map(|o| o.id);
-    let payment = payments::upsert(
+    let payment: StoredPayment = payments::upsert(
         db,
         update.tenant,
         &update.payment_id,
@@ -146,7 +147,8 @@ async fn store_payment(db: &impl Run, update: &PaymentUpdate) -> Result<PaymentS
         update.status,
         order_ref,
     )
-    .await?;
+    .await?
+    .into();
     if let (Some(order), Some(target)) = (&order, update.order_target) {
         log_order_move(
             order.id,

@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use entity::payment;
 use sea_orm::DbErr;
 use uuid::Uuid;
 
@@ -19,6 +18,7 @@ use crate::cluster::{FenceToken, LeaseLost};
 use crate::domain::OrderMove;
 use crate::store::events::{self, NewEvent};
 use crate::store::many::{self, Success};
+use crate::store::payments::StoredPayment;
 use crate::store::run::Run;
 use crate::store::{orders, payments};
 
@@ -111,7 +111,7 @@ async fn claims(
 async fn store_payments<'a>(
     txn: &impl Run,
     live: &[(usize, &'a Write)],
-) -> Result<Vec<(usize, &'a PaymentUpdate, payment::Model)>, DbErr> {
+) -> Result<Vec<(usize, &'a PaymentUpdate, StoredPayment)>, DbErr> {
     let updates: Vec<(usize, &PaymentUpdate)> = live
         .iter()
         .filter_map(|(i, w)| match w {
@@ -163,7 +163,7 @@ async fn store_payments<'a>(
 async fn finish(
     txn: &impl Run,
     live: &[(usize, &Write)],
-    payments: Vec<(usize, &PaymentUpdate, payment::Model)>,
+    payments: Vec<(usize, &PaymentUpdate, StoredPayment)>,
     results: &mut Results,
 ) -> Result<(), DbErr> {
     let mut done: Vec<Success> = payments

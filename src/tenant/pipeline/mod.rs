@@ -212,7 +212,8 @@ async fn produce(
     let last = events.len().saturating_sub(1);
     let mut events = events.into_iter().enumerate();
     while let Some((i, event)) = events.next() {
-        if stop.load(Ordering::Relaxed) {
+        // The first attempt is under way once the batch started (its event shows `processing`).
+        if i > 0 && stop.load(Ordering::Relaxed) {
             let rest = std::iter::once(event).chain(events.map(|(_, e)| e));
             give_back(steps, rest, &mut batch).await;
             break;

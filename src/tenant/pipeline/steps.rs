@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use entity::{payment, webhook_event};
+use entity::webhook_event;
 use serde_json::json;
 use tracing::{info, warn};
 use uuid::Uuid;
@@ -18,6 +18,7 @@ use crate::ghl::GhlSettings;
 use crate::mercadopago::MpPayment;
 use crate::publish::{PaymentStatusUpdated, StatusUpdate, WebhookEventUpdated};
 use crate::services::Services;
+use crate::store::payments::StoredPayment;
 use crate::tenant::failure::Failure;
 use crate::tenant::limits::Limiters;
 use crate::tenant::tagging::{ghl_settings, tag_buyer};
@@ -65,7 +66,7 @@ pub(super) struct Fetched {
 
 /// A successful attempt, for its broadcasts.
 pub(super) struct Processed {
-    pub payment: payment::Model,
+    pub payment: StoredPayment,
     pub mp: MpPayment,
     pub mapped_order_status: Option<&'static str>,
     pub event: webhook_event::Model,
