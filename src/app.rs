@@ -168,6 +168,10 @@ pub fn http_server(state: AppState, listener: TcpListener) -> std::io::Result<Se
     // server's own graceful stop.
     .disable_signals()
     .shutdown_timeout(SHUTDOWN_HTTP_SECS)
+    // A WebSocket session writes several small frames in a row (an event's `processing`, then its
+    // payment and `success`): with Nagle's algorithm each one after the first waited for the
+    // client's delayed ACK, ~40 ms, which was the webhook → broadcast p99 (issue 9).
+    .tcp_nodelay(true)
     .listen(listener)?
     .run();
     Ok(server)
