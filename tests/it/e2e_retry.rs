@@ -83,8 +83,10 @@ async fn transient_failures_follow_the_schedule_then_succeed() {
     let wait = |(at, e): &(DateTime<Utc>, cobro::publish::WebhookEventUpdated)| {
         (e.next_retry_at.expect("next_retry_at") - *at).num_milliseconds()
     };
-    assert!(wait(&pendings[0]) < 900, "schedule delay of 0.1 s");
-    assert!(wait(&pendings[1]) >= 900, "Retry-After: 1 wins over 0.1 s");
+    // Measured from the broadcast, which comes after the failed attempt's commit: on a loaded
+    // machine that commit can take a few hundred ms, so the bounds keep well apart from both.
+    assert!(wait(&pendings[0]) < 500, "schedule delay of 0.1 s");
+    assert!(wait(&pendings[1]) >= 500, "Retry-After: 1 wins over 0.1 s");
 }
 
 #[actix_web::test]
