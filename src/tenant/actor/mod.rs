@@ -8,7 +8,7 @@
 //! In a cluster the actor holds its tenant's [`Fence`] and fills its queue by *pulling* the
 //! tenant's pending events from the database in arrival order (`seq`), whoever accepted them:
 //! a `Process` there only says "look", so an event accepted on another node a moment earlier is
-//! never overtaken by one accepted here.
+//! never overtaken by one accepted here (`pull`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -19,19 +19,21 @@ use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+mod pull;
+
+pub use pull::Pull;
+use pull::PullState;
+
 use super::limits::Limiters;
 use super::pipeline::{self, AttemptOutcome, BATCH, Batch, NextUp, Start, StopAfterAttempt};
-use super::supervisor::{Enqueue, LeaseLost, Poke, TenantIdle, TenantSupervisor};
+use super::supervisor::{Enqueue, LeaseLost, TenantIdle, TenantSupervisor};
 use crate::cluster::Fence;
 use crate::domain::TenantId;
 use crate::services::Services;
-use crate::store::cluster::{self as cluster_store, PendingEvent};
 use entity::webhook_event;
 
 /// How often an actor checks whether it has been idle long enough to retire.
 const IDLE_CHECK_MAX: Duration = Duration::from_secs(5);
-/// Most pending events one pull reads; a full page is followed by another pull.
-const PULL_PAGE: i64 = 1000;
 
 /// Process this event now, or once `not_before` has passed.
 #[derive(Message)]
@@ -39,15 +41,6 @@ const PULL_PAGE: i64 = 1000;
 pub struct Process {
     pub event_id: Uuid,
     pub not_before: Option<DateTime<Utc>>,
-}
-
-/// Cluster: read this tenant's pending events from the database into the queue. `from_start`
-/// reads from the oldest one when the queue is empty (events committed out of `seq` order, timers
-/// to set after a take-over); otherwise a pull continues after the newest event seen.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Pull {
-    pub from_start: bool,
 }
 
 /// Shutting down: start no new attempt, drop the queue and timers (their events are `pending` in
@@ -89,23 +82,6 @@ pub struct TenantActor {
     /// Cluster only: this node's lease on the tenant; its presence means the queue is pulled.
     fence: Option<Fence>,
     pulls: PullState,
-}
-
-/// Where the pulls of a cluster actor stand.
-#[derive(Default)]
-struct PullState {
-    /// The highest `seq` queued so far.
-    cursor: i64,
-    running: bool,
-    /// Another pull was asked for while one ran.
-    again: bool,
-    /// Events named by a `Process` since the running pull started (a person's retry can be
-    /// older than `cursor`). Taken only after a pull that *started* after they were named, so
-    /// everything committed before them (an earlier webhook accepted by another node) is queued
-    /// first.
-    named: Vec<(Uuid, Option<DateTime<Utc>>)>,
-    /// Those the running pull answers for.
-    named_before_pull: Vec<(Uuid, Option<DateTime<Utc>>)>,
 }
 
 impl TenantActor {
@@ -152,56 +128,6 @@ impl TenantActor {
                 self.queued.insert(event_id);
                 self.queue.push_back(event_id);
             }
-        }
-    }
-
-    fn pull(&mut self, from_start: bool, ctx: &mut Context<Self>) {
-        if self.fence.is_none() || self.retiring || self.draining.is_some() {
-            return;
-        }
-        if self.pulls.running {
-            self.pulls.again = true;
-            return;
-        }
-        if from_start && self.queue.is_empty() && self.in_flight.is_empty() {
-            self.pulls.cursor = 0;
-        }
-        self.pulls.running = true;
-        self.pulls.named_before_pull = std::mem::take(&mut self.pulls.named);
-        let (pool, tenant, after) = (
-            self.services.db.get_postgres_connection_pool().clone(),
-            self.tenant.0,
-            self.pulls.cursor,
-        );
-        let read =
-            async move { cluster_store::pending_after(&pool, tenant, after, PULL_PAGE).await };
-        ctx.spawn(read.into_actor(self).map(|read, actor, ctx| {
-            actor.pulls.running = false;
-            match read {
-                Ok(events) => actor.pulled(events, ctx),
-                Err(err) => {
-                    // Named events wait for the next pull (the poll asks for one).
-                    let named = std::mem::take(&mut actor.pulls.named_before_pull);
-                    actor.pulls.named.splice(0..0, named);
-                    tracing::warn!(tenant = %actor.tenant, error = %err, "could not read pending events; the poll will retry");
-                }
-            }
-        }));
-    }
-
-    fn pulled(&mut self, events: Vec<PendingEvent>, ctx: &mut Context<Self>) {
-        let full = events.len() as i64 >= PULL_PAGE;
-        for event in events {
-            self.pulls.cursor = self.pulls.cursor.max(event.seq);
-            self.take(event.id, event.next_retry_at, ctx);
-        }
-        for (event_id, not_before) in std::mem::take(&mut self.pulls.named_before_pull) {
-            self.take(event_id, not_before, ctx);
-        }
-        self.pump(ctx);
-        // A `Process` that arrived while this pull ran set `again`: its event needs a new pull.
-        if full || std::mem::take(&mut self.pulls.again) {
-            self.pull(false, ctx);
         }
     }
 
@@ -425,20 +351,6 @@ impl Handler<Process> for TenantActor {
             }
             _ => self.push(msg.event_id, ctx),
         }
-    }
-}
-
-impl Handler<Pull> for TenantActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Pull, ctx: &mut Context<Self>) {
-        if self.retiring {
-            // As with `Process`: our successor gets it.
-            self.supervisor.do_send(Poke(self.tenant));
-            return;
-        }
-        self.last_active = Instant::now();
-        self.pull(msg.from_start, ctx);
     }
 }
 

@@ -1,0 +1,108 @@
+//! Cluster only: how a tenant actor fills its queue by *pulling* its tenant's pending events from
+//! the database in arrival order (`seq`), whoever accepted them, and the [`Pull`] message the
+//! supervisor sends it (after a take-over, and when another node announced work).
+
+use std::time::Instant;
+
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::TenantActor;
+use crate::store::cluster::{self as cluster_store, PendingEvent};
+use crate::tenant::supervisor::Poke;
+
+/// Most pending events one pull reads; a full page is followed by another pull.
+const PULL_PAGE: i64 = 1000;
+
+/// Cluster: read this tenant's pending events from the database into the queue. `from_start`
+/// reads from the oldest one when the queue is empty (events committed out of `seq` order, timers
+/// to set after a take-over); otherwise a pull continues after the newest event seen.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Pull {
+    pub from_start: bool,
+}
+
+/// Where the pulls of a cluster actor stand.
+#[derive(Default)]
+pub(super) struct PullState {
+    /// The highest `seq` queued so far.
+    cursor: i64,
+    pub(super) running: bool,
+    /// Another pull was asked for while one ran.
+    again: bool,
+    /// Events named by a `Process` since the running pull started (a person's retry can be
+    /// older than `cursor`). Taken only after a pull that *started* after they were named, so
+    /// everything committed before them (an earlier webhook accepted by another node) is queued
+    /// first.
+    pub(super) named: Vec<(Uuid, Option<DateTime<Utc>>)>,
+    /// Those the running pull answers for.
+    named_before_pull: Vec<(Uuid, Option<DateTime<Utc>>)>,
+}
+
+impl TenantActor {
+    pub(super) fn pull(&mut self, from_start: bool, ctx: &mut Context<Self>) {
+        if self.fence.is_none() || self.retiring || self.draining.is_some() {
+            return;
+        }
+        if self.pulls.running {
+            self.pulls.again = true;
+            return;
+        }
+        if from_start && self.queue.is_empty() && self.in_flight.is_empty() {
+            self.pulls.cursor = 0;
+        }
+        self.pulls.running = true;
+        self.pulls.named_before_pull = std::mem::take(&mut self.pulls.named);
+        let (pool, tenant, after) = (
+            self.services.db.get_postgres_connection_pool().clone(),
+            self.tenant.0,
+            self.pulls.cursor,
+        );
+        let read =
+            async move { cluster_store::pending_after(&pool, tenant, after, PULL_PAGE).await };
+        ctx.spawn(read.into_actor(self).map(|read, actor, ctx| {
+            actor.pulls.running = false;
+            match read {
+                Ok(events) => actor.pulled(events, ctx),
+                Err(err) => {
+                    // Named events wait for the next pull (the poll asks for one).
+                    let named = std::mem::take(&mut actor.pulls.named_before_pull);
+                    actor.pulls.named.splice(0..0, named);
+                    tracing::warn!(tenant = %actor.tenant, error = %err, "could not read pending events; the poll will retry");
+                }
+            }
+        }));
+    }
+
+    fn pulled(&mut self, events: Vec<PendingEvent>, ctx: &mut Context<Self>) {
+        let full = events.len() as i64 >= PULL_PAGE;
+        for event in events {
+            self.pulls.cursor = self.pulls.cursor.max(event.seq);
+            self.take(event.id, event.next_retry_at, ctx);
+        }
+        for (event_id, not_before) in std::mem::take(&mut self.pulls.named_before_pull) {
+            self.take(event_id, not_before, ctx);
+        }
+        self.pump(ctx);
+        // A `Process` that arrived while this pull ran set `again`: its event needs a new pull.
+        if full || std::mem::take(&mut self.pulls.again) {
+            self.pull(false, ctx);
+        }
+    }
+}
+
+impl Handler<Pull> for TenantActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Pull, ctx: &mut Context<Self>) {
+        if self.retiring {
+            // As with `Process`: our successor gets it.
+            self.supervisor.do_send(Poke(self.tenant));
+            return;
+        }
+        self.last_active = Instant::now();
+        self.pull(msg.from_start, ctx);
+    }
+}
