@@ -146,12 +146,10 @@ impl TenantActor {
     /// flight always sees the current front.
     fn pump(&mut self, ctx: &mut Context<Self>) {
         self.start_next(ctx);
-        let front: Vec<Uuid> = self.queue.iter().take(BATCH).copied().collect();
-        self.next_up.send_if_modified(|shown| {
-            let changed = *shown != front;
-            *shown = front;
-            changed
-        });
+        let front = self.queue.iter().take(BATCH);
+        if !self.next_up.borrow().iter().eq(front.clone()) {
+            self.next_up.send_replace(front.copied().collect());
+        }
     }
 
     /// The next batch: the claimed events at the front of the queue, or, when the front is not
@@ -253,19 +251,11 @@ impl TenantActor {
     /// back to `pending` (their attempt uncounted) before the drain is answered.
     fn release_claimed_then(&mut self, done: oneshot::Sender<()>, ctx: &mut Context<Self>) {
         let lease = self.fence.as_ref().map(Fence::token);
-        let releases: Vec<_> = self
-            .claimed
-            .drain()
-            .filter(|(_, event)| event.is_some())
-            .map(|(id, _)| (id, self.services.writer.release(lease, id)))
-            .collect();
+        let claimed = self.claimed.drain().filter(|(_, event)| event.is_some());
+        let ids = claimed.map(|(id, _)| id).collect();
+        let released = pipeline::give_back(&self.services.writer, lease, ids);
         let release = async move {
-            for (id, released) in releases {
-                if let Err(err) = released.await {
-                    // Still `processing`: recovery (next start) or a take-over makes it pending.
-                    tracing::warn!(event = %id, error = %err, "could not release a claimed event");
-                }
-            }
+            released.await;
             let _ = done.send(());
         };
         ctx.spawn(release.into_actor(self));

@@ -31,18 +31,18 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use entity::webhook_event;
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{Either, LocalBoxFuture};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument, info_span, warn};
 use uuid::Uuid;
 
-use crate::cluster::Fence;
+use crate::cluster::{Fence, FenceToken};
 use crate::domain::TenantId;
 use crate::mercadopago::MpPayment;
 use crate::services::Services;
 use crate::tenant::failure::Failure;
 use crate::tenant::limits::Limiters;
-use crate::writer::{Claimed, Finished, PaymentStored, WriteError};
+use crate::writer::{Claimed, Finished, PaymentStored, WriteError, Writer};
 use steps::{Fetched, Processed, Steps, Stop, record_metrics};
 
 /// Most events one batch takes. Large enough that a tenant with a backlog gets many events into
@@ -124,21 +124,22 @@ pub async fn run_batch(
 /// Step 1 for the events not claimed yet, all in one cycle. Answers the events to process and
 /// the outcomes of those that cannot be.
 async fn claim_all(steps: &Steps<'_>, starts: Vec<Start>) -> (Vec<webhook_event::Model>, Batch) {
-    let writer = &steps.svc.writer;
     // Every claim is queued before the first is awaited, so all are in the same cycle.
     let claims: Vec<_> = starts
         .into_iter()
         .map(|start| match start {
-            Start::Claimed(event) => (event.id, Some(*event), None),
-            Start::Claim(id) => (id, None, Some(writer.claim(steps.lease(), id))),
+            Start::Claimed(event) => Either::Left(*event),
+            Start::Claim(id) => Either::Right((id, steps.svc.writer.claim(steps.lease(), id))),
         })
         .collect();
     let (mut events, mut batch) = (Vec::with_capacity(claims.len()), Batch::default());
-    for (id, ready, claim) in claims {
-        let claimed = match (ready, claim) {
-            (Some(event), _) => Ok(Some(event)),
-            (None, Some(claim)) => claim.await,
-            (None, None) => Ok(None),
+    for claim in claims {
+        let (id, claimed) = match claim {
+            Either::Left(event) => {
+                events.push(event);
+                continue;
+            }
+            Either::Right((id, claimed)) => (id, claimed.await),
         };
         let outcome = match claimed {
             Ok(Some(event)) => {
@@ -215,7 +216,11 @@ async fn produce(
         // The first attempt is under way once the batch started (its event shows `processing`).
         if i > 0 && stop.load(Ordering::Relaxed) {
             let rest = std::iter::once(event).chain(events.map(|(_, e)| e));
-            give_back(steps, rest, &mut batch).await;
+            let ids: Vec<Uuid> = rest.map(|event| event.id).collect();
+            give_back(&steps.svc.writer, steps.lease(), ids.clone()).await;
+            batch
+                .outcomes
+                .extend(ids.into_iter().map(|id| (id, AttemptOutcome::Skipped)));
             break;
         }
         let started = Instant::now();
@@ -229,8 +234,7 @@ async fn produce(
         };
         let write = match fetched {
             Ok(fetched) if fetched.tagging.is_some() => {
-                barrier(&queued).await;
-                touched = Touched::default();
+                barrier(&queued, &mut touched).await;
                 let done = steps.store_and_tag(&event, fetched, then_claim());
                 let (outcome, next) = match done.instrument(span).await {
                     Ok((processed, next)) => (steps.publish_success(&processed), next),
@@ -247,8 +251,7 @@ async fn produce(
             }
             Ok(fetched) => {
                 if !touched.take(&fetched) {
-                    barrier(&queued).await;
-                    touched = Touched::default();
+                    barrier(&queued, &mut touched).await;
                     touched.take(&fetched);
                 }
                 let Fetched { update, mp, .. } = fetched;
@@ -290,29 +293,34 @@ async fn produce(
 }
 
 /// Draining: the events not attempted yet go back to `pending`, their claim's attempt uncounted.
-async fn give_back(
-    steps: &Steps<'_>,
-    events: impl Iterator<Item = webhook_event::Model>,
-    batch: &mut Batch,
-) {
-    let releases: Vec<_> = events
-        .map(|event| (event.id, steps.svc.writer.release(steps.lease(), event.id)))
+/// The rest of a batch when the node drains, and the events claimed ahead: all releases are queued
+/// at once (one cycle), then awaited. Used by the batch and by the actor.
+pub fn give_back(
+    writer: &Writer,
+    lease: Option<FenceToken>,
+    ids: Vec<Uuid>,
+) -> impl Future<Output = ()> + 'static {
+    let releases: Vec<_> = ids
+        .into_iter()
+        .map(|id| (id, writer.release(lease, id)))
         .collect();
-    for (id, released) in releases {
-        if let Err(err) = released.await {
-            // Still `processing`: recovery (next start) or a take-over makes it pending.
-            warn!(event = %id, error = %err, "could not give back a claimed event");
+    async move {
+        for (id, released) in releases {
+            if let Err(err) = released.await {
+                // Still `processing`: recovery (next start) or a take-over makes it pending.
+                warn!(event = %id, error = %err, "could not give back a claimed event");
+            }
         }
-        batch.outcomes.push((id, AttemptOutcome::Skipped));
     }
 }
 
-/// Waits until every write queued so far is committed and answered.
-async fn barrier(queued: &mpsc::UnboundedSender<Queued>) {
+/// Waits until every write queued so far is committed and answered; nothing is queued then.
+async fn barrier(queued: &mpsc::UnboundedSender<Queued>, touched: &mut Touched) {
     let (done, committed) = oneshot::channel();
     if queued.send(Queued::Barrier(done)).is_ok() {
         let _ = committed.await;
     }
+    *touched = Touched::default();
 }
 
 /// Answers the queued writes in the order they were queued: broadcasts, and records the outcome.
