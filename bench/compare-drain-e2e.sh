@@ -48,7 +48,7 @@ for bin in "$A" "$B"; do
   t1=$(date +%s.%N)
   done_count=$(curl -s http://127.0.0.1:8080/metrics | awk '/^cobro_events\{status="success"\}/{print $2}')
   echo "== $bin: drained $done_count events in $(echo "$t1 - $t0" | bc) s from start: $(echo "$done_count / ($t1 - $t0)" | bc) events/s"
-  curl -s http://127.0.0.1:8080/metrics | awk '/^cobro_write_cycle_seconds_sum/{s=$2} /^cobro_write_cycle_seconds_count/{c=$2}
+  curl -s http://127.0.0.1:8080/metrics | awk '/^cobro_write_cycle_seconds_sum/{s+=$2} /^cobro_write_cycle_seconds_count/{c+=$2}
     END{printf "   writer: %d cycles taking %.1f s in all\n", c, s}'
   stop
 done

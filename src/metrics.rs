@@ -9,8 +9,9 @@
 //! - `cobro_processing_duration_seconds{result}`: one processing attempt (success, retry, failed)
 //! - `cobro_retries_total`, `cobro_events_failed_total`
 //! - `cobro_outbound_request_duration_seconds{service,status}`: MP and GHL calls
-//! - `cobro_write_cycle_events`, `cobro_write_cycle_writes`: what each write cycle committed;
-//!   `cobro_write_cycle_seconds`: how long each took (begin to answers sent);
+//! - `cobro_write_cycle_events`: webhooks per webhook cycle, `cobro_write_cycle_writes`:
+//!   pipeline writes per pipeline cycle; `cobro_write_cycle_seconds{kind}` (webhooks, pipeline):
+//!   how long each cycle took (begin to answers sent);
 //!   `cobro_write_cycles_redone_total`: cycles redone one write at a time (should stay 0)
 //! - `cobro_tenant_queue_depth{tenant}`, `cobro_tenant_actors`, `cobro_ws_sessions`
 //! - cluster (PostgreSQL): `cobro_cluster_nodes_alive`, `cobro_cluster_tenants_owned` (this

@@ -170,21 +170,36 @@ pub async fn run(args: SustainedArgs) -> std::io::Result<()> {
     print_cycles(&target).await
 }
 
-/// The server's write cycles over its whole life (this run, on a fresh server): how many, how
-/// long each took and what each carried, to tell a slow cycle from a starved one.
+/// The server's write cycles over its whole life (this run, on a fresh server), by kind: how many,
+/// how long each took and what each carried, to tell a slow cycle from a starved one.
 async fn print_cycles(target: &Target) -> std::io::Result<()> {
-    let cycles = metric_f64(target, "cobro_write_cycle_seconds_count").await?;
-    if cycles == 0.0 {
-        return Ok(());
+    for (kind, carried, what) in [
+        ("webhooks", "cobro_write_cycle_events_sum", "webhooks"),
+        (
+            "pipeline",
+            "cobro_write_cycle_writes_sum",
+            "pipeline writes",
+        ),
+    ] {
+        let cycles = metric_f64(
+            target,
+            &format!("cobro_write_cycle_seconds_count{{kind=\"{kind}\"}}"),
+        )
+        .await?;
+        if cycles == 0.0 {
+            continue;
+        }
+        let seconds = metric_f64(
+            target,
+            &format!("cobro_write_cycle_seconds_sum{{kind=\"{kind}\"}}"),
+        )
+        .await?;
+        let items = metric_f64(target, carried).await?;
+        println!(
+            "   writer, {kind} cycles: {cycles:.0} taking {seconds:.1} s in all, {:.2} ms each on average, {:.1} {what} each",
+            1000.0 * seconds / cycles,
+            items / cycles
+        );
     }
-    let seconds = metric_f64(target, "cobro_write_cycle_seconds_sum").await?;
-    let events = metric_f64(target, "cobro_write_cycle_events_sum").await?;
-    let writes = metric_f64(target, "cobro_write_cycle_writes_sum").await?;
-    println!(
-        "   writer: {cycles:.0} cycles taking {seconds:.1} s in all, {:.2} ms each on average, {:.1} webhooks and {:.1} pipeline writes per cycle",
-        1000.0 * seconds / cycles,
-        events / cycles,
-        writes / cycles
-    );
     Ok(())
 }

@@ -71,7 +71,7 @@ const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// The `synchronous` of SQLite write cycles that hold no webhook, when it is not the configured
 /// one: NORMAL when FULL or EXTRA is configured. In WAL mode such a commit survives a crash of
-/// Cobro, and the next FULL commit (every cycle holding a webhook is one) syncs the log with
+/// Cobro, and the next FULL commit (every webhook cycle is one) syncs the log with
 /// everything before it, so a power cut can only lose the last processing updates, which are
 /// redone from the event that was durably stored. `None` on PostgreSQL.
 pub fn relaxed_synchronous(config: &Config) -> Option<&'static str> {

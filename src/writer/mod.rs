@@ -1,19 +1,21 @@
 //! The write path: every write of the acknowledgement path and of the tenant pipeline goes
-//! through [`Writer`]. A writer task takes everything waiting from both (new webhooks, claims,
-//! payment updates, successes, failed attempts, up to a cap from each so neither starves the
-//! other) and commits it as one *cycle*: one transaction whose statements are set-based (one
-//! insert for all new events, one update for all claims, one upsert for all payments, one update
+//! through [`Writer`]. A writer task commits *cycles*, each one transaction of one kind: the new
+//! webhooks waiting (one insert for all), or the pipeline writes waiting (claims, payment updates,
+//! successes, failed attempts: one update for all claims, one upsert for all payments, one update
 //! for all successes), answering each caller only after the commit.
 //!
 //! Why one path: SQLite has a single writer. Two writers taking turns paid a transaction and
-//! several statements per write; a cycle pays a handful of statements for hundreds of writes, and one fsync for every
-//! webhook in it (`synchronous=FULL` whenever a cycle holds a new event; processing-only cycles
-//! may commit `NORMAL`, see `store::db::relaxed_synchronous`). On SQLite all cycles commit on one
-//! connection of the writer's own, on the writer's thread (`store::owned_sqlite`): its statements
-//! are function calls, not hand-offs to a connection thread, and its page cache stays warm. If
-//! a cycle fails, it is redone one write at a time in savepoints ([`one_by_one`]), so a bad write
-//! fails alone. The tasks run on a thread of their own, and a cycle may wait a moment for the
-//! tenants the previous one answered (group commit, see `task`).
+//! several statements per write; a cycle pays a handful of statements for hundreds of writes, and
+//! one fsync for every webhook in it (`synchronous=FULL` for every webhook cycle; pipeline cycles
+//! may commit `NORMAL`, see `store::db::relaxed_synchronous`). Why one kind per cycle: a webhook
+//! in a cycle with dozens of processing writes waited for all of them; alone, it waits for its
+//! own short cycle, and webhooks go first when both kinds wait, processing keeping a share of the
+//! writer's time (`task`, `share`). On SQLite all cycles commit on one connection of the
+//! writer's own, on the writer's thread (`store::owned_sqlite`): its statements are function
+//! calls, not hand-offs to a connection thread, and its page cache stays warm. If a cycle fails,
+//! it is redone one write at a time in savepoints ([`one_by_one`]), so a bad write fails alone.
+//! The tasks run on a thread of their own, and a pipeline cycle may wait a moment for the tenants
+//! the previous one answered (group commit, see `task`).
 //!
 //! On PostgreSQL a few writer tasks share the queues and commit cycles in parallel; a cycle never
 //! holds two writes of one tenant's attempt (they wait for each other) and the unique index
@@ -24,6 +26,7 @@
 mod cycle;
 mod one_by_one;
 mod replies;
+mod share;
 mod task;
 mod together;
 mod txn;
@@ -211,10 +214,7 @@ impl Writer {
     ) -> std::io::Result<Self> {
         let (ingest, ingest_queue) = mpsc::channel(INGEST_QUEUE);
         let (pipeline, pipeline_queue) = mpsc::unbounded_channel();
-        let queues = Arc::new(Mutex::new(task::Queues {
-            ingest: ingest_queue,
-            pipeline: pipeline_queue,
-        }));
+        let queues = Arc::new(Mutex::new(task::Queues::new(ingest_queue, pipeline_queue)));
         let redone = Arc::new(AtomicU64::new(0));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

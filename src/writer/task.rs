@@ -1,7 +1,15 @@
 //! The writer's tasks: each takes a cycle from the queues the [`Writer`] handle fills (new
 //! webhooks, pipeline writes), commits it through `cycle`, and starts over until the queues close.
-//! Owns how a cycle is gathered: caps per kind, and the short wait for the tenants the previous
-//! cycle answered (group commit).
+//! Owns how a cycle is gathered: one kind per cycle, taking turns, caps per kind, and the short
+//! wait for the tenants the previous pipeline cycle answered (group commit).
+//!
+//! Why one kind per cycle: a webhook is answered only after its cycle commits, so a webhook in a
+//! cycle that also carries dozens of processing writes waits for all of them. Under load that was
+//! most of an acknowledgement's time, and with a client's connections each waiting for its answer
+//! it capped the acknowledgement rate (issue 9, overload). A cycle of webhooks alone is short and
+//! commits with the durable `synchronous`; a cycle of processing writes alone may commit relaxed
+//! (no fsync on SQLite). When both kinds wait, they take turns, so neither waits for more than
+//! one cycle of the other.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,6 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, mpsc};
 
 use super::cycle::{self, Path};
+use super::share::Share;
 use super::{Connections, Fenced, Ingest};
 use crate::store::gate::WriteGate;
 
@@ -17,13 +26,32 @@ use crate::store::gate::WriteGate;
 const MAX_EVENTS: usize = 512;
 /// Most pipeline writes one cycle takes.
 const MAX_WRITES: usize = 512;
-/// Longest a cycle waits for the writes of the tenants the previous cycle answered.
+/// Most pipeline writes a cycle takes right after a webhook cycle. Under overload the writer is
+/// the limit and webhooks come all the time: they go first (an acknowledgement MercadoPago waits
+/// for, against processing that can wait in the database), and processing keeps this many writes
+/// between two webhook cycles. Without webhooks (a drain) pipeline cycles take up to
+/// [`MAX_WRITES`].
+const MAX_WRITES_AFTER_WEBHOOKS: usize = 32;
+/// Longest a pipeline cycle waits for the writes of the tenants the previous one answered.
 const LINGER: Duration = Duration::from_millis(2);
 
 /// What the writer's handles fill and its tasks empty.
 pub(super) struct Queues {
     pub ingest: mpsc::Receiver<Ingest>,
     pub pipeline: mpsc::UnboundedReceiver<Fenced>,
+    /// A webhook that arrived while a pipeline cycle was being gathered: it ended the wait and
+    /// goes first into the next webhook cycle.
+    pub early: Option<Ingest>,
+}
+
+impl Queues {
+    pub fn new(ingest: mpsc::Receiver<Ingest>, pipeline: mpsc::UnboundedReceiver<Fenced>) -> Self {
+        Self {
+            ingest,
+            pipeline,
+            early: None,
+        }
+    }
 }
 
 /// One writer task: cycle after cycle until the queues close.
@@ -35,13 +63,17 @@ pub(super) async fn run(
     redone: Arc<AtomicU64>,
 ) {
     let mut durability = cycle::Durability::new(connections.relaxed.clone());
-    let mut answered = 0;
-    while let Some(cycle) = next_cycle(&queues, answered).await {
-        answered = cycle.writes.len();
+    let mut turns = Turns::default();
+    while let Some(cycle) = next_cycle(&queues, &turns).await {
+        let kind = cycle.kind();
+        let writes = cycle.writes.len();
         let _turn = gate.enter().await;
         let started = Instant::now();
         let path = cycle::commit(&connections, &mut durability, node.as_deref(), cycle).await;
-        metrics::histogram!("cobro_write_cycle_seconds").record(started.elapsed().as_secs_f64());
+        let took = started.elapsed();
+        turns.record(kind, took, writes);
+        metrics::histogram!("cobro_write_cycle_seconds", "kind" => kind.label())
+            .record(took.as_secs_f64());
         if path == Path::Redone {
             redone.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("cobro_write_cycles_redone_total").increment(1);
@@ -49,55 +81,293 @@ pub(super) async fn run(
     }
 }
 
-/// What one cycle commits.
+/// What one cycle commits: webhooks or pipeline writes, never both.
 #[derive(Default)]
 pub(super) struct Cycle {
     pub events: Vec<Ingest>,
     pub writes: Vec<Fenced>,
 }
 
-/// Waits for the first write of either kind, then takes whatever else is waiting, up to the cap
-/// of each kind. `None` once the writer's handles are all gone.
-///
-/// Group commit, as PostgreSQL's `commit_delay`: the tenants answered by the previous cycle send
-/// their next write one MercadoPago call later. A cycle started at once would hold none of them,
-/// so each tenant would get into every other cycle only; when fewer writes wait than the previous
-/// cycle answered (`expected`), the cycle waits up to [`LINGER`] for them. Nothing waits longer
-/// than that for it, and a cycle whose writes are all there starts at once.
-async fn next_cycle(queues: &Mutex<Queues>, expected: usize) -> Option<Cycle> {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Webhooks,
+    Pipeline,
+}
+
+impl Kind {
+    /// The `kind` label of the cycle's metrics.
+    fn label(self) -> &'static str {
+        match self {
+            Kind::Webhooks => "webhooks",
+            Kind::Pipeline => "pipeline",
+        }
+    }
+}
+
+impl Cycle {
+    fn kind(&self) -> Kind {
+        match self.events.is_empty() {
+            true => Kind::Pipeline,
+            false => Kind::Webhooks,
+        }
+    }
+}
+
+/// A task's memory between cycles.
+#[derive(Default)]
+struct Turns {
+    share: Share,
+    last: Option<Kind>,
+    /// How many pipeline writes the last pipeline cycle answered.
+    answered: usize,
+}
+
+impl Turns {
+    fn record(&mut self, kind: Kind, took: Duration, writes: usize) {
+        match kind {
+            Kind::Webhooks => self.share.webhooks_took(took),
+            Kind::Pipeline => {
+                self.share.pipeline_took(took);
+                self.answered = writes;
+            }
+        }
+        self.last = Some(kind);
+    }
+
+    /// Most writes the next pipeline cycle may take: few right after webhooks, which will be
+    /// waiting again by the time it ends.
+    fn pipeline_cap(&self) -> usize {
+        match self.last {
+            Some(Kind::Webhooks) => MAX_WRITES_AFTER_WEBHOOKS,
+            _ => MAX_WRITES,
+        }
+    }
+}
+
+enum First {
+    Webhook(Ingest),
+    Write(Fenced),
+}
+
+/// Waits for the first write of either kind (when both wait, the kind whose turn it is, see
+/// [`Share`]), then takes whatever else of that kind is waiting, up to its cap. `None` once the
+/// writer's handles are all gone.
+async fn next_cycle(queues: &Mutex<Queues>, turns: &Turns) -> Option<Cycle> {
     let mut guard = queues.lock().await;
     let queues = &mut *guard;
     let mut cycle = Cycle::default();
-    tokio::select! {
-        event = queues.ingest.recv() => cycle.events.push(event?),
-        write = queues.pipeline.recv() => cycle.writes.push(write?),
-    }
-    take_waiting(&mut queues.pipeline, &mut cycle.writes);
-    let deadline = tokio::time::Instant::now() + LINGER;
-    while cycle.writes.len() < expected.min(MAX_WRITES) {
-        match tokio::time::timeout_at(deadline, queues.pipeline.recv()).await {
-            Ok(Some(write)) => cycle.writes.push(write),
-            Ok(None) | Err(_) => break,
+    match first(queues, turns.share.pipeline_first()).await? {
+        First::Webhook(event) => {
+            cycle.events.push(event);
+            take_waiting_webhooks(&mut queues.ingest, &mut cycle.events);
+            metrics::histogram!("cobro_write_cycle_events").record(cycle.events.len() as f64);
         }
-        take_waiting(&mut queues.pipeline, &mut cycle.writes);
-    }
-    while cycle.events.len() < MAX_EVENTS {
-        match queues.ingest.try_recv() {
-            Ok(event) => cycle.events.push(event),
-            Err(_) => break,
+        First::Write(write) => {
+            cycle.writes.push(write);
+            gather_writes(
+                queues,
+                &mut cycle.writes,
+                turns.answered,
+                turns.pipeline_cap(),
+            )
+            .await;
+            metrics::histogram!("cobro_write_cycle_writes").record(cycle.writes.len() as f64);
         }
     }
-    metrics::histogram!("cobro_write_cycle_events").record(cycle.events.len() as f64);
-    metrics::histogram!("cobro_write_cycle_writes").record(cycle.writes.len() as f64);
     Some(cycle)
 }
 
-/// Moves the pipeline writes already waiting into the cycle, up to its cap.
-fn take_waiting(queue: &mut mpsc::UnboundedReceiver<Fenced>, writes: &mut Vec<Fenced>) {
-    while writes.len() < MAX_WRITES {
+/// The first write of the next cycle: what is already waiting, the kind whose turn it is first;
+/// otherwise whichever comes first.
+async fn first(queues: &mut Queues, pipeline_first: bool) -> Option<First> {
+    if let Some(event) = queues.early.take() {
+        return Some(First::Webhook(event));
+    }
+    let waiting = match pipeline_first {
+        true => queues.pipeline.try_recv().ok().map(First::Write),
+        false => queues.ingest.try_recv().ok().map(First::Webhook),
+    };
+    if waiting.is_some() {
+        return waiting;
+    }
+    tokio::select! {
+        event = queues.ingest.recv() => event.map(First::Webhook),
+        write = queues.pipeline.recv() => write.map(First::Write),
+    }
+}
+
+/// The webhooks already waiting, up to the cap.
+fn take_waiting_webhooks(queue: &mut mpsc::Receiver<Ingest>, events: &mut Vec<Ingest>) {
+    while events.len() < MAX_EVENTS {
+        match queue.try_recv() {
+            Ok(event) => events.push(event),
+            Err(_) => break,
+        }
+    }
+}
+
+/// The pipeline writes already waiting, and, as PostgreSQL's `commit_delay`, a moment for the rest.
+///
+/// Group commit: the tenants answered by the previous pipeline cycle send their next write one
+/// MercadoPago call later. A cycle started at once would hold none of them, so each tenant would
+/// get into every other cycle only; when fewer writes wait than the previous cycle answered
+/// (`expected`), the cycle waits up to [`LINGER`] for them. A webhook arriving ends the wait (it
+/// is kept for the next cycle): acknowledgements do not wait for processing to gather.
+async fn gather_writes(queues: &mut Queues, writes: &mut Vec<Fenced>, expected: usize, cap: usize) {
+    take_waiting_writes(&mut queues.pipeline, writes, cap);
+    let deadline = tokio::time::Instant::now() + LINGER;
+    while writes.len() < expected.min(cap) && queues.early.is_none() {
+        tokio::select! {
+            write = tokio::time::timeout_at(deadline, queues.pipeline.recv()) => match write {
+                Ok(Some(write)) => writes.push(write),
+                Ok(None) | Err(_) => break,
+            },
+            Some(event) = queues.ingest.recv() => queues.early = Some(event),
+        }
+        take_waiting_writes(&mut queues.pipeline, writes, cap);
+    }
+}
+
+/// Moves the pipeline writes already waiting into the cycle, up to `cap`.
+fn take_waiting_writes(
+    queue: &mut mpsc::UnboundedReceiver<Fenced>,
+    writes: &mut Vec<Fenced>,
+    cap: usize,
+) {
+    while writes.len() < cap {
         match queue.try_recv() {
             Ok(write) => writes.push(write),
             Err(_) => break,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use tokio::sync::oneshot;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::domain::TenantId;
+    use crate::store::events::NewEvent;
+    use crate::writer::{Reply, Write};
+
+    fn queues() -> (
+        mpsc::Sender<Ingest>,
+        mpsc::UnboundedSender<Fenced>,
+        Mutex<Queues>,
+    ) {
+        let (ingest, ingest_queue) = mpsc::channel(1024);
+        let (pipeline, pipeline_queue) = mpsc::unbounded_channel();
+        (
+            ingest,
+            pipeline,
+            Mutex::new(Queues::new(ingest_queue, pipeline_queue)),
+        )
+    }
+
+    fn webhook(n: usize) -> Ingest {
+        let (reply, _) = oneshot::channel();
+        let event = NewEvent {
+            tenant_id: TenantId(Uuid::nil()),
+            notification_id: format!("n{n}"),
+            request_id: None,
+            webhook_type: "payment".into(),
+            action: "payment.updated".into(),
+            mp_payment_id: n.to_string(),
+            raw_payload: json!({}),
+            max_attempts: 5,
+        };
+        Ingest { event, reply }
+    }
+
+    fn write() -> Fenced {
+        let (to, _) = oneshot::channel();
+        Fenced {
+            lease: None,
+            write: Write::Release(Uuid::now_v7()),
+            then_claim: Vec::new(),
+            reply: Reply::Done(to),
+        }
+    }
+
+    fn sizes(cycle: &Cycle) -> (usize, usize) {
+        (cycle.events.len(), cycle.writes.len())
+    }
+
+    /// A webhook never shares its cycle with processing writes, goes before them when both wait,
+    /// and the processing writes after it are few while webhooks keep coming.
+    #[tokio::test]
+    async fn webhooks_go_first_in_cycles_of_their_own() {
+        let (ingest, pipeline, queues) = queues();
+        for _ in 0..400 {
+            assert!(pipeline.send(write()).is_ok(), "queued");
+        }
+        for n in 0..3 {
+            assert!(ingest.send(webhook(n)).await.is_ok(), "queued");
+        }
+        let mut turns = Turns::default();
+        let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
+        assert_eq!(sizes(&cycle), (3, 0), "the webhooks first, alone");
+        turns.record(Kind::Webhooks, Duration::from_millis(3), 0);
+        assert!(ingest.send(webhook(3)).await.is_ok(), "queued");
+        let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
+        assert_eq!(
+            sizes(&cycle),
+            (0, MAX_WRITES_AFTER_WEBHOOKS),
+            "then a short pipeline cycle"
+        );
+        turns.record(Kind::Pipeline, Duration::from_millis(3), cycle.writes.len());
+        let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
+        assert_eq!(
+            sizes(&cycle),
+            (1, 0),
+            "processing has had its share: webhooks again"
+        );
+        turns.record(Kind::Webhooks, Duration::from_millis(1), 0);
+        let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
+        assert_eq!(
+            sizes(&cycle),
+            (0, MAX_WRITES_AFTER_WEBHOOKS),
+            "no webhook waits: processing goes"
+        );
+        turns.record(Kind::Pipeline, Duration::from_millis(1), cycle.writes.len());
+        let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
+        let rest = 400 - 2 * MAX_WRITES_AFTER_WEBHOOKS;
+        assert_eq!(
+            sizes(&cycle),
+            (0, rest),
+            "without webhooks, up to MAX_WRITES at once"
+        );
+    }
+
+    /// A pipeline cycle waiting for the writes its tenants are expected to send stops waiting
+    /// when a webhook comes, and that webhook goes into the next cycle. (Paused time: the clock
+    /// moves only to the next timer, so "before the wait was over" is exact.)
+    #[tokio::test(start_paused = true)]
+    async fn a_webhook_ends_the_group_commit_wait() {
+        let (ingest, pipeline, queues) = queues();
+        assert!(pipeline.send(write()).is_ok(), "queued");
+        let turns = Turns {
+            answered: 100,
+            ..Turns::default()
+        };
+        let sender = tokio::spawn(async move {
+            tokio::time::sleep(LINGER / 2).await;
+            assert!(ingest.send(webhook(0)).await.is_ok(), "queued");
+            ingest
+        });
+        let started = tokio::time::Instant::now();
+        let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
+        assert_eq!(sizes(&cycle), (0, 1));
+        assert_eq!(
+            started.elapsed(),
+            LINGER / 2,
+            "the wait ended with the webhook"
+        );
+        let _ingest = sender.await.expect("sender");
+        let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
+        assert_eq!(sizes(&cycle), (1, 0), "the webhook that ended the wait");
     }
 }
