@@ -26,12 +26,13 @@ use crate::store::gate::WriteGate;
 const MAX_EVENTS: usize = 512;
 /// Most pipeline writes one cycle takes.
 const MAX_WRITES: usize = 512;
-/// Most pipeline writes a cycle takes right after a webhook cycle. Under overload the writer is
-/// the limit and webhooks come all the time: they go first (an acknowledgement MercadoPago waits
-/// for, against processing that can wait in the database), and processing keeps this many writes
-/// between two webhook cycles. Without webhooks (a drain) pipeline cycles take up to
-/// [`MAX_WRITES`].
-const MAX_WRITES_AFTER_WEBHOOKS: usize = 32;
+/// Most pipeline writes a cycle takes while webhooks are coming in (a webhook cycle ran within
+/// [`INGEST_ACTIVE`]). A webhook arriving waits for the pipeline cycle under way: under load a
+/// short one, so acknowledgements stay fast; without webhooks (a drain) pipeline cycles take up
+/// to [`MAX_WRITES`].
+const MAX_WRITES_WHILE_INGESTING: usize = 32;
+/// How long after a webhook cycle more webhooks are expected.
+const INGEST_ACTIVE: Duration = Duration::from_millis(20);
 /// Longest a pipeline cycle waits for the writes of the tenants the previous one answered.
 const LINGER: Duration = Duration::from_millis(2);
 
@@ -117,7 +118,8 @@ impl Cycle {
 #[derive(Default)]
 struct Turns {
     share: Share,
-    last: Option<Kind>,
+    /// When the last webhook cycle ended.
+    last_webhooks: Option<tokio::time::Instant>,
     /// How many pipeline writes the last pipeline cycle answered.
     answered: usize,
 }
@@ -125,20 +127,21 @@ struct Turns {
 impl Turns {
     fn record(&mut self, kind: Kind, took: Duration, writes: usize) {
         match kind {
-            Kind::Webhooks => self.share.webhooks_took(took),
+            Kind::Webhooks => {
+                self.share.webhooks_took(took);
+                self.last_webhooks = Some(tokio::time::Instant::now());
+            }
             Kind::Pipeline => {
                 self.share.pipeline_took(took);
                 self.answered = writes;
             }
         }
-        self.last = Some(kind);
     }
 
-    /// Most writes the next pipeline cycle may take: few right after webhooks, which will be
-    /// waiting again by the time it ends.
+    /// Most writes the next pipeline cycle may take: few while webhooks are coming in.
     fn pipeline_cap(&self) -> usize {
-        match self.last {
-            Some(Kind::Webhooks) => MAX_WRITES_AFTER_WEBHOOKS,
+        match self.last_webhooks {
+            Some(at) if at.elapsed() < INGEST_ACTIVE => MAX_WRITES_WHILE_INGESTING,
             _ => MAX_WRITES,
         }
     }
@@ -297,8 +300,9 @@ mod tests {
     }
 
     /// A webhook never shares its cycle with processing writes, goes before them when both wait,
-    /// and the processing writes after it are few while webhooks keep coming.
-    #[tokio::test]
+    /// and processing cycles are short while webhooks keep coming. (Paused time: the clock moves
+    /// only when the test moves it or waits for a timer.)
+    #[tokio::test(start_paused = true)]
     async fn webhooks_go_first_in_cycles_of_their_own() {
         let (ingest, pipeline, queues) = queues();
         for _ in 0..400 {
@@ -315,7 +319,7 @@ mod tests {
         let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
         assert_eq!(
             sizes(&cycle),
-            (0, MAX_WRITES_AFTER_WEBHOOKS),
+            (0, MAX_WRITES_WHILE_INGESTING),
             "then a short pipeline cycle"
         );
         turns.record(Kind::Pipeline, Duration::from_millis(3), cycle.writes.len());
@@ -329,16 +333,24 @@ mod tests {
         let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
         assert_eq!(
             sizes(&cycle),
-            (0, MAX_WRITES_AFTER_WEBHOOKS),
+            (0, MAX_WRITES_WHILE_INGESTING),
             "no webhook waits: processing goes"
         );
         turns.record(Kind::Pipeline, Duration::from_millis(1), cycle.writes.len());
         let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
-        let rest = 400 - 2 * MAX_WRITES_AFTER_WEBHOOKS;
+        assert_eq!(
+            sizes(&cycle),
+            (0, MAX_WRITES_WHILE_INGESTING),
+            "still ingesting"
+        );
+        turns.record(Kind::Pipeline, Duration::from_millis(1), cycle.writes.len());
+        tokio::time::advance(INGEST_ACTIVE).await;
+        let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
+        let rest = 400 - 3 * MAX_WRITES_WHILE_INGESTING;
         assert_eq!(
             sizes(&cycle),
             (0, rest),
-            "without webhooks, up to MAX_WRITES at once"
+            "no webhook for a while: up to MAX_WRITES at once"
         );
     }
 
