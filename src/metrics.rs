@@ -14,7 +14,8 @@
 //!   how long each cycle took (begin to answers sent);
 //!   `cobro_write_cycles_redone_total`: cycles redone one write at a time (should stay 0)
 //! - `cobro_tenant_queue_depth{tenant}`, `cobro_tenant_actors`, `cobro_ws_sessions`
-//! - cluster (PostgreSQL): `cobro_cluster_nodes_alive`, `cobro_cluster_tenants_owned` (this
+//! - cluster (PostgreSQL): `cobro_cluster_pulls_per_read` (the actors' pulls each read of
+//!   pending events answered), `cobro_cluster_nodes_alive`, `cobro_cluster_tenants_owned` (this
 //!   node), and per registered node `cobro_cluster_node_alive{node}`,
 //!   `cobro_cluster_node_tenants{node}`, `cobro_cluster_node_heartbeat_age_seconds{node}`
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
+use crate::cluster::pulls::PendingReads;
 use crate::config::Config;
 use crate::ghl::GhlClient;
 use crate::ingest::directory::TenantDirectory;
@@ -30,6 +31,8 @@ pub struct Services {
     pub mp: MpClient,
     pub ghl: GhlClient,
     pub publisher: Arc<dyn StatusPublisher>,
+    /// PostgreSQL: the tenant actors' pulls, read together (`None` on SQLite, which never pulls).
+    pub pending_reads: Option<PendingReads>,
 }
 
 impl Services {
@@ -58,6 +61,8 @@ impl Services {
             }),
         };
         let writer = Writer::start(connections, gate.clone(), node, writers)?;
+        let pending_reads = (config.database_kind == crate::config::DatabaseKind::Postgres)
+            .then(|| PendingReads::start(db.get_postgres_connection_pool().clone()));
         Ok(Self {
             mp: MpClient::new(http.clone(), config.mp_api_base.clone()),
             ghl: GhlClient::new(http, config.ghl_api_base.clone()),
@@ -67,6 +72,7 @@ impl Services {
             directory,
             config: Arc::new(config),
             publisher,
+            pending_reads,
         })
     }
 }

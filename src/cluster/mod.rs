@@ -2,7 +2,8 @@
 //! only coordinator. Each node registers and heartbeats ([`coordinator`]); tenants are spread over
 //! the live nodes by rendezvous hashing ([`rendezvous`]) and held by leases with fences
 //! ([`fence`]) that every result write checks; work and status updates cross between nodes by
-//! `LISTEN/NOTIFY` ([`notify`]), with polling as the backstop.
+//! `LISTEN/NOTIFY` ([`notify`]), with polling as the backstop; the actors' pulls of their
+//! tenants' pending events are read together ([`pulls`]).
 //!
 //! `app::start` builds a [`Cluster`] on PostgreSQL (a single PostgreSQL node is a cluster of one)
 //! and none on SQLite, which stays single-node ([`SqliteLock`]).
@@ -10,6 +11,7 @@
 pub mod coordinator;
 pub mod fence;
 pub mod notify;
+pub mod pulls;
 pub mod rendezvous;
 mod sqlite_lock;
 

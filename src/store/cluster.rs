@@ -298,30 +298,54 @@ pub struct PendingEvent {
     pub next_retry_at: Option<DateTime<Utc>>,
 }
 
-/// A tenant's pending events after `after_seq`, in arrival order.
-pub async fn pending_after(
+/// One tenant's pull: its pending events after `after_seq`, at most `limit`.
+pub struct Pull {
+    pub tenant: Uuid,
+    pub after_seq: i64,
+    pub limit: i64,
+}
+
+/// The answers to several pulls in one statement, in the order of `pulls` (each in arrival
+/// order). The same tenant may be pulled twice; each pull gets its own answer.
+pub async fn pending_after_many(
     pool: &PgPool,
-    tenant: Uuid,
-    after_seq: i64,
-    limit: i64,
-) -> Result<Vec<PendingEvent>, sqlx::Error> {
-    let rows: Vec<(Uuid, i64, Option<DateTime<Utc>>)> = sqlx::query_as(
-        "SELECT id, seq, next_retry_at FROM webhook_events
-         WHERE tenant_id = $1 AND status = 'pending' AND seq > $2 ORDER BY seq LIMIT $3",
+    pulls: &[Pull],
+) -> Result<Vec<Vec<PendingEvent>>, sqlx::Error> {
+    let tenants: Vec<Uuid> = pulls.iter().map(|p| p.tenant).collect();
+    let afters: Vec<i64> = pulls.iter().map(|p| p.after_seq).collect();
+    let limits: Vec<i64> = pulls.iter().map(|p| p.limit).collect();
+    // Each pull is the single-tenant read of the partial index `ix_webhook_events_pending_seq`,
+    // run once per row of the arrays (LATERAL), numbered to give each pull its own rows.
+    let rows: Vec<(i64, Uuid, i64, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT p.n, e.id, e.seq, e.next_retry_at
+         FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) WITH ORDINALITY
+              AS p(tenant_id, after_seq, max_rows, n)
+         CROSS JOIN LATERAL (
+             SELECT id, seq, next_retry_at FROM webhook_events
+             WHERE tenant_id = p.tenant_id AND status = 'pending' AND seq > p.after_seq
+             ORDER BY seq LIMIT p.max_rows
+         ) e
+         ORDER BY p.n, e.seq",
     )
-    .bind(tenant)
-    .bind(after_seq)
-    .bind(limit)
+    .bind(&tenants)
+    .bind(&afters)
+    .bind(&limits)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, seq, next_retry_at)| PendingEvent {
+    let mut answers: Vec<Vec<PendingEvent>> = pulls.iter().map(|_| Vec::new()).collect();
+    for (n, id, seq, next_retry_at) in rows {
+        // `n` counts from 1 over `pulls`.
+        let slot = usize::try_from(n - 1)
+            .ok()
+            .and_then(|i| answers.get_mut(i))
+            .ok_or_else(|| sqlx::Error::Protocol(format!("pull number {n} out of range")))?;
+        slot.push(PendingEvent {
             id,
             seq,
             next_retry_at,
-        })
-        .collect())
+        });
+    }
+    Ok(answers)
 }
 
 /// Of `tenants`, those with pending events due now: the backstop poll.

@@ -1,6 +1,7 @@
 //! One integration-test binary: every test runs the real Cobro against a real database (SQLite by
 //! default, PostgreSQL when `COBRO_TEST_POSTGRES_URL` is set) and wiremock fakes of MP and GHL.
 
+mod cluster_pulls;
 mod e2e_actors;
 mod e2e_api;
 mod e2e_batches;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::TenantActor;
-use crate::store::cluster::{self as cluster_store, PendingEvent};
+use crate::store::cluster::PendingEvent;
 use crate::tenant::supervisor::Poke;
 
 /// Most pending events one pull reads; a full page is followed by another pull.
@@ -43,6 +43,9 @@ pub(super) struct PullState {
 
 impl TenantActor {
     pub(super) fn pull(&mut self, from_start: bool, ctx: &mut Context<Self>) {
+        let Some(reads) = self.services.pending_reads.clone() else {
+            return; // SQLite: a single node, nothing to pull
+        };
         if self.fence.is_none() || self.retiring || self.draining.is_some() {
             return;
         }
@@ -55,13 +58,7 @@ impl TenantActor {
         }
         self.pulls.running = true;
         self.pulls.named_before_pull = std::mem::take(&mut self.pulls.named);
-        let (pool, tenant, after) = (
-            self.services.db.get_postgres_connection_pool().clone(),
-            self.tenant.0,
-            self.pulls.cursor,
-        );
-        let read =
-            async move { cluster_store::pending_after(&pool, tenant, after, PULL_PAGE).await };
+        let read = reads.after(self.tenant, self.pulls.cursor, PULL_PAGE);
         ctx.spawn(read.into_actor(self).map(|read, actor, ctx| {
             actor.pulls.running = false;
             match read {
