@@ -18,7 +18,8 @@ pub struct ClusterArgs {
     /// The `cobro` binary the nodes run.
     #[arg(long, default_value = "target/release/cobro")]
     cobro: String,
-    /// A PostgreSQL URL whose server gets a fresh database `cobro_cluster_bench` per size.
+    /// A PostgreSQL URL whose server gets a fresh database `cobro_cluster_bench` per size; its
+    /// options (`?sslmode=disable`) are the nodes' too.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
     postgres: String,
     /// MercadoPago base the nodes call (`cobro-load fake-mp`).
@@ -94,11 +95,15 @@ fn fresh_database(url: &str) -> std::io::Result<()> {
 }
 
 async fn start_nodes(args: &ClusterArgs, size: usize) -> std::io::Result<Nodes> {
-    let (base, _) = args
-        .postgres
+    // The nodes get the same server and options (e.g. `?sslmode=disable`), another database.
+    let (server, options) = match args.postgres.split_once('?') {
+        Some((server, options)) => (server, format!("?{options}")),
+        None => (args.postgres.as_str(), String::new()),
+    };
+    let (base, _) = server
         .rsplit_once('/')
         .ok_or_else(|| std::io::Error::other("--postgres needs a database name"))?;
-    let database_url = format!("{base}/{DATABASE}");
+    let database_url = format!("{base}/{DATABASE}{options}");
     let mut nodes = Nodes(Vec::new());
     for i in 0..size {
         let port = args.first_port + i as u16;
