@@ -15,27 +15,18 @@ $LOAD fake-mp --bind 127.0.0.1:9091 & PIDS+=($!)
 $LOAD fake-mp --bind 127.0.0.1:9092 --delay-ms 600000 & PIDS+=($!)
 $LOAD bare --bind 127.0.0.1:9090 & PIDS+=($!)
 sleep 0.3
-start() { # start <bin> <db file> <mp>
-  env COBRO_BIND=127.0.0.1:8080 COBRO_DATABASE_URL="sqlite://$2?mode=rwc" COBRO_ADMIN_TOKEN=bench-admin \
-    COBRO_MP_API_BASE="$3" COBRO_INGEST_PER_TENANT_PER_SECOND=0 COBRO_MP_REQUESTS_PER_SECOND=100000 \
-    RUST_LOG=error "$1/cobro" serve >"$WORK/cobro.log" 2>&1 &
-  PID=$!; PIDS+=("$PID")
-  for _ in $(seq 400); do curl -sf http://127.0.0.1:8080/ready >/dev/null && return; sleep 0.05; done
-  echo "not ready"; exit 1
-}
-stop() { kill -9 "$PID"; wait "$PID" 2>/dev/null || true; }
 $LOAD ingest --connections 64 --duration 10 --label "bare endpoint (baseline of this run)" \
   --target http://127.0.0.1:9090 --no-setup | grep -E "==|throughput|latency"
 for bin in "$A" "$B"; do
-  start "$bin" "$WORK/e2e-$(date +%s%N).db" http://127.0.0.1:9091
+  start_build "$bin" "sqlite://$WORK/e2e-$(date +%s%N).db?mode=rwc" http://127.0.0.1:9091
   $LOAD e2e --tenants 100 --rate 1000 --duration 10 --admin-token bench-admin | sed "s|^==|== $bin:|"
-  stop
+  stop_build
 done
 echo "== filling 100,000 pending events (MercadoPago hangs)"
-start "$A" "$WORK/drain.db" http://127.0.0.1:9092
+start_build "$A" "sqlite://$WORK/drain.db?mode=rwc" http://127.0.0.1:9092
 $LOAD ingest --connections 64 --duration 120 --requests 100000 --tenants 100 --first-user-id 400000 \
   --admin-token bench-admin --label "filling" | grep -E "throughput"
-stop
+stop_build
 for bin in "$A" "$B"; do
   cp "$WORK/drain.db" "$WORK/run.db"; rm -f "$WORK/run.db-wal" "$WORK/run.db-shm"
   [[ -f $WORK/drain.db-wal ]] && cp "$WORK/drain.db-wal" "$WORK/run.db-wal"
@@ -43,12 +34,12 @@ for bin in "$A" "$B"; do
   # wait for that writeback (ext4) and its drain took 4x as long as the second's.
   sync
   t0=$(date +%s.%N)
-  start "$bin" "$WORK/run.db" http://127.0.0.1:9091
+  start_build "$bin" "sqlite://$WORK/run.db?mode=rwc" http://127.0.0.1:9091
   wait_drained
   t1=$(date +%s.%N)
   done_count=$(curl -s http://127.0.0.1:8080/metrics | awk '/^cobro_events\{status="success"\}/{print $2}')
   echo "== $bin: drained $done_count events in $(echo "$t1 - $t0" | bc) s from start: $(echo "$done_count / ($t1 - $t0)" | bc) events/s"
   curl -s http://127.0.0.1:8080/metrics | awk '/^cobro_write_cycle_seconds_sum/{s+=$2} /^cobro_write_cycle_seconds_count/{c+=$2}
     END{printf "   writer: %d cycles taking %.1f s in all\n", c, s}'
-  stop
+  stop_build
 done

@@ -16,34 +16,25 @@ $LOAD fake-mp --bind 127.0.0.1:9091 & PIDS+=($!)
 $LOAD fake-mp --bind 127.0.0.1:9092 --delay-ms 600000 & PIDS+=($!)
 $LOAD bare --bind 127.0.0.1:9090 & PIDS+=($!)
 sleep 0.3
-start() { # start <bin> <database> <mp>
-  env COBRO_BIND=127.0.0.1:8080 COBRO_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$2" \
-    COBRO_ADMIN_TOKEN=bench-admin COBRO_MP_API_BASE="$3" COBRO_INGEST_PER_TENANT_PER_SECOND=0 \
-    COBRO_MP_REQUESTS_PER_SECOND=100000 RUST_LOG=error "$1/cobro" serve >"$WORK/cobro.log" 2>&1 &
-  PID=$!; PIDS+=("$PID")
-  for _ in $(seq 400); do curl -sf http://127.0.0.1:8080/ready >/dev/null && return; sleep 0.05; done
-  echo "not ready"; exit 1
-}
-stop() { kill -9 "$PID"; wait "$PID" 2>/dev/null || true; }
 $LOAD ingest --connections 64 --duration 10 --label "bare endpoint (baseline of this run)" \
   --target http://127.0.0.1:9090 --no-setup | grep -E "==|throughput|latency"
 echo "== filling 100,000 pending events (MercadoPago hangs)"
 "${PSQL[@]}" -c "DROP DATABASE IF EXISTS cobro_drain_fill WITH (FORCE)" -c "CREATE DATABASE cobro_drain_fill"
-start "$A" cobro_drain_fill http://127.0.0.1:9092
+start_build "$A" "postgres://postgres@127.0.0.1:5432/cobro_drain_fill" http://127.0.0.1:9092
 $LOAD ingest --connections 64 --duration 120 --requests 100000 --tenants 100 --first-user-id 400000 \
   --admin-token bench-admin --label "filling" | grep -E "throughput"
-stop
+stop_build
 for bin in "$A" "$B"; do
   "${PSQL[@]}" -c "DROP DATABASE IF EXISTS cobro_drain_run WITH (FORCE)" \
     -c "CREATE DATABASE cobro_drain_run TEMPLATE cobro_drain_fill" -c "CHECKPOINT"
   t0=$(date +%s.%N)
-  start "$bin" cobro_drain_run http://127.0.0.1:9091
+  start_build "$bin" "postgres://postgres@127.0.0.1:5432/cobro_drain_run" http://127.0.0.1:9091
   wait_drained
   t1=$(date +%s.%N)
   done_count=$(curl -s http://127.0.0.1:8080/metrics | awk '/^cobro_events\{status="success"\}/{print $2}')
   echo "== $bin: drained $done_count events in $(echo "$t1 - $t0" | bc) s from start: $(echo "$done_count / ($t1 - $t0)" | bc) events/s"
   curl -s http://127.0.0.1:8080/metrics | awk '/^cobro_write_cycle_seconds_sum/{s+=$2} /^cobro_write_cycle_seconds_count/{c+=$2}
     END{printf "   writer: %d cycles taking %.1f s in all (%d writer tasks)\n", c, s, 4}'
-  stop
+  stop_build
 done
 "${PSQL[@]}" -c "DROP DATABASE IF EXISTS cobro_drain_run WITH (FORCE)" -c "DROP DATABASE IF EXISTS cobro_drain_fill WITH (FORCE)"

@@ -24,13 +24,9 @@ for rate in ${RATES[*]}; do
     else
       url="sqlite://$WORK/$(date +%s%N).db?mode=rwc"
     fi
-    env COBRO_BIND=127.0.0.1:8080 COBRO_DATABASE_URL="$url" COBRO_ADMIN_TOKEN=bench-admin \
-      COBRO_MP_API_BASE=http://127.0.0.1:9091 COBRO_INGEST_PER_TENANT_PER_SECOND=0 \
-      COBRO_MP_REQUESTS_PER_SECOND=100000 RUST_LOG=error "$bin/cobro" serve >"$WORK/cobro.log" 2>&1 &
-    pid=$!; PIDS+=("$pid")
-    for _ in $(seq 200); do curl -sf http://127.0.0.1:8080/ready >/dev/null && break; sleep 0.05; done
+    start_build "$bin" "$url" http://127.0.0.1:9091
     $LOAD sustained --rate "$rate" --duration 20 --admin-token bench-admin --label "$bin, $rate/s" \
       | grep -vE "^ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+$"
-    kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+    stop_build
   done
 done

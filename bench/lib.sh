@@ -1,5 +1,5 @@
 # Shared by the bench scripts (sourced, not run): a work directory and the processes started,
-# all removed on exit; waiting for a server's backlog to empty.
+# all removed on exit; starting a build of Cobro; waiting for a server's backlog to empty.
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
@@ -13,3 +13,15 @@ wait_drained() {
     sleep 0.2
   done
 }
+
+# Starts the `cobro` of a build folder on :8080 against a database URL and a MercadoPago base,
+# as every comparison runs it; sets PID and returns once it is ready.
+start_build() { # start_build <folder holding cobro> <database url> <mp base>
+  env COBRO_BIND=127.0.0.1:8080 COBRO_DATABASE_URL="$2" COBRO_ADMIN_TOKEN=bench-admin \
+    COBRO_MP_API_BASE="$3" COBRO_INGEST_PER_TENANT_PER_SECOND=0 COBRO_MP_REQUESTS_PER_SECOND=100000 \
+    RUST_LOG=error "$1/cobro" serve >"$WORK/cobro.log" 2>&1 &
+  PID=$!; PIDS+=("$PID")
+  for _ in $(seq 400); do curl -sf http://127.0.0.1:8080/ready >/dev/null && return; sleep 0.05; done
+  echo "not ready"; exit 1
+}
+stop_build() { kill -9 "$PID"; wait "$PID" 2>/dev/null || true; }

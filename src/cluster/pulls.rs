@@ -107,8 +107,8 @@ async fn read_together(
         let read = store::pending_after_many(&pool, &pulls).await;
         reads.fetch_add(1, Ordering::Relaxed);
         match read {
-            Ok(mut answers) => {
-                for (ask, events) in batch.into_iter().zip(answers.drain(..)) {
+            Ok(answers) => {
+                for (ask, events) in batch.into_iter().zip(answers) {
                     let _ = ask.reply.send(Ok(events));
                 }
             }

@@ -8,8 +8,8 @@
 //! most of an acknowledgement's time, and with a client's connections each waiting for its answer
 //! it capped the acknowledgement rate (issue 9, overload). A cycle of webhooks alone is short and
 //! commits with the durable `synchronous`; a cycle of processing writes alone may commit relaxed
-//! (no fsync on SQLite). When both kinds wait, they take turns, so neither waits for more than
-//! one cycle of the other.
+//! (no fsync on SQLite). When both kinds wait, webhooks go first and processing keeps a share
+//! of the writer's time (`share`), so neither can stop the other.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -162,7 +162,9 @@ async fn next_cycle(queues: &Mutex<Queues>, turns: &Turns) -> Option<Cycle> {
     match first(queues, turns.share.pipeline_first()).await? {
         First::Webhook(event) => {
             cycle.events.push(event);
-            take_waiting_webhooks(&mut queues.ingest, &mut cycle.events);
+            take_waiting(&mut cycle.events, MAX_EVENTS, || {
+                queues.ingest.try_recv().ok()
+            });
             metrics::histogram!("cobro_write_cycle_events").record(cycle.events.len() as f64);
         }
         First::Write(write) => {
@@ -199,16 +201,6 @@ async fn first(queues: &mut Queues, pipeline_first: bool) -> Option<First> {
     }
 }
 
-/// The webhooks already waiting, up to the cap.
-fn take_waiting_webhooks(queue: &mut mpsc::Receiver<Ingest>, events: &mut Vec<Ingest>) {
-    while events.len() < MAX_EVENTS {
-        match queue.try_recv() {
-            Ok(event) => events.push(event),
-            Err(_) => break,
-        }
-    }
-}
-
 /// The pipeline writes already waiting, and, as PostgreSQL's `commit_delay`, a moment for the rest.
 ///
 /// Group commit: the tenants answered by the previous pipeline cycle send their next write one
@@ -217,7 +209,7 @@ fn take_waiting_webhooks(queue: &mut mpsc::Receiver<Ingest>, events: &mut Vec<In
 /// (`expected`), the cycle waits up to [`LINGER`] for them. A webhook arriving ends the wait (it
 /// is kept for the next cycle): acknowledgements do not wait for processing to gather.
 async fn gather_writes(queues: &mut Queues, writes: &mut Vec<Fenced>, expected: usize, cap: usize) {
-    take_waiting_writes(&mut queues.pipeline, writes, cap);
+    take_waiting(writes, cap, || queues.pipeline.try_recv().ok());
     let deadline = tokio::time::Instant::now() + LINGER;
     while writes.len() < expected.min(cap) && queues.early.is_none() {
         tokio::select! {
@@ -227,20 +219,16 @@ async fn gather_writes(queues: &mut Queues, writes: &mut Vec<Fenced>, expected: 
             },
             Some(event) = queues.ingest.recv() => queues.early = Some(event),
         }
-        take_waiting_writes(&mut queues.pipeline, writes, cap);
+        take_waiting(writes, cap, || queues.pipeline.try_recv().ok());
     }
 }
 
-/// Moves the pipeline writes already waiting into the cycle, up to `cap`.
-fn take_waiting_writes(
-    queue: &mut mpsc::UnboundedReceiver<Fenced>,
-    writes: &mut Vec<Fenced>,
-    cap: usize,
-) {
-    while writes.len() < cap {
-        match queue.try_recv() {
-            Ok(write) => writes.push(write),
-            Err(_) => break,
+/// Moves what `next` finds waiting into `into`, until it finds nothing or `into` holds `cap`.
+fn take_waiting<T>(into: &mut Vec<T>, cap: usize, mut next: impl FnMut() -> Option<T>) {
+    while into.len() < cap {
+        match next() {
+            Some(item) => into.push(item),
+            None => break,
         }
     }
 }
@@ -299,6 +287,21 @@ mod tests {
         (cycle.events.len(), cycle.writes.len())
     }
 
+    /// Gathers the next cycle, records it as having taken `took_ms`, answers (webhooks, writes).
+    async fn cycle_taking(
+        queues: &Mutex<Queues>,
+        turns: &mut Turns,
+        took_ms: u64,
+    ) -> (usize, usize) {
+        let cycle = next_cycle(queues, turns).await.expect("a cycle");
+        turns.record(
+            cycle.kind(),
+            Duration::from_millis(took_ms),
+            cycle.writes.len(),
+        );
+        sizes(&cycle)
+    }
+
     /// A webhook never shares its cycle with processing writes, goes before them when both wait,
     /// and processing cycles are short while webhooks keep coming. (Paused time: the clock moves
     /// only when the test moves it or waits for a timer.)
@@ -312,43 +315,27 @@ mod tests {
             assert!(ingest.send(webhook(n)).await.is_ok(), "queued");
         }
         let mut turns = Turns::default();
-        let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
-        assert_eq!(sizes(&cycle), (3, 0), "the webhooks first, alone");
-        turns.record(Kind::Webhooks, Duration::from_millis(3), 0);
+        let short = (0, MAX_WRITES_WHILE_INGESTING);
+        let first = cycle_taking(&queues, &mut turns, 3).await;
+        assert_eq!(first, (3, 0), "the webhooks first, alone");
         assert!(ingest.send(webhook(3)).await.is_ok(), "queued");
-        let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
+        let second = cycle_taking(&queues, &mut turns, 3).await;
+        assert_eq!(second, short, "then a short pipeline cycle");
+        let third = cycle_taking(&queues, &mut turns, 1).await;
         assert_eq!(
-            sizes(&cycle),
-            (0, MAX_WRITES_WHILE_INGESTING),
-            "then a short pipeline cycle"
-        );
-        turns.record(Kind::Pipeline, Duration::from_millis(3), cycle.writes.len());
-        let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
-        assert_eq!(
-            sizes(&cycle),
+            third,
             (1, 0),
             "processing has had its share: webhooks again"
         );
-        turns.record(Kind::Webhooks, Duration::from_millis(1), 0);
-        let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
-        assert_eq!(
-            sizes(&cycle),
-            (0, MAX_WRITES_WHILE_INGESTING),
-            "no webhook waits: processing goes"
-        );
-        turns.record(Kind::Pipeline, Duration::from_millis(1), cycle.writes.len());
-        let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
-        assert_eq!(
-            sizes(&cycle),
-            (0, MAX_WRITES_WHILE_INGESTING),
-            "still ingesting"
-        );
-        turns.record(Kind::Pipeline, Duration::from_millis(1), cycle.writes.len());
+        let fourth = cycle_taking(&queues, &mut turns, 1).await;
+        assert_eq!(fourth, short, "no webhook waits: processing goes");
+        let fifth = cycle_taking(&queues, &mut turns, 1).await;
+        assert_eq!(fifth, short, "still ingesting");
         tokio::time::advance(INGEST_ACTIVE).await;
-        let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
         let rest = 400 - 3 * MAX_WRITES_WHILE_INGESTING;
+        let sixth = cycle_taking(&queues, &mut turns, 1).await;
         assert_eq!(
-            sizes(&cycle),
+            sixth,
             (0, rest),
             "no webhook for a while: up to MAX_WRITES at once"
         );
