@@ -41,7 +41,7 @@ async fn three_nodes_keep_order_survive_a_sigkill_and_relay_live_updates() {
         &http,
         nodes[0].url(),
         &["node-a", "node-b", "node-c"],
-        TENANTS as i64,
+        &tenants,
     )
     .await;
     let victim_owned = owned["node-c"];
@@ -196,21 +196,18 @@ async fn sigterm_hands_over_at_once_and_a_joining_node_takes_a_share() {
     wait_ready(&http, a.url()).await;
     wait_ready(&http, b.url()).await;
     let tenants = create_tenants(&http, a.url(), 24).await;
-    settled(&http, a.url(), &["node-a", "node-b"], 24).await;
+    settled(&http, a.url(), &["node-a", "node-b"], &tenants).await;
 
     let mut c = Node::start(&db, &chaos, "node-c", 10_000);
     wait_ready(&http, c.url()).await;
     let joined = Instant::now();
-    let mut owned = settled(&http, a.url(), &["node-a", "node-b", "node-c"], 24).await;
-    // Settled as soon as three live nodes own everything, which they did before C took its share.
-    while owned.get("node-c").copied().unwrap_or(0) == 0 {
-        assert!(
-            joined.elapsed() < Duration::from_secs(10),
-            "the joining node took no tenant: {owned:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        owned = owners(&http, a.url()).await;
-    }
+    // Settled: the joining node owns exactly the share rendezvous hashing gives it.
+    let owned = settled(&http, a.url(), &["node-a", "node-b", "node-c"], &tenants).await;
+    assert!(
+        joined.elapsed() < Duration::from_secs(10),
+        "the joining node took its share after {:?}",
+        joined.elapsed()
+    );
     println!(
         "cluster: the joining node owned {} of 24 tenants after {:?}",
         owned["node-c"],
@@ -241,7 +238,7 @@ async fn sigterm_hands_over_at_once_and_a_joining_node_takes_a_share() {
             .is_some(),
         "node B exits"
     );
-    settled(&http, a.url(), &["node-a", "node-c"], 24).await;
+    settled(&http, a.url(), &["node-a", "node-c"], &tenants).await;
     let handover = stopped.elapsed();
     println!("cluster: SIGTERM hand-over in {handover:?}");
     assert!(

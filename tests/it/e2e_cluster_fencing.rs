@@ -26,7 +26,7 @@ async fn a_paused_node_writes_nothing_for_the_tenant_it_lost() {
         wait_ready(&http, node.url()).await;
     }
     let tenants = create_tenants(&http, nodes[0].url(), 1).await;
-    settled(&http, nodes[0].url(), &["node-a", "node-b"], 1).await;
+    settled(&http, nodes[0].url(), &["node-a", "node-b"], &tenants).await;
 
     // The first fetch is slow and would say "rejected"; any later fetch says "approved" at once.
     // The owner is whichever node makes that first fetch (on a loaded machine a short lease can

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use cobro::cluster::rendezvous;
 use serde_json::{Value, json};
 
 use super::chaos::Chaos;
@@ -153,26 +154,45 @@ pub async fn owners(http: &reqwest::Client, url: &str) -> HashMap<String, i64> {
         .collect()
 }
 
-/// Waits until exactly `nodes` are alive and own all `tenants` between them.
+/// Waits until exactly `nodes` are alive and each owns the tenants rendezvous hashing gives it.
+/// "All tenants owned" is not enough: a node that just joined is alive before the others have
+/// given it its share, so the counts read then are not the ones the test goes on with.
 pub async fn settled(
     http: &reqwest::Client,
     url: &str,
     nodes: &[&str],
-    tenants: i64,
+    tenants: &[String],
 ) -> HashMap<String, i64> {
+    let expected = rendezvous_shares(nodes, tenants);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let owned = owners(http, url).await;
         let names: HashSet<&str> = owned.keys().map(String::as_str).collect();
-        if names == nodes.iter().copied().collect() && owned.values().sum::<i64>() == tenants {
+        let shares_match = nodes
+            .iter()
+            .all(|n| owned.get(*n).copied().unwrap_or(0) == expected[*n]);
+        if names == nodes.iter().copied().collect() && shares_match {
             return owned;
         }
         assert!(
             Instant::now() < deadline,
-            "cluster never settled: {owned:?}"
+            "cluster never settled: {owned:?}, expected {expected:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// How many of `tenants` each of `nodes` should own, by the same hashing the nodes use.
+fn rendezvous_shares(nodes: &[&str], tenants: &[String]) -> HashMap<String, i64> {
+    let live: Vec<String> = nodes.iter().map(|n| (*n).to_owned()).collect();
+    let mut shares: HashMap<String, i64> = live.iter().map(|n| (n.clone(), 0)).collect();
+    for tenant in tenants {
+        let id = uuid::Uuid::parse_str(tenant).expect("tenant ids are UUIDs");
+        if let Some(owner) = rendezvous::owner(&live, id) {
+            *shares.entry(owner.to_owned()).or_default() += 1;
+        }
+    }
+    shares
 }
 
 /// One signed delivery to `url`; `None` when nothing answered.
