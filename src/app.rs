@@ -5,20 +5,19 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix::{Actor, Addr};
+use actix::Actor;
 use actix_web::dev::Server;
+use actix_web::http::StatusCode;
+use actix_web::middleware::ErrorHandlers;
 use actix_web::{App, HttpServer, web};
-use governor::clock::Clock;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{Quota, RateLimiter};
 
 use crate::cluster::Cluster;
 use crate::config::{Config, DatabaseKind};
-use crate::domain::TenantId;
-use crate::error::AppError;
 use crate::publish::{FanOut, StatusPublisher};
 use crate::services::Services;
+use crate::state::AppState;
 use crate::store::{db, events};
-use crate::tenant::supervisor::Registry;
 use crate::tenant::{Enqueue, TenantSupervisor};
 use crate::writer::WriteDb;
 use crate::ws::HubPublisher;
@@ -26,33 +25,6 @@ use crate::ws::hub::WsHub;
 
 /// How long a stopping server lets requests in flight finish.
 const SHUTDOWN_HTTP_SECS: u64 = 10;
-
-/// What request handlers share.
-#[derive(Clone)]
-pub struct AppState {
-    pub services: Arc<Services>,
-    pub supervisor: Addr<TenantSupervisor>,
-    pub hub: Addr<WsHub>,
-    pub registry: Registry,
-    /// This node's part in the cluster (PostgreSQL); `None` on SQLite, which is single-node.
-    pub cluster: Option<Arc<Cluster>>,
-    pub started_at: chrono::DateTime<chrono::Utc>,
-    ingest_limiter: Option<Arc<DefaultKeyedRateLimiter<TenantId>>>,
-}
-
-impl AppState {
-    /// SPEC §5: a tenant over its ingest rate gets 429 with `Retry-After`, before any write.
-    pub fn check_ingest_rate(&self, tenant: TenantId) -> Result<(), AppError> {
-        let Some(limiter) = &self.ingest_limiter else {
-            return Ok(());
-        };
-        limiter
-            .check_key(&tenant)
-            .map_err(|not_until| AppError::RateLimited {
-                retry_after: not_until.wait_time_from(limiter.clock().now()),
-            })
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -161,8 +133,13 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
 pub fn http_server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(ErrorHandlers::new().handler(
+                StatusCode::METHOD_NOT_ALLOWED,
+                crate::api::method_not_allowed,
+            ))
             .wrap(tracing_actix_web::TracingLogger::default())
             .configure(configure(state.clone()))
+            .default_service(web::to(crate::api::not_found))
     })
     // Signals are `run`'s: it closes WebSocket clients and drains the tenant actors around the
     // server's own graceful stop.

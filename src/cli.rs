@@ -3,7 +3,6 @@
 //! admin API.
 
 use clap::{Args, Parser, Subcommand};
-use serde_json::json;
 
 use crate::config::Config;
 use crate::store::{db, tenants};
@@ -135,7 +134,7 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> Result<(), CliEr
             };
             let new = tenants::NewTenant {
                 name: add.name,
-                mp_user_id: json!(add.mp_user_id),
+                mp_user_id: add.mp_user_id,
                 mp_access_token: add.mp_access_token,
                 mp_webhook_secret: add.mp_webhook_secret,
                 allow_unsigned: add.allow_unsigned,

@@ -1,6 +1,8 @@
 //! The one HTTP error type. Subsystems keep their own `thiserror` enums and convert into
-//! [`AppError`]; this is the only place that decides status codes and the `{"error": ...}` body.
-//! Internal failures are logged here with their cause and answered without details.
+//! [`AppError`]; this is the only place that decides status codes and the error body
+//! `{"error": "<sentence>", "code": "<stable_snake_case_code>"}` (SPEC §15; the codes are listed
+//! in `docs/API.md`). Internal failures are logged here with their cause and answered without
+//! details.
 
 use std::time::Duration;
 
@@ -8,18 +10,25 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::RETRY_AFTER;
 use actix_web::{HttpResponse, ResponseError};
 use sea_orm::{DbErr, SqlErr};
-use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
+    /// A request body that is not JSON or not of the operation's schema.
+    #[error("invalid JSON body: {0}")]
+    InvalidJson(String),
+    /// A query string that does not parse (a bad `cursor`, a negative `limit`, an unknown status).
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
     #[error("{0}")]
     Unauthorized(String),
     #[error("forbidden")]
     Forbidden,
     #[error("{0} not found")]
     NotFound(&'static str),
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -51,13 +60,65 @@ impl From<DbErr> for AppError {
     }
 }
 
+/// Every error answer's body.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A sentence for people; its wording may change.
+    pub error: String,
+    /// What went wrong, for programs: stable, snake_case, listed in `docs/API.md`.
+    pub code: String,
+}
+
+impl AppError {
+    /// The stable code of the body. Changing one is an API break.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "bad_request",
+            AppError::InvalidJson(_) => "invalid_json",
+            AppError::InvalidQuery(_) => "invalid_query",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::Conflict(_) => "conflict",
+            AppError::Unprocessable(_) => "unprocessable",
+            AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::RateLimited { .. } => "rate_limited",
+            AppError::BadGateway(_) => "upstream_error",
+            AppError::AdminNotConfigured => "admin_not_configured",
+            AppError::Database(_) | AppError::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: self.to_string(),
+            code: self.code().to_owned(),
+        }
+    }
+}
+
+impl From<crate::store::tenants::TenantError> for AppError {
+    fn from(err: crate::store::tenants::TenantError) -> Self {
+        use crate::store::tenants::TenantError;
+        match err {
+            TenantError::Invalid(why) => AppError::Unprocessable(why),
+            TenantError::Duplicate(_) => AppError::Conflict(err.to_string()),
+            TenantError::Db(db) => AppError::from(db),
+        }
+    }
+}
+
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::BadRequest(_) | AppError::InvalidJson(_) | AppError::InvalidQuery(_) => {
+                StatusCode::BAD_REQUEST
+            }
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -79,6 +140,6 @@ impl ResponseError for AppError {
             let seconds = retry_after.as_secs_f64().ceil().max(1.0);
             response.insert_header((RETRY_AFTER, format!("{seconds}")));
         }
-        response.json(json!({ "error": self.to_string() }))
+        response.json(self.body())
     }
 }

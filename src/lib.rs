@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod cluster;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod outbound;
 pub mod publish;
 pub mod retention;
 pub mod services;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod tenant;
@@ -62,7 +64,7 @@ pub async fn run(config: config::Config) -> Result<(), RunError> {
 /// Serves a started Cobro on `bind` until SIGTERM or Ctrl-C, then shuts down gracefully.
 /// `listening` runs once the port is bound (the demo prints its banner there).
 pub async fn serve(
-    state: app::AppState,
+    state: state::AppState,
     bind: &str,
     listening: impl FnOnce(),
 ) -> Result<(), RunError> {
@@ -91,7 +93,7 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 ///
 /// The attempts finish *before* the HTTP workers stop: a database connection a worker opened
 /// dies with that worker's runtime, and the attempts' last writes may be using one.
-async fn shutdown(state: &app::AppState, server: actix_web::dev::ServerHandle) {
+async fn shutdown(state: &state::AppState, server: actix_web::dev::ServerHandle) {
     tracing::info!("shutting down: no new webhooks, finishing attempts in flight");
     server.pause().await;
     state.hub.do_send(ws::hub::GoingAway);

@@ -26,8 +26,8 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QuerySelect};
 
-use crate::app::AppState;
 use crate::domain::EventStatus;
+use crate::state::AppState;
 
 /// Seconds; from a fast local call to the 10 s default timeout.
 const BUCKETS: [f64; 12] = [
@@ -53,10 +53,10 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/metrics", web::get().to(render));
+    cfg.service(web::resource("/metrics").route(web::get().to(render)));
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text")))]
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain"), (status = 503, description = "the metrics recorder is not installed", body = String, content_type = "text/plain")))]
 pub(crate) async fn render(state: web::Data<AppState>) -> HttpResponse {
     let Some(handle) = handle() else {
         return HttpResponse::ServiceUnavailable().body("metrics recorder not installed\n");

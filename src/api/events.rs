@@ -2,86 +2,176 @@
 //! asks for. A retry resets the schedule (`max_attempts` grows) and queues the event now.
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
-use super::auth::Caller;
-use crate::app::AppState;
+use super::PageOut;
+use super::access::TenantAccess;
 use crate::domain::{EventStatus, TenantId};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody};
+use crate::state::AppState;
 use crate::store::{PageQuery, events};
 use crate::tenant::Enqueue;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/tenants/{tid}/events", web::get().to(list))
-        .route(
-            "/api/tenants/{tid}/events/retry-failed",
-            web::post().to(retry_failed),
+    cfg.service(web::resource("/tenants/{tid}/events").route(web::get().to(list)))
+        .service(
+            web::resource("/tenants/{tid}/events/retry-failed").route(web::post().to(retry_failed)),
         )
-        .route("/api/tenants/{tid}/events/{id}", web::get().to(read))
-        .route(
-            "/api/tenants/{tid}/events/{id}/retry",
-            web::post().to(retry),
-        );
+        .service(web::resource("/tenants/{tid}/events/{id}").route(web::get().to(read)))
+        .service(web::resource("/tenants/{tid}/events/{id}/retry").route(web::post().to(retry)));
+}
+
+/// An accepted webhook and where its processing stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventOut {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// The deduplication key: the notification's `id`, else `req:<x-request-id>`, else
+    /// `sha256:<body hash>`.
+    pub notification_id: String,
+    pub request_id: Option<String>,
+    pub webhook_type: String,
+    pub action: String,
+    pub mp_payment_id: String,
+    pub payment_id: Option<Uuid>,
+    /// The notification as it was received.
+    pub raw_payload: Value,
+    pub status: EventStatusOut,
+    pub processed: bool,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub last_error: Option<String>,
+    pub error_details: Option<Value>,
+    pub created_at: DateTime<Utc>,
+    pub processed_at: Option<DateTime<Utc>>,
+    pub next_retry_at: Option<DateTime<Utc>>,
+    pub processing_ms: Option<i64>,
+}
+
+/// `pending → processing → success | failed` (SPEC §6).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EventStatusOut {
+    Pending,
+    Processing,
+    Success,
+    Failed,
+}
+
+impl From<EventStatusOut> for EventStatus {
+    fn from(status: EventStatusOut) -> Self {
+        match status {
+            EventStatusOut::Pending => EventStatus::Pending,
+            EventStatusOut::Processing => EventStatus::Processing,
+            EventStatusOut::Success => EventStatus::Success,
+            EventStatusOut::Failed => EventStatus::Failed,
+        }
+    }
+}
+
+impl EventStatusOut {
+    /// A row's status; a word no release wrote reads as `failed` rather than failing the page.
+    fn of_row(text: &str) -> Self {
+        match EventStatus::parse(text) {
+            Some(EventStatus::Pending) => EventStatusOut::Pending,
+            Some(EventStatus::Processing) => EventStatusOut::Processing,
+            Some(EventStatus::Success) => EventStatusOut::Success,
+            Some(EventStatus::Failed) | None => EventStatusOut::Failed,
+        }
+    }
+}
+
+impl From<entity::webhook_event::Model> for EventOut {
+    fn from(e: entity::webhook_event::Model) -> Self {
+        Self {
+            id: e.id,
+            tenant_id: e.tenant_id,
+            notification_id: e.notification_id,
+            request_id: e.request_id,
+            webhook_type: e.webhook_type,
+            action: e.action,
+            mp_payment_id: e.mp_payment_id,
+            payment_id: e.payment_id,
+            raw_payload: e.raw_payload,
+            status: EventStatusOut::of_row(&e.status),
+            processed: e.processed,
+            attempts: e.attempts,
+            max_attempts: e.max_attempts,
+            last_error: e.last_error,
+            error_details: e.error_details,
+            created_at: e.created_at,
+            processed_at: e.processed_at,
+            next_retry_at: e.next_retry_at,
+            processing_ms: e.processing_ms,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequeuedOut {
+    /// How many failed events were queued again.
+    pub requeued: usize,
 }
 
 /// `status` plus the paging fields (spelled out: `serde(flatten)` breaks numbers in query strings).
-#[derive(Deserialize)]
-pub(crate) struct ListQuery {
-    status: Option<String>,
-    limit: Option<u64>,
-    cursor: Option<uuid::Uuid>,
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventListIn {
+    /// Only events in this status.
+    pub status: Option<EventStatusOut>,
+    /// How many items: 50 when absent; 0 counts as 1 and anything over 500 as 500.
+    #[param(minimum = 0)]
+    pub limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<Uuid>,
 }
 
 #[utoipa::path(get, path = "/api/tenants/{tid}/events", tag = "events", security(("bearer" = [])),
-    params(("tid" = String, Path, description = "tenant id"), ("status" = Option<String>, Query, description = "pending, processing, success or failed"), ("limit" = Option<u64>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "a page of events, newest first: {items, next_cursor}"), (status = 403, description = "another tenant")))]
+    params(("tid" = Uuid, Path, description = "tenant id"), EventListIn),
+    responses((status = 200, description = "a page of events, newest first", body = PageOut<EventOut>)))]
 pub(crate) async fn list(
-    caller: Caller,
+    access: TenantAccess,
     state: web::Data<AppState>,
-    path: web::Path<String>,
-    query: web::Query<ListQuery>,
+    query: web::Query<EventListIn>,
 ) -> Result<HttpResponse, AppError> {
-    let tenant = caller.tenant(&path)?;
-    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(text) => Some(EventStatus::parse(text).ok_or_else(|| {
-            AppError::BadRequest(format!(
-                "unknown status {text:?}: use pending, processing, success or failed"
-            ))
-        })?),
-    };
     let page = PageQuery {
-        limit: query.limit,
+        limit: super::page::limit(query.limit)?,
         cursor: query.cursor,
     };
-    let page = events::list(&state.services.db, tenant, status, &page).await?;
-    Ok(HttpResponse::Ok().json(page))
+    let status = query.status.map(EventStatus::from);
+    let rows = events::list(&state.services.db, access.0, status, &page).await?;
+    Ok(HttpResponse::Ok().json(PageOut::from_rows(rows, EventOut::from)))
 }
 
-#[utoipa::path(get, path = "/api/tenants/{tid}/events/{id}", tag = "events", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id"), ("id" = String, Path, description = "event id")),
-    responses((status = 200, description = "the event"), (status = 404, description = "no such event for this tenant")))]
+#[utoipa::path(get, path = "/api/tenants/{tid}/events/{id}", tag = "events", security(("bearer" = [])),
+    params(("tid" = Uuid, Path, description = "tenant id"), ("id" = Uuid, Path, description = "event id")),
+    responses((status = 200, description = "the event", body = EventOut)))]
 pub(crate) async fn read(
-    caller: Caller,
+    access: TenantAccess,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let tenant = caller.tenant(&path.0)?;
     let id = super::parse_id(&path.1, "event")?;
-    let event = events::get(&state.services.db, tenant, id)
+    let event = events::get(&state.services.db, access.0, id)
         .await?
         .ok_or(AppError::NotFound("event"))?;
-    Ok(HttpResponse::Ok().json(event))
+    Ok(HttpResponse::Ok().json(EventOut::from(event)))
 }
 
-#[utoipa::path(post, path = "/api/tenants/{tid}/events/{id}/retry", tag = "events", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id"), ("id" = String, Path, description = "event id")),
-    responses((status = 202, description = "queued now with a fresh retry schedule"), (status = 409, description = "the event is neither failed nor pending")))]
+#[utoipa::path(post, path = "/api/tenants/{tid}/events/{id}/retry", tag = "events", security(("bearer" = [])),
+    params(("tid" = Uuid, Path, description = "tenant id"), ("id" = Uuid, Path, description = "event id")),
+    responses((status = 202, description = "queued now with a fresh retry schedule", body = EventOut),
+        (status = 409, description = "the event is neither failed nor pending", body = ErrorBody)))]
 pub(crate) async fn retry(
-    caller: Caller,
+    access: TenantAccess,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let tenant = caller.tenant(&path.0)?;
+    let tenant = access.0;
     let id = super::parse_id(&path.1, "event")?;
     let db = &state.services.db;
     let fresh = state.services.config.retry_schedule.attempts();
@@ -96,27 +186,29 @@ pub(crate) async fn retry(
     };
     queue_now(&state, tenant, event.id);
     tracing::info!(%tenant, event = %event.id, "manual retry");
-    Ok(HttpResponse::Accepted().json(event))
+    Ok(HttpResponse::Accepted().json(EventOut::from(event)))
 }
 
-#[utoipa::path(post, path = "/api/tenants/{tid}/events/retry-failed", tag = "events", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id")),
-    responses((status = 202, description = "{\"requeued\": n}")))]
+#[utoipa::path(post, path = "/api/tenants/{tid}/events/retry-failed", tag = "events", security(("bearer" = [])),
+    params(("tid" = Uuid, Path, description = "tenant id")),
+    responses((status = 202, description = "every failed event queued again", body = RequeuedOut)))]
 pub(crate) async fn retry_failed(
-    caller: Caller,
+    access: TenantAccess,
     state: web::Data<AppState>,
-    path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let tenant = caller.tenant(&path)?;
+    let tenant = access.0;
     let fresh = state.services.config.retry_schedule.attempts();
     let ids = events::requeue_failed(&state.services.db, tenant, fresh).await?;
     for id in &ids {
         queue_now(&state, tenant, *id);
     }
     tracing::info!(%tenant, requeued = ids.len(), "retry of all failed events");
-    Ok(HttpResponse::Accepted().json(json!({ "requeued": ids.len() })))
+    Ok(HttpResponse::Accepted().json(RequeuedOut {
+        requeued: ids.len(),
+    }))
 }
 
-fn queue_now(state: &AppState, tenant: TenantId, event_id: uuid::Uuid) {
+fn queue_now(state: &AppState, tenant: TenantId, event_id: Uuid) {
     state.supervisor.do_send(Enqueue {
         tenant,
         event_id,

@@ -2,52 +2,105 @@
 //! payments only. `"checkout": true` also creates the MercadoPago checkout preference.
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
 
-use super::auth::Caller;
-use crate::app::AppState;
+use super::access::TenantAccess;
+use super::page::{PageIn, PageOut};
 use crate::domain::TenantId;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody};
 use crate::mercadopago::client::MpError;
 use crate::outbound::CallError;
-use crate::store::PageQuery;
+use crate::state::AppState;
 use crate::store::orders::{self, NewOrder};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/api/tenants/{tid}/orders")
+        web::resource("/tenants/{tid}/orders")
             .route(web::post().to(create))
             .route(web::get().to(list)),
     )
-    .route("/api/tenants/{tid}/orders/{id}", web::get().to(read));
+    .service(web::resource("/tenants/{tid}/orders/{id}").route(web::get().to(read)));
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-pub(crate) struct CreateOrder {
-    #[serde(flatten)]
-    order: NewOrder,
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OrderIn {
+    #[schema(exclusive_minimum = 0.0)]
+    pub amount: f64,
+    /// An ISO 4217 code such as `ARS` or `BRL`.
+    #[schema(pattern = r"\S")]
+    pub currency: String,
+    pub description: String,
+    pub customer_email: Option<String>,
     /// Also create the MercadoPago checkout preference.
     #[serde(default)]
-    checkout: bool,
+    pub checkout: bool,
 }
 
-#[utoipa::path(post, path = "/api/tenants/{tid}/orders", tag = "orders", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id")), request_body = CreateOrder,
-    responses((status = 201, description = "the order; with checkout, PENDING_PAYMENT and its init_point"), (status = 502, description = "MercadoPago refused the checkout; the order stays CREATED")))]
+/// An order; its status is moved by payments only (SPEC §7).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderOut {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub amount: f64,
+    pub currency: String,
+    pub description: String,
+    pub customer_email: Option<String>,
+    /// `CREATED`, `PENDING_PAYMENT`, `PAID`, `REJECTED`, `CANCELLED`, `REFUNDED`, `DELIVERED`
+    /// or `CHARGED_BACK`.
+    pub status: String,
+    pub mp_payment_id: Option<String>,
+    /// The checkout page, when one was created.
+    pub init_point: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<entity::order::Model> for OrderOut {
+    fn from(o: entity::order::Model) -> Self {
+        Self {
+            id: o.id,
+            tenant_id: o.tenant_id,
+            amount: o.amount,
+            currency: o.currency,
+            description: o.description,
+            customer_email: o.customer_email,
+            status: o.status,
+            mp_payment_id: o.mp_payment_id,
+            init_point: o.init_point,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/tenants/{tid}/orders", tag = "orders", security(("bearer" = [])), params(("tid" = Uuid, Path, description = "tenant id")), request_body = OrderIn,
+    responses((status = 201, description = "the order; with checkout, PENDING_PAYMENT and its init_point", body = OrderOut),
+        (status = 422, description = "amount not positive, or currency empty", body = ErrorBody),
+        (status = 502, description = "MercadoPago refused the checkout; the order stays CREATED", body = ErrorBody)))]
 pub(crate) async fn create(
-    caller: Caller,
+    access: TenantAccess,
     state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Json<CreateOrder>,
+    body: web::Json<OrderIn>,
 ) -> Result<HttpResponse, AppError> {
-    let tenant = caller.tenant(&path)?;
-    let CreateOrder { order, checkout } = body.into_inner();
+    let tenant = access.0;
+    let body = body.into_inner();
+    let checkout = body.checkout;
+    let order = NewOrder {
+        amount: body.amount,
+        currency: body.currency,
+        description: body.description,
+        customer_email: body.customer_email,
+    };
     if !(order.amount.is_finite() && order.amount > 0.0) {
         return Err(AppError::Unprocessable(
             "amount must be a positive number".into(),
         ));
     }
-    if order.currency.trim().is_empty() {
+    if crate::domain::is_blank(&order.currency) {
         return Err(AppError::Unprocessable("currency must not be empty".into()));
     }
     let created = orders::create(&state.services.db, tenant, order).await?;
@@ -55,7 +108,7 @@ pub(crate) async fn create(
         true => with_checkout(&state, tenant, created).await?,
         false => created,
     };
-    Ok(HttpResponse::Created().json(created))
+    Ok(HttpResponse::Created().json(OrderOut::from(created)))
 }
 
 /// SPEC §8: a MercadoPago checkout preference for the order; its `init_point` is the payment
@@ -108,31 +161,29 @@ async fn with_checkout(
     Ok(orders::attach_checkout(&state.services.db, &order, init_point).await?)
 }
 
-#[utoipa::path(get, path = "/api/tenants/{tid}/orders", tag = "orders", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id"), ("limit" = Option<u64>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "a page of orders")))]
+#[utoipa::path(get, path = "/api/tenants/{tid}/orders", tag = "orders", security(("bearer" = [])), params(("tid" = Uuid, Path, description = "tenant id"), PageIn),
+    responses((status = 200, description = "a page of orders, newest first", body = PageOut<OrderOut>)))]
 pub(crate) async fn list(
-    caller: Caller,
+    access: TenantAccess,
     state: web::Data<AppState>,
-    path: web::Path<String>,
-    query: web::Query<PageQuery>,
+    query: web::Query<PageIn>,
 ) -> Result<HttpResponse, AppError> {
-    let tenant = caller.tenant(&path)?;
-    Ok(HttpResponse::Ok().json(orders::list(&state.services.db, tenant, &query).await?))
+    let rows = orders::list(&state.services.db, access.0, &query.to_query()?).await?;
+    Ok(HttpResponse::Ok().json(PageOut::from_rows(rows, OrderOut::from)))
 }
 
-#[utoipa::path(get, path = "/api/tenants/{tid}/orders/{id}", tag = "orders", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id"), ("id" = String, Path, description = "order id")),
-    responses((status = 200, description = "the order"), (status = 404, description = "no such order")))]
+#[utoipa::path(get, path = "/api/tenants/{tid}/orders/{id}", tag = "orders", security(("bearer" = [])), params(("tid" = Uuid, Path, description = "tenant id"), ("id" = Uuid, Path, description = "order id")),
+    responses((status = 200, description = "the order", body = OrderOut)))]
 pub(crate) async fn read(
-    caller: Caller,
+    access: TenantAccess,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let tenant = caller.tenant(&path.0)?;
     let id = super::parse_id(&path.1, "order")?;
-    let order = orders::get(&state.services.db, tenant, id)
+    let order = orders::get(&state.services.db, access.0, id)
         .await?
         .ok_or(AppError::NotFound("order"))?;
-    Ok(HttpResponse::Ok().json(order))
+    Ok(HttpResponse::Ok().json(OrderOut::from(order)))
 }
 
 /// MP's own words when it answered with an error body, so the caller sees why.

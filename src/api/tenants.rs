@@ -1,58 +1,180 @@
-//! `/api/tenants` (SPEC §4): create, list, read, patch, delete. Secrets are write-only: the view
-//! says whether they are set, never what they are; the admin token appears once, on creation or
-//! rotation.
+//! `/api/tenants` and `/api/me` (SPEC §4): create, list, read, patch, delete. Secrets are
+//! write-only: the answer says whether they are set, never what they are; the admin token appears
+//! once, on creation or rotation.
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::auth::Caller;
-use crate::app::AppState;
-use crate::domain::TenantId;
-use crate::error::AppError;
-use crate::store::tenants::{self, NewTenant, TenantPatch};
+use super::access::{SuperAdmin, TenantAccess};
+use crate::auth::Caller;
+use crate::error::{AppError, ErrorBody};
+use crate::state::AppState;
+use crate::store::tenants::{self, GhlInput, NewTenant, TenantPatch};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/me", web::get().to(me));
-    cfg.service(
-        web::resource("/api/tenants")
-            .route(web::post().to(create))
-            .route(web::get().to(list)),
-    )
-    .service(
-        web::resource("/api/tenants/{tid}")
-            .route(web::get().to(read))
-            .route(web::patch().to(patch))
-            .route(web::delete().to(delete)),
-    );
+    cfg.service(web::resource("/me").route(web::get().to(me)))
+        .service(
+            web::resource("/tenants")
+                .route(web::post().to(create))
+                .route(web::get().to(list)),
+        )
+        .service(
+            web::resource("/tenants/{tid}")
+                .route(web::get().to(read))
+                .route(web::patch().to(patch))
+                .route(web::delete().to(delete)),
+        );
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct GhlIn {
+    #[schema(pattern = r"\S")]
+    pub api_key: String,
+    #[schema(pattern = r"\S")]
+    pub location_id: String,
+    /// The tag added to the buyer's contact.
+    #[schema(pattern = r"\S")]
+    pub tag: String,
+}
+
+impl From<GhlIn> for GhlInput {
+    fn from(g: GhlIn) -> Self {
+        GhlInput {
+            api_key: g.api_key,
+            location_id: g.location_id,
+            tag: g.tag,
+        }
+    }
+}
+
+/// 2^53: numbers above it are not exact in JSON read as doubles.
+const MAX_EXACT_NUMBER: u64 = 1 << 53;
+
+/// The seller's MercadoPago user id: a string of digits, or a whole number from 0 to 2^53.
+#[derive(Debug)]
+pub struct MpUserIdIn(String);
+
+impl<'de> Deserialize<'de> for MpUserIdIn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let digits = match &value {
+            serde_json::Value::String(text) => Some(text.clone()),
+            // Up to 2^53, the largest whole number a double (and so JavaScript) holds exactly;
+            // 123.0 is a whole number too. Larger ids go as strings.
+            serde_json::Value::Number(n) => match (n.as_u64(), n.as_f64()) {
+                (Some(whole), _) if whole <= MAX_EXACT_NUMBER => Some(whole.to_string()),
+                (None, Some(f))
+                    if (0.0..=MAX_EXACT_NUMBER as f64).contains(&f) && f.fract() == 0.0 =>
+                {
+                    Some(format!("{f:.0}"))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        digits
+            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            .map(MpUserIdIn)
+            .ok_or_else(|| {
+                serde::de::Error::custom("mp_user_id must be digits, as a string or a number")
+            })
+    }
+}
+
+impl utoipa::PartialSchema for MpUserIdIn {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[0-9]+$")),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0))
+                    .maximum(Some(MAX_EXACT_NUMBER)),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for MpUserIdIn {}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TenantIn {
+    #[schema(pattern = r"\S")]
+    pub name: String,
+    pub mp_user_id: MpUserIdIn,
+    #[schema(pattern = r"\S")]
+    pub mp_access_token: String,
+    /// This seller's own webhook secret; without it `COBRO_MP_WEBHOOK_SECRET` applies.
+    pub mp_webhook_secret: Option<String>,
+    /// Accept unsigned webhooks when no secret applies (for testing only).
+    #[serde(default)]
+    pub allow_unsigned: bool,
+    pub ghl: Option<GhlIn>,
+}
+
+/// A `PATCH`: absent fields stay; `null` clears an optional one.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct TenantPatchIn {
+    #[schema(pattern = r"\S")]
+    pub name: Option<String>,
+    #[schema(pattern = r"\S")]
+    pub mp_access_token: Option<String>,
+    #[serde(default, deserialize_with = "present_or_null")]
+    #[schema(value_type = Option<String>)]
+    pub mp_webhook_secret: Option<Option<String>>,
+    pub allow_unsigned: Option<bool>,
+    #[serde(default, deserialize_with = "present_or_null")]
+    #[schema(value_type = Option<GhlIn>)]
+    pub ghl: Option<Option<GhlIn>>,
+    /// Issue a new admin token (answered once); the old one stops working.
+    #[serde(default)]
+    pub rotate_admin_token: bool,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from an absent one (`None`, via `default`).
+fn present_or_null<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// A tenant as the API shows it: no secret, no token, no token hash.
-#[derive(Serialize)]
-struct TenantView {
-    id: Uuid,
-    name: String,
-    mp_user_id: String,
-    has_webhook_secret: bool,
-    allow_unsigned: bool,
-    ghl: Option<GhlView>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantOut {
+    pub id: Uuid,
+    pub name: String,
+    pub mp_user_id: String,
+    pub has_webhook_secret: bool,
+    pub allow_unsigned: bool,
+    pub ghl: Option<GhlOut>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Only in the answer to a `PATCH` that rotated it: shown this once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<String>,
 }
 
-#[derive(Serialize)]
-struct GhlView {
-    location_id: String,
-    tag: String,
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GhlOut {
+    pub location_id: String,
+    pub tag: String,
 }
 
-impl From<entity::tenant::Model> for TenantView {
+impl From<entity::tenant::Model> for TenantOut {
     fn from(t: entity::tenant::Model) -> Self {
         let ghl = match (t.ghl_location_id, t.ghl_tag) {
             (Some(location_id), Some(tag)) if t.ghl_api_key.is_some() => {
-                Some(GhlView { location_id, tag })
+                Some(GhlOut { location_id, tag })
             }
             _ => None,
         };
@@ -65,98 +187,150 @@ impl From<entity::tenant::Model> for TenantView {
             ghl,
             created_at: t.created_at,
             updated_at: t.updated_at,
+            admin_token: None,
         }
     }
+}
+
+/// The answer to a creation: the admin token is shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantCreatedOut {
+    pub id: Uuid,
+    pub name: String,
+    pub mp_user_id: String,
+    pub admin_token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantListOut {
+    pub items: Vec<TenantOut>,
+    /// Always `null`: every tenant is in one answer.
+    pub next_cursor: Option<Uuid>,
+}
+
+/// Who a token belongs to, and which node answered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeOut {
+    /// `super_admin` or `tenant`.
+    pub role: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Running `cobro demo`: MercadoPago and GoHighLevel are the built-in sandbox.
+    pub sandbox: bool,
+    pub node: NodeOfMeOut,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NodeOfMeOut {
+    pub node_id: String,
+    pub cluster_size: usize,
 }
 
 fn global_secret(state: &AppState) -> bool {
     state.services.config.mp_webhook_secret.is_some()
 }
 
-#[utoipa::path(post, path = "/api/tenants", tag = "tenants", security(("bearer" = [])), request_body = NewTenant,
-    responses((status = 201, description = "{id, name, mp_user_id, admin_token}: the token is shown this once"), (status = 409, description = "mp_user_id exists"), (status = 422, description = "no webhook secret would apply")))]
+#[utoipa::path(post, path = "/api/tenants", tag = "tenants", security(("bearer" = [])), request_body = TenantIn,
+    responses((status = 201, description = "created; the admin token is shown this once", body = TenantCreatedOut),
+        (status = 400, description = "not JSON, or not this schema", body = ErrorBody),
+        (status = 409, description = "mp_user_id exists", body = ErrorBody),
+        (status = 422, description = "a field is empty, or no webhook secret would apply", body = ErrorBody)))]
 pub(crate) async fn create(
-    caller: Caller,
+    _: SuperAdmin,
     state: web::Data<AppState>,
-    body: web::Json<NewTenant>,
+    body: web::Json<TenantIn>,
 ) -> Result<HttpResponse, AppError> {
-    caller.super_admin()?;
-    let (tenant, token) =
-        tenants::create(&state.services.db, body.into_inner(), global_secret(&state)).await?;
+    let body = body.into_inner();
+    let new = NewTenant {
+        name: body.name,
+        mp_user_id: body.mp_user_id.0,
+        mp_access_token: body.mp_access_token,
+        mp_webhook_secret: body.mp_webhook_secret,
+        allow_unsigned: body.allow_unsigned,
+        ghl: body.ghl.map(Into::into),
+    };
+    let (tenant, token) = tenants::create(&state.services.db, new, global_secret(&state)).await?;
     state.services.directory.forget_all();
     tracing::info!(tenant = %tenant.id, mp_user_id = %tenant.mp_user_id, "tenant created");
-    Ok(HttpResponse::Created().json(json!({
-        "id": tenant.id,
-        "name": tenant.name,
-        "mp_user_id": tenant.mp_user_id,
-        "admin_token": token,
-    })))
+    Ok(HttpResponse::Created().json(TenantCreatedOut {
+        id: tenant.id,
+        name: tenant.name,
+        mp_user_id: tenant.mp_user_id,
+        admin_token: token,
+    }))
 }
 
-#[utoipa::path(get, path = "/api/tenants", tag = "tenants", security(("bearer" = [])), responses((status = 200, description = "all tenants, without secrets")))]
+#[utoipa::path(get, path = "/api/tenants", tag = "tenants", security(("bearer" = [])),
+    responses((status = 200, description = "all tenants, without secrets", body = TenantListOut)))]
 pub(crate) async fn list(
-    caller: Caller,
+    _: SuperAdmin,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    caller.super_admin()?;
-    let items: Vec<TenantView> = tenants::list(&state.services.db)
+    let items = tenants::list(&state.services.db)
         .await?
         .into_iter()
-        .map(Into::into)
+        .map(TenantOut::from)
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": null })))
+    Ok(HttpResponse::Ok().json(TenantListOut {
+        items,
+        next_cursor: None,
+    }))
 }
 
 /// A tenant's own admin may read its tenant (no secrets are shown); the rest is super-admin only.
-#[utoipa::path(get, path = "/api/tenants/{tid}", tag = "tenants", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id")), responses((status = 200, description = "the tenant, without secrets")))]
+#[utoipa::path(get, path = "/api/tenants/{tid}", tag = "tenants", security(("bearer" = [])), params(("tid" = Uuid, Path, description = "tenant id")),
+    responses((status = 200, description = "the tenant, without secrets", body = TenantOut)))]
 pub(crate) async fn read(
-    caller: Caller,
+    access: TenantAccess,
     state: web::Data<AppState>,
-    path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let tenant = caller.tenant(&path)?;
-    let found = tenants::get(&state.services.db, tenant)
+    let found = tenants::get(&state.services.db, access.0)
         .await?
         .ok_or(AppError::NotFound("tenant"))?;
-    Ok(HttpResponse::Ok().json(TenantView::from(found)))
+    Ok(HttpResponse::Ok().json(TenantOut::from(found)))
 }
 
-#[utoipa::path(patch, path = "/api/tenants/{tid}", tag = "tenants", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id")), request_body = TenantPatch,
-    responses((status = 200, description = "the tenant; admin_token when rotated")))]
+#[utoipa::path(patch, path = "/api/tenants/{tid}", tag = "tenants", security(("bearer" = [])), params(("tid" = Uuid, Path, description = "tenant id")), request_body = TenantPatchIn,
+    responses((status = 200, description = "the tenant; admin_token when rotated", body = TenantOut),
+        (status = 400, description = "not JSON, or not this schema", body = ErrorBody),
+        (status = 422, description = "a field is empty, or no webhook secret would apply", body = ErrorBody)))]
 pub(crate) async fn patch(
-    caller: Caller,
+    _: SuperAdmin,
+    access: TenantAccess,
     state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: web::Json<TenantPatch>,
+    body: web::Json<TenantPatchIn>,
 ) -> Result<HttpResponse, AppError> {
-    caller.super_admin()?;
-    let tenant = TenantId(super::parse_id(&path, "tenant")?);
-    let (updated, token) = tenants::update(
-        &state.services.db,
-        tenant,
-        body.into_inner(),
-        global_secret(&state),
-    )
-    .await?
-    .ok_or(AppError::NotFound("tenant"))?;
+    let tenant = access.0;
+    let body = body.into_inner();
+    let change = TenantPatch {
+        name: body.name,
+        mp_access_token: body.mp_access_token,
+        mp_webhook_secret: body.mp_webhook_secret,
+        allow_unsigned: body.allow_unsigned,
+        ghl: body.ghl.map(|ghl| ghl.map(Into::into)),
+        rotate_admin_token: body.rotate_admin_token,
+    };
+    let (updated, token) =
+        tenants::update(&state.services.db, tenant, change, global_secret(&state))
+            .await?
+            .ok_or(AppError::NotFound("tenant"))?;
     state.services.directory.forget_all();
     tracing::info!(%tenant, rotated = token.is_some(), "tenant updated");
-    let mut view = serde_json::to_value(TenantView::from(updated))
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    if let Some(token) = token {
-        view["admin_token"] = json!(token);
-    }
-    Ok(HttpResponse::Ok().json(view))
+    let mut answer = TenantOut::from(updated);
+    answer.admin_token = token;
+    Ok(HttpResponse::Ok().json(answer))
 }
 
-#[utoipa::path(delete, path = "/api/tenants/{tid}", tag = "tenants", security(("bearer" = [])), params(("tid" = String, Path, description = "tenant id")), responses((status = 204, description = "deleted with its events, payments and orders")))]
+#[utoipa::path(delete, path = "/api/tenants/{tid}", tag = "tenants", security(("bearer" = [])), params(("tid" = Uuid, Path, description = "tenant id")),
+    responses((status = 204, description = "deleted with its events, payments and orders")))]
 pub(crate) async fn delete(
-    caller: Caller,
+    _: SuperAdmin,
+    access: TenantAccess,
     state: web::Data<AppState>,
-    path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    caller.super_admin()?;
-    let tenant = TenantId(super::parse_id(&path, "tenant")?);
+    let tenant = access.0;
     if !tenants::delete(&state.services.db, tenant).await? {
         return Err(AppError::NotFound("tenant"));
     }
@@ -166,28 +340,38 @@ pub(crate) async fn delete(
 }
 
 /// Who the token belongs to: the dashboard asks this after sign-in.
-#[utoipa::path(get, path = "/api/me", tag = "tenants", security(("bearer" = [])), responses((status = 200, description = "{role, tenant_id?, name?, sandbox}")))]
+#[utoipa::path(get, path = "/api/me", tag = "tenants", security(("bearer" = [])),
+    responses((status = 200, description = "the caller's role, tenant and the node that answered", body = MeOut)))]
 pub(crate) async fn me(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     // Which node served the page and how many are live: the dashboard shows both.
-    let node = json!({
-        "node_id": state.services.config.node_id,
-        "cluster_size": state.cluster.as_ref().map_or(1, |c| c.live_nodes()),
-    });
-    let mut me = match caller {
-        Caller::SuperAdmin => {
-            json!({ "role": "super_admin", "sandbox": state.services.config.sandbox })
-        }
+    let node = NodeOfMeOut {
+        node_id: state.services.config.node_id.clone(),
+        cluster_size: state.cluster.as_ref().map_or(1, |c| c.live_nodes()),
+    };
+    let sandbox = state.services.config.sandbox;
+    let me = match caller {
+        Caller::SuperAdmin => MeOut {
+            role: "super_admin".into(),
+            tenant_id: None,
+            name: None,
+            sandbox,
+            node,
+        },
         Caller::Tenant(tenant) => {
             let found = tenants::get(&state.services.db, tenant)
                 .await?
                 .ok_or(AppError::NotFound("tenant"))?;
-            json!({ "role": "tenant", "tenant_id": found.id, "name": found.name,
-                    "sandbox": state.services.config.sandbox })
+            MeOut {
+                role: "tenant".into(),
+                tenant_id: Some(found.id),
+                name: Some(found.name),
+                sandbox,
+                node,
+            }
         }
     };
-    me["node"] = node;
     Ok(HttpResponse::Ok().json(me))
 }

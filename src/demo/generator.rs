@@ -10,9 +10,9 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::sandbox::{Sandbox, SandboxPayment};
-use crate::app::AppState;
 use crate::domain::TenantId;
 use crate::mercadopago::signature;
+use crate::state::AppState;
 use crate::store::orders::{self, NewOrder};
 
 pub const DEMO_SECRET: &str = "cobro-demo-webhook-secret";

@@ -7,8 +7,6 @@ pub mod sandbox;
 
 use std::time::Duration;
 
-use serde_json::json;
-
 use crate::config::{Config, RetrySchedule, Secret};
 use crate::domain::TenantId;
 use crate::store::tenants::{self, GhlInput, NewTenant};
@@ -71,7 +69,7 @@ async fn wait_until_serving(base_url: &str) {
     }
 }
 
-async fn create_tenants(state: &app::AppState) -> Result<Vec<DemoTenant>, RunError> {
+async fn create_tenants(state: &crate::state::AppState) -> Result<Vec<DemoTenant>, RunError> {
     let shops = [
         ("Academia Online", "1001001", true),
         ("Tienda de Ropa", "1002002", false),
@@ -81,7 +79,7 @@ async fn create_tenants(state: &app::AppState) -> Result<Vec<DemoTenant>, RunErr
     for (name, mp_user_id, ghl) in shops {
         let new = NewTenant {
             name: name.into(),
-            mp_user_id: json!(mp_user_id),
+            mp_user_id: mp_user_id.into(),
             mp_access_token: "APP_USR-sandbox".into(),
             mp_webhook_secret: None,
             allow_unsigned: false,

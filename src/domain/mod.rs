@@ -21,3 +21,27 @@ impl std::fmt::Display for TenantId {
         self.0.fmt(f)
     }
 }
+
+/// A text with nothing but blanks in it: Unicode white space and the information separators
+/// U+001C–U+001F. The same characters the API's schemas leave out with the pattern `\S` (a
+/// regular expression's `\s` counts the separators as space), so a value the document accepts is
+/// never refused here, and one it refuses is refused here too.
+pub fn is_blank(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.is_whitespace() || matches!(c, '\u{1c}'..='\u{1f}'))
+}
+
+#[cfg(test)]
+mod blank_tests {
+    use super::is_blank;
+
+    #[test]
+    fn blanks_are_white_space_and_separators_only() {
+        for blank in ["", " ", "\t\n", "\u{1c}\u{1f}", "\u{a0}\u{3000}"] {
+            assert!(is_blank(blank), "{blank:?}");
+        }
+        for text in ["a", " a ", "\u{1}", "0"] {
+            assert!(!is_blank(text), "{text:?}");
+        }
+    }
+}

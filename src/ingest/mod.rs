@@ -4,28 +4,29 @@
 
 pub mod classify;
 pub mod directory;
+pub mod schema;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::domain::{EventStatus, TenantId};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody};
 use crate::mercadopago::signature;
 use crate::publish::{StatusUpdate, WebhookEventUpdated};
+use crate::state::AppState;
 use crate::store::events::{NewEvent, Stored};
 use crate::tenant::Enqueue;
 use classify::{Classified, PaymentNotification, classify};
+use schema::WebhookOut;
 
 /// SPEC §5: bodies over 64 KiB are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/webhooks/mp", web::post().to(receive));
+    cfg.service(web::resource("/webhooks/mp").route(web::post().to(receive)));
 }
 
 /// What ingest decided, before it becomes an HTTP answer.
@@ -45,12 +46,16 @@ impl Outcome {
     }
 
     fn into_response(self) -> HttpResponse {
-        let body = match self {
-            Outcome::Accepted(id) => json!({ "status": "accepted", "event_id": id }),
-            Outcome::Duplicate(id) => json!({ "status": "duplicate", "event_id": id }),
-            Outcome::Ignored(reason) => json!({ "status": "ignored", "reason": reason }),
+        let label = self.label().to_owned();
+        let (event_id, reason) = match self {
+            Outcome::Accepted(id) | Outcome::Duplicate(id) => (Some(id), None),
+            Outcome::Ignored(reason) => (None, Some(reason)),
         };
-        HttpResponse::Ok().json(body)
+        HttpResponse::Ok().json(WebhookOut {
+            status: label,
+            event_id,
+            reason,
+        })
     }
 }
 
@@ -67,8 +72,14 @@ fn refusal_label(err: &AppError) -> &'static str {
 
 #[tracing::instrument(name = "webhook", skip_all, fields(tenant, mp_payment, outcome))]
 #[utoipa::path(post, path = "/webhooks/mp", tag = "webhooks",
-    params(("data.id" = String, Query), ("type" = Option<String>, Query), ("x-signature" = Option<String>, Header), ("x-request-id" = Option<String>, Header)),
-    responses((status = 200, description = "{status: accepted|duplicate|ignored, event_id | reason}"), (status = 400, description = "not a JSON object"), (status = 401, description = "signature refused"), (status = 413, description = "over 64 KiB"), (status = 429, description = "tenant over its ingest rate")))]
+    params(("data.id" = Option<String>, Query, description = "the payment id, part of the signed manifest"), ("type" = Option<String>, Query), ("x-signature" = Option<String>, Header, description = "ts=...,v1=... (MERCADOPAGO.md)"), ("x-request-id" = Option<String>, Header)),
+    request_body(content = schema::NotificationIn, content_type = "application/json"),
+    responses((status = 200, description = "accepted, duplicate or ignored", body = WebhookOut),
+        (status = 400, description = "not a JSON object", body = ErrorBody),
+        (status = 401, description = "signature refused", body = ErrorBody),
+        (status = 413, description = "over 64 KiB", body = ErrorBody),
+        (status = 429, description = "tenant over its ingest rate; see Retry-After", body = ErrorBody),
+        (status = 500, description = "the event could not be stored; MercadoPago will retry", body = ErrorBody)))]
 pub(crate) async fn receive(
     req: HttpRequest,
     payload: web::Payload,

@@ -74,8 +74,8 @@ pub async fn heartbeat(session: &mut PgConnection, node: &str) -> Result<bool, s
     Ok(done.rows_affected() == 1)
 }
 
-/// A node as `GET /api/cluster` shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+/// A registered node and how many tenants it owns.
+#[derive(Debug, Clone)]
 pub struct NodeRow {
     pub node_id: String,
     pub address: String,

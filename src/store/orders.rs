@@ -5,14 +5,13 @@ use chrono::Utc;
 use entity::order::{ActiveModel, Column, Entity as Order, Model};
 use sea_orm::ActiveValue::{Set, Unchanged};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::page::{self, Page, PageQuery};
 use super::run::{self, Run};
 use crate::domain::{OrderMove, OrderStatus, TenantId, plan_order_move};
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct NewOrder {
     pub amount: f64,
     pub currency: String,

@@ -4,19 +4,18 @@
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub const DEFAULT_LIMIT: u64 = 50;
 pub const MAX_LIMIT: u64 = 500;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct PageQuery {
     pub limit: Option<u64>,
     pub cursor: Option<Uuid>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<Uuid>,

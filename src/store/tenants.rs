@@ -8,45 +8,36 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::domain::TenantId;
-use crate::error::AppError;
 
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct GhlInput {
     pub api_key: String,
     pub location_id: String,
     pub tag: String,
 }
 
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct NewTenant {
     pub name: String,
-    /// The seller's MercadoPago user id, as a number or a string.
-    #[schema(value_type = String)]
-    pub mp_user_id: serde_json::Value,
+    /// The seller's MercadoPago user id, already read to its digits.
+    pub mp_user_id: String,
     pub mp_access_token: String,
     pub mp_webhook_secret: Option<String>,
-    #[serde(default)]
     pub allow_unsigned: bool,
     pub ghl: Option<GhlInput>,
 }
 
-/// A `PATCH`: absent fields stay; `null` clears an optional one.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+/// A change: `None` leaves a field as it is; `Some(None)` clears an optional one.
+#[derive(Debug, Default)]
 pub struct TenantPatch {
     pub name: Option<String>,
     pub mp_access_token: Option<String>,
-    #[serde(default, deserialize_with = "present_or_null")]
-    #[schema(value_type = Option<String>)]
     pub mp_webhook_secret: Option<Option<String>>,
     pub allow_unsigned: Option<bool>,
-    #[serde(default, deserialize_with = "present_or_null")]
-    #[schema(value_type = Option<GhlInput>)]
     pub ghl: Option<Option<GhlInput>>,
-    #[serde(default)]
     pub rotate_admin_token: bool,
 }
 
@@ -58,16 +49,6 @@ pub enum TenantError {
     Duplicate(String),
     #[error(transparent)]
     Db(#[from] DbErr),
-}
-
-impl From<TenantError> for AppError {
-    fn from(err: TenantError) -> Self {
-        match err {
-            TenantError::Invalid(why) => AppError::Unprocessable(why),
-            TenantError::Duplicate(_) => AppError::Conflict(err.to_string()),
-            TenantError::Db(db) => AppError::from(db),
-        }
-    }
 }
 
 /// A new random admin token and the hash that is stored.
@@ -87,9 +68,8 @@ pub async fn create(
     new: NewTenant,
     global_secret: bool,
 ) -> Result<(Model, String), TenantError> {
-    let mp_user_id = crate::mercadopago::normalize_id(&new.mp_user_id).ok_or_else(|| {
-        TenantError::Invalid("mp_user_id must be a non-empty string or number".into())
-    })?;
+    let mp_user_id = new.mp_user_id;
+    require_non_empty("mp_user_id", &mp_user_id)?;
     require_non_empty("name", &new.name)?;
     require_non_empty("mp_access_token", &new.mp_access_token)?;
     let own_secret = new.mp_webhook_secret.filter(|s| !s.is_empty());
@@ -210,17 +190,8 @@ pub async fn find_by_token(db: &DatabaseConnection, token: &str) -> Result<Optio
         .await
 }
 
-/// Tells a field sent as `null` (`Some(None)`) from an absent one (`None`, via `default`).
-fn present_or_null<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
 fn require_non_empty(field: &str, value: &str) -> Result<(), TenantError> {
-    if value.trim().is_empty() {
+    if crate::domain::is_blank(value) {
         return Err(TenantError::Invalid(format!("{field} must not be empty")));
     }
     Ok(())

@@ -16,9 +16,9 @@ use serde_json::json;
 
 use super::hub::{Connect, Deliver, Disconnect, Evicted, Join, Leave, Member, SessionId, WsHub};
 use super::room_for;
-use crate::api::auth::{self, Caller};
-use crate::app::AppState;
+use crate::auth::{self, Caller};
 use crate::error::AppError;
+use crate::state::AppState;
 
 const PING_EVERY: Duration = Duration::from_secs(5);
 const SILENCE_LIMIT: Duration = Duration::from_secs(15);
@@ -29,17 +29,20 @@ const MAILBOX_CAPACITY: usize = 1024;
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/ws", web::get().to(connect));
+    cfg.service(web::resource("/ws").route(web::get().to(connect)));
 }
 
-#[utoipa::path(get, path = "/ws", tag = "live", params(("token" = Option<String>, Query)), responses((status = 101, description = "WebSocket: rooms tenant-<id>, paymentStatusUpdated and webhookEventUpdated"), (status = 401, description = "wrong token")))]
+#[utoipa::path(get, path = "/ws", tag = "live", security(("bearer" = [])), params(("token" = Option<String>, Query, description = "the token, for browsers that cannot set Authorization")),
+    responses((status = 101, description = "WebSocket: rooms tenant-<id>, paymentStatusUpdated and webhookEventUpdated"),
+        (status = 400, description = "not a WebSocket handshake", body = crate::error::ErrorBody),
+        (status = 401, description = "missing or wrong token", body = crate::error::ErrorBody)))]
 pub(crate) async fn connect(
     req: HttpRequest,
     stream: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let token = auth::bearer(&req).or_else(|| token_from_query(&req));
-    let caller = match auth::authenticate(&state, token.as_deref()).await {
+    let caller = match auth::authenticate(&state.services, token.as_deref()).await {
         Ok(caller) => caller,
         Err(AppError::AdminNotConfigured) => {
             return Err(AppError::Unauthorized("invalid token".into()));

@@ -183,7 +183,10 @@ async fn health_ready_and_an_unconfigured_admin_token() {
         .await;
     assert_eq!(
         (status, body),
-        (503, json!({ "error": "admin token not configured" }))
+        (
+            503,
+            json!({ "error": "admin token not configured", "code": "admin_not_configured" })
+        )
     );
     let (status, _) = app.get("/api/tenants", "anything").await;
     assert_eq!(status, 503);

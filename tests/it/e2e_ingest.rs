@@ -96,7 +96,7 @@ async fn every_row_of_the_answer_table() {
             body(v1.clone()),
             None,
             401,
-            json!({"error": "missing x-signature header"}),
+            json!({"error": "missing x-signature header", "code": "unauthorized"}),
         ),
         (
             "malformed signature",
@@ -110,7 +110,7 @@ async fn every_row_of_the_answer_table() {
             body(v1.clone()),
             Some(sign("another_secret", "9", rid)),
             401,
-            json!({"error": "x-signature does not match"}),
+            json!({"error": "x-signature does not match", "code": "unauthorized"}),
         ),
     ];
     for (name, payload, signature, status, expected) in cases {

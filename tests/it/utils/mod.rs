@@ -14,9 +14,10 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cobro::app::{self, AppState};
+use cobro::app;
 use cobro::config::Config;
 use cobro::mercadopago::signature;
+use cobro::state::AppState;
 use figment::providers::Serialized;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};

@@ -1,16 +1,14 @@
-//! Who is calling the admin API: the super admin (`COBRO_ADMIN_TOKEN`) or one tenant's admin (a
-//! token whose SHA-256 is stored on the tenant). [`Caller`] is an extractor; handlers then say
-//! what they need with [`Caller::super_admin`] or [`Caller::tenant`].
+//! Who is calling: the super admin (`COBRO_ADMIN_TOKEN`) or one tenant's admin (a token whose
+//! SHA-256 is stored on the tenant). Shared by the admin API (`api::access`, which runs it before
+//! anything else of a request) and the WebSocket handshake (`ws::session`), so neither imports
+//! the other.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::HttpRequest;
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
 use crate::domain::TenantId;
 use crate::error::AppError;
+use crate::services::Services;
 use crate::store::tenants;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,28 +25,13 @@ impl Caller {
         }
     }
 
-    /// The tenant of a `/api/tenants/{tid}/...` path, if this caller may reach it (403 if not).
-    pub fn tenant(self, path_tenant: &str) -> Result<TenantId, AppError> {
-        let tenant = TenantId(super::parse_id(path_tenant, "tenant")?);
+    /// May this caller reach `tenant`'s resources? (403 if not.)
+    pub fn may_reach(self, tenant: TenantId) -> Result<TenantId, AppError> {
         match self {
             Caller::SuperAdmin => Ok(tenant),
             Caller::Tenant(own) if own == tenant => Ok(tenant),
             Caller::Tenant(_) => Err(AppError::Forbidden),
         }
-    }
-}
-
-impl FromRequest for Caller {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer(req);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::Internal("app state missing".into()))?;
-            authenticate(&state, token.as_deref()).await
-        })
     }
 }
 
@@ -65,8 +48,8 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
 
 /// Resolves a token to a caller. Without `COBRO_ADMIN_TOKEN`, anything that is not a tenant token
 /// answers 503 "admin token not configured", as SPEC §2 says.
-pub async fn authenticate(state: &AppState, token: Option<&str>) -> Result<Caller, AppError> {
-    let admin = state.services.config.admin_token.as_ref();
+pub async fn authenticate(services: &Services, token: Option<&str>) -> Result<Caller, AppError> {
+    let admin = services.config.admin_token.as_ref();
     let Some(token) = token else {
         return Err(match admin {
             Some(_) => AppError::Unauthorized("missing bearer token".into()),
@@ -76,7 +59,7 @@ pub async fn authenticate(state: &AppState, token: Option<&str>) -> Result<Calle
     if admin.is_some_and(|admin| same_secret(admin.expose(), token)) {
         return Ok(Caller::SuperAdmin);
     }
-    if let Some(tenant) = tenants::find_by_token(&state.services.db, token).await? {
+    if let Some(tenant) = tenants::find_by_token(&services.db, token).await? {
         return Ok(Caller::Tenant(TenantId(tenant.id)));
     }
     Err(match admin {
