@@ -63,21 +63,7 @@ pub enum DatabaseKind {
     Postgres,
 }
 
-/// Delays before each retry; `len() + 1` is the number of attempts an event gets.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RetrySchedule(Vec<Duration>);
-
-impl RetrySchedule {
-    pub fn new(delays: Vec<Duration>) -> Option<Self> {
-        (!delays.is_empty()).then_some(Self(delays))
-    }
-    pub fn delays(&self) -> &[Duration] {
-        &self.0
-    }
-    pub fn attempts(&self) -> i32 {
-        i32::try_from(self.0.len()).unwrap_or(i32::MAX - 1) + 1
-    }
-}
+pub use crate::domain::RetrySchedule;
 
 /// The validated configuration every part of Cobro reads.
 #[derive(Debug, Clone)]

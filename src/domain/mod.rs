@@ -1,11 +1,13 @@
 //! Pure business rules with no I/O: how MP payment statuses map to Cobro's payment and order
-//! statuses, the order state machine, and event statuses. The pipeline and the API use these;
+//! statuses, the order state machine, event statuses and the retry policy. The pipeline and the API use these;
 //! they are unit-tested here without a server.
 
 mod order_state;
+pub mod retry;
 mod status;
 
 pub use order_state::{OrderMove, OrderStatus, plan_order_move};
+pub use retry::RetrySchedule;
 pub use status::{EventStatus, PaymentStatus, map_mp_status};
 
 /// A tenant's id. Store functions that read tenant data take one, so a query cannot forget to

@@ -1,5 +1,6 @@
-//! Why a processing attempt failed, classified as SPEC §6 says: transient failures are retried on
-//! the schedule (a 429's `Retry-After` wins when longer), permanent ones fail the event at once.
+//! Why a processing attempt failed, classified by the retry policy (`domain::retry`, SPEC §6):
+//! transient failures are retried on the schedule (a 429's `Retry-After` wins when longer),
+//! permanent ones fail the event at once.
 //! `message` is the sentence a person reads in `last_error`; `details` keeps status and body.
 
 use std::time::Duration;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use sea_orm::DbErr;
 use serde_json::{Value, json};
 
+use crate::domain::retry;
 use crate::ghl::GhlError;
 use crate::mercadopago::client::MpError;
 use crate::outbound::CallError;
@@ -62,7 +64,7 @@ impl Failure {
                 let mut failure = Self::from_call("GoHighLevel", call, "");
                 if matches!(failure.details["status"].as_u64(), Some(429)) {
                     failure.retry_after =
-                        Some(failure.retry_after.unwrap_or_default().max(min_429_backoff));
+                        Some(retry::at_least(failure.retry_after, min_429_backoff));
                 }
                 failure
             }
@@ -109,32 +111,26 @@ impl Failure {
     }
 }
 
-/// Whether an HTTP status is final, and what to tell the person who reads `last_error`.
+/// Whether an HTTP status is final (the retry policy decides), and what to tell the person who
+/// reads `last_error`.
 fn status_message(service: &str, status: u16, payment_id: &str) -> (bool, String) {
     let mp = service == "MercadoPago";
+    let permanent = !retry::status_is_transient(status, mp);
+    (permanent, describe_status(service, mp, status, payment_id))
+}
+
+fn describe_status(service: &str, mp: bool, status: u16, payment_id: &str) -> String {
     match status {
-        401 | 403 if mp => (
-            true,
-            format!(
-                "MercadoPago refused the tenant's access token ({status}): update mp_access_token, then retry"
-            ),
+        401 | 403 if mp => format!(
+            "MercadoPago refused the tenant's access token ({status}): update mp_access_token, then retry"
         ),
-        401 | 403 => (
-            true,
-            format!(
-                "GoHighLevel refused the tenant's API key ({status}): update the GHL settings, then retry"
-            ),
+        401 | 403 => format!(
+            "GoHighLevel refused the tenant's API key ({status}): update the GHL settings, then retry"
         ),
-        404 if mp => (
-            false,
-            format!("MercadoPago does not know payment {payment_id} yet (404)"),
-        ),
-        408 | 429 => (
-            false,
-            format!("{service} is rate limiting or timing out ({status})"),
-        ),
-        500..=599 => (false, format!("{service} failed with {status}")),
-        _ => (true, format!("{service} refused the request with {status}")),
+        404 if mp => format!("MercadoPago does not know payment {payment_id} yet (404)"),
+        408 | 429 => format!("{service} is rate limiting or timing out ({status})"),
+        500..=599 => format!("{service} failed with {status}"),
+        _ => format!("{service} refused the request with {status}"),
     }
 }
 

@@ -302,23 +302,19 @@ fn check_collector(mp: &MpPayment, mp_user_id: &str) -> Result<(), Failure> {
     ))
 }
 
-/// `now + schedule[k]`, where `k` counts the attempts made since the schedule last started (a
-/// manual retry starts it again); `None` when no attempt is left or the failure is permanent.
+/// When the next attempt runs, by the retry policy (`domain::retry`); `None` when no attempt is
+/// left or the failure is permanent.
 fn next_retry_at(
     svc: &Services,
     event: &webhook_event::Model,
     failure: &Failure,
 ) -> Option<DateTime<Utc>> {
-    let remaining = event.max_attempts - event.attempts;
-    if failure.permanent || remaining <= 0 {
-        return None;
-    }
-    let delays = svc.config.retry_schedule.delays();
-    let index = delays
-        .len()
-        .saturating_sub(usize::try_from(remaining).unwrap_or(0));
-    let delay = delays.get(index).copied().unwrap_or_default();
-    let delay = failure.retry_after.map_or(delay, |ra| ra.max(delay));
+    let delay = svc.config.retry_schedule.next_delay(
+        event.attempts,
+        event.max_attempts,
+        failure.permanent,
+        failure.retry_after,
+    )?;
     Some(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default())
 }
 
