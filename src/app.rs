@@ -36,6 +36,8 @@ pub enum StartError {
     Recover(sea_orm::DbErr),
     #[error("cannot start the writer thread: {0}")]
     Writer(std::io::Error),
+    #[error("{0}")]
+    Secrets(crate::store::tenant_secrets::SecretsError),
 }
 
 /// Opens the database, migrates it, starts the WebSocket hub and the tenant supervisor (on the
@@ -48,6 +50,7 @@ pub async fn start(
     crate::metrics::handle();
     let conn = db::connect(&config).await.map_err(StartError::Connect)?;
     db::migrate(&conn).await.map_err(StartError::Migrate)?;
+    prepare_secrets(&conn, &config).await?;
     let write_conn = match config.database_kind {
         DatabaseKind::Sqlite => WriteDb::Owned(Arc::new(
             db::open_writer(&config).map_err(StartError::Connect)?,
@@ -97,6 +100,29 @@ pub async fn start(
         None => recover(&state).await.map_err(StartError::Recover)?,
     }
     Ok(state)
+}
+
+/// SPEC §16: a key that does not open every stored secret stops start-up; with a key, plain
+/// values are sealed now; without one, a warning (once) says they are plain.
+async fn prepare_secrets(
+    conn: &sea_orm::DatabaseConnection,
+    config: &Config,
+) -> Result<(), StartError> {
+    let prepared = crate::store::tenant_secrets::prepare(conn, &config.secrets)
+        .await
+        .map_err(StartError::Secrets)?;
+    if config.secrets.has_key() {
+        tracing::info!(
+            sealed_now = prepared.sealed_now,
+            "tenant secrets are encrypted at rest"
+        );
+    } else {
+        tracing::warn!(
+            plain = prepared.plain,
+            "COBRO_SECRET_KEY is not set: tenant secrets are stored in plain text"
+        );
+    }
+    Ok(())
 }
 
 /// SPEC §6: `processing` events (a crash mid-way) and `pending` ones go back to their tenant

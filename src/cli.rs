@@ -1,4 +1,4 @@
-//! The command line (`cobro serve|migrate|prune|tenant add|tenant list`): parsing and the small commands.
+//! The command line (`cobro serve|migrate|prune|tenant add|tenant list|secrets rotate`): parsing and the small commands.
 //! `serve` lives in [`crate::run`]; everything here goes through the same store functions as the
 //! admin API.
 
@@ -36,6 +36,20 @@ pub enum Command {
     /// Manage tenants (sellers).
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Tenant secrets at rest (COBRO_SECRET_KEY).
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Subcommand)]
+pub enum SecretsCommand {
+    /// Re-encrypt every tenant secret under a new key, in one transaction. The current key is
+    /// COBRO_SECRET_KEY (unset: the stored values are plain). Restart with the new key after.
+    Rotate {
+        /// The new key: base64 of 32 random bytes (`openssl rand -base64 32`).
+        #[arg(long)]
+        new_key: String,
+    },
 }
 
 #[derive(Args)]
@@ -88,7 +102,22 @@ pub enum CliError {
     #[error("{0}")]
     Db(#[from] sea_orm::DbErr),
     #[error("{0}")]
+    Secrets(#[from] crate::store::tenant_secrets::SecretsError),
+    #[error("--new-key {0}")]
+    NewKey(crate::secrets::SecretError),
+    #[error("{0}")]
     Tenant(#[from] tenants::TenantError),
+}
+
+pub async fn secrets(config: &Config, command: SecretsCommand) -> Result<(), CliError> {
+    let SecretsCommand::Rotate { new_key } = command;
+    let new = crate::secrets::SecretBox::from_base64(&new_key).map_err(CliError::NewKey)?;
+    let conn = db::connect(config).await?;
+    db::migrate(&conn).await?;
+    let count = crate::store::tenant_secrets::rotate(&conn, &config.secrets, &new).await?;
+    println!("re-encrypted {count} tenant secrets under the new key");
+    println!("restart every node with COBRO_SECRET_KEY set to the new key");
+    Ok(())
 }
 
 pub async fn migrate(config: &Config) -> Result<(), CliError> {
@@ -140,8 +169,13 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> Result<(), CliEr
                 allow_unsigned: add.allow_unsigned,
                 ghl,
             };
-            let (tenant, token) =
-                tenants::create(&conn, new, config.mp_webhook_secret.is_some()).await?;
+            let (tenant, token) = tenants::create(
+                &conn,
+                &config.secrets,
+                new,
+                config.mp_webhook_secret.is_some(),
+            )
+            .await?;
             println!("tenant created");
             println!("  id:          {}", tenant.id);
             println!("  mp_user_id:  {}", tenant.mp_user_id);

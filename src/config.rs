@@ -80,6 +80,8 @@ pub struct Config {
     pub sqlite_synchronous: String,
     pub sqlite_busy_timeout: Duration,
     pub admin_token: Option<Secret>,
+    /// Seals tenant secrets at rest (`COBRO_SECRET_KEY`, checked); without it they are plain.
+    pub secrets: crate::secrets::SecretBox,
     pub mp_api_base: Url,
     pub mp_webhook_secret: Option<Secret>,
     pub ghl_api_base: Url,
@@ -116,6 +118,7 @@ struct RawConfig {
     sqlite_synchronous: String,
     sqlite_busy_timeout_ms: u64,
     admin_token: Option<Secret>,
+    secret_key: Option<Secret>,
     mp_api_base: String,
     mp_webhook_secret: Option<Secret>,
     ghl_api_base: String,
@@ -216,6 +219,7 @@ impl RawConfig {
             sqlite_synchronous,
             sqlite_busy_timeout: Duration::from_millis(self.sqlite_busy_timeout_ms),
             admin_token: self.admin_token.filter(|t| !t.expose().is_empty()),
+            secrets: secret_box(self.secret_key)?,
             mp_api_base: base_url("mp_api_base", &self.mp_api_base)?,
             mp_webhook_secret: self.mp_webhook_secret.filter(|s| !s.expose().is_empty()),
             ghl_api_base: base_url("ghl_api_base", &self.ghl_api_base)?,
@@ -285,6 +289,19 @@ fn base_url(key: &str, value: &str) -> Result<Url, ConfigError> {
         ));
     }
     Ok(url)
+}
+
+/// `COBRO_SECRET_KEY`: base64 of 32 bytes, or unset (or empty) for plain storage.
+fn secret_box(key: Option<Secret>) -> Result<crate::secrets::SecretBox, ConfigError> {
+    match key.filter(|k| !k.expose().trim().is_empty()) {
+        None => Ok(crate::secrets::SecretBox::plain()),
+        Some(key) => crate::secrets::SecretBox::from_base64(key.expose()).map_err(|_| {
+            ConfigError::new(
+                "secret_key",
+                "must be base64 of exactly 32 bytes (e.g. `openssl rand -base64 32`)",
+            )
+        }),
+    }
 }
 
 fn parse_schedule(input: ScheduleInput) -> Result<RetrySchedule, ConfigError> {

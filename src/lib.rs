@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod outbound;
 pub mod publish;
 pub mod retention;
+pub mod secrets;
 pub mod services;
 pub mod state;
 pub mod store;

@@ -39,6 +39,9 @@ async fn main() -> ExitCode {
         Command::Tenant(command) => cobro::cli::tenant(&config, command)
             .await
             .map_err(|e| e.to_string()),
+        Command::Secrets(command) => cobro::cli::secrets(&config, command)
+            .await
+            .map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -44,7 +44,7 @@ impl Services {
     ) -> std::io::Result<Self> {
         let http = http_client(config.http_timeout);
         let gate = WriteGate::for_database(config.database_kind);
-        let directory = TenantDirectory::new(db.clone());
+        let directory = TenantDirectory::new(db.clone(), config.secrets.clone());
         // On PostgreSQL every pipeline write is fenced under this node's cluster id.
         let node = (config.database_kind == crate::config::DatabaseKind::Postgres)
             .then(|| std::sync::Arc::from(config.node_id.as_str()));

@@ -251,7 +251,13 @@ pub(crate) async fn create(
         allow_unsigned: body.allow_unsigned,
         ghl: body.ghl.map(Into::into),
     };
-    let (tenant, token) = tenants::create(&state.services.db, new, global_secret(&state)).await?;
+    let (tenant, token) = tenants::create(
+        &state.services.db,
+        &state.services.config.secrets,
+        new,
+        global_secret(&state),
+    )
+    .await?;
     state.services.directory.forget_all();
     tracing::info!(tenant = %tenant.id, mp_user_id = %tenant.mp_user_id, "tenant created");
     Ok(HttpResponse::Created().json(TenantCreatedOut {
@@ -312,10 +318,15 @@ pub(crate) async fn patch(
         ghl: body.ghl.map(|ghl| ghl.map(Into::into)),
         rotate_admin_token: body.rotate_admin_token,
     };
-    let (updated, token) =
-        tenants::update(&state.services.db, tenant, change, global_secret(&state))
-            .await?
-            .ok_or(AppError::NotFound("tenant"))?;
+    let (updated, token) = tenants::update(
+        &state.services.db,
+        &state.services.config.secrets,
+        tenant,
+        change,
+        global_secret(&state),
+    )
+    .await?
+    .ok_or(AppError::NotFound("tenant"))?;
     state.services.directory.forget_all();
     tracing::info!(%tenant, rotated = token.is_some(), "tenant updated");
     let mut answer = TenantOut::from(updated);

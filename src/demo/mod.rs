@@ -89,9 +89,14 @@ async fn create_tenants(state: &crate::state::AppState) -> Result<Vec<DemoTenant
                 tag: "cliente-demo".into(),
             }),
         };
-        let (tenant, token) = tenants::create(&state.services.db, new, true)
-            .await
-            .map_err(|e| RunError::Demo(e.to_string()))?;
+        let (tenant, token) = tenants::create(
+            &state.services.db,
+            &state.services.config.secrets,
+            new,
+            true,
+        )
+        .await
+        .map_err(|e| RunError::Demo(e.to_string()))?;
         created.push(DemoTenant {
             id: TenantId(tenant.id),
             name: name.into(),

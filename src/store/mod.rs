@@ -12,6 +12,7 @@ pub mod owned_sqlite;
 pub mod page;
 pub mod payments;
 pub mod run;
+pub mod tenant_secrets;
 pub mod tenants;
 
 pub use page::{Page, PageQuery};

@@ -1,6 +1,7 @@
 //! Tenants: creation (with its one-time admin token), lookups by MP `user_id` and by token hash,
 //! updates and deletion. The admin API and the `cobro tenant` command both come through here, so
-//! the rules (a secret must apply, `mp_user_id` is unique, tokens are stored hashed) live once.
+//! the rules (a secret must apply, `mp_user_id` is unique, tokens are stored hashed, tenant
+//! secrets are sealed under `COBRO_SECRET_KEY`) live once.
 
 use chrono::Utc;
 use entity::tenant::{self, ActiveModel, Column, Entity as Tenant, Model};
@@ -11,6 +12,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use crate::domain::TenantId;
+use crate::secrets::SecretBox;
 
 #[derive(Debug, Clone)]
 pub struct GhlInput {
@@ -65,6 +67,7 @@ pub fn hash_token(token: &str) -> String {
 /// Creates a tenant and answers it with its admin token, shown this once.
 pub async fn create(
     db: &DatabaseConnection,
+    secrets: &SecretBox,
     new: NewTenant,
     global_secret: bool,
 ) -> Result<(Model, String), TenantError> {
@@ -90,10 +93,10 @@ pub async fn create(
         id: Set(crate::store::new_id()),
         name: Set(new.name),
         mp_user_id: Set(mp_user_id.clone()),
-        mp_access_token: Set(new.mp_access_token),
-        mp_webhook_secret: Set(own_secret),
+        mp_access_token: Set(secrets.seal(&new.mp_access_token)),
+        mp_webhook_secret: Set(own_secret.map(|s| secrets.seal(&s))),
         allow_unsigned: Set(new.allow_unsigned),
-        ghl_api_key: Set(ghl.as_ref().map(|g| g.api_key.clone())),
+        ghl_api_key: Set(ghl.as_ref().map(|g| secrets.seal(&g.api_key))),
         ghl_location_id: Set(ghl.as_ref().map(|g| g.location_id.clone())),
         ghl_tag: Set(ghl.map(|g| g.tag)),
         admin_token_hash: Set(hash),
@@ -110,6 +113,7 @@ pub async fn create(
 /// Applies a patch; answers the new admin token when one was rotated.
 pub async fn update(
     db: &DatabaseConnection,
+    secrets: &SecretBox,
     id: TenantId,
     patch: TenantPatch,
     global_secret: bool,
@@ -124,10 +128,10 @@ pub async fn update(
     }
     if let Some(token) = patch.mp_access_token {
         require_non_empty("mp_access_token", &token)?;
-        model.mp_access_token = Set(token);
+        model.mp_access_token = Set(secrets.seal(&token));
     }
     if let Some(secret) = patch.mp_webhook_secret.clone() {
-        model.mp_webhook_secret = Set(secret.filter(|s| !s.is_empty()));
+        model.mp_webhook_secret = Set(secret.filter(|s| !s.is_empty()).map(|s| secrets.seal(&s)));
     }
     if let Some(allow) = patch.allow_unsigned {
         model.allow_unsigned = Set(allow);
@@ -136,7 +140,7 @@ pub async fn update(
         if let Some(g) = &ghl {
             validate_ghl(g)?;
         }
-        model.ghl_api_key = Set(ghl.as_ref().map(|g| g.api_key.clone()));
+        model.ghl_api_key = Set(ghl.as_ref().map(|g| secrets.seal(&g.api_key)));
         model.ghl_location_id = Set(ghl.as_ref().map(|g| g.location_id.clone()));
         model.ghl_tag = Set(ghl.map(|g| g.tag));
     }

@@ -6,16 +6,7 @@ use std::process::{Command, Output};
 use crate::utils::TestDb;
 
 fn cobro(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cobro"));
-    command
-        .args(args)
-        .env("COBRO_DATABASE_URL", &db.url)
-        .env_remove("COBRO_CONFIG")
-        .env("RUST_LOG", "warn");
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command.output().expect("cobro runs")
+    crate::utils::process::run_cobro(&db.url, args, env)
 }
 
 fn stdout(output: &Output) -> String {

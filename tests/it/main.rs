@@ -17,6 +17,7 @@ mod e2e_load;
 mod e2e_pipeline;
 mod e2e_retention;
 mod e2e_retry;
+mod e2e_secrets;
 mod e2e_shutdown;
 mod e2e_ws;
 mod prop_parsers;

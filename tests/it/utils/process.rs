@@ -66,3 +66,19 @@ pub async fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::proces
     }
     None
 }
+
+/// Runs one `cobro` command to its end against this database (no `COBRO_CONFIG`, no secret key
+/// unless `env` gives one).
+pub fn run_cobro(database_url: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cobro"));
+    command
+        .args(args)
+        .env("COBRO_DATABASE_URL", database_url)
+        .env_remove("COBRO_CONFIG")
+        .env_remove("COBRO_SECRET_KEY")
+        .env("RUST_LOG", "warn");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("cobro runs")
+}
