@@ -20,6 +20,7 @@ mod e2e_retry;
 mod e2e_secrets;
 mod e2e_shutdown;
 mod e2e_ws;
+mod layers;
 mod prop_parsers;
 mod utils;
 mod writer_next_claim;
