@@ -16,6 +16,7 @@ use crate::auth::{self, Caller};
 use crate::domain::TenantId;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::store::tenants;
 
 /// The `/api` scope's middleware: resolves the bearer token to a [`Caller`] or answers 401.
 pub async fn require_token(
@@ -79,11 +80,10 @@ impl FromRequest for TenantAccess {
         let state = app_state(req);
         Box::pin(async move {
             let (caller, tenant) = decided?;
+            // The row, not the directory: its cache opens the tenant's secrets, and a tenant
+            // whose stored secret cannot be opened must still be reachable to be fixed.
             if caller == Caller::SuperAdmin {
-                state?
-                    .services
-                    .directory
-                    .get(tenant)
+                tenants::get(&state?.services.db, tenant)
                     .await?
                     .ok_or(AppError::NotFound("tenant"))?;
             }

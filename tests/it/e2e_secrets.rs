@@ -220,3 +220,39 @@ async fn a_malformed_key_is_a_configuration_error() {
         "{stderr}"
     );
 }
+
+#[actix_web::test]
+async fn a_tenant_whose_secret_was_damaged_can_be_mended_through_the_api() {
+    let app = TestApp::spawn_with(&[("secret_key", &key(5))]).await;
+    let tenant = app.create_tenant(SELLER, None).await;
+    let conn = Database::connect(&app.db.url).await.expect("database");
+    let mut row: entity::tenant::ActiveModel = entity::tenant::Entity::find()
+        .one(&conn)
+        .await
+        .expect("read")
+        .expect("the tenant")
+        .into();
+    row.mp_access_token = sea_orm::ActiveValue::Set("enc:v1:AAAA".into());
+    sea_orm::ActiveModelTrait::update(row, &conn)
+        .await
+        .expect("damaged");
+    app.state.services.directory.forget_all();
+
+    let path = format!("/api/tenants/{}", tenant.id);
+    let (status, _) = app.get(&path, crate::utils::ADMIN).await;
+    assert_eq!(status, 200, "the tenant can still be read");
+    let (status, body) = app
+        .call(
+            reqwest::Method::PATCH,
+            &path,
+            Some(crate::utils::ADMIN),
+            Some(serde_json::json!({ "mp_access_token": "APP_USR-mended" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    app.mp_serves("150211668619", "approved", SELLER, None)
+        .await;
+    let (_, answer) = app.webhook(SELLER, "150211668619", 1).await;
+    let event = answer["event_id"].as_str().expect("event id");
+    app.wait_status(&tenant, event, "success").await;
+}
