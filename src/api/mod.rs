@@ -52,6 +52,21 @@ pub fn query_config() -> web::QueryConfig {
         .error_handler(|err, _| AppError::InvalidQuery(err.to_string()).into())
 }
 
+/// Text the database could not store: PostgreSQL's `text` has no NUL character. Refused the same
+/// way on SQLite, so both answer alike; the schemas say `pattern: ^[^\x00]*$` (or, for text that
+/// must not be blank, `^[^\x00]*[^\s\x00][^\x00]*$`).
+pub(crate) fn refuse_nul(fields: &[(&str, Option<&String>)]) -> Result<(), AppError> {
+    match fields
+        .iter()
+        .find(|(_, value)| value.is_some_and(|v| v.contains('\0')))
+    {
+        Some((name, _)) => Err(AppError::Unprocessable(format!(
+            "{name} must not contain a NUL character"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Path ids that are not UUIDs are simply not found.
 pub(crate) fn parse_id(text: &str, what: &'static str) -> Result<uuid::Uuid, AppError> {
     uuid::Uuid::parse_str(text).map_err(|_| AppError::NotFound(what))

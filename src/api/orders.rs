@@ -31,9 +31,11 @@ pub struct OrderIn {
     #[schema(exclusive_minimum = 0.0)]
     pub amount: f64,
     /// An ISO 4217 code such as `ARS` or `BRL`.
-    #[schema(pattern = r"\S")]
+    #[schema(pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub currency: String,
+    #[schema(pattern = r"^[^\x00]*$")]
     pub description: String,
+    #[schema(pattern = r"^[^\x00]*$")]
     pub customer_email: Option<String>,
     /// Also create the MercadoPago checkout preference.
     #[serde(default)]
@@ -88,6 +90,11 @@ pub(crate) async fn create(
 ) -> Result<HttpResponse, AppError> {
     let tenant = access.0;
     let body = body.into_inner();
+    super::refuse_nul(&[
+        ("currency", Some(&body.currency)),
+        ("description", Some(&body.description)),
+        ("customer_email", body.customer_email.as_ref()),
+    ])?;
     let checkout = body.checkout;
     let order = NewOrder {
         amount: body.amount,

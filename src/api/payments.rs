@@ -91,13 +91,17 @@ pub(crate) async fn list(
 }
 
 #[utoipa::path(get, path = "/api/tenants/{tid}/payments/{mp_payment_id}", tag = "payments", security(("bearer" = [])),
-    params(("tid" = Uuid, Path, description = "tenant id"), ("mp_payment_id" = String, Path, description = "MercadoPago's payment id")),
+    params(("tid" = Uuid, Path, description = "tenant id"), ("mp_payment_id" = String, Path, pattern = r"^[0-9]+$", description = "MercadoPago's payment id: digits")),
     responses((status = 200, description = "the payment as last fetched from MercadoPago", body = PaymentOut)))]
 pub(crate) async fn read(
     access: TenantAccess,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
+    // Payment ids are digits; anything else names no payment (and is never sent to the database).
+    if path.1.is_empty() || !path.1.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError::NotFound("payment"));
+    }
     let payment = payments::get(&state.services.db, access.0, &path.1)
         .await?
         .ok_or(AppError::NotFound("payment"))?;

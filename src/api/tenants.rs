@@ -31,12 +31,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct GhlIn {
-    #[schema(pattern = r"\S")]
+    #[schema(pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub api_key: String,
-    #[schema(pattern = r"\S")]
+    #[schema(pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub location_id: String,
     /// The tag added to the buyer's contact.
-    #[schema(pattern = r"\S")]
+    #[schema(pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub tag: String,
 }
 
@@ -107,12 +107,13 @@ impl ToSchema for MpUserIdIn {}
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TenantIn {
-    #[schema(pattern = r"\S")]
+    #[schema(pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub name: String,
     pub mp_user_id: MpUserIdIn,
-    #[schema(pattern = r"\S")]
+    #[schema(pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub mp_access_token: String,
     /// This seller's own webhook secret; without it `COBRO_MP_WEBHOOK_SECRET` applies.
+    #[schema(pattern = r"^[^\x00]*$")]
     pub mp_webhook_secret: Option<String>,
     /// Accept unsigned webhooks when no secret applies (for testing only).
     #[serde(default)]
@@ -123,12 +124,12 @@ pub struct TenantIn {
 /// A `PATCH`: absent fields stay; `null` clears an optional one.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct TenantPatchIn {
-    #[schema(pattern = r"\S")]
+    #[schema(pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub name: Option<String>,
-    #[schema(pattern = r"\S")]
+    #[schema(pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub mp_access_token: Option<String>,
     #[serde(default, deserialize_with = "present_or_null")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[^\x00]*$")]
     pub mp_webhook_secret: Option<Option<String>>,
     pub allow_unsigned: Option<bool>,
     #[serde(default, deserialize_with = "present_or_null")]
@@ -243,6 +244,15 @@ pub(crate) async fn create(
     body: web::Json<TenantIn>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
+    let ghl = body.ghl.as_ref();
+    super::refuse_nul(&[
+        ("name", Some(&body.name)),
+        ("mp_access_token", Some(&body.mp_access_token)),
+        ("mp_webhook_secret", body.mp_webhook_secret.as_ref()),
+        ("ghl.api_key", ghl.map(|g| &g.api_key)),
+        ("ghl.location_id", ghl.map(|g| &g.location_id)),
+        ("ghl.tag", ghl.map(|g| &g.tag)),
+    ])?;
     let new = NewTenant {
         name: body.name,
         mp_user_id: body.mp_user_id.0,
@@ -310,6 +320,18 @@ pub(crate) async fn patch(
 ) -> Result<HttpResponse, AppError> {
     let tenant = access.0;
     let body = body.into_inner();
+    let ghl = body.ghl.as_ref().and_then(Option::as_ref);
+    super::refuse_nul(&[
+        ("name", body.name.as_ref()),
+        ("mp_access_token", body.mp_access_token.as_ref()),
+        (
+            "mp_webhook_secret",
+            body.mp_webhook_secret.as_ref().and_then(Option::as_ref),
+        ),
+        ("ghl.api_key", ghl.map(|g| &g.api_key)),
+        ("ghl.location_id", ghl.map(|g| &g.location_id)),
+        ("ghl.tag", ghl.map(|g| &g.tag)),
+    ])?;
     let change = TenantPatch {
         name: body.name,
         mp_access_token: body.mp_access_token,

@@ -216,3 +216,30 @@ async fn path_ids_are_typed_as_uuids() {
         }
     }
 }
+
+/// PostgreSQL's `text` holds no NUL character: such text is refused before it reaches the
+/// database, on both databases alike (schemathesis found the 500 it was on PostgreSQL).
+#[actix_web::test]
+async fn text_with_a_nul_character_is_refused_not_a_database_error() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("5551004", None).await;
+    let body = serde_json::json!({ "name": "Shop\u{0}", "mp_user_id": "5551005",
+        "mp_access_token": "APP_USR-x", "allow_unsigned": true });
+    let (status, answer) = app.post("/api/tenants", ADMIN, body).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (422, Some("unprocessable")),
+        "{answer}"
+    );
+    let order = serde_json::json!({ "amount": 1, "currency": "ARS", "description": "a\u{0}b" });
+    let path = format!("/api/tenants/{}/orders", tenant.id);
+    let (status, answer) = app.post(&path, ADMIN, order).await;
+    assert_eq!(status, 422, "{answer}");
+    let path = format!("/api/tenants/{}/payments/12%0034", tenant.id);
+    let (status, answer) = app.get(&path, ADMIN).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (404, Some("not_found")),
+        "{answer}"
+    );
+}
