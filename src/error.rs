@@ -37,7 +37,7 @@ pub enum AppError {
     PayloadTooLarge { limit: usize },
     #[error("too many webhooks for this tenant; retry after {}s", retry_after.as_secs().max(1))]
     RateLimited { retry_after: Duration },
-    /// An upstream service (MercadoPago) refused or failed a call made on the caller's behalf.
+    /// An upstream service (the payment provider) refused or failed a call made on the caller's behalf.
     #[error("{0}")]
     BadGateway(String),
     #[error("admin token not configured")]

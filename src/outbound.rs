@@ -1,12 +1,15 @@
-//! What the MercadoPago and GoHighLevel clients share: one `reqwest::Client` with the configured
-//! timeout, and [`send`], which turns a call into JSON or a [`CallError`] that keeps what the retry
-//! policy needs (status, `Retry-After`) and what a person needs (a short body excerpt).
+//! What the provider and GoHighLevel clients share: one `reqwest::Client` with the configured
+//! timeout, [`send`], which turns a call into JSON or a [`CallError`] that keeps what the retry
+//! policy needs (status, `Retry-After`) and what a person needs (a short body excerpt), and
+//! [`CallError::into_failure`], which turns that error into the pipeline's [`Failure`].
 
 use std::time::Duration;
 
 use reqwest::header::RETRY_AFTER;
 use reqwest::{RequestBuilder, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
+
+use crate::domain::{Failure, retry};
 
 /// How much of an error body is kept for `error_details`.
 const BODY_EXCERPT_CHARS: usize = 500;
@@ -25,6 +28,67 @@ pub enum CallError {
     },
     #[error("answered with a body that is not JSON: {0}")]
     Decode(String),
+}
+
+impl CallError {
+    /// The failure of an attempt whose call to `service` failed this way. Transport failures
+    /// and unreadable answers are transient; an HTTP status is judged by `on_status`, which
+    /// answers whether it is permanent and the sentence a person reads (see [`judge_status`]).
+    pub fn into_failure(
+        self,
+        service: &str,
+        on_status: impl FnOnce(u16) -> (bool, String),
+    ) -> Failure {
+        let key = service.to_lowercase();
+        match self {
+            CallError::Timeout => Failure::transient(
+                format!("{service} did not answer in time"),
+                json!({ "service": key, "error": "timeout" }),
+            ),
+            CallError::Connect(why) => Failure::transient(
+                format!("could not reach {service}: {why}"),
+                json!({ "service": key, "error": why }),
+            ),
+            CallError::Decode(why) => Failure::transient(
+                format!("{service} answered with a body that is not JSON"),
+                json!({ "service": key, "error": why }),
+            ),
+            CallError::Status {
+                status,
+                retry_after,
+                body,
+            } => {
+                let (permanent, message) = on_status(status);
+                Failure {
+                    permanent,
+                    retry_after,
+                    message,
+                    details: json!({ "service": key, "status": status, "body": body }),
+                }
+            }
+        }
+    }
+}
+
+/// The retry policy's verdict on an HTTP status (`domain::retry`) and the words for it that fit
+/// any service; a client adds its own words for the statuses it knows more about (a refused key).
+pub fn judge_status(service: &str, status: u16, not_found_is_transient: bool) -> (bool, String) {
+    let permanent = !retry::status_is_transient(status, not_found_is_transient);
+    let message = match status {
+        408 | 429 => format!("{service} is rate limiting or timing out ({status})"),
+        500..=599 => format!("{service} failed with {status}"),
+        _ => format!("{service} refused the request with {status}"),
+    };
+    (permanent, message)
+}
+
+/// Joins a path onto a base that may or may not end in `/` (and may carry a path prefix).
+pub fn join(base: &url::Url, path: &str) -> String {
+    format!(
+        "{}/{}",
+        base.as_str().trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
 }
 
 pub fn http_client(timeout: Duration) -> reqwest::Client {

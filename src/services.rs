@@ -9,8 +9,8 @@ use crate::cluster::pulls::PendingReads;
 use crate::config::Config;
 use crate::ghl::GhlClient;
 use crate::ingest::directory::TenantDirectory;
-use crate::mercadopago::MpClient;
 use crate::outbound::http_client;
+use crate::provider::Providers;
 use crate::publish::StatusPublisher;
 use crate::store::gate::WriteGate;
 use crate::writer::{Connections, Relaxed, WriteDb, Writer};
@@ -28,7 +28,8 @@ pub struct Services {
     /// Cached tenant lookups; the admin API forgets them on every tenant change.
     pub directory: TenantDirectory,
     pub config: Arc<Config>,
-    pub mp: MpClient,
+    /// The payment providers' clients.
+    pub providers: Providers,
     pub ghl: GhlClient,
     pub publisher: Arc<dyn StatusPublisher>,
     /// PostgreSQL: the tenant actors' pulls, read together (`None` on SQLite, which never pulls).
@@ -64,7 +65,7 @@ impl Services {
         let pending_reads = (config.database_kind == crate::config::DatabaseKind::Postgres)
             .then(|| PendingReads::start(db.get_postgres_connection_pool().clone()));
         Ok(Self {
-            mp: MpClient::new(http.clone(), config.mp_api_base.clone()),
+            providers: Providers::new(http.clone(), &config),
             ghl: GhlClient::new(http, config.ghl_api_base.clone()),
             db,
             gate,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use cobro::mercadopago::signature;
+use cobro::provider::mercadopago::signature;
 use serde_json::{Value, json};
 
 use crate::report;

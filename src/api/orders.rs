@@ -4,7 +4,6 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -12,8 +11,7 @@ use super::access::TenantAccess;
 use super::page::{PageIn, PageOut};
 use crate::domain::TenantId;
 use crate::error::{AppError, ErrorBody};
-use crate::mercadopago::client::MpError;
-use crate::outbound::CallError;
+use crate::provider::{CheckoutOrder, Provider};
 use crate::state::AppState;
 use crate::store::orders::{self, NewOrder};
 
@@ -118,54 +116,42 @@ pub(crate) async fn create(
     Ok(HttpResponse::Created().json(OrderOut::from(created)))
 }
 
-/// SPEC §8: a MercadoPago checkout preference for the order; its `init_point` is the payment
-/// page. A refusal leaves the order `CREATED` and says so.
+/// SPEC §8: the order's payment page at the tenant's provider, which posts the payment's
+/// webhooks back here. A refusal leaves the order `CREATED` and says so.
 async fn with_checkout(
     state: &AppState,
     tenant: TenantId,
     order: entity::order::Model,
 ) -> Result<entity::order::Model, AppError> {
-    let seller = state
-        .services
+    let services = &state.services;
+    let seller = services
         .directory
         .get(tenant)
         .await?
         .ok_or(AppError::NotFound("tenant"))?;
-    let notification_url = format!(
-        "{}/webhooks/mp",
-        state
-            .services
-            .config
-            .public_url
-            .as_str()
-            .trim_end_matches('/')
-    );
-    let mut preference = json!({
-        "items": [{ "id": order.id, "title": order.description, "quantity": 1,
-                    "unit_price": order.amount, "currency_id": order.currency }],
-        "external_reference": order.id,
-        "notification_url": notification_url,
-    });
-    if let Some(email) = &order.customer_email {
-        preference["payer"] = json!({ "email": email });
-    }
-    let refused = |why: String| {
-        AppError::BadGateway(format!(
-            "order {} was created, but MercadoPago did not create its checkout: {why}; the order stays CREATED",
-            order.id
-        ))
+    let provider = Provider::of_tenant(&seller);
+    let public_url = services.config.public_url.as_str().trim_end_matches('/');
+    let checkout = CheckoutOrder {
+        order_id: order.id,
+        title: &order.description,
+        amount: order.amount,
+        currency: &order.currency,
+        payer_email: order.customer_email.as_deref(),
+        notification_url: format!("{public_url}{}", provider.webhook_path()),
     };
-    let answer = state
-        .services
-        .mp
-        .create_preference(&seller.mp_access_token, &preference)
-        .await
-        .map_err(|e| refused(describe(&e)))?;
-    let init_point = answer["init_point"]
-        .as_str()
-        .ok_or_else(|| refused("its answer has no init_point".into()))?;
+    let created = services
+        .providers
+        .create_checkout(provider, &seller.mp_access_token, &checkout)
+        .await;
+    let init_point = created.map_err(|why| {
+        AppError::BadGateway(format!(
+            "order {} was created, but {} did not create its checkout: {why}; the order stays CREATED",
+            order.id,
+            provider.name()
+        ))
+    })?;
     tracing::info!(order = %order.id, "checkout preference created");
-    Ok(orders::attach_checkout(&state.services.db, &order, init_point).await?)
+    Ok(orders::attach_checkout(&services.db, &order, &init_point).await?)
 }
 
 #[utoipa::path(get, path = "/api/tenants/{tid}/orders", tag = "orders", security(("bearer" = [])), params(("tid" = Uuid, Path, description = "tenant id"), PageIn),
@@ -191,14 +177,4 @@ pub(crate) async fn read(
         .await?
         .ok_or(AppError::NotFound("order"))?;
     Ok(HttpResponse::Ok().json(OrderOut::from(order)))
-}
-
-/// MP's own words when it answered with an error body, so the caller sees why.
-fn describe(err: &MpError) -> String {
-    match err {
-        MpError::Call(CallError::Status { status, body, .. }) if !body.is_empty() => {
-            format!("MercadoPago answered {status}: {body}")
-        }
-        other => other.to_string(),
-    }
 }

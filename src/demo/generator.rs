@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::sandbox::{Sandbox, SandboxPayment};
 use crate::domain::TenantId;
-use crate::mercadopago::signature;
+use crate::provider::mercadopago::signature;
 use crate::state::AppState;
 use crate::store::orders::{self, NewOrder};
 

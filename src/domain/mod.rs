@@ -1,14 +1,21 @@
-//! Pure business rules with no I/O: how MP payment statuses map to Cobro's payment and order
-//! statuses, the order state machine, event statuses and the retry policy. The pipeline and the API use these;
-//! they are unit-tested here without a server.
+//! Pure business rules and the neutral types every layer shares, with no I/O: payment, order and
+//! event statuses, the order state machine, the retry policy, and what a provider adapter hands
+//! the core (a [`Notification`], a [`PaymentSnapshot`], a [`Failure`]). The pipeline, the store
+//! and the API use these; they are unit-tested here without a server.
 
+mod failure;
+mod notification;
 mod order_state;
+mod payment;
 pub mod retry;
 mod status;
 
+pub use failure::Failure;
+pub use notification::{BodyError, Classified, Notification};
 pub use order_state::{OrderMove, OrderStatus, plan_order_move};
+pub use payment::{PaymentSnapshot, normalize_id};
 pub use retry::RetrySchedule;
-pub use status::{EventStatus, PaymentStatus, map_mp_status};
+pub use status::{EventStatus, PaymentStatus};
 
 /// A tenant's id. Store functions that read tenant data take one, so a query cannot forget to
 /// scope itself to a tenant.

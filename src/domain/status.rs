@@ -1,4 +1,5 @@
-//! Status vocabularies and the SPEC §7 mapping from MercadoPago's `status` to Cobro's.
+//! Status vocabularies (SPEC §6–7) and which order status a payment status moves its order to.
+//! A provider's own status words are mapped in its adapter (`provider::*`).
 
 use super::OrderStatus;
 
@@ -33,7 +34,8 @@ impl EventStatus {
     }
 }
 
-/// Cobro's payment status: MP's word in upper case, or `UNKNOWN` for a word MP adds later.
+/// Cobro's payment status (MercadoPago's words in upper case, SPEC §7), or `UNKNOWN` for a word a
+/// provider adds later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaymentStatus {
     Approved,
@@ -65,21 +67,21 @@ impl PaymentStatus {
     }
 }
 
-/// SPEC §7: MP `status` → (payment status, order status the order should move to, if any).
-pub fn map_mp_status(mp_status: &str) -> (PaymentStatus, Option<OrderStatus>) {
-    use OrderStatus as O;
-    use PaymentStatus as P;
-    match mp_status {
-        "approved" => (P::Approved, Some(O::Paid)),
-        "pending" => (P::Pending, Some(O::PendingPayment)),
-        "authorized" => (P::Authorized, Some(O::PendingPayment)),
-        "in_process" => (P::InProcess, Some(O::PendingPayment)),
-        "in_mediation" => (P::InMediation, Some(O::Paid)),
-        "cancelled" => (P::Cancelled, Some(O::Cancelled)),
-        "rejected" => (P::Rejected, Some(O::Rejected)),
-        "refunded" => (P::Refunded, Some(O::Refunded)),
-        "charged_back" => (P::ChargedBack, Some(O::ChargedBack)),
-        _ => (P::Unknown, None),
+impl PaymentStatus {
+    /// SPEC §7: the status an order should move to when one of its payments reaches this one
+    /// (`None` for a status Cobro does not know, which leaves the order alone).
+    pub fn order_target(self) -> Option<OrderStatus> {
+        use OrderStatus as O;
+        use PaymentStatus as P;
+        match self {
+            P::Approved | P::InMediation => Some(O::Paid),
+            P::Pending | P::Authorized | P::InProcess => Some(O::PendingPayment),
+            P::Cancelled => Some(O::Cancelled),
+            P::Rejected => Some(O::Rejected),
+            P::Refunded => Some(O::Refunded),
+            P::ChargedBack => Some(O::ChargedBack),
+            P::Unknown => None,
+        }
     }
 }
 
@@ -88,23 +90,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spec_table_maps_every_mp_status() {
+    fn spec_table_moves_orders() {
+        use PaymentStatus as P;
         let table = [
-            ("approved", "APPROVED", Some("PAID")),
-            ("pending", "PENDING", Some("PENDING_PAYMENT")),
-            ("authorized", "AUTHORIZED", Some("PENDING_PAYMENT")),
-            ("in_process", "IN_PROCESS", Some("PENDING_PAYMENT")),
-            ("in_mediation", "IN_MEDIATION", Some("PAID")),
-            ("cancelled", "CANCELLED", Some("CANCELLED")),
-            ("rejected", "REJECTED", Some("REJECTED")),
-            ("refunded", "REFUNDED", Some("REFUNDED")),
-            ("charged_back", "CHARGED_BACK", Some("CHARGED_BACK")),
-            ("something_new", "UNKNOWN", None),
+            (P::Approved, Some("PAID")),
+            (P::Pending, Some("PENDING_PAYMENT")),
+            (P::Authorized, Some("PENDING_PAYMENT")),
+            (P::InProcess, Some("PENDING_PAYMENT")),
+            (P::InMediation, Some("PAID")),
+            (P::Cancelled, Some("CANCELLED")),
+            (P::Rejected, Some("REJECTED")),
+            (P::Refunded, Some("REFUNDED")),
+            (P::ChargedBack, Some("CHARGED_BACK")),
+            (P::Unknown, None),
         ];
-        for (mp, payment, order) in table {
-            let (p, o) = map_mp_status(mp);
-            assert_eq!(p.as_str(), payment, "{mp}");
-            assert_eq!(o.map(OrderStatus::as_str), order, "{mp}");
+        for (payment, order) in table {
+            assert_eq!(
+                payment.order_target().map(OrderStatus::as_str),
+                order,
+                "{payment:?}"
+            );
         }
     }
 

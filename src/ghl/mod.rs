@@ -5,9 +5,8 @@
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::mercadopago::client::join;
-use crate::mercadopago::normalize_id;
-use crate::outbound::{CallError, send};
+use crate::domain::normalize_id;
+use crate::outbound::{CallError, join, send};
 
 const API_VERSION: &str = "2021-07-28";
 

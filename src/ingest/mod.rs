@@ -1,8 +1,8 @@
-//! `POST /webhooks/mp`: the acknowledgement path. It validates, verifies, persists and hands the
-//! event to the tenant supervisor, and never calls MercadoPago or GoHighLevel. Every refusal
-//! happens before the single write, and `accepted` is answered only after that write committed.
+//! `POST /webhooks/mp`: the acknowledgement path. The provider adapter reads and verifies the
+//! webhook (`provider::Provider`); ingest finds the tenant, persists the event and hands it to the
+//! tenant supervisor, and never calls a provider or GoHighLevel. Every refusal happens before the
+//! single write, and `accepted` is answered only after that write committed.
 
-pub mod classify;
 pub mod directory;
 pub mod schema;
 
@@ -12,21 +12,20 @@ use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use crate::domain::{EventStatus, TenantId};
+use crate::domain::{Classified, EventStatus, Notification, TenantId};
 use crate::error::{AppError, ErrorBody};
-use crate::mercadopago::signature;
+use crate::provider::{Delivery, Provider};
 use crate::publish::{StatusUpdate, WebhookEventUpdated};
 use crate::state::AppState;
 use crate::store::events::{NewEvent, Stored};
 use crate::tenant::Enqueue;
-use classify::{Classified, PaymentNotification, classify};
 use schema::WebhookOut;
 
 /// SPEC §5: bodies over 64 KiB are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/webhooks/mp").route(web::post().to(receive)));
+    cfg.service(web::resource(Provider::MercadoPago.webhook_path()).route(web::post().to(receive)));
 }
 
 /// What ingest decided, before it becomes an HTTP answer.
@@ -85,7 +84,17 @@ pub(crate) async fn receive(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let result = ingest(&req, payload, &state).await;
+    receive_from(Provider::MercadoPago, req, payload, state).await
+}
+
+/// A provider's webhook: answered, counted and logged by outcome.
+async fn receive_from(
+    provider: Provider,
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let result = ingest(provider, &req, payload, &state).await;
     let label = match &result {
         Ok(outcome) => outcome.label(),
         Err(err) => refusal_label(err),
@@ -102,25 +111,28 @@ pub(crate) async fn receive(
 }
 
 async fn ingest(
+    provider: Provider,
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
 ) -> Result<Outcome, AppError> {
     let body = read_body(req, payload).await?;
-    let notification = match classify(&body).map_err(|e| AppError::BadRequest(e.to_string()))? {
+    let read = provider.read_webhook(&body, req);
+    let notification = match read.map_err(|e| AppError::BadRequest(e.to_string()))? {
         Classified::Payment(n) => n,
         Classified::Ignored(reason) => return Ok(Outcome::Ignored(reason)),
     };
     let span = tracing::Span::current();
-    span.record("mp_payment", notification.data_id.as_str());
-    let Some(tenant) = state.services.directory.find(&notification.user_id).await? else {
+    span.record("mp_payment", notification.payment_id.as_str());
+    let directory = &state.services.directory;
+    let Some(tenant) = directory.find(&notification.seller_account_id).await? else {
         return Ok(Outcome::Ignored("unknown tenant".into()));
     };
     let tenant_id = TenantId(tenant.id);
     span.record("tenant", tracing::field::display(tenant_id));
-    authenticate(req, state, &tenant, &notification)?;
+    authenticate(provider, req, state, &tenant, &notification)?;
     state.check_ingest_rate(tenant_id)?;
-    let new = new_event(req, state, tenant_id, notification);
+    let new = new_event(state, tenant_id, notification);
     let first_update = pending_update(&new);
     let stored = state
         .services
@@ -192,60 +204,34 @@ async fn read_body(
     Ok(body)
 }
 
-/// The `x-signature` check with the tenant's secret (else the platform's), plus the rule that the
-/// signed query `data.id` must be the body's `data.id`, since the body itself is not signed.
+/// The provider's signature check under the tenant's webhook secret, else the platform's; with
+/// neither, only a tenant that allows unsigned webhooks gets through (and the provider's checks
+/// that need no secret still run).
 fn authenticate(
+    provider: Provider,
     req: &HttpRequest,
     state: &AppState,
     tenant: &entity::tenant::Model,
-    notification: &PaymentNotification,
+    notification: &Notification,
 ) -> Result<(), AppError> {
-    let query_data_id = query_param(req, "data.id");
-    if query_data_id
-        .as_ref()
-        .is_some_and(|query_id| *query_id != notification.data_id)
-    {
-        return Err(AppError::Unauthorized(
-            "query data.id does not match body data.id".into(),
-        ));
-    }
-    let secret = tenant.mp_webhook_secret.as_deref().or(state
-        .services
-        .config
+    let platform_secret = state.services.config.mp_webhook_secret.as_ref();
+    let secret = tenant
         .mp_webhook_secret
-        .as_ref()
-        .map(|s| s.expose()));
-    let Some(secret) = secret else {
-        if tenant.allow_unsigned {
-            return Ok(());
-        }
+        .as_deref()
+        .or(platform_secret.map(|s| s.expose()));
+    if secret.is_none() && !tenant.allow_unsigned {
         return Err(AppError::Unauthorized(
             "no webhook secret configured for this tenant".into(),
         ));
-    };
-    if query_data_id.is_none() {
-        return Err(AppError::Unauthorized(
-            "data.id missing from the query string".into(),
-        ));
     }
-    signature::check(
-        secret.as_bytes(),
-        header(req, "x-signature"),
-        query_data_id.as_deref(),
-        header(req, "x-request-id"),
-    )
-    .map_err(|e| AppError::Unauthorized(e.to_string()))
+    provider
+        .verify_webhook(req, notification, secret.map(str::as_bytes))
+        .map_err(|e| AppError::Unauthorized(e.0))
 }
 
-fn new_event(
-    req: &HttpRequest,
-    state: &AppState,
-    tenant: TenantId,
-    n: PaymentNotification,
-) -> NewEvent {
-    let request_id = header(req, "x-request-id").map(str::to_owned);
-    // Dedupe on the body id; without one, on x-request-id; without both, on the exact body.
-    let notification_id = match (&n.notification_id, &request_id) {
+fn new_event(state: &AppState, tenant: TenantId, n: Notification) -> NewEvent {
+    // Dedupe on the body id; without one, on the delivery id; without both, on the exact body.
+    let notification_id = match (&n.notification_id, &n.delivery_id) {
         (Some(id), _) => id.clone(),
         (None, Some(rid)) => format!("req:{rid}"),
         (None, None) => format!("sha256:{}", hex::encode(Sha256::digest(n.raw.to_string()))),
@@ -253,22 +239,25 @@ fn new_event(
     NewEvent {
         tenant_id: tenant,
         notification_id,
-        request_id,
+        request_id: n.delivery_id,
         webhook_type: "payment".into(),
         action: n.action,
-        mp_payment_id: n.data_id,
+        mp_payment_id: n.payment_id,
         raw_payload: n.raw,
         max_attempts: state.services.config.retry_schedule.attempts(),
     }
 }
 
-fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
-}
+/// What a provider may read of the request: headers and query parameters, as text.
+impl Delivery for HttpRequest {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers().get(name).and_then(|v| v.to_str().ok())
+    }
 
-fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(req.query_string().as_bytes())
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.trim().to_owned())
-        .filter(|value| !value.is_empty())
+    fn query_param(&self, name: &str) -> Option<String> {
+        url::form_urlencoded::parse(self.query_string().as_bytes())
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    }
 }

@@ -1,5 +1,5 @@
-//! Payments as last fetched from MercadoPago: the pipeline upserts them and records the
-//! GoHighLevel tag; the admin API reads them.
+//! Payments as their provider last described them (a [`PaymentSnapshot`]): the pipeline upserts
+//! them and records the GoHighLevel tag; the admin API reads them.
 
 use chrono::{DateTime, Utc};
 use entity::payment::{ActiveModel, Column, Entity as Payment, Model};
@@ -13,11 +13,10 @@ use uuid::Uuid;
 
 use super::page::{self, Page, PageQuery};
 use super::run::{self, Run};
-use crate::domain::{PaymentStatus, TenantId};
-use crate::mercadopago::MpPayment;
+use crate::domain::{PaymentSnapshot, TenantId};
 
 /// What the write path reads back of a payment it stored: enough to finish the event, decide on
-/// the tag and broadcast. Not the row: reading back (and parsing again) the MercadoPago document
+/// the tag and broadcast. Not the row: reading back (and parsing again) the provider's document
 /// just written cost the writer about a tenth of its time in a drain (perf, issue 9).
 #[derive(Debug, Clone, PartialEq, FromQueryResult, Deserialize)]
 pub struct StoredPayment {
@@ -51,12 +50,12 @@ impl From<Model> for StoredPayment {
     }
 }
 
-/// A fresh payment row for `mp_payment_id` as MercadoPago answered it (GoHighLevel fields empty).
+/// A fresh payment row for `mp_payment_id` as its provider answered it (GoHighLevel fields
+/// empty).
 pub fn new_row(
     tenant: TenantId,
     mp_payment_id: &str,
-    mp: &MpPayment,
-    status: PaymentStatus,
+    snapshot: &PaymentSnapshot,
     order_id: Option<Uuid>,
 ) -> ActiveModel {
     let now = Utc::now();
@@ -69,15 +68,15 @@ pub fn new_row(
         created_at: Set(now),
         ..Default::default()
     };
-    refresh(&mut row, mp, status, order_id);
+    refresh(&mut row, snapshot, order_id);
     row
 }
 
-/// Sets what MercadoPago's answer decides (everything but the id, tenant, GoHighLevel fields
+/// Sets what the provider's answer decides (everything but the id, tenant, GoHighLevel fields
 /// and `created_at`).
-fn refresh(row: &mut ActiveModel, mp: &MpPayment, status: PaymentStatus, order_id: Option<Uuid>) {
-    row.status = Set(status.as_str().to_owned());
-    row.mp_status = Set(mp.status.clone().unwrap_or_default());
+fn refresh(row: &mut ActiveModel, mp: &PaymentSnapshot, order_id: Option<Uuid>) {
+    row.status = Set(mp.status.as_str().to_owned());
+    row.mp_status = Set(mp.provider_status.clone().unwrap_or_default());
     row.status_detail = Set(mp.status_detail.clone());
     row.transaction_amount = Set(mp.transaction_amount);
     row.currency_id = Set(mp.currency_id.clone());
@@ -99,8 +98,7 @@ pub async fn upsert(
     db: &impl Run,
     tenant: TenantId,
     mp_payment_id: &str,
-    mp: &MpPayment,
-    status: PaymentStatus,
+    snapshot: &PaymentSnapshot,
     order_id: Option<Uuid>,
 ) -> Result<Model, DbErr> {
     match get(db, tenant, mp_payment_id).await? {
@@ -109,11 +107,11 @@ pub async fn upsert(
                 id: Unchanged(found.id),
                 ..Default::default()
             };
-            refresh(&mut row, mp, status, order_id);
+            refresh(&mut row, snapshot, order_id);
             run::update_one(db, row).await
         }
         None => {
-            let row = new_row(tenant, mp_payment_id, mp, status, order_id);
+            let row = new_row(tenant, mp_payment_id, snapshot, order_id);
             let insert = Payment::insert(row).into_query();
             let inserted: Vec<Model> = run::returning(db, insert).await?;
             inserted.into_iter().next().ok_or(DbErr::RecordNotInserted)

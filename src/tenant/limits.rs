@@ -1,5 +1,5 @@
-//! The outbound rate limiters a tenant actor owns (`governor`, token buckets): MercadoPago GETs
-//! per second and GoHighLevel calls per 10 s, both per tenant.
+//! The outbound rate limiters a tenant actor owns (`governor`, token buckets): payment-provider
+//! calls per second (`mp_requests_per_second`) and GoHighLevel calls per 10 s, both per tenant.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -9,14 +9,14 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use crate::config::Config;
 
 pub struct Limiters {
-    pub mp: DefaultDirectRateLimiter,
+    pub provider: DefaultDirectRateLimiter,
     pub ghl: DefaultDirectRateLimiter,
 }
 
 impl Limiters {
     pub fn from_config(config: &Config) -> Self {
         Self {
-            mp: RateLimiter::direct(Quota::per_second(config.mp_requests_per_second)),
+            provider: RateLimiter::direct(Quota::per_second(config.mp_requests_per_second)),
             ghl: RateLimiter::direct(per_ten_seconds(config.ghl_requests_per_10s)),
         }
     }

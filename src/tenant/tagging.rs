@@ -4,10 +4,10 @@
 
 use tracing::warn;
 
-use super::failure::Failure;
+use super::failure::{Failure, from_ghl};
 use super::limits::Limiters;
+use crate::domain::PaymentSnapshot;
 use crate::ghl::{Buyer, GhlSettings};
-use crate::mercadopago::MpPayment;
 use crate::services::Services;
 
 pub(super) fn ghl_settings(tenant: &entity::tenant::Model) -> Option<GhlSettings> {
@@ -24,9 +24,9 @@ pub(super) async fn tag_buyer(
     svc: &Services,
     limits: &Limiters,
     settings: &GhlSettings,
-    mp: &MpPayment,
+    payment: &PaymentSnapshot,
 ) -> Result<Option<String>, Failure> {
-    let Some(email) = mp.payer_email.as_deref() else {
+    let Some(email) = payment.payer_email.as_deref() else {
         warn!("approved payment has no payer email; GoHighLevel tagging skipped");
         return Ok(None);
     };
@@ -35,27 +35,26 @@ pub(super) async fn tag_buyer(
         .ghl
         .find_contact(settings, email)
         .await
-        .map_err(|e| Failure::from_ghl(e, svc.config.ghl_429_backoff))?;
+        .map_err(|e| from_ghl(e, svc.config.ghl_429_backoff))?;
     let contact_id = match found {
         Some(id) => id,
         None => {
-            let text = |path: &str| mp.raw.pointer(path).and_then(|v| v.as_str());
             let buyer = Buyer {
                 email,
-                first_name: text("/payer/first_name").or(text("/additional_info/payer/first_name")),
-                last_name: text("/payer/last_name").or(text("/additional_info/payer/last_name")),
+                first_name: payment.payer_first_name.as_deref(),
+                last_name: payment.payer_last_name.as_deref(),
             };
             limits.ghl.until_ready().await;
             svc.ghl
                 .create_contact(settings, &buyer)
                 .await
-                .map_err(|e| Failure::from_ghl(e, svc.config.ghl_429_backoff))?
+                .map_err(|e| from_ghl(e, svc.config.ghl_429_backoff))?
         }
     };
     limits.ghl.until_ready().await;
     svc.ghl
         .add_tag(settings, &contact_id)
         .await
-        .map_err(|e| Failure::from_ghl(e, svc.config.ghl_429_backoff))?;
+        .map_err(|e| from_ghl(e, svc.config.ghl_429_backoff))?;
     Ok(Some(contact_id))
 }

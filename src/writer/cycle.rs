@@ -197,7 +197,7 @@ pub(super) async fn record_failed(
 
 /// The order a payment names, when its `external_reference` is an order id.
 pub(super) fn order_reference(update: &super::PaymentUpdate) -> Option<Uuid> {
-    let reference = update.mp.external_reference.as_deref()?;
+    let reference = update.snapshot.external_reference.as_deref()?;
     Uuid::parse_str(reference).ok()
 }
 

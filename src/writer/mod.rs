@@ -45,8 +45,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::cluster::{FenceToken, LeaseLost};
-use crate::domain::{OrderStatus, PaymentStatus, TenantId};
-use crate::mercadopago::MpPayment;
+use crate::domain::{OrderStatus, PaymentSnapshot, TenantId};
 use crate::store::events::{NewEvent, Stored};
 use crate::store::gate::WriteGate;
 use crate::store::payments::StoredPayment;
@@ -83,12 +82,18 @@ pub struct PaymentUpdate {
     pub tenant: TenantId,
     pub event_id: Uuid,
     pub payment_id: String,
-    pub mp: MpPayment,
-    pub status: PaymentStatus,
-    pub order_target: Option<OrderStatus>,
+    /// The payment as its provider answered it.
+    pub snapshot: PaymentSnapshot,
     /// The tenant wants approved buyers tagged (GoHighLevel configured and status approved).
     pub wants_tag: bool,
     pub started: Instant,
+}
+
+impl PaymentUpdate {
+    /// The status the payment's order moves to (SPEC §7), if any.
+    pub fn order_target(&self) -> Option<OrderStatus> {
+        self.snapshot.status.order_target()
+    }
 }
 
 /// A failed attempt: `pending` again with `next_retry_at`, or `failed` when `None`.
@@ -109,7 +114,7 @@ pub enum WriteError {
     LeaseLost(#[from] LeaseLost),
 }
 
-/// Why a webhook was not stored (the handler answers 500; MercadoPago retries).
+/// Why a webhook was not stored (the handler answers 500; the provider retries).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("the event could not be stored: {0}")]

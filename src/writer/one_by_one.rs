@@ -143,13 +143,12 @@ async fn store_payment(db: &impl Run, update: &PaymentUpdate) -> Result<PaymentS
         db,
         update.tenant,
         &update.payment_id,
-        &update.mp,
-        update.status,
+        &update.snapshot,
         order_ref,
     )
     .await?
     .into();
-    if let (Some(order), Some(target)) = (&order, update.order_target) {
+    if let (Some(order), Some(target)) = (&order, update.order_target()) {
         log_order_move(
             order.id,
             orders::apply_payment(db, order, target, &update.payment_id).await?,

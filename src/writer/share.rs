@@ -1,7 +1,7 @@
 //! Whose turn it is when webhooks and pipeline writes both wait for the writer: a deficit
 //! counter, as in deficit round robin, over the writer's time rather than over counts.
 //!
-//! Webhooks come first: an acknowledgement is what MercadoPago waits for, while processing can
+//! Webhooks come first: an acknowledgement is what the provider waits for, while processing can
 //! wait in the database. But processing must not stop while ingest is flat out (issue 9: "a
 //! saturated ingest does not stop processing"), so it keeps [`PIPELINE_SHARE`] of the writer's
 //! time whenever both wait. When only one kind waits it goes, whatever the counter says.

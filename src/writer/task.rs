@@ -204,7 +204,7 @@ async fn first(queues: &mut Queues, pipeline_first: bool) -> Option<First> {
 /// The pipeline writes already waiting, and, as PostgreSQL's `commit_delay`, a moment for the rest.
 ///
 /// Group commit: the tenants answered by the previous pipeline cycle send their next write one
-/// MercadoPago call later. A cycle started at once would hold none of them, so each tenant would
+/// provider call later. A cycle started at once would hold none of them, so each tenant would
 /// get into every other cycle only; when fewer writes wait than the previous cycle answered
 /// (`expected`), the cycle waits up to [`LINGER`] for them. A webhook arriving ends the wait (it
 /// is kept for the next cycle): acknowledgements do not wait for processing to gather.

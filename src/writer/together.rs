@@ -135,8 +135,7 @@ async fn store_payments<'a>(
         rows.push(payments::new_row(
             update.tenant,
             &update.payment_id,
-            &update.mp,
-            update.status,
+            &update.snapshot,
             order,
         ));
     }
@@ -147,7 +146,7 @@ async fn store_payments<'a>(
             .remove(&(update.tenant.0, update.payment_id.clone()))
             .ok_or(DbErr::RecordNotInserted)?;
         let order = order_reference(update).and_then(|id| orders.get_mut(&id));
-        if let (Some(order), Some(target)) = (order, update.order_target) {
+        if let (Some(order), Some(target)) = (order, update.order_target()) {
             let plan = orders::apply_payment(txn, order, target, &update.payment_id).await?;
             if let Some(OrderMove::Move { to, .. }) = &plan {
                 order.status = to.as_str().into();

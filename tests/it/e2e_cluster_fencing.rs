@@ -140,8 +140,8 @@ async fn a_second_process_on_one_sqlite_file_refuses_to_start() {
 #[actix_web::test]
 async fn a_write_under_a_taken_over_lease_is_refused_and_changes_nothing() {
     use cobro::cluster::FenceToken;
-    use cobro::domain::{PaymentStatus, TenantId};
-    use cobro::mercadopago::MpPayment;
+    use cobro::domain::TenantId;
+    use cobro::provider::mercadopago::payment::read;
     use cobro::writer::{PaymentUpdate, WriteError};
     use sea_orm::{ConnectionTrait, Database};
 
@@ -176,15 +176,13 @@ async fn a_write_under_a_taken_over_lease_is_refused_and_changes_nothing() {
         tenant: tenant_id,
         event_id: uuid::Uuid::nil(),
         payment_id: payment.to_owned(),
-        mp: MpPayment::from_json(crate::utils::payment(
+        snapshot: read(crate::utils::payment(
             payment,
             "approved",
             "2079614828",
             None,
         ))
         .expect("payment"),
-        status: PaymentStatus::Approved,
-        order_target: None,
         wants_tag: true,
         started: Instant::now(),
     };

@@ -252,7 +252,7 @@ async fn signature_vectors() {
             .unwrap_or(&vector["secret"])
             .as_str()
             .expect("secret");
-        let verdict = cobro::mercadopago::signature::check(
+        let verdict = cobro::provider::mercadopago::signature::check(
             secret.as_bytes(),
             vector["x_signature"].as_str(),
             vector["data_id"].as_str(),

@@ -14,9 +14,30 @@ const RULES: &[(&str, &[&str])] = &[
             "crate::tenant",
             "crate::api",
             "crate::config",
+            "crate::provider",
+            "crate::outbound",
             "sea_orm",
             "reqwest",
             "actix",
+        ],
+    ),
+    // A provider adapter speaks HTTP to its provider and hands neutral types up; it never reaches
+    // into storage, processing or the web framework.
+    (
+        "provider",
+        &[
+            "crate::store",
+            "crate::tenant",
+            "crate::writer",
+            "crate::ingest",
+            "crate::api",
+            "crate::app",
+            "crate::state",
+            "crate::services",
+            "AppError",
+            "sea_orm",
+            "actix",
+            "utoipa",
         ],
     ),
     // Storage: no HTTP, no OpenAPI, no request handling.
@@ -118,4 +139,47 @@ fn lower_layers_never_name_higher_ones() {
         }
     }
     assert!(broken.is_empty(), "layers broken:\n{}", broken.join("\n"));
+}
+
+/// Code that names MercadoPago's own types and modules. Wire names (`/webhooks/mp`, `mp_user_id`)
+/// and prose are not code, so they are not here.
+const MERCADOPAGO_CODE: &[&str] = &["mercadopago::", "MpClient", "MpPayment", "MpError"];
+
+/// Whether `line` holds `word` as a whole name: `MpPayment` but not the column `MpPaymentId`
+/// (a word ending in `::` is a path prefix and matches wherever it stands).
+fn names(line: &str, word: &str) -> bool {
+    let in_name = |c: char| c.is_alphanumeric() || c == '_';
+    line.match_indices(word).any(|(at, _)| {
+        let next = line[at + word.len()..].chars().next();
+        word.ends_with("::") || !next.is_some_and(in_name)
+    })
+}
+
+/// Issue 11: MercadoPago lives in `src/provider/mercadopago/`; the rest of Cobro reaches it only
+/// through `provider::Provider` and `provider::Providers`. The demo is the exception by design:
+/// its sandbox plays MercadoPago and signs webhooks as MercadoPago does.
+#[test]
+fn only_the_provider_folder_names_mercadopago_code() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let allowed = [src.join("provider"), src.join("demo")];
+    let mut welded = Vec::new();
+    for file in rust_files(&src) {
+        if allowed.iter().any(|folder| file.starts_with(folder)) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).expect("readable source");
+        for (number, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            for word in MERCADOPAGO_CODE.iter().filter(|w| names(line, w)) {
+                welded.push(format!("{}:{}: {word}", file.display(), number + 1));
+            }
+        }
+    }
+    assert!(
+        welded.is_empty(),
+        "MercadoPago outside its adapter:\n{}",
+        welded.join("\n")
+    );
 }

@@ -2,9 +2,10 @@
 //! `x-signature` parser and verifier, and the lenient MercadoPago payment reader. No input makes
 //! them panic, and each kind of garbage gets its own clear error.
 
-use cobro::ingest::classify::{BodyError, Classified, classify};
-use cobro::mercadopago::signature::{self, SignatureError};
-use cobro::mercadopago::{MpPayment, normalize_id};
+use cobro::domain::{BodyError, Classified, normalize_id};
+use cobro::provider::mercadopago::notification::classify;
+use cobro::provider::mercadopago::payment;
+use cobro::provider::mercadopago::signature::{self, SignatureError};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -61,7 +62,7 @@ proptest! {
             (Value::Object(_), Ok(Classified::Ignored(reason))) => prop_assert!(!reason.is_empty()),
             (Value::Object(_), Ok(Classified::Payment(n))) => {
                 prop_assert_eq!(value["type"].as_str(), Some("payment"));
-                prop_assert!(!n.data_id.is_empty() && !n.user_id.is_empty() && !n.action.is_empty());
+                prop_assert!(!n.payment_id.is_empty() && !n.seller_account_id.is_empty() && !n.action.is_empty());
             }
             (Value::Object(_), Err(err)) => prop_assert!(false, "object refused: {}", err),
             (_, result) => prop_assert_eq!(result, Err(BodyError::NotObject)),
@@ -77,7 +78,7 @@ proptest! {
         let Ok(Classified::Payment(n)) = classify(body.to_string().as_bytes()) else {
             return Err(TestCaseError::fail("not read as a payment"));
         };
-        prop_assert_eq!(n.user_id, user.to_string());
+        prop_assert_eq!(n.seller_account_id, user.to_string());
         prop_assert_eq!(n.notification_id, Some(id.to_string()));
     }
 
@@ -126,7 +127,7 @@ proptest! {
     #[test]
     fn payment_reader_takes_any_object_and_refuses_the_rest(value in any_json()) {
         let is_object = value.is_object();
-        match MpPayment::from_json(value) {
+        match payment::read(value) {
             Ok(payment) => {
                 prop_assert!(is_object);
                 if let Some(name) = payment.payer_name {

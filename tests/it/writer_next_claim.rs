@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use cobro::domain::{PaymentStatus, TenantId, map_mp_status};
-use cobro::mercadopago::MpPayment;
+use cobro::domain::TenantId;
+use cobro::provider::mercadopago::payment::read;
 use cobro::store::events::{NewEvent, Stored};
 use cobro::writer::{AttemptFailed, PaymentUpdate, Writer};
 use entity::webhook_event;
@@ -41,9 +41,7 @@ fn update(tenant: TenantId, event_id: Uuid, n: u32, wants_tag: bool) -> PaymentU
         tenant,
         event_id,
         payment_id: id.clone(),
-        mp: MpPayment::from_json(payment(&id, "approved", SELLER, None)).expect("payment"),
-        status: PaymentStatus::Approved,
-        order_target: None,
+        snapshot: read(payment(&id, "approved", SELLER, None)).expect("payment"),
         wants_tag,
         started: Instant::now(),
     }
@@ -178,14 +176,11 @@ async fn payments_of_one_order_in_one_cycle_move_it_as_one_by_one() {
         .map(|((&event, n), status)| {
             let id = format!("55500{n}");
             let json = payment(&id, status, SELLER, Some(&order_id));
-            let (payment_status, order_target) = map_mp_status(status);
             let update = PaymentUpdate {
                 tenant: tenant_id,
                 event_id: event,
                 payment_id: id,
-                mp: MpPayment::from_json(json).expect("payment"),
-                status: payment_status,
-                order_target,
+                snapshot: read(json).expect("payment"),
                 wants_tag: false,
                 started: Instant::now(),
             };

@@ -2,7 +2,7 @@
 //! events at the front of its queue, at most [`BATCH`] of them, and starts no other batch until
 //! this one has answered: that is what keeps processing serial per tenant.
 //!
-//! Within a batch the events are fetched from MercadoPago one after the other, in arrival order.
+//! Within a batch the events are fetched from their provider one after the other, in arrival order.
 //! An event's result is handed to the writer as soon as it is known, and the next event's fetch
 //! starts while that write waits for its cycle: the writes of a batch are queued in arrival
 //! order and committed in that order (several of them in one cycle when they come faster than
@@ -37,10 +37,9 @@ use tracing::{Instrument, info_span, warn};
 use uuid::Uuid;
 
 use crate::cluster::{Fence, FenceToken};
-use crate::domain::TenantId;
-use crate::mercadopago::MpPayment;
+use crate::domain::{PaymentSnapshot, TenantId};
 use crate::services::Services;
-use crate::tenant::failure::Failure;
+use crate::tenant::failure::{self, Failure};
 use crate::tenant::limits::Limiters;
 use crate::writer::{Claimed, Finished, PaymentStored, WriteError, Writer};
 use steps::{Fetched, Processed, Steps, Stop, record_metrics};
@@ -162,7 +161,7 @@ async fn claim_all(steps: &Steps<'_>, starts: Vec<Start>) -> (Vec<webhook_event:
 enum Queued {
     Payment {
         event: webhook_event::Model,
-        mp: Box<MpPayment>,
+        snapshot: Box<PaymentSnapshot>,
         mapped_order_status: Option<&'static str>,
         started: Instant,
         answer: LocalBoxFuture<'static, Result<PaymentStored, WriteError>>,
@@ -190,7 +189,7 @@ impl Touched {
     /// too (nothing is recorded then).
     fn take(&mut self, fetched: &Fetched) -> bool {
         let payment = &fetched.update.payment_id;
-        let order = fetched.mp.external_reference.as_ref();
+        let order = fetched.snapshot.external_reference.as_ref();
         if self.payments.contains(payment) || order.is_some_and(|o| self.orders.contains(o)) {
             return false;
         }
@@ -254,12 +253,14 @@ async fn produce(
                     barrier(&queued, &mut touched).await;
                     touched.take(&fetched);
                 }
-                let Fetched { update, mp, .. } = fetched;
-                let mapped_order_status = update.order_target.map(|o| o.as_str());
+                let Fetched {
+                    update, snapshot, ..
+                } = fetched;
+                let mapped_order_status = update.order_target().map(|o| o.as_str());
                 let answer = writer.store_payment(steps.lease(), update, then_claim());
                 Queued::Payment {
                     event,
-                    mp: Box::new(mp),
+                    snapshot: Box::new(snapshot),
                     mapped_order_status,
                     started,
                     answer: Box::pin(answer),
@@ -333,15 +334,21 @@ async fn answer(steps: &Steps<'_>, mut queued: mpsc::UnboundedReceiver<Queued>) 
             }
             Queued::Payment {
                 event,
-                mp,
+                snapshot,
                 mapped_order_status,
                 started,
                 answer,
             } => {
                 let stored = answer.await;
-                let (outcome, next) =
-                    payment_answered(steps, &event, *mp, mapped_order_status, started, stored)
-                        .await;
+                let (outcome, next) = payment_answered(
+                    steps,
+                    &event,
+                    *snapshot,
+                    mapped_order_status,
+                    started,
+                    stored,
+                )
+                .await;
                 batch.next.extend(next);
                 batch.done(event.id, outcome, started);
             }
@@ -366,7 +373,7 @@ async fn answer(steps: &Steps<'_>, mut queued: mpsc::UnboundedReceiver<Queued>) 
 async fn payment_answered(
     steps: &Steps<'_>,
     event: &webhook_event::Model,
-    mp: MpPayment,
+    snapshot: PaymentSnapshot,
     mapped_order_status: Option<&'static str>,
     started: Instant,
     stored: Result<PaymentStored, WriteError>,
@@ -380,17 +387,17 @@ async fn payment_answered(
             let processed = Processed {
                 payment,
                 mapped_order_status,
-                mp,
+                snapshot,
                 event,
             };
             return (steps.publish_success(&processed), next);
         }
         // No tag was wanted, so the write finishes the event; a store that did not is a bug.
-        Ok(PaymentStored { finished: None, .. }) => Failure::from_db(sea_orm::DbErr::Custom(
+        Ok(PaymentStored { finished: None, .. }) => failure::from_db(sea_orm::DbErr::Custom(
             "the payment was stored but its event was not marked success".into(),
         )),
         Err(WriteError::LeaseLost(_)) => return (AttemptOutcome::LeaseLost, Vec::new()),
-        Err(WriteError::Database(err)) => Failure::from_db(err),
+        Err(WriteError::Database(err)) => failure::from_db(err),
     };
     steps
         .record_failure(event, failure, started, Vec::new())

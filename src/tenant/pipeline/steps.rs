@@ -13,13 +13,13 @@ use uuid::Uuid;
 
 use super::AttemptOutcome;
 use crate::cluster::{Fence, FenceToken};
-use crate::domain::{PaymentStatus, TenantId, map_mp_status};
+use crate::domain::{PaymentSnapshot, PaymentStatus, TenantId};
 use crate::ghl::GhlSettings;
-use crate::mercadopago::MpPayment;
+use crate::provider::Provider;
 use crate::publish::{PaymentStatusUpdated, StatusUpdate, WebhookEventUpdated};
 use crate::services::Services;
 use crate::store::payments::StoredPayment;
-use crate::tenant::failure::Failure;
+use crate::tenant::failure::{self, Failure};
 use crate::tenant::limits::Limiters;
 use crate::tenant::tagging::{ghl_settings, tag_buyer};
 use crate::writer::{self as record, Claimed, WriteError};
@@ -39,7 +39,7 @@ impl From<Failure> for Stop {
 impl From<WriteError> for Stop {
     fn from(err: WriteError) -> Self {
         match err {
-            WriteError::Database(err) => Stop::Failed(Failure::from_db(err)),
+            WriteError::Database(err) => Stop::Failed(failure::from_db(err)),
             WriteError::LeaseLost(_) => Stop::LeaseLost,
         }
     }
@@ -56,10 +56,10 @@ async fn guarded<F: std::future::Future>(
     }
 }
 
-/// Steps 2–3 done: the payment as MercadoPago answered it and the write that stores it.
+/// Steps 2–3 done: the payment as its provider answered it and the write that stores it.
 pub(super) struct Fetched {
     pub update: record::PaymentUpdate,
-    pub mp: MpPayment,
+    pub snapshot: PaymentSnapshot,
     /// The tenant's GoHighLevel settings, when this payment's buyer is to be tagged.
     pub tagging: Option<GhlSettings>,
 }
@@ -67,7 +67,7 @@ pub(super) struct Fetched {
 /// A successful attempt, for its broadcasts.
 pub(super) struct Processed {
     pub payment: StoredPayment,
-    pub mp: MpPayment,
+    pub snapshot: PaymentSnapshot,
     pub mapped_order_status: Option<&'static str>,
     pub event: webhook_event::Model,
 }
@@ -85,8 +85,8 @@ impl Steps<'_> {
         self.fence.map(Fence::token)
     }
 
-    /// Steps 2–3: wait for the tenant's MercadoPago limiter, fetch the payment, check that it is
-    /// the tenant's, and map its status.
+    /// Steps 2–3: wait for the tenant's provider limiter, fetch the payment (its provider maps
+    /// the status), and check that it is the tenant's.
     pub async fn fetch(
         &self,
         event: &webhook_event::Model,
@@ -97,34 +97,32 @@ impl Steps<'_> {
             .directory
             .get(self.tenant)
             .await
-            .map_err(Failure::from_db)?
+            .map_err(failure::from_db)?
             .ok_or_else(|| Failure::permanent("the tenant was deleted", json!({})))?;
         let payment_id = event.mp_payment_id.as_str();
+        let provider = Provider::of_tenant(&tenant);
         let fetch = async {
-            limits.mp.until_ready().await;
-            svc.mp
-                .get_payment(&tenant.mp_access_token, payment_id)
+            limits.provider.until_ready().await;
+            let token = &tenant.mp_access_token;
+            svc.providers
+                .fetch_payment(provider, token, payment_id)
                 .await
         };
-        let mp = guarded(self.fence, fetch)
-            .await?
-            .map_err(|e| Failure::from_mp(e, payment_id))?;
-        check_collector(&mp, &tenant.mp_user_id)?;
-        let (status, order_target) = map_mp_status(mp.status.as_deref().unwrap_or_default());
-        let tagging = ghl_settings(&tenant).filter(|_| status == PaymentStatus::Approved);
+        let snapshot = guarded(self.fence, fetch).await??;
+        check_seller(&snapshot, &tenant.mp_user_id)?;
+        let approved = snapshot.status == PaymentStatus::Approved;
+        let tagging = ghl_settings(&tenant).filter(|_| approved);
         let update = record::PaymentUpdate {
             tenant: self.tenant,
             event_id: event.id,
             payment_id: payment_id.to_owned(),
-            mp: mp.clone(),
-            status,
-            order_target,
+            snapshot: snapshot.clone(),
             wants_tag: tagging.is_some(),
             started,
         };
         Ok(Fetched {
             update,
-            mp,
+            snapshot,
             tagging,
         })
     }
@@ -141,16 +139,16 @@ impl Steps<'_> {
         let (svc, lease) = (self.svc, self.lease());
         let Fetched {
             update,
-            mp,
+            snapshot,
             tagging,
         } = fetched;
-        let (started, order_target) = (update.started, update.order_target);
+        let (started, order_target) = (update.started, update.order_target());
         let stored = svc.writer.store_payment(lease, update, Vec::new()).await?;
         let (event, next) = match stored.finished {
             Some(finished) => (finished, Vec::new()),
             None => {
                 if let Some(settings) = tagging {
-                    let tag = tag_buyer(svc, self.limits, &settings, &mp);
+                    let tag = tag_buyer(svc, self.limits, &settings, &snapshot);
                     if let Some(contact) = guarded(self.fence, tag).await?? {
                         svc.writer
                             .mark_tagged(lease, stored.payment.id, contact)
@@ -170,7 +168,7 @@ impl Steps<'_> {
         };
         let processed = Processed {
             payment: stored.payment,
-            mp,
+            snapshot,
             mapped_order_status: order_target.map(|o| o.as_str()),
             event,
         };
@@ -289,11 +287,11 @@ pub(super) fn record_metrics(outcome: AttemptOutcome, elapsed: std::time::Durati
 }
 
 /// Step 3: the body is not signed, so the payment must belong to the tenant that was notified.
-fn check_collector(mp: &MpPayment, mp_user_id: &str) -> Result<(), Failure> {
-    if mp.collector_id.as_deref() == Some(mp_user_id) {
+fn check_seller(payment: &PaymentSnapshot, mp_user_id: &str) -> Result<(), Failure> {
+    if payment.seller_account_id.as_deref() == Some(mp_user_id) {
         return Ok(());
     }
-    let found = mp.collector_id.as_deref().unwrap_or("none");
+    let found = payment.seller_account_id.as_deref().unwrap_or("none");
     Err(Failure::permanent(
         format!(
             "collector mismatch: the payment belongs to collector {found}, not to this tenant ({mp_user_id})"
@@ -319,7 +317,7 @@ fn next_retry_at(
 }
 
 fn payment_update(tenant: TenantId, done: &Processed) -> PaymentStatusUpdated {
-    let mp = &done.mp;
+    let mp = &done.snapshot;
     PaymentStatusUpdated {
         tenant_id: tenant,
         order_id: mp.external_reference.clone(),

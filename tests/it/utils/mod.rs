@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use cobro::app;
 use cobro::config::Config;
-use cobro::mercadopago::signature;
+use cobro::provider::mercadopago::signature;
 use cobro::state::AppState;
 use figment::providers::Serialized;
 use serde_json::{Value, json};

@@ -1,38 +1,23 @@
-//! Reading a webhook before anything is trusted: is it JSON, is it a V1 payment notification,
-//! which fields does it carry. Pure; the ingest handler acts on the answer. The reasons are the
+//! Reading a MercadoPago webhook before anything is trusted: is it JSON, is it a V1 payment
+//! notification, which fields does it carry. Pure; ingest acts on the answer. The reasons are the
 //! exact texts of SPEC §5.
 
 use serde_json::{Map, Value};
 
-use crate::mercadopago::normalize_id;
+use crate::domain::{BodyError, Classified, Notification, normalize_id};
+use crate::provider::Delivery;
 
-/// A V1 payment notification, fields normalised to text.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PaymentNotification {
-    /// Body `id`: the deduplication key when present.
-    pub notification_id: Option<String>,
-    pub user_id: String,
-    pub action: String,
-    pub data_id: String,
-    pub raw: Value,
+/// The body read by [`classify`], with the delivery's `x-request-id` (the deduplication key of a
+/// body without `id`).
+pub fn read(body: &[u8], delivery: &impl Delivery) -> Result<Classified, BodyError> {
+    let mut classified = classify(body)?;
+    if let Classified::Payment(notification) = &mut classified {
+        notification.delivery_id = delivery.header("x-request-id").map(str::to_owned);
+    }
+    Ok(classified)
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Classified {
-    Payment(PaymentNotification),
-    /// Answered 200 `{"status":"ignored","reason":...}` and not stored.
-    Ignored(String),
-}
-
-/// Why a body was refused with 400.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BodyError {
-    #[error("body is not valid JSON: {0}")]
-    NotJson(String),
-    #[error("body is not a JSON object")]
-    NotObject,
-}
-
+/// The body alone: a V1 payment notification (`delivery_id` left empty), or why it is ignored.
 pub fn classify(body: &[u8]) -> Result<Classified, BodyError> {
     let raw: Value = serde_json::from_slice(body).map_err(|e| BodyError::NotJson(e.to_string()))?;
     let Value::Object(fields) = &raw else {
@@ -61,11 +46,12 @@ pub fn classify(body: &[u8]) -> Result<Classified, BodyError> {
         (_, None, _) => return Ok(Classified::Ignored("missing data.id".into())),
         (_, _, None) => return Ok(Classified::Ignored("missing user_id".into())),
     };
-    Ok(Classified::Payment(PaymentNotification {
+    Ok(Classified::Payment(Notification {
         notification_id: fields.get("id").and_then(normalize_id),
-        user_id,
+        delivery_id: None,
+        seller_account_id: user_id,
         action,
-        data_id,
+        payment_id: data_id,
         raw,
     }))
 }
@@ -95,7 +81,7 @@ mod tests {
         };
         assert_eq!(n.notification_id.as_deref(), Some("117889882382"));
         assert_eq!(
-            (n.user_id.as_str(), n.data_id.as_str()),
+            (n.seller_account_id.as_str(), n.payment_id.as_str()),
             ("2079614828", "150211668619")
         );
         assert_eq!(n.raw["extra"], json!(true), "unknown fields are kept");

@@ -1,0 +1,45 @@
+//! The MercadoPago HTTP client: `GET /v1/payments/{id}` and `POST /checkout/preferences` with
+//! the seller's token. Answers MercadoPago's JSON as sent; reading it is `payment`'s and
+//! `checkout`'s. Rate limiting is the caller's (the tenant actor owns its limiter).
+
+use serde_json::Value;
+use url::Url;
+
+use crate::outbound::{CallError, join, send};
+
+#[derive(Clone)]
+pub struct MpClient {
+    http: reqwest::Client,
+    base: Url,
+}
+
+impl MpClient {
+    pub fn new(http: reqwest::Client, base: Url) -> Self {
+        Self { http, base }
+    }
+
+    pub async fn get_payment(
+        &self,
+        access_token: &str,
+        payment_id: &str,
+    ) -> Result<Value, CallError> {
+        let url = join(&self.base, &format!("v1/payments/{payment_id}"));
+        send("mercadopago", self.http.get(url).bearer_auth(access_token)).await
+    }
+
+    /// `POST /checkout/preferences`: creates the payment page of an order; answers MP's body
+    /// (`id`, `init_point`, ...).
+    pub async fn create_preference(
+        &self,
+        access_token: &str,
+        preference: &Value,
+    ) -> Result<Value, CallError> {
+        let url = join(&self.base, "checkout/preferences");
+        let request = self
+            .http
+            .post(url)
+            .bearer_auth(access_token)
+            .json(preference);
+        send("mercadopago", request).await
+    }
+}

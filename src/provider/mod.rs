@@ -1,0 +1,144 @@
+//! The payment providers Cobro takes webhooks from, behind one boundary. Each provider is a
+//! folder (today only `mercadopago/`) that reads its webhooks into a neutral [`Notification`],
+//! verifies their signatures, fetches payments as neutral [`PaymentSnapshot`]s, turns its failures
+//! into [`Failure`]s and creates checkout pages. The rest of Cobro names a provider only through
+//! the plain enum [`Provider`] and calls it through [`Providers`]; adding one means a folder, an
+//! arm in each `match` below, its config and its migration (docs/ARCHITECTURE.md, "Adding a
+//! provider").
+
+pub mod mercadopago;
+
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::domain::{BodyError, Classified, Failure, Notification, PaymentSnapshot};
+
+/// A payment provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Provider {
+    MercadoPago,
+}
+
+impl Provider {
+    /// The provider's name as a person reads it in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::MercadoPago => "MercadoPago",
+        }
+    }
+
+    /// The path its webhooks are posted to (a wire name users configure at the provider).
+    pub fn webhook_path(self) -> &'static str {
+        match self {
+            Provider::MercadoPago => "/webhooks/mp",
+        }
+    }
+
+    /// The provider a tenant takes payments with. Every tenant is a MercadoPago seller today
+    /// (its credentials are the `mp_*` columns); a second provider's migration adds
+    /// `tenants.provider`, and this reads it.
+    pub fn of_tenant(_tenant: &entity::tenant::Model) -> Provider {
+        Provider::MercadoPago
+    }
+
+    /// Reads a webhook body (and what it needs of the request): a payment notification, a
+    /// reason to ignore it, or a body too broken to answer anything but 400.
+    pub fn read_webhook(
+        self,
+        body: &[u8],
+        delivery: &impl Delivery,
+    ) -> Result<Classified, BodyError> {
+        match self {
+            Provider::MercadoPago => mercadopago::notification::read(body, delivery),
+        }
+    }
+
+    /// Checks that the delivery is the provider's: its signature under `secret`, and what the
+    /// provider ties to it. `secret: None` means the tenant accepts unsigned webhooks; the checks
+    /// that need no secret still run.
+    pub fn verify_webhook(
+        self,
+        delivery: &impl Delivery,
+        notification: &Notification,
+        secret: Option<&[u8]>,
+    ) -> Result<(), Refused> {
+        match self {
+            Provider::MercadoPago => mercadopago::webhook::verify(delivery, notification, secret),
+        }
+    }
+}
+
+/// What a provider's webhook check may read of the HTTP request besides its body. Ingest
+/// implements it for actix's request, so adapters never see the web framework.
+pub trait Delivery {
+    /// A header's value, when sent and readable as text.
+    fn header(&self, name: &str) -> Option<&str>;
+    /// A query parameter's value, trimmed; `None` when absent or empty.
+    fn query_param(&self, name: &str) -> Option<String>;
+}
+
+/// Why a webhook's signature was refused: the text of the 401 body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+/// An order's payment page, as a provider is asked to create it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckoutOrder<'a> {
+    pub order_id: Uuid,
+    pub title: &'a str,
+    pub amount: f64,
+    pub currency: &'a str,
+    pub payer_email: Option<&'a str>,
+    /// Where the provider posts the payment's webhooks.
+    pub notification_url: String,
+}
+
+/// Why a provider did not create a checkout page, in its own words when it gave some.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CheckoutRefused(pub String);
+
+/// The providers' HTTP clients, one per provider; part of `Services`.
+#[derive(Clone)]
+pub struct Providers {
+    mercadopago: mercadopago::MpClient,
+}
+
+impl Providers {
+    pub fn new(http: reqwest::Client, config: &Config) -> Self {
+        Self {
+            mercadopago: mercadopago::MpClient::new(http, config.mp_api_base.clone()),
+        }
+    }
+
+    /// Fetches a payment with the seller's token. Every error is already a [`Failure`]: the
+    /// adapter knows which of its answers are worth another attempt.
+    pub async fn fetch_payment(
+        &self,
+        provider: Provider,
+        access_token: &str,
+        payment_id: &str,
+    ) -> Result<PaymentSnapshot, Failure> {
+        match provider {
+            Provider::MercadoPago => {
+                let client = &self.mercadopago;
+                mercadopago::fetch_payment(client, access_token, payment_id).await
+            }
+        }
+    }
+
+    /// Creates the order's payment page; answers its URL.
+    pub async fn create_checkout(
+        &self,
+        provider: Provider,
+        access_token: &str,
+        order: &CheckoutOrder<'_>,
+    ) -> Result<String, CheckoutRefused> {
+        match provider {
+            Provider::MercadoPago => {
+                mercadopago::checkout::create(&self.mercadopago, access_token, order).await
+            }
+        }
+    }
+}
