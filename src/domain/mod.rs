@@ -40,9 +40,32 @@ pub fn is_blank(text: &str) -> bool {
         .all(|c| c.is_whitespace() || matches!(c, '\u{1c}'..='\u{1f}'))
 }
 
+/// Whether a JSON document holds a NUL character in any string or key. PostgreSQL's `text` and
+/// `jsonb` cannot store one, so such a document is refused before it is written, on both
+/// backends alike.
+pub fn holds_nul(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(fields) => fields
+            .iter()
+            .any(|(key, value)| key.contains('\0') || holds_nul(value)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
 #[cfg(test)]
 mod blank_tests {
-    use super::is_blank;
+    use super::{holds_nul, is_blank};
+
+    #[test]
+    fn nul_characters_are_found_anywhere() {
+        use serde_json::json;
+        assert!(holds_nul(&json!({"a": ["x", {"b": "y\u{0}"}]})));
+        assert!(holds_nul(&json!({"a\u{0}": 1})));
+        assert!(!holds_nul(&json!({"a": ["x", {"b": "y"}, 1, null, true]})));
+    }
 
     #[test]
     fn blanks_are_white_space_and_separators_only() {

@@ -74,7 +74,7 @@ fn refusal_label(err: &AppError) -> &'static str {
     params(("data.id" = Option<String>, Query, description = "the payment id, part of the signed manifest"), ("type" = Option<String>, Query), ("x-signature" = Option<String>, Header, description = "ts=...,v1=... (MERCADOPAGO.md)"), ("x-request-id" = Option<String>, Header)),
     request_body(content = schema::NotificationIn, content_type = "application/json"),
     responses((status = 200, description = "accepted, duplicate or ignored", body = WebhookOut),
-        (status = 400, description = "not a JSON object", body = ErrorBody),
+        (status = 400, description = "not a JSON object, or a text in it holds a NUL character", body = ErrorBody),
         (status = 401, description = "signature refused", body = ErrorBody),
         (status = 413, description = "over 64 KiB", body = ErrorBody),
         (status = 429, description = "tenant over its ingest rate; see Retry-After", body = ErrorBody),
@@ -122,6 +122,11 @@ async fn ingest(
         Classified::Payment(n) => n,
         Classified::Ignored(reason) => return Ok(Outcome::Ignored(reason)),
     };
+    if crate::domain::holds_nul(&notification.raw) {
+        return Err(AppError::BadRequest(
+            "body holds a NUL character (\\u0000), which cannot be stored".into(),
+        ));
+    }
     let span = tracing::Span::current();
     span.record("mp_payment", notification.payment_id.as_str());
     let directory = &state.services.directory;

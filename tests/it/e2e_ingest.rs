@@ -106,6 +106,18 @@ async fn every_row_of_the_answer_table() {
             Value::Null,
         ),
         (
+            // PostgreSQL cannot store it; refused on both backends before anything is written.
+            "NUL character",
+            body(
+                json!({"id": 100, "type": "payment", "action": "payment.created\u{0}",
+                "user_id": SELLER, "data": {"id": "9"}}),
+            ),
+            Some(good_sig.clone()),
+            400,
+            json!({"error": "body holds a NUL character (\\u0000), which cannot be stored",
+                "code": "bad_request"}),
+        ),
+        (
             "wrong signature",
             body(v1.clone()),
             Some(sign("another_secret", "9", rid)),
