@@ -94,12 +94,32 @@ pub async fn start(
         started_at: chrono::Utc::now(),
         ingest_limiter,
     };
+    start_token_refresh(&state);
     match &state.cluster {
         // Tenants come with their leases: each one taken resumes its unfinished events.
         Some(cluster) => cluster.start(state.supervisor.clone(), hub_publisher).await,
         None => recover(&state).await.map_err(StartError::Recover)?,
     }
     Ok(state)
+}
+
+/// SPEC §14: with OAuth configured, this node refreshes the tokens of the tenants it owns (all of
+/// them on SQLite; on PostgreSQL those whose lease it holds).
+fn start_token_refresh(state: &AppState) {
+    if state.services.config.mp_oauth.is_none() {
+        return;
+    }
+    let owns: crate::connect::refresh_job::Owns = match &state.cluster {
+        Some(cluster) => {
+            let held = cluster.held.clone();
+            Arc::new(move |tenant| held.contains_key(&tenant))
+        }
+        None => Arc::new(|_| true),
+    };
+    tokio::spawn(crate::connect::refresh_job::run(
+        state.services.clone(),
+        owns,
+    ));
 }
 
 /// SPEC §16: a key that does not open every stored secret stops start-up; with a key, plain

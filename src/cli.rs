@@ -164,7 +164,7 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> Result<(), CliEr
             let new = tenants::NewTenant {
                 name: add.name,
                 mp_user_id: add.mp_user_id,
-                mp_access_token: add.mp_access_token,
+                mp_access_token: Some(add.mp_access_token),
                 mp_webhook_secret: add.mp_webhook_secret,
                 allow_unsigned: add.allow_unsigned,
                 ghl,

@@ -84,6 +84,12 @@ pub struct Config {
     pub secrets: crate::secrets::SecretBox,
     pub mp_api_base: Url,
     pub mp_webhook_secret: Option<Secret>,
+    /// The platform's MercadoPago application, when sellers connect through OAuth (SPEC §14).
+    pub mp_oauth: Option<MpOAuth>,
+    /// OAuth tokens are refreshed when they expire within this long.
+    pub mp_token_refresh_before: Duration,
+    /// How often each node looks for tokens to refresh.
+    pub mp_token_refresh_interval: Duration,
     pub ghl_api_base: Url,
     pub retry_schedule: RetrySchedule,
     pub http_timeout: Duration,
@@ -108,6 +114,15 @@ pub struct Config {
     pub cluster_poll_interval: Duration,
 }
 
+/// The platform's MercadoPago application (`COBRO_MP_CLIENT_ID`, `COBRO_MP_CLIENT_SECRET`) and
+/// where its authorization page is (`COBRO_MP_AUTH_BASE`).
+#[derive(Debug, Clone)]
+pub struct MpOAuth {
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub auth_base: Url,
+}
+
 /// The file and environment as written, before validation.
 #[derive(Deserialize)]
 struct RawConfig {
@@ -121,6 +136,11 @@ struct RawConfig {
     secret_key: Option<Secret>,
     mp_api_base: String,
     mp_webhook_secret: Option<Secret>,
+    mp_client_id: Option<DigitsOrText>,
+    mp_client_secret: Option<Secret>,
+    mp_auth_base: String,
+    mp_token_refresh_before_secs: u64,
+    mp_token_refresh_interval_secs: u64,
     ghl_api_base: String,
     retry_schedule: ScheduleInput,
     http_timeout_ms: u64,
@@ -136,6 +156,23 @@ struct RawConfig {
     node_id: String,
     cluster_lease_timeout_ms: u64,
     cluster_poll_interval_ms: u64,
+}
+
+/// MercadoPago's client ids are digits, which the environment hands over as a number.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DigitsOrText {
+    Number(u64),
+    Text(String),
+}
+
+impl DigitsOrText {
+    fn into_text(self) -> String {
+        match self {
+            DigitsOrText::Number(n) => n.to_string(),
+            DigitsOrText::Text(text) => text,
+        }
+    }
 }
 
 /// `COBRO_RETRY_SCHEDULE=60` arrives as a number, `60,300` as text, TOML may hold a list.
@@ -222,6 +259,15 @@ impl RawConfig {
             secrets: secret_box(self.secret_key)?,
             mp_api_base: base_url("mp_api_base", &self.mp_api_base)?,
             mp_webhook_secret: self.mp_webhook_secret.filter(|s| !s.expose().is_empty()),
+            mp_oauth: mp_oauth(
+                self.mp_client_id.map(DigitsOrText::into_text),
+                self.mp_client_secret,
+                &self.mp_auth_base,
+            )?,
+            mp_token_refresh_before: Duration::from_secs(self.mp_token_refresh_before_secs),
+            mp_token_refresh_interval: Duration::from_secs(
+                self.mp_token_refresh_interval_secs.max(1),
+            ),
             ghl_api_base: base_url("ghl_api_base", &self.ghl_api_base)?,
             retry_schedule: parse_schedule(self.retry_schedule)?,
             http_timeout: positive_millis("http_timeout_ms", self.http_timeout_ms)?,
@@ -253,6 +299,32 @@ impl RawConfig {
                 self.cluster_poll_interval_ms,
             )?,
         })
+    }
+}
+
+/// OAuth is on when both the client id and secret are set; one without the other is a mistake.
+fn mp_oauth(
+    client_id: Option<String>,
+    client_secret: Option<Secret>,
+    auth_base: &str,
+) -> Result<Option<MpOAuth>, ConfigError> {
+    let client_id = client_id.filter(|id| !id.trim().is_empty());
+    let client_secret = client_secret.filter(|s| !s.expose().is_empty());
+    match (client_id, client_secret) {
+        (None, None) => Ok(None),
+        (Some(client_id), Some(client_secret)) => Ok(Some(MpOAuth {
+            client_id: client_id.trim().to_owned(),
+            client_secret,
+            auth_base: base_url("mp_auth_base", auth_base)?,
+        })),
+        (Some(_), None) => Err(ConfigError::new(
+            "mp_client_secret",
+            "is required when COBRO_MP_CLIENT_ID is set",
+        )),
+        (None, Some(_)) => Err(ConfigError::new(
+            "mp_client_id",
+            "is required when COBRO_MP_CLIENT_SECRET is set",
+        )),
     }
 }
 

@@ -42,6 +42,10 @@ pub enum AppError {
     BadGateway(String),
     #[error("admin token not configured")]
     AdminNotConfigured,
+    #[error(
+        "MercadoPago OAuth is not configured on this server: set COBRO_MP_CLIENT_ID and COBRO_MP_CLIENT_SECRET"
+    )]
+    OAuthNotConfigured,
     #[error("database error")]
     Database(#[source] DbErr),
     #[error("internal error")]
@@ -86,6 +90,7 @@ impl AppError {
             AppError::RateLimited { .. } => "rate_limited",
             AppError::BadGateway(_) => "upstream_error",
             AppError::AdminNotConfigured => "admin_not_configured",
+            AppError::OAuthNotConfigured => "oauth_not_configured",
             AppError::Database(_) | AppError::Internal(_) => "internal_error",
         }
     }
@@ -124,7 +129,9 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
-            AppError::AdminNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::AdminNotConfigured | AppError::OAuthNotConfigured => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

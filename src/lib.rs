@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod connect;
 pub mod dashboard;
 pub mod demo;
 pub mod domain;

@@ -64,6 +64,7 @@ impl CallError {
                     retry_after,
                     message,
                     details: json!({ "service": key, "status": status, "body": body }),
+                    credentials_refused: status == 401,
                 }
             }
         }

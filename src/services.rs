@@ -31,6 +31,8 @@ pub struct Services {
     /// The payment providers' clients.
     pub providers: Providers,
     pub ghl: GhlClient,
+    /// Sellers' OAuth connections: the per-tenant refresh locks.
+    pub connections: crate::connect::Connections,
     pub publisher: Arc<dyn StatusPublisher>,
     /// PostgreSQL: the tenant actors' pulls, read together (`None` on SQLite, which never pulls).
     pub pending_reads: Option<PendingReads>,
@@ -67,6 +69,7 @@ impl Services {
         Ok(Self {
             providers: Providers::new(http.clone(), &config),
             ghl: GhlClient::new(http, config.ghl_api_base.clone()),
+            connections: Default::default(),
             db,
             gate,
             writer,

@@ -13,6 +13,7 @@ pub struct Model {
     /// The webhook `user_id` and the payments' `collector_id`, normalised to a string.
     #[sea_orm(unique)]
     pub mp_user_id: String,
+    /// `''` when the tenant has no token yet (created to be connected through OAuth).
     pub mp_access_token: String,
     pub mp_webhook_secret: Option<String>,
     /// Accept notifications without a signature when no secret applies (MP does not sign QR).
@@ -23,6 +24,14 @@ pub struct Model {
     /// SHA-256 (hex) of the admin token; the token itself is shown once and never stored.
     #[sea_orm(unique)]
     pub admin_token_hash: String,
+    /// How the MercadoPago token came: `manual`, `connected` (OAuth), `disconnected` (never
+    /// connected, or the seller revoked the application), `refresh_failed`.
+    pub mp_connection: String,
+    /// OAuth's refresh token, rotated at each refresh (sealed like the access token).
+    pub mp_refresh_token: Option<String>,
+    pub mp_token_expires_at: Option<DateTimeUtc>,
+    /// Why the connection is not working, in words a person can act on.
+    pub mp_last_error: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_tables;
 mod m20261125_000001_cluster;
+mod m20261203_000001_mp_oauth;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_create_tables::Migration),
             Box::new(m20261125_000001_cluster::Migration),
+            Box::new(m20261203_000001_mp_oauth::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod access;
 mod cluster;
+mod connect;
 mod events;
 mod health;
 pub mod openapi;
@@ -26,10 +27,12 @@ pub use page::PageOut;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     openapi::configure(cfg);
+    connect::configure_callback(cfg);
     cfg.service(
         web::scope("/api")
             .wrap(from_fn(access::require_token))
             .configure(cluster::configure)
+            .configure(connect::configure)
             // The most specific paths first, the way actix matches them.
             .configure(events::configure)
             .configure(orders::configure)

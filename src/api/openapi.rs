@@ -18,7 +18,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         crate::ingest::receive,
         super::tenants::create, super::tenants::list, super::tenants::read, super::tenants::patch,
-        super::tenants::delete, super::tenants::me,
+        super::tenants::delete, super::tenants::me, super::connect::start, super::connect::callback,
         super::events::list, super::events::read, super::events::retry, super::events::retry_failed,
         super::orders::create, super::orders::list, super::orders::read,
         super::payments::list, super::payments::read,

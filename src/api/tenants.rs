@@ -110,8 +110,10 @@ pub struct TenantIn {
     #[schema(pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub name: String,
     pub mp_user_id: MpUserIdIn,
+    /// Omit it to connect the seller through MercadoPago OAuth later
+    /// (`POST /api/tenants/{tid}/mp/connect`); the tenant is `disconnected` until then.
     #[schema(pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
-    pub mp_access_token: String,
+    pub mp_access_token: Option<String>,
     /// This seller's own webhook secret; without it `COBRO_MP_WEBHOOK_SECRET` applies.
     #[schema(pattern = r"^[^\x00]*$")]
     pub mp_webhook_secret: Option<String>,
@@ -158,6 +160,14 @@ pub struct TenantOut {
     pub has_webhook_secret: bool,
     pub allow_unsigned: bool,
     pub ghl: Option<GhlOut>,
+    /// How the MercadoPago token came: `manual` (typed in), `connected` (OAuth, refreshed by
+    /// Cobro), `disconnected` (not connected yet, or revoked), `refresh_failed`.
+    #[schema(pattern = "^(manual|connected|disconnected|refresh_failed)$")]
+    pub mp_connection: String,
+    /// When the OAuth access token expires (`null` for a manual token).
+    pub mp_token_expires_at: Option<DateTime<Utc>>,
+    /// Why the connection does not work, in words a person can act on.
+    pub mp_last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Only in the answer to a `PATCH` that rotated it: shown this once.
@@ -184,6 +194,9 @@ impl From<entity::tenant::Model> for TenantOut {
             name: t.name,
             mp_user_id: t.mp_user_id,
             has_webhook_secret: t.mp_webhook_secret.is_some(),
+            mp_connection: t.mp_connection,
+            mp_token_expires_at: t.mp_token_expires_at,
+            mp_last_error: t.mp_last_error,
             allow_unsigned: t.allow_unsigned,
             ghl,
             created_at: t.created_at,
@@ -247,7 +260,7 @@ pub(crate) async fn create(
     let ghl = body.ghl.as_ref();
     super::refuse_nul(&[
         ("name", Some(&body.name)),
-        ("mp_access_token", Some(&body.mp_access_token)),
+        ("mp_access_token", body.mp_access_token.as_ref()),
         ("mp_webhook_secret", body.mp_webhook_secret.as_ref()),
         ("ghl.api_key", ghl.map(|g| &g.api_key)),
         ("ghl.location_id", ghl.map(|g| &g.location_id)),

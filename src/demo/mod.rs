@@ -80,7 +80,7 @@ async fn create_tenants(state: &crate::state::AppState) -> Result<Vec<DemoTenant
         let new = NewTenant {
             name: name.into(),
             mp_user_id: mp_user_id.into(),
-            mp_access_token: "APP_USR-sandbox".into(),
+            mp_access_token: Some("APP_USR-sandbox".into()),
             mp_webhook_secret: None,
             allow_unsigned: false,
             ghl: ghl.then(|| GhlInput {

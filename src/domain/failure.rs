@@ -15,6 +15,10 @@ pub struct Failure {
     pub message: String,
     /// What `error_details` keeps: service, status, body.
     pub details: Value,
+    /// The service refused the credentials (a 401). For the provider's access token, an OAuth
+    /// connection refreshes it
+    /// once and tries again before the attempt counts as failed (SPEC §14).
+    pub credentials_refused: bool,
 }
 
 impl Failure {
@@ -24,6 +28,7 @@ impl Failure {
             retry_after: None,
             message: message.into(),
             details,
+            credentials_refused: false,
         }
     }
 
@@ -33,6 +38,7 @@ impl Failure {
             retry_after: None,
             message: message.into(),
             details,
+            credentials_refused: false,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! the core (a [`Notification`], a [`PaymentSnapshot`], a [`Failure`]). The pipeline, the store
 //! and the API use these; they are unit-tested here without a server.
 
+mod connection;
 mod failure;
 mod notification;
 mod order_state;
@@ -10,8 +11,9 @@ mod payment;
 pub mod retry;
 mod status;
 
+pub use connection::{MpConnection, RECONNECT};
 pub use failure::Failure;
-pub use notification::{BodyError, Classified, Notification};
+pub use notification::{BodyError, Classified, Notification, Topic};
 pub use order_state::{OrderMove, OrderStatus, plan_order_move};
 pub use payment::{PaymentSnapshot, normalize_id};
 pub use retry::RetrySchedule;

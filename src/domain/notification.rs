@@ -4,9 +4,20 @@
 
 use serde_json::Value;
 
-/// A payment notification, fields normalised to text.
+/// What a notification is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    /// A payment changed: fetch it and process it.
+    Payment,
+    /// The seller granted (`authorized: true`) or revoked the platform's application (SPEC §14,
+    /// MercadoPago's `mp-connect`): stored as handled, and the tenant's connection marked.
+    Connection { authorized: bool },
+}
+
+/// A notification Cobro acts on, fields normalised to text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notification {
+    pub topic: Topic,
     /// The provider's id of this notification: the deduplication key when present.
     pub notification_id: Option<String>,
     /// The provider's id of this delivery (a retry of one notification may carry the same):
@@ -15,7 +26,7 @@ pub struct Notification {
     /// The seller account the notification is for (MercadoPago's `user_id`): finds the tenant.
     pub seller_account_id: String,
     pub action: String,
-    /// The payment to fetch.
+    /// The payment to fetch (for a connection notice, its `data.id`, possibly empty).
     pub payment_id: String,
     pub raw: Value,
 }

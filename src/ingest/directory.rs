@@ -80,6 +80,10 @@ impl TenantDirectory {
             .secrets
             .open_optional(row.ghl_api_key.as_deref())
             .map_err(refuse)?;
+        row.mp_refresh_token = self
+            .secrets
+            .open_optional(row.mp_refresh_token.as_deref())
+            .map_err(refuse)?;
         Ok(Some(Arc::new(row)))
     }
 

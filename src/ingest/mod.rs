@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use crate::domain::{Classified, EventStatus, Notification, TenantId};
+use crate::domain::{Classified, EventStatus, Notification, TenantId, Topic};
 use crate::error::{AppError, ErrorBody};
 use crate::provider::{Delivery, Provider};
 use crate::publish::{StatusUpdate, WebhookEventUpdated};
@@ -137,7 +137,11 @@ async fn ingest(
     span.record("tenant", tracing::field::display(tenant_id));
     authenticate(provider, req, state, &tenant, &notification)?;
     state.check_ingest_rate(tenant_id)?;
+    let topic = notification.topic;
     let new = new_event(state, tenant_id, notification);
+    if let Topic::Connection { authorized } = topic {
+        return record_connection_notice(state, &new, authorized).await;
+    }
     let first_update = pending_update(&new);
     let stored = state
         .services
@@ -164,6 +168,22 @@ async fn ingest(
         }
         Stored::Duplicate(event_id) => Ok(Outcome::Duplicate(event_id)),
     }
+}
+
+/// SPEC §14: an `mp-connect` notice is stored already handled and marks the tenant's connection,
+/// in one transaction; the tenant's actor never sees it.
+async fn record_connection_notice(
+    state: &AppState,
+    new: &NewEvent,
+    authorized: bool,
+) -> Result<Outcome, AppError> {
+    let stored = crate::connect::record_notice(&state.services, new, authorized)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(match stored {
+        Stored::Accepted(id) => Outcome::Accepted(id),
+        Stored::Duplicate(id) => Outcome::Duplicate(id),
+    })
 }
 
 /// The `webhookEventUpdated` of a freshly stored event, so dashboards see it before processing.
@@ -241,11 +261,15 @@ fn new_event(state: &AppState, tenant: TenantId, n: Notification) -> NewEvent {
         (None, Some(rid)) => format!("req:{rid}"),
         (None, None) => format!("sha256:{}", hex::encode(Sha256::digest(n.raw.to_string()))),
     };
+    let webhook_type = match n.topic {
+        Topic::Payment => "payment",
+        Topic::Connection { .. } => "mp-connect",
+    };
     NewEvent {
         tenant_id: tenant,
         notification_id,
         request_id: n.delivery_id,
-        webhook_type: "payment".into(),
+        webhook_type: webhook_type.into(),
         action: n.action,
         mp_payment_id: n.payment_id,
         raw_payload: n.raw,

@@ -8,9 +8,11 @@
 
 pub mod mercadopago;
 
+use std::time::Duration;
+
 use uuid::Uuid;
 
-use crate::config::Config;
+use crate::config::{Config, MpOAuth};
 use crate::domain::{BodyError, Classified, Failure, Notification, PaymentSnapshot};
 
 /// A payment provider.
@@ -99,6 +101,29 @@ pub struct CheckoutOrder<'a> {
 #[error("{0}")]
 pub struct CheckoutRefused(pub String);
 
+/// What a provider's token endpoint granted for a seller (OAuth).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub access_token: String,
+    /// Rotated at each refresh: the new one replaces the old.
+    pub refresh_token: Option<String>,
+    pub expires_in: Option<Duration>,
+    /// The seller's account id at the provider (MercadoPago's `user_id`).
+    pub seller_account_id: Option<String>,
+}
+
+/// Why a token request gave nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GrantError {
+    /// The provider said no (a used, expired or wrong code; a revoked refresh token): asking
+    /// again will not help, a person must connect the seller again.
+    #[error("{0}")]
+    Refused(String),
+    /// The provider could not be reached or failed: asking later may work.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
 /// The providers' HTTP clients, one per provider; part of `Services`.
 #[derive(Clone)]
 pub struct Providers {
@@ -124,6 +149,54 @@ impl Providers {
             Provider::MercadoPago => {
                 let client = &self.mercadopago;
                 mercadopago::fetch_payment(client, access_token, payment_id).await
+            }
+        }
+    }
+
+    /// The page where a seller authorizes the platform's application (OAuth with PKCE).
+    pub fn authorization_url(
+        &self,
+        provider: Provider,
+        oauth: &MpOAuth,
+        redirect_uri: &str,
+        state: &str,
+        code_challenge: &str,
+    ) -> String {
+        match provider {
+            Provider::MercadoPago => {
+                mercadopago::oauth::authorization_url(oauth, redirect_uri, state, code_challenge)
+            }
+        }
+    }
+
+    /// Exchanges an authorization code (and its PKCE verifier) for the seller's tokens.
+    pub async fn exchange_code(
+        &self,
+        provider: Provider,
+        oauth: &MpOAuth,
+        code: &str,
+        code_verifier: &str,
+        redirect_uri: &str,
+    ) -> Result<Grant, GrantError> {
+        match provider {
+            Provider::MercadoPago => {
+                let client = &self.mercadopago;
+                mercadopago::oauth::exchange_code(client, oauth, code, code_verifier, redirect_uri)
+                    .await
+            }
+        }
+    }
+
+    /// Trades a refresh token for new tokens (the refresh token is rotated).
+    pub async fn refresh_grant(
+        &self,
+        provider: Provider,
+        oauth: &MpOAuth,
+        refresh_token: &str,
+    ) -> Result<Grant, GrantError> {
+        match provider {
+            Provider::MercadoPago => {
+                mercadopago::oauth::refresh(&self.mercadopago, oauth, refresh_token).await
             }
         }
     }

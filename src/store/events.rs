@@ -137,6 +137,18 @@ async fn existing_ids(
         .collect())
 }
 
+/// An event that needs no processing (a connection notice): `success` at once, no attempt made.
+pub async fn mark_handled(db: &impl Run, id: Uuid) -> Result<(), DbErr> {
+    let done = Event::update_many()
+        .col_expr(Column::Status, Expr::value(EventStatus::Success.as_str()))
+        .col_expr(Column::Processed, Expr::value(true))
+        .col_expr(Column::ProcessedAt, Expr::value(Some(Utc::now())))
+        .col_expr(Column::ProcessingMs, Expr::value(Some(0i64)))
+        .filter(Column::Id.eq(id));
+    run::exec(db, &done).await?;
+    Ok(())
+}
+
 /// Moves a `pending` event to `processing` and counts the attempt. `None` when the event is not
 /// pending any more (already done, failed, or claimed by someone else), so a stale queue entry
 /// never processes an event twice.
@@ -253,15 +265,36 @@ pub async fn requeue_failed(
     tenant: TenantId,
     fresh_attempts: i32,
 ) -> Result<Vec<Uuid>, DbErr> {
-    let failed: Vec<Uuid> = Event::find()
+    requeue_failed_matching(db, tenant, None, fresh_attempts).await
+}
+
+/// Requeues a tenant's `failed` events whose `last_error` ends with `reason` (those only a
+/// reconnection could clear); answers their ids in arrival order.
+pub async fn requeue_failed_because(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    reason: &str,
+    fresh_attempts: i32,
+) -> Result<Vec<Uuid>, DbErr> {
+    let ending = Column::LastError.like(format!("%{reason}"));
+    requeue_failed_matching(db, tenant, Some(ending), fresh_attempts).await
+}
+
+async fn requeue_failed_matching(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    also: Option<sea_orm::sea_query::SimpleExpr>,
+    fresh_attempts: i32,
+) -> Result<Vec<Uuid>, DbErr> {
+    let mut select = Event::find()
         .select_only()
         .column(Column::Id)
         .filter(Column::TenantId.eq(tenant.0))
-        .filter(Column::Status.eq(EventStatus::Failed.as_str()))
-        .order_by_asc(Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
+        .filter(Column::Status.eq(EventStatus::Failed.as_str()));
+    if let Some(also) = also {
+        select = select.filter(also);
+    }
+    let failed: Vec<Uuid> = select.order_by_asc(Column::Id).into_tuple().all(db).await?;
     if failed.is_empty() {
         return Ok(failed);
     }

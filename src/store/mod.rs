@@ -3,6 +3,7 @@
 //! [`TenantId`](crate::domain::TenantId).
 
 pub mod cluster;
+pub mod connections;
 pub mod db;
 pub mod events;
 pub mod gate;

@@ -26,6 +26,7 @@ struct Stored {
     mp_access_token: String,
     mp_webhook_secret: Option<String>,
     ghl_api_key: Option<String>,
+    mp_refresh_token: Option<String>,
 }
 
 impl Stored {
@@ -33,6 +34,7 @@ impl Stored {
         std::iter::once(self.mp_access_token.as_str())
             .chain(self.mp_webhook_secret.as_deref())
             .chain(self.ghl_api_key.as_deref())
+            .chain(self.mp_refresh_token.as_deref())
     }
 
     /// Every value opened with `from` and sealed with `to`; `only_plain` leaves sealed ones be.
@@ -54,19 +56,22 @@ impl Stored {
             mp_access_token: Set(reseal(&self.mp_access_token)?),
             mp_webhook_secret: Set(optional(&self.mp_webhook_secret)?),
             ghl_api_key: Set(optional(&self.ghl_api_key)?),
+            mp_refresh_token: Set(optional(&self.mp_refresh_token)?),
             ..Default::default()
         })
     }
 }
 
 async fn stored(db: &impl sea_orm::ConnectionTrait) -> Result<Vec<Stored>, DbErr> {
-    let rows: Vec<(Uuid, String, Option<String>, Option<String>)> = Tenant::find()
+    type Row = (Uuid, String, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Row> = Tenant::find()
         .select_only()
         .columns([
             Column::Id,
             Column::MpAccessToken,
             Column::MpWebhookSecret,
             Column::GhlApiKey,
+            Column::MpRefreshToken,
         ])
         .into_tuple()
         .all(db)
@@ -74,11 +79,12 @@ async fn stored(db: &impl sea_orm::ConnectionTrait) -> Result<Vec<Stored>, DbErr
     Ok(rows
         .into_iter()
         .map(
-            |(id, mp_access_token, mp_webhook_secret, ghl_api_key)| Stored {
+            |(id, mp_access_token, mp_webhook_secret, ghl_api_key, mp_refresh_token)| Stored {
                 id,
                 mp_access_token,
                 mp_webhook_secret,
                 ghl_api_key,
+                mp_refresh_token,
             },
         )
         .collect())
@@ -121,7 +127,9 @@ pub async fn prepare(
 }
 
 /// `cobro secrets rotate`: every value opened with `old` (plain ones as they are) and sealed
-/// with `new`, in one transaction. Answers how many values were sealed.
+/// with `new`, in one transaction. Answers how many values were sealed. Authorizations in flight
+/// (`oauth_states`, ten minutes at most) are dropped rather than resealed: their sellers start
+/// the connection again.
 pub async fn rotate(
     db: &DatabaseConnection,
     old: &SecretBox,
@@ -134,6 +142,9 @@ pub async fn rotate(
         count += row.values().count();
         row.resealed(old, new, false)?.update(&txn).await?;
     }
+    entity::oauth_state::Entity::delete_many()
+        .exec(&txn)
+        .await?;
     txn.commit().await?;
     Ok(count)
 }

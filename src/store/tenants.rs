@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::domain::TenantId;
+use crate::domain::{MpConnection, TenantId};
 use crate::secrets::SecretBox;
 
 #[derive(Debug, Clone)]
@@ -26,7 +26,9 @@ pub struct NewTenant {
     pub name: String,
     /// The seller's MercadoPago user id, already read to its digits.
     pub mp_user_id: String,
-    pub mp_access_token: String,
+    /// `None`: the seller connects later through OAuth (SPEC §14); the tenant starts
+    /// `disconnected`.
+    pub mp_access_token: Option<String>,
     pub mp_webhook_secret: Option<String>,
     pub allow_unsigned: bool,
     pub ghl: Option<GhlInput>,
@@ -74,7 +76,13 @@ pub async fn create(
     let mp_user_id = new.mp_user_id;
     require_non_empty("mp_user_id", &mp_user_id)?;
     require_non_empty("name", &new.name)?;
-    require_non_empty("mp_access_token", &new.mp_access_token)?;
+    if let Some(token) = &new.mp_access_token {
+        require_non_empty("mp_access_token", token)?;
+    }
+    let connection = match new.mp_access_token {
+        Some(_) => MpConnection::Manual,
+        None => MpConnection::Disconnected,
+    };
     let own_secret = new.mp_webhook_secret.filter(|s| !s.is_empty());
     if own_secret.is_none() && !global_secret && !new.allow_unsigned {
         return Err(TenantError::Invalid(
@@ -93,13 +101,18 @@ pub async fn create(
         id: Set(crate::store::new_id()),
         name: Set(new.name),
         mp_user_id: Set(mp_user_id.clone()),
-        mp_access_token: Set(secrets.seal(&new.mp_access_token)),
+        // `''`: no token yet (the column is NOT NULL; see the OAuth migration).
+        mp_access_token: Set(secrets.seal(new.mp_access_token.as_deref().unwrap_or_default())),
         mp_webhook_secret: Set(own_secret.map(|s| secrets.seal(&s))),
         allow_unsigned: Set(new.allow_unsigned),
         ghl_api_key: Set(ghl.as_ref().map(|g| secrets.seal(&g.api_key))),
         ghl_location_id: Set(ghl.as_ref().map(|g| g.location_id.clone())),
         ghl_tag: Set(ghl.map(|g| g.tag)),
         admin_token_hash: Set(hash),
+        mp_connection: Set(connection.as_str().to_owned()),
+        mp_refresh_token: Set(None),
+        mp_token_expires_at: Set(None),
+        mp_last_error: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -128,7 +141,12 @@ pub async fn update(
     }
     if let Some(token) = patch.mp_access_token {
         require_non_empty("mp_access_token", &token)?;
+        // A token typed in replaces an OAuth connection: it is used as it is, never refreshed.
         model.mp_access_token = Set(secrets.seal(&token));
+        model.mp_connection = Set(MpConnection::Manual.as_str().to_owned());
+        model.mp_refresh_token = Set(None);
+        model.mp_token_expires_at = Set(None);
+        model.mp_last_error = Set(None);
     }
     if let Some(secret) = patch.mp_webhook_secret.clone() {
         model.mp_webhook_secret = Set(secret.filter(|s| !s.is_empty()).map(|s| secrets.seal(&s)));

@@ -4,6 +4,7 @@
 //! supervisor only.
 
 pub mod actor;
+mod credentials;
 pub mod failure;
 pub mod limits;
 pub mod pipeline;

@@ -14,6 +14,8 @@ mod e2e_demo;
 mod e2e_faults;
 mod e2e_ingest;
 mod e2e_load;
+mod e2e_oauth;
+mod e2e_oauth_refresh;
 mod e2e_pipeline;
 mod e2e_retention;
 mod e2e_retry;

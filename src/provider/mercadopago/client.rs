@@ -27,6 +27,12 @@ impl MpClient {
         send("mercadopago", self.http.get(url).bearer_auth(access_token)).await
     }
 
+    /// `POST /oauth/token` with a form: MP's OAuth token endpoint.
+    pub async fn oauth_token(&self, form: &[(&str, &str)]) -> Result<Value, CallError> {
+        let url = join(&self.base, "oauth/token");
+        send("mercadopago", self.http.post(url).form(form)).await
+    }
+
     /// `POST /checkout/preferences`: creates the payment page of an order; answers MP's body
     /// (`id`, `init_point`, ...).
     pub async fn create_preference(

@@ -1,13 +1,14 @@
 //! Everything MercadoPago (MERCADOPAGO.md): reading its webhooks (`notification`), the
 //! `x-signature` rules (`signature`, `webhook`), the Payments API client (`client`), the lenient
 //! reading of its payment documents and their statuses (`payment`, `status`), which of its
-//! failures are worth a retry (`failure`), and checkout preferences (`checkout`). Only
+//! failures are worth a retry (`failure`), checkout preferences (`checkout`), and OAuth (`oauth`). Only
 //! `provider::Provider` and `provider::Providers` call in here; what comes out is neutral.
 
 pub mod checkout;
 pub mod client;
 pub mod failure;
 pub mod notification;
+pub mod oauth;
 pub mod payment;
 pub mod signature;
 pub mod status;

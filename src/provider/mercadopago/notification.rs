@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::{BodyError, Classified, Notification, normalize_id};
+use crate::domain::{BodyError, Classified, Notification, Topic, normalize_id};
 use crate::provider::Delivery;
 
 /// The body read by [`classify`], with the delivery's `x-request-id` (the deduplication key of a
@@ -31,6 +31,7 @@ pub fn classify(body: &[u8]) -> Result<Classified, BodyError> {
     }
     match text(fields, "type").as_deref() {
         Some("payment") => {}
+        Some("mp-connect") => return Ok(connection_notice(fields, &raw)),
         Some(other) => return Ok(Classified::Ignored(format!("unsupported type: {other}"))),
         None => return Ok(Classified::Ignored("missing type".into())),
     }
@@ -47,6 +48,7 @@ pub fn classify(body: &[u8]) -> Result<Classified, BodyError> {
         (_, _, None) => return Ok(Classified::Ignored("missing user_id".into())),
     };
     Ok(Classified::Payment(Notification {
+        topic: Topic::Payment,
         notification_id: fields.get("id").and_then(normalize_id),
         delivery_id: None,
         seller_account_id: user_id,
@@ -54,6 +56,35 @@ pub fn classify(body: &[u8]) -> Result<Classified, BodyError> {
         payment_id: data_id,
         raw,
     }))
+}
+
+/// `mp-connect` (SPEC §14): `application.deauthorized` or `application.authorized` for the
+/// seller in `user_id`. Its `data.id` is kept when sent (it is part of the signed manifest).
+fn connection_notice(fields: &Map<String, Value>, raw: &Value) -> Classified {
+    let authorized = match text(fields, "action").as_deref() {
+        Some("application.authorized") => true,
+        Some("application.deauthorized") => false,
+        Some(other) => {
+            return Classified::Ignored(format!("unsupported mp-connect action: {other}"));
+        }
+        None => return Classified::Ignored("missing action".into()),
+    };
+    let Some(user_id) = text(fields, "user_id") else {
+        return Classified::Ignored("missing user_id".into());
+    };
+    let data_id = fields
+        .get("data")
+        .and_then(|d| d.get("id"))
+        .and_then(normalize_id);
+    Classified::Payment(Notification {
+        topic: Topic::Connection { authorized },
+        notification_id: fields.get("id").and_then(normalize_id),
+        delivery_id: None,
+        seller_account_id: user_id,
+        action: text(fields, "action").unwrap_or_default(),
+        payment_id: data_id.unwrap_or_default(),
+        raw: raw.clone(),
+    })
 }
 
 fn text(fields: &Map<String, Value>, key: &str) -> Option<String> {
@@ -110,6 +141,31 @@ mod tests {
             body.as_object_mut().map(|o| o.remove(field));
             assert_eq!(ignored(body).as_deref(), Some(reason), "{field}");
         }
+    }
+
+    #[test]
+    fn mp_connect_notices_are_read() {
+        let body = json!({"id": 9, "type": "mp-connect", "action": "application.deauthorized",
+            "user_id": 2079614828u64, "data": {"id": "app-1"}});
+        let Ok(Classified::Payment(n)) = classify(body.to_string().as_bytes()) else {
+            panic!("not read");
+        };
+        assert_eq!(n.topic, Topic::Connection { authorized: false });
+        assert_eq!(
+            (n.seller_account_id.as_str(), n.payment_id.as_str()),
+            ("2079614828", "app-1")
+        );
+        let granted =
+            json!({"type": "mp-connect", "action": "application.authorized", "user_id": "7"});
+        let Ok(Classified::Payment(n)) = classify(granted.to_string().as_bytes()) else {
+            panic!("not read");
+        };
+        assert_eq!(n.topic, Topic::Connection { authorized: true });
+        let other = json!({"type": "mp-connect", "action": "application.renamed", "user_id": "7"});
+        assert_eq!(
+            ignored(other).as_deref(),
+            Some("unsupported mp-connect action: application.renamed")
+        );
     }
 
     #[test]

@@ -22,7 +22,9 @@ pub fn verify(
     let Some(secret) = secret else {
         return Ok(());
     };
-    if query_data_id.is_none() {
+    // A payment's id must be signed; a connection notice may come without any `data.id`.
+    let unsigned_id_allowed = notification.payment_id.is_empty();
+    if query_data_id.is_none() && !unsigned_id_allowed {
         return Err(Refused("data.id missing from the query string".into()));
     }
     signature::check(

@@ -19,6 +19,7 @@ use crate::provider::Provider;
 use crate::publish::{PaymentStatusUpdated, StatusUpdate, WebhookEventUpdated};
 use crate::services::Services;
 use crate::store::payments::StoredPayment;
+use crate::tenant::credentials;
 use crate::tenant::failure::{self, Failure};
 use crate::tenant::limits::Limiters;
 use crate::tenant::tagging::{ghl_settings, tag_buyer};
@@ -101,12 +102,24 @@ impl Steps<'_> {
             .ok_or_else(|| Failure::permanent("the tenant was deleted", json!({})))?;
         let payment_id = event.mp_payment_id.as_str();
         let provider = Provider::of_tenant(&tenant);
+        credentials::usable(&tenant)?;
         let fetch = async {
             limits.provider.until_ready().await;
             let token = &tenant.mp_access_token;
-            svc.providers
+            let first = svc
+                .providers
                 .fetch_payment(provider, token, payment_id)
-                .await
+                .await;
+            match first {
+                Err(refused) if credentials::worth_refreshing(&tenant, &refused) => {
+                    let fresh = credentials::refreshed(svc, self.tenant, token, refused).await?;
+                    limits.provider.until_ready().await;
+                    svc.providers
+                        .fetch_payment(provider, &fresh, payment_id)
+                        .await
+                }
+                other => other,
+            }
         };
         let snapshot = guarded(self.fence, fetch).await??;
         check_seller(&snapshot, &tenant.mp_user_id)?;

@@ -1,0 +1,231 @@
+//! A tenant's MercadoPago connection (SPEC §14): the single-use OAuth `state` rows, storing what
+//! a code exchange or a refresh granted (tokens sealed under `COBRO_SECRET_KEY`), marking a
+//! connection broken, and finding the tokens due for refresh. `connect::Connections` decides;
+//! this only reads and writes.
+
+use chrono::{DateTime, Utc};
+use entity::oauth_state::{self, Entity as OauthState};
+use entity::tenant::{self, ActiveModel, Column, Entity as Tenant, Model};
+use sea_orm::ActiveValue::{Set, Unchanged};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QuerySelect, SqlErr, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::events::{self, NewEvent, Stored};
+use crate::domain::{MpConnection, TenantId};
+use crate::secrets::SecretBox;
+
+/// What a grant stores on the tenant, tokens still in clear (sealed here).
+pub struct Granted<'a> {
+    pub access_token: &'a str,
+    pub refresh_token: Option<&'a str>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("MercadoPago account {0} is already connected to another tenant")]
+    TakenByAnother(String),
+    #[error("the tenant was deleted")]
+    NoTenant,
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Records an authorization started for `tenant`.
+pub async fn add_state(
+    db: &DatabaseConnection,
+    secrets: &SecretBox,
+    nonce: &str,
+    tenant: TenantId,
+    code_verifier: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let row = oauth_state::ActiveModel {
+        nonce: Set(nonce.to_owned()),
+        tenant_id: Set(tenant.0),
+        code_verifier: Set(secrets.seal(code_verifier)),
+        expires_at: Set(expires_at),
+        created_at: Set(Utc::now()),
+    };
+    OauthState::insert(row).exec(db).await?;
+    Ok(())
+}
+
+/// Takes the authorization `nonce` names, once: the row is deleted, and of two callbacks racing
+/// with one `state` only the one whose delete removed it gets it. Answers the tenant and the
+/// PKCE verifier (opened), and when the state expires.
+pub async fn take_state(
+    db: &DatabaseConnection,
+    secrets: &SecretBox,
+    nonce: &str,
+) -> Result<Option<(TenantId, String, DateTime<Utc>)>, DbErr> {
+    let Some(row) = OauthState::find_by_id(nonce.to_owned()).one(db).await? else {
+        return Ok(None);
+    };
+    let deleted = OauthState::delete_by_id(nonce.to_owned()).exec(db).await?;
+    if deleted.rows_affected != 1 {
+        return Ok(None);
+    }
+    let verifier = secrets
+        .open(&row.code_verifier)
+        .map_err(|e| DbErr::Custom(e.to_string()))?;
+    Ok(Some((TenantId(row.tenant_id), verifier, row.expires_at)))
+}
+
+/// Deletes authorizations that expired without being used.
+pub async fn forget_expired_states(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    let gone = OauthState::delete_many()
+        .filter(oauth_state::Column::ExpiresAt.lt(Utc::now()))
+        .exec(db)
+        .await?;
+    Ok(gone.rows_affected)
+}
+
+/// A code exchange succeeded: the tenant is `connected` as `mp_user_id`, with these tokens.
+pub async fn connect(
+    db: &DatabaseConnection,
+    secrets: &SecretBox,
+    tenant: TenantId,
+    mp_user_id: &str,
+    granted: Granted<'_>,
+) -> Result<Model, ConnectError> {
+    let txn = db.begin().await?;
+    let holder = Tenant::find()
+        .filter(Column::MpUserId.eq(mp_user_id))
+        .one(&txn)
+        .await?;
+    if holder.is_some_and(|other| other.id != tenant.0) {
+        return Err(ConnectError::TakenByAnother(mp_user_id.to_owned()));
+    }
+    if Tenant::find_by_id(tenant.0).one(&txn).await?.is_none() {
+        return Err(ConnectError::NoTenant);
+    }
+    let mut row = granted_row(tenant.0, secrets, &granted);
+    row.mp_user_id = Set(mp_user_id.to_owned());
+    let updated = row.update(&txn).await.map_err(|e| match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            ConnectError::TakenByAnother(mp_user_id.to_owned())
+        }
+        _ => ConnectError::Db(e),
+    })?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// A refresh succeeded: stores the new tokens if the refresh token is still `previous` (as
+/// stored, sealed), so a refresh that lost a race never overwrites the winner's rotated token.
+/// Answers whether it stored them.
+pub async fn save_refreshed(
+    db: &DatabaseConnection,
+    secrets: &SecretBox,
+    tenant: TenantId,
+    previous: &str,
+    granted: Granted<'_>,
+) -> Result<bool, DbErr> {
+    let row = granted_row(tenant.0, secrets, &granted);
+    let updated = Tenant::update_many()
+        .set(row)
+        .filter(Column::Id.eq(tenant.0))
+        .filter(Column::MpRefreshToken.eq(previous))
+        .exec(db)
+        .await?;
+    Ok(updated.rows_affected == 1)
+}
+
+fn granted_row(id: Uuid, secrets: &SecretBox, granted: &Granted<'_>) -> ActiveModel {
+    ActiveModel {
+        id: Unchanged(id),
+        mp_access_token: Set(secrets.seal(granted.access_token)),
+        mp_refresh_token: Set(granted.refresh_token.map(|t| secrets.seal(t))),
+        mp_token_expires_at: Set(granted.expires_at),
+        mp_connection: Set(MpConnection::Connected.as_str().to_owned()),
+        mp_last_error: Set(None),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    }
+}
+
+/// The connection broke (`disconnected`, `refresh_failed`) or came back without new tokens
+/// (`connected` by an `application.authorized` notification); `why` is what a person reads.
+pub async fn mark(
+    db: &DatabaseConnection,
+    tenant: TenantId,
+    connection: MpConnection,
+    why: Option<String>,
+) -> Result<(), DbErr> {
+    let row = ActiveModel {
+        id: Unchanged(tenant.0),
+        mp_connection: Set(connection.as_str().to_owned()),
+        mp_last_error: Set(why),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    Tenant::update_many()
+        .set(row)
+        .filter(Column::Id.eq(tenant.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// An `mp-connect` notice (SPEC §14), in one transaction: the event is stored already handled
+/// (`success`: there is nothing to fetch) and the tenant's connection marked. A duplicate changes
+/// nothing, so a notice MercadoPago sends again is not applied twice.
+pub async fn record_notice(
+    db: &DatabaseConnection,
+    event: &NewEvent,
+    connection: MpConnection,
+    why: Option<String>,
+) -> Result<Stored, DbErr> {
+    let txn = db.begin().await?;
+    let stored = events::insert_batch(&txn, std::slice::from_ref(event)).await?;
+    let Some(Stored::Accepted(id)) = stored.first().copied() else {
+        return Ok(stored
+            .first()
+            .copied()
+            .unwrap_or(Stored::Duplicate(Uuid::nil())));
+    };
+    events::mark_handled(&txn, id).await?;
+    let row = ActiveModel {
+        id: Unchanged(event.tenant_id.0),
+        mp_connection: Set(connection.as_str().to_owned()),
+        mp_last_error: Set(why),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    Tenant::update_many()
+        .set(row)
+        .filter(Column::Id.eq(event.tenant_id.0))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(Stored::Accepted(id))
+}
+
+/// Connected tenants whose token expires before `before`.
+pub async fn due_for_refresh(
+    db: &DatabaseConnection,
+    before: DateTime<Utc>,
+) -> Result<Vec<TenantId>, DbErr> {
+    let ids: Vec<Uuid> = Tenant::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::MpConnection.eq(MpConnection::Connected.as_str()))
+        .filter(Column::MpTokenExpiresAt.lt(before))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().map(TenantId).collect())
+}
+
+/// How many tokens expire before `before` (a metric: refreshes that keep failing show here).
+pub async fn expiring(db: &DatabaseConnection, before: DateTime<Utc>) -> Result<u64, DbErr> {
+    Tenant::find()
+        .filter(Column::MpTokenExpiresAt.lt(before))
+        .filter(tenant::Column::MpConnection.ne(MpConnection::Manual.as_str()))
+        .count(db)
+        .await
+}
