@@ -6,7 +6,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::access::TenantAccess;
 use crate::connect::{self, CALLBACK_PATH, ConnectionError};
@@ -54,16 +54,20 @@ pub(crate) async fn start(
 }
 
 /// What MercadoPago puts on the redirect: a code and our state, or an error (the seller said no).
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize)]
 pub struct CallbackIn {
     pub code: Option<String>,
     pub state: Option<String>,
     pub error: Option<String>,
 }
 
-#[utoipa::path(get, path = "/oauth/mp/callback", tag = "tenants", params(CallbackIn),
+#[utoipa::path(get, path = "/oauth/mp/callback", tag = "tenants",
+    params(("state" = String, Query, description = "the state the authorization was started with"),
+        ("code" = Option<String>, Query, description = "the authorization code, when the seller authorized"),
+        ("error" = Option<String>, Query, description = "why not, when the seller did not authorize")),
     responses((status = 200, description = "connected (an HTML page)", content_type = "text/html", body = String),
-        (status = 400, description = "no code, the seller refused, or a bad, replayed or expired state (an HTML page)", content_type = "text/html", body = String),
+        (status = 400, description = "no state (an HTML page)", content_type = "text/html", body = String),
+        (status = 403, description = "the link does not authorize a connection: a forged, expired or used state, no code, or the seller refused (an HTML page)", content_type = "text/html", body = String),
         (status = 409, description = "this MercadoPago account is another tenant's (an HTML page)", content_type = "text/html", body = String),
         (status = 500, description = "an internal failure (an HTML page)", content_type = "text/html", body = String),
         (status = 502, description = "MercadoPago refused the code or could not be reached (an HTML page)", content_type = "text/html", body = String),
@@ -73,20 +77,27 @@ pub(crate) async fn callback(
     query: web::Query<CallbackIn>,
 ) -> HttpResponse {
     let query = query.into_inner();
-    if let Some(error) = query.error {
+    let Some(state_text) = query.state else {
         return page(
             StatusCode::BAD_REQUEST,
+            "Not connected",
+            "This link has no state. Start the connection again from the dashboard.",
+        );
+    };
+    if let Some(error) = query.error {
+        return page(
+            StatusCode::FORBIDDEN,
             "Not connected",
             &format!(
                 "MercadoPago did not authorize the application ({error}). Nothing was changed."
             ),
         );
     }
-    let (Some(code), Some(state_text)) = (query.code, query.state) else {
+    let Some(code) = query.code else {
         return page(
-            StatusCode::BAD_REQUEST,
+            StatusCode::FORBIDDEN,
             "Not connected",
-            "This link has no authorization code or state. Start the connection again from the dashboard.",
+            "This link has no authorization code. Start the connection again from the dashboard.",
         );
     };
     match connect::finish(&state.services, &code, &state_text).await {
@@ -112,7 +123,7 @@ pub(crate) async fn callback(
 fn failure_status(err: &ConnectionError) -> StatusCode {
     match err {
         ConnectionError::State(_) | ConnectionError::Replayed | ConnectionError::NoTenant => {
-            StatusCode::BAD_REQUEST
+            StatusCode::FORBIDDEN
         }
         ConnectionError::TakenByAnother(_) => StatusCode::CONFLICT,
         ConnectionError::Refused(_)

@@ -54,7 +54,10 @@ async function loadTenantPicker() {
   const { items } = await api("GET", "/api/tenants");
   const picker = $("#tenant-picker");
   picker.innerHTML = "";
-  for (const t of items) picker.append(new Option(`${t.name} (${t.mp_user_id})`, t.id));
+  // Every tenant's MercadoPago connection, at a glance.
+  for (const t of items) {
+    picker.append(new Option(`${t.name} (${t.mp_user_id}) · ${t.mp_connection.replace(/_/g, " ")}`, t.id));
+  }
   $("#tenant-picker-wrap").hidden = false;
   const remembered = sessionStorage.getItem("cobro.tenant");
   state.tenantId = items.some((t) => t.id === remembered) ? remembered : (items[0] || {}).id || null;
@@ -70,7 +73,35 @@ function signOut() {
 // ---------- data ----------
 async function loadAll() {
   if (!state.tenantId) return;
-  await Promise.all([loadEvents(), loadPayments(), loadOrders()]);
+  await Promise.all([loadEvents(), loadPayments(), loadOrders(), loadConnection()]);
+}
+
+// SPEC §14: how the tenant's MercadoPago token came, and a button to (re)connect it.
+async function loadConnection() {
+  const t = await api("GET", tenantPath(""));
+  const connection = t.mp_connection;
+  const tone = { connected: "success", manual: "neutral", disconnected: "pending", refresh_failed: "failed" }[connection];
+  $("#mp-state").className = `badge ${tone || "neutral"}`;
+  $("#mp-state").textContent = connection.replace(/_/g, " ");
+  $("#mp-bar").dataset.connection = connection;
+  const expiry = t.mp_token_expires_at ? `token valid until ${new Date(t.mp_token_expires_at).toLocaleDateString()}` : "";
+  $("#mp-detail").textContent = t.mp_last_error || expiry;
+  $("#mp-detail").classList.toggle("error-text", Boolean(t.mp_last_error));
+  const button = $("#mp-connect");
+  button.hidden = connection === "connected";
+  button.textContent = connection === "refresh_failed" || t.mp_last_error ? "Reconnect" : "Connect MercadoPago";
+}
+
+async function startConnection() {
+  const button = $("#mp-connect");
+  button.disabled = true;
+  try {
+    const { authorization_url } = await api("POST", tenantPath("/mp/connect"));
+    location.assign(authorization_url);
+  } catch (err) {
+    button.disabled = false;
+    showError(err);
+  }
 }
 
 async function loadEvents() {
@@ -286,6 +317,7 @@ $("#signin-form").addEventListener("submit", (ev) => {
 });
 $("#sign-out").addEventListener("click", signOut);
 $("#retry-all").addEventListener("click", retryAll);
+$("#mp-connect").addEventListener("click", startConnection);
 $("#tenant-picker").addEventListener("change", (ev) => switchTenant(ev.target.value));
 document.querySelectorAll(".tab").forEach((tab) => tab.addEventListener("click", () => {
   document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t === tab));

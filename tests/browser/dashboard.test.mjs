@@ -26,8 +26,21 @@ const mpAnswers = new Map(); // payment id -> [status, body]
 const ghlCalls = [];
 function fakeServer() {
   return createServer((req, res) => {
-    const path = new URL(req.url, "http://x").pathname;
+    const url = new URL(req.url, "http://x");
+    const path = url.pathname;
     const reply = (status, body) => { res.writeHead(status, { "content-type": "application/json" }); res.end(JSON.stringify(body)); };
+    // MercadoPago's authorization page: one button that sends the seller back with a code.
+    if (path === "/authorization") {
+      const back = new URL(url.searchParams.get("redirect_uri"));
+      back.searchParams.set("code", "browser-code");
+      back.searchParams.set("state", url.searchParams.get("state"));
+      res.writeHead(200, { "content-type": "text/html" });
+      return res.end(`<!doctype html><h1>Authorize Cobro?</h1><a id="authorize" href="${back}">Authorize</a>`);
+    }
+    if (path === "/oauth/token") {
+      return reply(200, { access_token: "APP_USR-browser", token_type: "Bearer", expires_in: 15552000,
+        refresh_token: "TG-browser", user_id: 777, live_mode: true });
+    }
     const payment = path.match(/^\/v1\/payments\/(\w+)$/);
     if (payment) {
       const [status, body] = mpAnswers.get(payment[1]) || [404, { message: "not_found" }];
@@ -105,7 +118,9 @@ before(async () => {
   cobroEnv = { ...process.env, COBRO_BIND: `127.0.0.1:${port}`, COBRO_ADMIN_TOKEN: ADMIN,
     COBRO_DATABASE_URL: `sqlite://${join(dataDir, "cobro.db")}?mode=rwc`, COBRO_MP_WEBHOOK_SECRET: SECRET,
     COBRO_MP_API_BASE: `http://127.0.0.1:${fakePort}`, COBRO_GHL_API_BASE: `http://127.0.0.1:${fakePort}`,
-    COBRO_RETRY_SCHEDULE: "0.2", RUST_LOG: "warn" };
+    COBRO_RETRY_SCHEDULE: "0.2", RUST_LOG: "warn", COBRO_PUBLIC_URL: baseUrl,
+    COBRO_MP_CLIENT_ID: "4096647727026581", COBRO_MP_CLIENT_SECRET: "browser-client-secret",
+    COBRO_MP_AUTH_BASE: `http://127.0.0.1:${fakePort}` };
   await startCobro();
   const res = await fetch(`${baseUrl}/api/tenants`, {
     method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
@@ -198,7 +213,8 @@ test("the super admin picks a tenant and follows it live", async () => {
   await admin.waitForSelector('#conn[data-state="live"]');
   assert.equal(await admin.locator("#tenant-picker option").count(), 2);
 
-  await admin.selectOption("#tenant-picker", { label: "Otra Tienda (555)" });
+  // Every tenant's MercadoPago connection shows in the picker.
+  await admin.selectOption("#tenant-picker", { label: "Otra Tienda (555) · manual" });
   await admin.waitForSelector("#events-empty:visible");
   await admin.selectOption("#tenant-picker", tenant.id);
   await admin.waitForSelector("#events tbody tr");
@@ -209,6 +225,33 @@ test("the super admin picks a tenant and follows it live", async () => {
   await admin.waitForSelector(`tr[data-event-id="${live}"][data-status="success"]`);
   assert.equal(await admin.locator("#events tbody tr").count(), before + 1);
   await admin.close();
+});
+
+test("a seller connects its MercadoPago account from the dashboard", async () => {
+  const created = await fetch(`${baseUrl}/api/tenants`, {
+    method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "Tienda Nueva", mp_user_id: 777 }),
+  });
+  assert.equal(created.status, 201);
+  const shop = await created.json();
+  const seller = await browser.newPage({ viewport: { width: 1360, height: 820 } });
+  await seller.goto(baseUrl);
+  await seller.fill("#token", shop.admin_token);
+  await seller.click("button[type=submit]");
+  await seller.waitForSelector('#mp-bar[data-connection="disconnected"]');
+  assert.equal(await seller.textContent("#mp-connect"), "Connect MercadoPago");
+
+  await seller.click("#mp-connect");
+  await seller.waitForSelector("#authorize"); // MercadoPago's page (the fake)
+  await seller.click("#authorize");
+  await seller.waitForSelector("#message");
+  assert.match(await seller.textContent("h1"), /Connected/);
+
+  await seller.goto(baseUrl);
+  await seller.waitForSelector('#mp-bar[data-connection="connected"]');
+  assert.equal(await seller.isHidden("#mp-connect"), true);
+  assert.match(await seller.textContent("#mp-detail"), /token valid until/);
+  await seller.close();
 });
 
 test("the dashboard reconnects by itself after the server restarts", async () => {

@@ -107,9 +107,9 @@ async fn every_secured_operation_authenticates_before_it_validates() {
             }
         }
     }
-    // Everything under /api/ in the document (16 operations) and the WebSocket handshake.
+    // Everything under /api/ in the document (17 operations) and the WebSocket handshake.
     assert_eq!(
-        secured_operations, 17,
+        secured_operations, 18,
         "the document's secured operations changed"
     );
     assert_eq!(walked, secured_operations * 27);
@@ -117,7 +117,8 @@ async fn every_secured_operation_authenticates_before_it_validates() {
 
 #[actix_web::test]
 async fn errors_have_a_code_and_a_documented_status() {
-    let app = TestApp::spawn().await;
+    // With OAuth configured, so that `…/mp/connect` answers as it would in production.
+    let app = crate::utils::oauth::app_with(&[]).await;
     let (_, doc) = app.call(Method::GET, "/api/openapi.json", None, None).await;
     let tenant = app.create_tenant("5551001", None).await;
     let other = app.create_tenant("5551002", None).await;

@@ -71,7 +71,7 @@ async fn a_seller_connects_and_its_events_use_the_granted_token() {
 
     // The same link a second time: refused, nothing changes.
     let (status, page) = callback(&app, &[("code", "good-code"), ("state", &query["state"])]).await;
-    assert_eq!(status, 400, "{page}");
+    assert_eq!(status, 403, "{page}");
     assert!(page.contains("already used"), "{page}");
     assert_eq!(
         token_requests(&app).await.len(),
@@ -96,14 +96,16 @@ async fn every_bad_callback_gets_a_clear_page_and_changes_nothing() {
     let key = state::signing_key(CLIENT_SECRET);
 
     // The seller said no on MercadoPago's page.
-    let (status, page) = callback(&app, &[("error", "access_denied")]).await;
+    let (status, page) = callback(&app, &[("error", "access_denied"), ("state", "x")]).await;
     assert_eq!(
         (status, page.contains("did not authorize")),
-        (400, true),
+        (403, true),
         "{page}"
     );
     // No code, or no state.
     let (status, _) = callback(&app, &[("state", "x")]).await;
+    assert_eq!(status, 403);
+    let (status, _) = callback(&app, &[("code", "x")]).await;
     assert_eq!(status, 400);
     // A forged state: another tenant's id under a made-up signature.
     let query = start(&app, &tenant).await;
@@ -111,7 +113,7 @@ async fn every_bad_callback_gets_a_clear_page_and_changes_nothing() {
     let (status, page) = callback(&app, &[("code", "c"), ("state", &forged)]).await;
     assert_eq!(
         (status, page.contains("not made by Cobro")),
-        (400, true),
+        (403, true),
         "{page}"
     );
     // Signed with another secret.
@@ -121,7 +123,7 @@ async fn every_bad_callback_gets_a_clear_page_and_changes_nothing() {
         chrono::Utc::now() + chrono::Duration::minutes(5),
     );
     let (status, _) = callback(&app, &[("code", "c"), ("state", &stranger.state)]).await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 403);
     // Expired: signed by us, but its ten minutes are over.
     let old = state::issue(
         &key,
@@ -129,7 +131,7 @@ async fn every_bad_callback_gets_a_clear_page_and_changes_nothing() {
         chrono::Utc::now() - chrono::Duration::seconds(1),
     );
     let (status, page) = callback(&app, &[("code", "c"), ("state", &old.state)]).await;
-    assert_eq!((status, page.contains("expired")), (400, true), "{page}");
+    assert_eq!((status, page.contains("expired")), (403, true), "{page}");
     // Signed by us but never issued (no row): treated as used.
     let unissued = state::issue(
         &key,
@@ -139,7 +141,7 @@ async fn every_bad_callback_gets_a_clear_page_and_changes_nothing() {
     let (status, page) = callback(&app, &[("code", "c"), ("state", &unissued.state)]).await;
     assert_eq!(
         (status, page.contains("already used")),
-        (400, true),
+        (403, true),
         "{page}"
     );
     assert!(

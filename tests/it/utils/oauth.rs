@@ -3,7 +3,6 @@
 //! browser would (start, then the callback MercadoPago would redirect to).
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, header, method, path};
@@ -168,5 +167,3 @@ pub async fn payment_fetches(app: &TestApp) -> usize {
         .filter(|p| p.starts_with("/v1/payments/"))
         .count()
 }
-
-pub const SLOW: Duration = Duration::from_millis(400);
