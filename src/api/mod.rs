@@ -9,6 +9,7 @@ mod cluster;
 mod connect;
 mod events;
 mod health;
+mod mp_user_id;
 pub mod openapi;
 mod orders;
 mod page;

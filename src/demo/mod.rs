@@ -7,7 +7,7 @@ pub mod sandbox;
 
 use std::time::Duration;
 
-use crate::config::{Config, RetrySchedule, Secret};
+use crate::config::{Config, MpOAuth, RetrySchedule, Secret};
 use crate::domain::TenantId;
 use crate::store::tenants::{self, GhlInput, NewTenant};
 use crate::{RunError, app};
@@ -34,15 +34,25 @@ pub async fn run(mut config: Config, rate: f64) -> Result<(), RunError> {
             .ok_or_else(|| RunError::Demo("empty retry schedule".into()))?;
     config.sandbox = true;
     let bind = config.bind.clone();
+    // SPEC §14 in the sandbox: the shop without a token connects itself through OAuth.
+    config.public_url = format!("http://{bind}")
+        .parse()
+        .map_err(|e| RunError::Demo(format!("public URL: {e}")))?;
+    config.mp_oauth = Some(MpOAuth {
+        client_id: "sandbox-app".into(),
+        client_secret: Secret::new(crate::store::tenants::new_admin_token().0),
+        auth_base: config.mp_api_base.clone(),
+    });
     tracing::info!(sandbox = true, url = %sandbox_url, "SANDBOX: MercadoPago and GoHighLevel are simulated locally");
     let state = app::start(config, Vec::new()).await?;
     let demo_tenants = create_tenants(&state).await?;
+    let unconnected = create_unconnected_shop(&state).await?;
     let base_url = format!("http://{bind}");
     let (generator_state, tenants_for_generator) = (state.clone(), demo_tenants.clone());
     crate::serve(state, &bind, move || {
         actix_web::rt::spawn(async move {
             wait_until_serving(&base_url).await;
-            print_banner(&base_url, &admin, &demo_tenants);
+            print_banner(&base_url, &admin, &demo_tenants, &unconnected);
             generator::run(
                 generator_state,
                 sandbox,
@@ -107,9 +117,27 @@ async fn create_tenants(state: &crate::state::AppState) -> Result<Vec<DemoTenant
     Ok(created)
 }
 
+/// A shop with no token yet: it connects itself with **Connect MercadoPago** in the dashboard,
+/// through the sandbox's authorization page. Answers its admin token.
+async fn create_unconnected_shop(state: &crate::state::AppState) -> Result<String, RunError> {
+    let new = NewTenant {
+        name: "Nueva Tienda".into(),
+        mp_user_id: sandbox::SANDBOX_SELLER.into(),
+        mp_access_token: None,
+        mp_webhook_secret: None,
+        allow_unsigned: false,
+        ghl: None,
+    };
+    let services = &state.services;
+    let (_, token) = tenants::create(&services.db, &services.config.secrets, new, true)
+        .await
+        .map_err(|e| RunError::Demo(e.to_string()))?;
+    Ok(token)
+}
+
 /// Written in one go, and a closed stdout (a pipe whose reader went away) is not a reason to stop
 /// the demo: `println!` would panic there and take the webhook generator with it.
-fn print_banner(base_url: &str, admin: &str, tenants: &[DemoTenant]) {
+fn print_banner(base_url: &str, admin: &str, tenants: &[DemoTenant], unconnected: &str) {
     use std::fmt::Write as _;
     let mut text = String::new();
     let _ = writeln!(
@@ -125,6 +153,11 @@ fn print_banner(base_url: &str, admin: &str, tenants: &[DemoTenant]) {
             tenant.name, tenant.token
         );
     }
+    let _ = writeln!(
+        text,
+        "  ... or as {:<16} with:  {unconnected}\n      (not connected yet: sign in and click Connect MercadoPago)",
+        "Nueva Tienda"
+    );
     let _ = writeln!(
         text,
         "\n  Signed webhooks are arriving now; Ctrl-C stops the demo. Database: {DEMO_DATABASE}\n"

@@ -1,6 +1,7 @@
 //! The demo's built-in MercadoPago and GoHighLevel: a small local HTTP server that answers the
-//! calls Cobro makes, from payments the generator registers. Every answer it gives is labelled
-//! sandbox in the logs; nothing leaves the machine.
+//! calls Cobro makes, from payments the generator registers, and plays MercadoPago's OAuth
+//! (its authorization page and token endpoint) so a shop can connect itself in the browser.
+//! Every answer it gives is labelled sandbox in the logs; nothing leaves the machine.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -38,6 +39,8 @@ impl Sandbox {
             App::new()
                 .app_data(web::Data::new(sandbox.clone()))
                 .route("/v1/payments/{id}", web::get().to(payment))
+                .route("/authorization", web::get().to(authorization_page))
+                .route("/oauth/token", web::post().to(token))
                 .route(
                     "/contacts/search/duplicate",
                     web::get().to(|| async { HttpResponse::Ok().json(json!({ "contact": null })) }),
@@ -88,5 +91,70 @@ async fn payment(path: web::Path<String>, sandbox: web::Data<Sandbox>) -> HttpRe
         "payment_method_id": "visa", "payment_type_id": "credit_card",
         "date_approved": if status == "approved" { Some("2026-11-23T12:00:00.000-03:00") } else { None },
         "payer": { "email": found.email, "first_name": "Cliente", "last_name": "Demo" }
+    }))
+}
+
+/// The MercadoPago account the sandbox's authorization page signs in as: the demo's shop that
+/// starts without a token.
+pub const SANDBOX_SELLER: &str = "1004004";
+
+#[derive(serde::Deserialize)]
+struct AuthorizationQuery {
+    redirect_uri: String,
+    state: String,
+}
+
+/// MercadoPago's authorization page, played: one button that sends the seller back to Cobro with
+/// a code, as MercadoPago does after the seller agrees.
+async fn authorization_page(query: web::Query<AuthorizationQuery>) -> HttpResponse {
+    let Ok(mut back) = url::Url::parse(&query.redirect_uri) else {
+        return HttpResponse::BadRequest().body("sandbox: redirect_uri is not a URL");
+    };
+    back.query_pairs_mut()
+        .append_pair("code", &format!("TG-sandbox-{}", rand::random::<u32>()))
+        .append_pair("state", &query.state);
+    let mut denied = url::Url::clone(&back);
+    denied
+        .query_pairs_mut()
+        .clear()
+        .append_pair("error", "access_denied")
+        .append_pair("state", &query.state);
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>MercadoPago (sandbox)</title>\
+         <style>body{{font:16px system-ui,sans-serif;max-width:30rem;margin:4rem auto}}\
+         a{{display:inline-block;margin-right:1rem;padding:.6rem 1rem;border-radius:8px;text-decoration:none}}\
+         #authorize{{background:#009ee3;color:#fff}}#deny{{border:1px solid #ccc;color:#333}}</style></head>\
+         <body><p><b>SANDBOX</b>: this page plays MercadoPago's.</p>\
+         <h1>Allow Cobro to use your MercadoPago account?</h1>\
+         <p>Signed in as seller {SANDBOX_SELLER}.</p>\
+         <a id=\"authorize\" href=\"{}\">Allow</a><a id=\"deny\" href=\"{}\">Cancel</a></body></html>",
+        html_escape::encode_double_quoted_attribute(back.as_str()),
+        html_escape::encode_double_quoted_attribute(denied.as_str()),
+    );
+    tracing::info!(
+        sandbox = true,
+        "sandbox MercadoPago shows its authorization page"
+    );
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page)
+}
+
+/// `POST /oauth/token`: any code or refresh token is granted, for [`SANDBOX_SELLER`].
+async fn token(form: web::Form<std::collections::HashMap<String, String>>) -> HttpResponse {
+    let grant_type = form
+        .get("grant_type")
+        .map(String::as_str)
+        .unwrap_or_default();
+    tracing::info!(
+        sandbox = true,
+        grant_type,
+        "sandbox MercadoPago grants a token"
+    );
+    HttpResponse::Ok().json(json!({
+        "access_token": format!("APP_USR-sandbox-{}", rand::random::<u32>()),
+        "token_type": "Bearer", "expires_in": 15_552_000, "scope": "offline_access read write",
+        "user_id": SANDBOX_SELLER.parse::<u64>().unwrap_or_default(),
+        "refresh_token": format!("TG-sandbox-{}", rand::random::<u32>()), "live_mode": false
     }))
 }

@@ -1,5 +1,6 @@
 //! Issue 5 `cobro demo`: the real binary, run for a few seconds in a fresh folder, prints the
-//! dashboard URL and tokens, labels itself sandbox, and its webhooks reach `success`.
+//! dashboard URL and tokens, labels itself sandbox, and its webhooks reach `success`. Issue 12:
+//! its shop without a token connects itself through the sandbox's MercadoPago OAuth pages.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -81,7 +82,14 @@ async fn the_demo_runs_in_one_command_and_events_succeed() {
         .iter()
         .filter_map(|t| t["id"].as_str().map(str::to_owned))
         .collect();
-    assert_eq!(ids.len(), 3, "three demo tenants");
+    assert_eq!(ids.len(), 4, "three demo tenants, and a shop to connect");
+    let shop = banner
+        .iter()
+        .find(|l| l.contains("Nueva Tienda"))
+        .and_then(|l| l.split_whitespace().last())
+        .expect("the unconnected shop's token")
+        .to_owned();
+    connect_through_the_sandbox(&http, &base, &shop).await;
 
     let deadline = Instant::now() + Duration::from_secs(45);
     let mut successes = 0;
@@ -113,4 +121,60 @@ async fn the_demo_runs_in_one_command_and_events_succeed() {
         folder.path().join("data/demo/cobro-demo.db").exists(),
         "a fresh SQLite file under data/demo"
     );
+}
+
+/// What a browser does: start the connection, open the sandbox's authorization page, follow its
+/// Allow link back to Cobro's callback.
+async fn connect_through_the_sandbox(http: &reqwest::Client, base: &str, token: &str) {
+    let me: Value = http
+        .get(format!("{base}/api/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json");
+    let tenant = me["tenant_id"].as_str().expect("a tenant token").to_owned();
+    let started: Value = http
+        .post(format!("{base}/api/tenants/{tenant}/mp/connect"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("connect")
+        .json()
+        .await
+        .expect("json");
+    let authorization = started["authorization_url"]
+        .as_str()
+        .expect("authorization_url");
+    let page = http
+        .get(authorization)
+        .send()
+        .await
+        .expect("sandbox page")
+        .text()
+        .await
+        .expect("html");
+    let allow = page
+        .split("id=\"authorize\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(|href| href.replace("&amp;", "&"))
+        .unwrap_or_else(|| panic!("no Allow link in {page}"));
+    let answer = http.get(&allow).send().await.expect("callback");
+    let status = answer.status().as_u16();
+    let text = answer.text().await.unwrap_or_default();
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("Connected"), "{text}");
+    let shown: Value = http
+        .get(format!("{base}/api/tenants/{tenant}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("tenant")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(shown["mp_connection"], "connected", "{shown}");
 }

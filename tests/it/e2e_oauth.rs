@@ -247,3 +247,55 @@ async fn connect_needs_oauth_configured_and_the_callers_own_tenant() {
         "the super admin may start any tenant's connection"
     );
 }
+
+#[actix_web::test]
+async fn granted_tokens_and_pkce_verifiers_are_sealed_at_rest() {
+    use base64::Engine;
+    use sea_orm::EntityTrait;
+    let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    let app = app_with(&[("secret_key", &key)]).await;
+    let tenant = unconnected_tenant(&app, "555").await;
+    let query = start(&app, &tenant).await;
+    let db = &app.state.services.db;
+    let pending = entity::oauth_state::Entity::find()
+        .all(db)
+        .await
+        .expect("states");
+    assert_eq!(pending.len(), 1);
+    assert!(
+        pending[0].code_verifier.starts_with("enc:v1:"),
+        "the PKCE verifier is sealed"
+    );
+    grants_code(
+        &app,
+        "sealed-code",
+        grant("APP_USR-plain", "TG-plain", SIX_MONTHS, SELLER),
+    )
+    .await;
+    let (status, page) =
+        callback(&app, &[("code", "sealed-code"), ("state", &query["state"])]).await;
+    assert_eq!(status, 200, "{page}");
+    let id = uuid::Uuid::parse_str(&tenant.id).expect("uuid");
+    let row = entity::tenant::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .expect("query")
+        .expect("row");
+    for stored in [
+        row.mp_access_token.as_str(),
+        row.mp_refresh_token.as_deref().unwrap_or_default(),
+    ] {
+        assert!(
+            stored.starts_with("enc:v1:") && !stored.contains("plain"),
+            "{stored}"
+        );
+    }
+    assert!(
+        entity::oauth_state::Entity::find()
+            .all(db)
+            .await
+            .expect("states")
+            .is_empty(),
+        "used"
+    );
+}

@@ -71,6 +71,19 @@ async fn a_token_near_expiry_is_refreshed_and_the_rotated_refresh_token_stored()
         refresh_requests(&token_requests(&app).await),
         vec!["TG-1".to_owned()]
     );
+    // The metrics say so (the recorder is the process's: other tests count too).
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .expect("metrics");
+    let metrics = metrics.text().await.unwrap_or_default();
+    assert!(
+        metrics.contains("cobro_mp_token_refreshes_total{outcome=\"refreshed\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("cobro_mp_tokens_expiring_7d"), "{metrics}");
     // And processing uses the refreshed token.
     payment_needs_token(&app, "9101", "APP_USR-2").await;
     let (_, accepted) = app.webhook(SELLER, "9101", 1).await;

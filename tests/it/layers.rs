@@ -93,7 +93,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("ws", &["crate::api"]),
     // Configuration and the secret box sit below everything that reads them.
     (
-        "config.rs",
+        "config",
         &["crate::tenant", "crate::store", "crate::api", "crate::app"],
     ),
     (
