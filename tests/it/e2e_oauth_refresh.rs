@@ -294,3 +294,33 @@ async fn concurrent_refreshes_of_one_tenant_reach_mercadopago_once() {
         "one refresh in flight, ever"
     );
 }
+
+#[actix_web::test]
+async fn the_refresh_pass_refreshes_only_the_tenants_this_node_owns() {
+    // The hourly pass, called by hand: the test decides which tenants the node owns.
+    let app = app_with(&[("mp_token_refresh_before_secs", "8640000")]).await;
+    let tenant = connected_tenant(&app, "APP_USR-1", "TG-1", 50 * 24 * 3600).await;
+    refreshes(
+        &app,
+        "TG-1",
+        ResponseTemplate::new(200).set_body_json(grant("APP_USR-2", "TG-2", SIX_MONTHS, SELLER)),
+    )
+    .await;
+    let services = &app.state.services;
+    let owns_none: cobro::connect::refresh_job::Owns = Arc::new(|_| false);
+    let refreshed = cobro::connect::refresh_job::once(services, &owns_none)
+        .await
+        .expect("pass");
+    assert_eq!(refreshed, 0, "another node owns it");
+    assert!(refresh_requests(&token_requests(&app).await).is_empty());
+    let id = tenant_id(&tenant);
+    let owns_it: cobro::connect::refresh_job::Owns = Arc::new(move |t| t == id);
+    let refreshed = cobro::connect::refresh_job::once(services, &owns_it)
+        .await
+        .expect("pass");
+    assert_eq!(refreshed, 1);
+    assert_eq!(
+        stored_refresh_token(&app, &tenant).await.as_deref(),
+        Some("TG-2")
+    );
+}
