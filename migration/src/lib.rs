@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_tables;
 mod m20261125_000001_cluster;
 mod m20261203_000001_mp_oauth;
+mod m20261203_000002_event_attempts;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_tables::Migration),
             Box::new(m20261125_000001_cluster::Migration),
             Box::new(m20261203_000001_mp_oauth::Migration),
+            Box::new(m20261203_000002_event_attempts::Migration),
         ]
     }
 }

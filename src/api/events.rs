@@ -13,7 +13,7 @@ use super::access::TenantAccess;
 use crate::domain::{EventStatus, TenantId};
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
-use crate::store::{PageQuery, events};
+use crate::store::{PageQuery, attempts, events};
 use crate::tenant::Enqueue;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -50,6 +50,52 @@ pub struct EventOut {
     pub processed_at: Option<DateTime<Utc>>,
     pub next_retry_at: Option<DateTime<Utc>>,
     pub processing_ms: Option<i64>,
+}
+
+/// One event with its attempt history (issue 13).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDetailOut {
+    #[serde(flatten)]
+    pub event: EventOut,
+    /// Every processing attempt, first to last.
+    pub history: Vec<AttemptOut>,
+}
+
+/// One processing attempt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptOut {
+    /// 1 for the first attempt.
+    pub attempt: i32,
+    /// The cluster node that made it (`null` on a single SQLite node).
+    pub node: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    /// `success`, `retry` (another attempt was scheduled) or `failed` (none left).
+    #[schema(pattern = "^(success|retry|failed)$")]
+    pub outcome: String,
+    /// MercadoPago's HTTP status for the payment fetch, when it answered.
+    pub mp_status: Option<i32>,
+    /// GoHighLevel's HTTP status, when it was called and answered.
+    pub ghl_status: Option<i32>,
+    pub error: Option<String>,
+    /// Service, status and an excerpt of the answer, for a failed attempt.
+    pub details: Option<Value>,
+}
+
+impl From<entity::event_attempt::Model> for AttemptOut {
+    fn from(a: entity::event_attempt::Model) -> Self {
+        Self {
+            attempt: a.attempt,
+            node: a.node,
+            started_at: a.started_at,
+            duration_ms: a.duration_ms,
+            outcome: a.outcome,
+            mp_status: a.mp_status,
+            ghl_status: a.ghl_status,
+            error: a.error,
+            details: a.details,
+        }
+    }
 }
 
 /// `pending → processing → success | failed` (SPEC §6).
@@ -149,17 +195,22 @@ pub(crate) async fn list(
 
 #[utoipa::path(get, path = "/api/tenants/{tid}/events/{id}", tag = "events", security(("bearer" = [])),
     params(("tid" = Uuid, Path, description = "tenant id"), ("id" = Uuid, Path, description = "event id")),
-    responses((status = 200, description = "the event", body = EventOut)))]
+    responses((status = 200, description = "the event and its attempts", body = EventDetailOut)))]
 pub(crate) async fn read(
     access: TenantAccess,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let id = super::parse_id(&path.1, "event")?;
-    let event = events::get(&state.services.db, access.0, id)
+    let db = &state.services.db;
+    let event = events::get(db, access.0, id)
         .await?
         .ok_or(AppError::NotFound("event"))?;
-    Ok(HttpResponse::Ok().json(EventOut::from(event)))
+    let history = attempts::of_event(db, access.0, id).await?;
+    Ok(HttpResponse::Ok().json(EventDetailOut {
+        event: EventOut::from(event),
+        history: history.into_iter().map(AttemptOut::from).collect(),
+    }))
 }
 
 #[utoipa::path(post, path = "/api/tenants/{tid}/events/{id}/retry", tag = "events", security(("bearer" = [])),

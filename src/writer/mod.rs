@@ -149,6 +149,8 @@ enum Write {
         event: Uuid,
         payment: Uuid,
         started: Instant,
+        /// GoHighLevel tagged the buyer in this attempt (for its history).
+        tagged: bool,
     },
     Failed(AttemptFailed),
     /// A claimed event that will not be processed now goes back to `pending`, its attempt
@@ -300,12 +302,14 @@ impl Writer {
         event: Uuid,
         payment: Uuid,
         started: Instant,
+        tagged: bool,
         then_claim: Vec<Uuid>,
     ) -> impl Future<Output = Result<Finished, WriteError>> + use<> {
         let write = Write::Success {
             event,
             payment,
             started,
+            tagged,
         };
         self.ask(lease, write, then_claim, Reply::Finished)
     }

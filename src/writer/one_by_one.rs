@@ -7,7 +7,8 @@ use sea_orm::DbErr;
 use uuid::Uuid;
 
 use super::cycle::{
-    Outcome, Writes, finishes, held_leases, log_order_move, order_reference, record_failed,
+    Outcome, Writes, attempt_row, finishes, held_leases, log_order_move, order_reference,
+    record_failed,
 };
 use super::replies::database;
 use super::txn::{Txn, WriteDb};
@@ -18,7 +19,7 @@ use crate::cluster::LeaseLost;
 use crate::store::events::{self, NewEvent, Stored};
 use crate::store::payments::StoredPayment;
 use crate::store::run::Run;
-use crate::store::{orders, payments};
+use crate::store::{attempts, orders, payments};
 
 pub(super) async fn commit(
     db: &WriteDb,
@@ -49,7 +50,7 @@ pub(super) async fn commit(
             next.push(Vec::new());
             continue;
         }
-        let (result, claimed) = match in_savepoint(&txn, write, then_claim).await {
+        let (result, claimed) = match in_savepoint(&txn, node, write, then_claim).await {
             Ok((written, claimed)) => (Ok(written), claimed),
             Err(err) => (Err(err), Vec::new()),
         };
@@ -84,12 +85,15 @@ async fn store_events(txn: &Txn<'_>, events: &[NewEvent]) -> Result<Vec<Stored>,
 /// One write, and the next events it names, in a savepoint of their own.
 async fn in_savepoint(
     txn: &Txn<'_>,
+    node: Option<&str>,
     write: &Write,
     then_claim: &[Uuid],
 ) -> Result<(Written, Vec<Claimed>), WriteError> {
     let savepoint = txn.savepoint().await?;
     let both = async {
         let written = apply(&savepoint, write).await?;
+        let history = attempt_row(node, write, &written).into_iter().collect();
+        attempts::insert_many(&savepoint, history).await?;
         let mut claimed = Vec::with_capacity(then_claim.len());
         for &id in then_claim {
             let event = events::claim(&savepoint, id).await?;
@@ -122,6 +126,7 @@ async fn apply(db: &impl Run, write: &Write) -> Result<Written, DbErr> {
             event,
             payment,
             started,
+            ..
         } => Written::Event(
             events::mark_success(db, *event, Some(*payment), elapsed_ms(*started)).await?,
         ),

@@ -10,7 +10,8 @@ use sea_orm::DbErr;
 use uuid::Uuid;
 
 use super::cycle::{
-    Leases, Outcome, Writes, finishes, held_leases, log_order_move, order_reference, record_failed,
+    Leases, Outcome, Writes, attempt_row, finishes, held_leases, log_order_move, order_reference,
+    record_failed,
 };
 use super::txn::WriteDb;
 use super::{Claimed, PaymentStored, PaymentUpdate, Write, WriteError, Written, elapsed_ms};
@@ -20,7 +21,7 @@ use crate::store::events::{self, NewEvent};
 use crate::store::many::{self, Success};
 use crate::store::payments::StoredPayment;
 use crate::store::run::Run;
-use crate::store::{orders, payments};
+use crate::store::{attempts, orders, payments};
 
 type Results = Vec<Option<Result<Written, WriteError>>>;
 
@@ -47,6 +48,7 @@ pub(super) async fn commit(
     let payments = store_payments(&txn, &live).await?;
     finish(&txn, &live, payments, &mut results).await?;
     rare_writes(&txn, &live, &mut results).await?;
+    record_attempts(&txn, node, &live, &results).await?;
     txn.commit().await?;
     let writes = results
         .into_iter()
@@ -179,6 +181,7 @@ async fn finish(
             event,
             payment,
             started,
+            ..
         } => Some(Success {
             event: *event,
             payment: *payment,
@@ -206,6 +209,23 @@ async fn finish(
         }
     }
     Ok(())
+}
+
+/// The history of every attempt this cycle ended, one insert, in the same transaction.
+async fn record_attempts(
+    txn: &impl Run,
+    node: Option<&str>,
+    live: &[(usize, &Write)],
+    results: &Results,
+) -> Result<(), DbErr> {
+    let rows = live
+        .iter()
+        .filter_map(|(i, write)| match &results[*i] {
+            Some(Ok(written)) => attempt_row(node, write, written),
+            _ => None,
+        })
+        .collect();
+    attempts::insert_many(txn, rows).await
 }
 
 /// Tags recorded, failed attempts and releases, one statement each.

@@ -12,6 +12,7 @@ mod e2e_contract;
 mod e2e_crash;
 mod e2e_demo;
 mod e2e_faults;
+mod e2e_history;
 mod e2e_ingest;
 mod e2e_load;
 mod e2e_oauth;

@@ -160,21 +160,20 @@ impl Steps<'_> {
         let (event, next) = match stored.finished {
             Some(finished) => (finished, Vec::new()),
             None => {
+                let mut tagged = false;
                 if let Some(settings) = tagging {
                     let tag = tag_buyer(svc, self.limits, &settings, &snapshot);
                     if let Some(contact) = guarded(self.fence, tag).await?? {
                         svc.writer
                             .mark_tagged(lease, stored.payment.id, contact)
                             .await?;
+                        tagged = true;
                     }
                 }
-                let success = svc.writer.mark_success(
-                    lease,
-                    event.id,
-                    stored.payment.id,
-                    started,
-                    then_claim,
-                );
+                let payment = stored.payment.id;
+                let success = svc
+                    .writer
+                    .mark_success(lease, event.id, payment, started, tagged, then_claim);
                 let finished = success.await?;
                 (finished.event, finished.next)
             }
