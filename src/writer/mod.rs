@@ -24,6 +24,7 @@
 //! fence is not among them is refused with [`WriteError::LeaseLost`].
 
 mod cycle;
+mod history;
 mod one_by_one;
 mod replies;
 mod share;

@@ -7,9 +7,9 @@ use sea_orm::DbErr;
 use uuid::Uuid;
 
 use super::cycle::{
-    Outcome, Writes, attempt_row, finishes, held_leases, log_order_move, order_reference,
-    record_failed,
+    Outcome, Writes, finishes, held_leases, log_order_move, order_reference, record_failed,
 };
+use super::history::attempt_row;
 use super::replies::database;
 use super::txn::{Txn, WriteDb};
 use super::{

@@ -10,9 +10,9 @@ use sea_orm::DbErr;
 use uuid::Uuid;
 
 use super::cycle::{
-    Leases, Outcome, Writes, attempt_row, finishes, held_leases, log_order_move, order_reference,
-    record_failed,
+    Leases, Outcome, Writes, finishes, held_leases, log_order_move, order_reference, record_failed,
 };
+use super::history::attempt_row;
 use super::txn::WriteDb;
 use super::{Claimed, PaymentStored, PaymentUpdate, Write, WriteError, Written, elapsed_ms};
 use crate::cluster::{FenceToken, LeaseLost};
