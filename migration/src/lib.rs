@@ -7,6 +7,7 @@ mod m20261123_000001_create_tables;
 mod m20261125_000001_cluster;
 mod m20261203_000001_mp_oauth;
 mod m20261203_000002_event_attempts;
+mod m20261203_000003_search_indexes;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_cluster::Migration),
             Box::new(m20261203_000001_mp_oauth::Migration),
             Box::new(m20261203_000002_event_attempts::Migration),
+            Box::new(m20261203_000003_search_indexes::Migration),
         ]
     }
 }

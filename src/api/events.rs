@@ -13,6 +13,7 @@ use super::access::TenantAccess;
 use crate::domain::{EventStatus, TenantId};
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
+use crate::store::search::{self, Filter};
 use crate::store::{PageQuery, attempts, events};
 use crate::tenant::Enqueue;
 
@@ -163,12 +164,29 @@ pub struct RequeuedOut {
     pub requeued: usize,
 }
 
-/// `status` plus the paging fields (spelled out: `serde(flatten)` breaks numbers in query strings).
+/// The filters plus the paging fields (spelled out: `serde(flatten)` breaks numbers in query
+/// strings). Every filter narrows the search.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventListIn {
     /// Only events in this status.
     pub status: Option<EventStatusOut>,
+    /// Only events with this action (`payment.created`, `payment.updated`, ...).
+    #[param(pattern = r"^[^\x00]*$")]
+    pub action: Option<String>,
+    /// Only events of this MercadoPago payment.
+    #[param(pattern = r"^[^\x00]*$")]
+    pub mp_payment_id: Option<String>,
+    /// Only events of payments by this buyer (the email exactly as MercadoPago sent it).
+    #[param(pattern = r"^[^\x00]*$")]
+    pub email: Option<String>,
+    /// Only events of payments for this order (its id, the payment's `external_reference`).
+    #[param(pattern = r"^[^\x00]*$")]
+    pub order_id: Option<String>,
+    /// Received at or after (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Received before (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
     /// How many items: 50 when absent; 0 counts as 1 and anything over 500 as 500.
     #[param(minimum = 0)]
     pub limit: Option<i64>,
@@ -188,8 +206,19 @@ pub(crate) async fn list(
         limit: super::page::limit(query.limit)?,
         cursor: query.cursor,
     };
-    let status = query.status.map(EventStatus::from);
-    let rows = events::list(&state.services.db, access.0, status, &page).await?;
+    let query = query.into_inner();
+    let filter = Filter {
+        status: query
+            .status
+            .map(|s| EventStatus::from(s).as_str().to_owned()),
+        action: super::search_text("action", query.action)?,
+        mp_payment_id: super::search_text("mp_payment_id", query.mp_payment_id)?,
+        email: super::search_text("email", query.email)?,
+        order_id: super::search_text("order_id", query.order_id)?,
+        from: query.from,
+        to: query.to,
+    };
+    let rows = search::events(&state.services.db, access.0, &filter, &page).await?;
     Ok(HttpResponse::Ok().json(PageOut::from_rows(rows, EventOut::from)))
 }
 

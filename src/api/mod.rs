@@ -8,6 +8,7 @@ pub mod access;
 mod cluster;
 mod connect;
 mod events;
+mod export;
 mod health;
 mod mp_user_id;
 pub mod openapi;
@@ -69,6 +70,20 @@ pub(crate) fn refuse_nul(fields: &[(&str, Option<&String>)]) -> Result<(), AppEr
         ))),
         None => Ok(()),
     }
+}
+
+/// A search field as asked: trimmed, and an empty one is no filter at all. A NUL character is
+/// refused (400), as the schema says: PostgreSQL's text cannot hold one.
+pub(crate) fn search_text(name: &str, asked: Option<String>) -> Result<Option<String>, AppError> {
+    let Some(text) = asked.map(|text| text.trim().to_owned()) else {
+        return Ok(None);
+    };
+    if text.contains('\0') {
+        return Err(AppError::InvalidQuery(format!(
+            "{name} must not contain a NUL character"
+        )));
+    }
+    Ok(Some(text).filter(|text| !text.is_empty()))
 }
 
 /// Path ids that are not UUIDs are simply not found.

@@ -21,7 +21,7 @@ use utoipa::{Modify, OpenApi};
         super::tenants::delete, super::tenants::me, super::connect::start, super::connect::callback,
         super::events::list, super::events::read, super::events::retry, super::events::retry_failed,
         super::orders::create, super::orders::list, super::orders::read,
-        super::payments::list, super::payments::read,
+        super::payments::list, super::payments::export, super::payments::read,
         super::health::health, super::health::ready, super::cluster::cluster, crate::metrics::render, crate::ws::session::connect,
     ),
     components(schemas(crate::error::ErrorBody)),

@@ -2,19 +2,24 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::access::TenantAccess;
-use super::page::{PageIn, PageOut};
+use super::export;
+use super::page::PageOut;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::store::PageQuery;
 use crate::store::payments;
+use crate::store::search::{self, Filter};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/tenants/{tid}/payments").route(web::get().to(list)))
+        // Before `{mp_payment_id}`, the way actix matches (payment ids are digits anyway).
+        .service(web::resource("/tenants/{tid}/payments/export").route(web::get().to(export)))
         .service(
             web::resource("/tenants/{tid}/payments/{mp_payment_id}").route(web::get().to(read)),
         );
@@ -79,15 +84,81 @@ impl From<entity::payment::Model> for PaymentOut {
     }
 }
 
-#[utoipa::path(get, path = "/api/tenants/{tid}/payments", tag = "payments", security(("bearer" = [])), params(("tid" = Uuid, Path, description = "tenant id"), PageIn),
+/// The filters plus the paging fields. Every filter narrows the search.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PaymentListIn {
+    /// Only payments in this status (Cobro's: `APPROVED`, `REFUNDED`, ...; any case).
+    #[param(pattern = r"^[^\x00]*$")]
+    pub status: Option<String>,
+    #[param(pattern = r"^[^\x00]*$")]
+    pub mp_payment_id: Option<String>,
+    /// The buyer's email, exactly as MercadoPago sent it.
+    #[param(pattern = r"^[^\x00]*$")]
+    pub email: Option<String>,
+    /// The order id (the payment's `external_reference`).
+    #[param(pattern = r"^[^\x00]*$")]
+    pub order_id: Option<String>,
+    /// First stored at or after (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// First stored before (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    /// How many items: 50 when absent; 0 counts as 1 and anything over 500 as 500.
+    #[param(minimum = 0)]
+    pub limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<Uuid>,
+}
+
+impl PaymentListIn {
+    fn filter(&self) -> Result<Filter, AppError> {
+        Ok(Filter {
+            status: super::search_text("status", self.status.clone())?,
+            action: None,
+            mp_payment_id: super::search_text("mp_payment_id", self.mp_payment_id.clone())?,
+            email: super::search_text("email", self.email.clone())?,
+            order_id: super::search_text("order_id", self.order_id.clone())?,
+            from: self.from,
+            to: self.to,
+        })
+    }
+}
+
+#[utoipa::path(get, path = "/api/tenants/{tid}/payments", tag = "payments", security(("bearer" = [])), params(("tid" = Uuid, Path, description = "tenant id"), PaymentListIn),
     responses((status = 200, description = "a page of payments, newest first", body = PageOut<PaymentOut>)))]
 pub(crate) async fn list(
     access: TenantAccess,
     state: web::Data<AppState>,
-    query: web::Query<PageIn>,
+    query: web::Query<PaymentListIn>,
 ) -> Result<HttpResponse, AppError> {
-    let rows = payments::list(&state.services.db, access.0, &query.to_query()?).await?;
+    let page = PageQuery {
+        limit: super::page::limit(query.limit)?,
+        cursor: query.cursor,
+    };
+    let rows = search::payments(&state.services.db, access.0, &query.filter()?, &page).await?;
     Ok(HttpResponse::Ok().json(PageOut::from_rows(rows, PaymentOut::from)))
+}
+
+/// The most rows one export answers; narrow the filters for more.
+const EXPORT_CAP: u64 = 100_000;
+
+#[utoipa::path(get, path = "/api/tenants/{tid}/payments/export", tag = "payments", security(("bearer" = [])), params(("tid" = Uuid, Path, description = "tenant id"), PaymentListIn),
+    responses((status = 200, description = "the filtered payments as CSV, newest first (up to 100,000 rows; `limit` and `cursor` are ignored)", content_type = "text/csv", body = String)))]
+pub(crate) async fn export(
+    access: TenantAccess,
+    state: web::Data<AppState>,
+    query: web::Query<PaymentListIn>,
+) -> Result<HttpResponse, AppError> {
+    let rows =
+        search::all_payments(&state.services.db, access.0, &query.filter()?, EXPORT_CAP).await?;
+    let csv = export::payments_csv(&rows).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "content-disposition",
+            "attachment; filename=\"payments.csv\"",
+        ))
+        .body(csv))
 }
 
 #[utoipa::path(get, path = "/api/tenants/{tid}/payments/{mp_payment_id}", tag = "payments", security(("bearer" = [])),

@@ -16,7 +16,6 @@ use serde_json::Value;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-use super::page::{self, Page, PageQuery};
 use super::run::{self, Run};
 use crate::domain::{EventStatus, TenantId};
 
@@ -223,19 +222,6 @@ pub async fn get(
         .filter(Column::TenantId.eq(tenant.0))
         .one(db)
         .await
-}
-
-pub async fn list(
-    db: &impl ConnectionTrait,
-    tenant: TenantId,
-    status: Option<EventStatus>,
-    query: &PageQuery,
-) -> Result<Page<Model>, DbErr> {
-    let mut select = Event::find().filter(Column::TenantId.eq(tenant.0));
-    if let Some(status) = status {
-        select = select.filter(Column::Status.eq(status.as_str()));
-    }
-    page::fetch(db, select, Column::Id, |m| m.id, query).await
 }
 
 /// A person's retry: a `failed` (or waiting `pending`) event becomes `pending` now, with a fresh

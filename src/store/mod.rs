@@ -14,6 +14,7 @@ pub mod owned_sqlite;
 pub mod page;
 pub mod payments;
 pub mod run;
+pub mod search;
 pub mod tenant_secrets;
 pub mod tenants;
 

@@ -5,13 +5,11 @@ use chrono::{DateTime, Utc};
 use entity::payment::{ActiveModel, Column, Entity as Payment, Model};
 use sea_orm::ActiveValue::{Set, Unchanged};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
-    QueryTrait,
+    ColumnTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, QueryTrait,
 };
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::page::{self, Page, PageQuery};
 use super::run::{self, Run};
 use crate::domain::{PaymentSnapshot, TenantId};
 
@@ -142,13 +140,4 @@ pub async fn get(
         .limit(1);
     let found: Vec<Model> = run::select(db, &query).await?;
     Ok(found.into_iter().next())
-}
-
-pub async fn list(
-    db: &impl ConnectionTrait,
-    tenant: TenantId,
-    query: &PageQuery,
-) -> Result<Page<Model>, DbErr> {
-    let select = Payment::find().filter(Column::TenantId.eq(tenant.0));
-    page::fetch(db, select, Column::Id, |m| m.id, query).await
 }

@@ -336,6 +336,7 @@ async fn the_openapi_document_describes_every_route() {
         ("get", "/api/tenants/{tid}/orders/{id}"),
         ("get", "/api/tenants/{tid}/payments"),
         ("get", "/api/tenants/{tid}/payments/{mp_payment_id}"),
+        ("get", "/api/tenants/{tid}/payments/export"),
         ("post", "/api/tenants/{tid}/mp/connect"),
         ("get", "/oauth/mp/callback"),
         ("get", "/health"),

@@ -20,6 +20,7 @@ mod e2e_oauth_refresh;
 mod e2e_pipeline;
 mod e2e_retention;
 mod e2e_retry;
+mod e2e_search;
 mod e2e_secrets;
 mod e2e_shutdown;
 mod e2e_ws;
