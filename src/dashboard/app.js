@@ -10,6 +10,8 @@ const state = {
   tenantId: null,
   events: new Map(), // id -> event (snake_case as the API answers)
   filter: "",
+  search: {}, // email, payment, order, from, to (issue 13)
+  detailId: null,
   socket: null,
   backoff: 1000,
   reconnectTimer: null,
@@ -48,6 +50,7 @@ async function signIn(token) {
   $("#session-bar").hidden = false;
   await loadAll();
   connect();
+  routeFromHash();
 }
 
 async function loadTenantPicker() {
@@ -104,8 +107,21 @@ async function startConnection() {
   }
 }
 
+// The search as query parameters; dates are whole days in the browser's time zone.
+function searchParams() {
+  const q = new URLSearchParams({ limit: "200" });
+  const { email, payment, order, from, to } = state.search;
+  if (email) q.set("email", email);
+  if (payment) q.set("mp_payment_id", payment);
+  if (order) q.set("order_id", order);
+  if (from) q.set("from", new Date(`${from}T00:00:00`).toISOString());
+  if (to) q.set("to", new Date(new Date(`${to}T00:00:00`).getTime() + 86400000).toISOString());
+  return q;
+}
+const searching = () => Object.values(state.search).some(Boolean);
+
 async function loadEvents() {
-  const { items } = await api("GET", tenantPath("/events?limit=200"));
+  const { items } = await api("GET", tenantPath(`/events?${searchParams()}`));
   const merged = new Map();
   for (const e of items) merged.set(e.id, newest(state.events.get(e.id), e));
   state.events = merged;
@@ -177,6 +193,9 @@ function onMessage(msg) {
 }
 
 function applyEventUpdate(d) {
+  if (d.id === state.detailId) refreshDetailSoon();
+  // While searching, a new event may not match: only the rows shown are kept live.
+  if (searching() && !state.events.has(d.id)) return;
   const known = state.events.get(d.id) || { id: d.id, created_at: new Date().toISOString() };
   state.events.set(d.id, {
     ...known, status: d.status, attempts: d.attempts, max_attempts: d.maxAttempts, last_error: d.lastError,
@@ -208,6 +227,11 @@ function renderEvents(flashId) {
   ], (tr, e) => {
     tr.dataset.eventId = e.id;
     tr.dataset.status = e.status;
+    tr.tabIndex = 0;
+    tr.classList.add("clickable");
+    tr.setAttribute("aria-label", `Event for payment ${e.mp_payment_id}, ${e.status}: open its detail`);
+    tr.onclick = (ev) => { if (!ev.target.closest("button")) openDetail(e.id); };
+    tr.onkeydown = (ev) => { if (ev.key === "Enter") openDetail(e.id); };
     if (e.id === flashId) tr.classList.add("flash");
   });
 }
@@ -296,6 +320,95 @@ async function retryAll() {
   }
 }
 
+// ---------- event detail (issue 13): deep-linkable as #event=<id> ----------
+function openDetail(id) {
+  location.hash = `event=${id}`;
+}
+
+function routeFromHash() {
+  const match = location.hash.match(/^#event=([0-9a-f-]{36})$/);
+  state.detailId = match ? match[1] : null;
+  $("#panel-detail").hidden = !state.detailId;
+  if (state.detailId) {
+    for (const name of ["events", "payments", "orders"]) $(`#panel-${name}`).hidden = true;
+    showDetail(state.detailId).catch(showError);
+  } else {
+    const active = document.querySelector(".tab.active").dataset.tab;
+    for (const name of ["events", "payments", "orders"]) $(`#panel-${name}`).hidden = name !== active;
+  }
+}
+
+let detailTimer = null;
+function refreshDetailSoon() {
+  clearTimeout(detailTimer);
+  detailTimer = setTimeout(() => state.detailId && showDetail(state.detailId).catch(showError), 200);
+}
+
+async function showDetail(id) {
+  const e = await api("GET", tenantPath(`/events/${id}`));
+  if (state.detailId !== id) return;
+  $("#detail-title").textContent = `Payment ${e.mp_payment_id} · ${e.action}`;
+  facts("#detail-facts", [
+    ["Status", e.status], ["Attempts", `${e.attempts}/${e.max_attempts}`], ["Received", time(e.created_at)],
+    ["Processed", time(e.processed_at)], ["Last error", e.last_error || "—"], ["Event id", e.id],
+  ]);
+  $("#detail-retry").hidden = e.status !== "failed";
+  $("#detail-retry").onclick = () => retryOne(e.id, $("#detail-retry")).then(refreshDetailSoon);
+  $("#detail-timeline").replaceChildren(...e.history.map(attemptItem));
+  if (!e.history.length) $("#detail-timeline").append(Object.assign(document.createElement("li"), { textContent: "No attempt yet." }));
+  $("#detail-raw").textContent = JSON.stringify(e.raw_payload, null, 2);
+  await showDetailPayment(e.mp_payment_id);
+}
+
+function attemptItem(a) {
+  const li = document.createElement("li");
+  li.className = `attempt ${a.outcome}`;
+  li.dataset.outcome = a.outcome;
+  const badge = document.createElement("span");
+  badge.className = `badge ${a.outcome === "retry" ? "pending" : a.outcome}`;
+  badge.textContent = a.outcome;
+  badge.setAttribute("aria-label", `Attempt ${a.attempt}: ${a.outcome}`);
+  const line = document.createElement("span");
+  const statuses = [a.mp_status != null && `MercadoPago ${a.mp_status}`, a.ghl_status != null && `GoHighLevel ${a.ghl_status}`]
+    .filter(Boolean).join(" · ");
+  line.textContent = ` #${a.attempt} · ${time(a.started_at)} · ${a.duration_ms} ms${statuses ? ` · ${statuses}` : ""}${a.node ? ` · ${a.node}` : ""}`;
+  li.append(badge, line);
+  if (a.error) li.append(Object.assign(document.createElement("div"), { className: "error-text", textContent: a.error }));
+  return li;
+}
+
+async function showDetailPayment(mpPaymentId) {
+  let p = null;
+  try { p = await api("GET", tenantPath(`/payments/${encodeURIComponent(mpPaymentId)}`)); } catch (err) { if (err.status !== 404) throw err; }
+  if (!p) { facts("#detail-payment", [["Payment", "not fetched yet"]]); return; }
+  const rows = [["Status", `${p.status} (${p.mp_status})`], ["Amount", money(p.transaction_amount, p.currency_id)],
+    ["Buyer", [p.payer_name, p.payer_email].filter(Boolean).join(" · ") || "—"], ["Method", p.payment_method || "—"],
+    ["Tagged in GoHighLevel", p.ghl_tagged_at ? time(p.ghl_tagged_at) : "no"]];
+  if (p.order_id) {
+    try {
+      const o = await api("GET", tenantPath(`/orders/${p.order_id}`));
+      rows.push(["Order", `${o.description} · ${o.status}`]);
+    } catch { rows.push(["Order", p.external_reference || "—"]); }
+  } else if (p.external_reference) rows.push(["Reference", p.external_reference]);
+  facts("#detail-payment", rows);
+}
+
+function facts(sel, rows) {
+  $(sel).replaceChildren(...rows.flatMap(([k, v]) => [
+    Object.assign(document.createElement("dt"), { textContent: k }),
+    Object.assign(document.createElement("dd"), { textContent: String(v) }),
+  ]));
+}
+
+// ---------- CSV export of the payments list ----------
+async function exportCsv() {
+  const res = await fetch(tenantPath(`/payments/export?${searchParams()}`), { headers: { Authorization: `Bearer ${state.token}` } });
+  if (!res.ok) return toast("The export failed.");
+  const link = Object.assign(document.createElement("a"), { href: URL.createObjectURL(await res.blob()), download: "payments.csv" });
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
 function switchTenant(id) {
   if (state.socket && state.socket.readyState === WebSocket.OPEN && state.tenantId) {
     state.socket.send(JSON.stringify({ action: "unsubscribe", room: `tenant-${state.tenantId}` }));
@@ -321,8 +434,24 @@ $("#mp-connect").addEventListener("click", startConnection);
 $("#tenant-picker").addEventListener("change", (ev) => switchTenant(ev.target.value));
 document.querySelectorAll(".tab").forEach((tab) => tab.addEventListener("click", () => {
   document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t === tab));
-  for (const name of ["events", "payments", "orders"]) $(`#panel-${name}`).hidden = name !== tab.dataset.tab;
+  if (location.hash) history.pushState(null, "", location.pathname);
+  routeFromHash();
 }));
+window.addEventListener("hashchange", routeFromHash);
+$("#detail-back").addEventListener("click", () => { history.pushState(null, "", location.pathname); routeFromHash(); });
+$("#export-csv").addEventListener("click", () => exportCsv().catch(showError));
+$("#search").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  state.search = { email: $("#q-email").value.trim(), payment: $("#q-payment").value.trim(),
+    order: $("#q-order").value.trim(), from: $("#q-from").value, to: $("#q-to").value };
+  state.events = new Map();
+  loadEvents().catch(showError);
+});
+$("#q-clear").addEventListener("click", () => {
+  $("#search").reset();
+  state.search = {};
+  loadEvents().catch(showError);
+});
 document.querySelectorAll("#filters .chip").forEach((chip) => chip.addEventListener("click", () => {
   document.querySelectorAll("#filters .chip").forEach((c) => c.classList.toggle("active", c === chip));
   state.filter = chip.dataset.filter;

@@ -23,6 +23,7 @@ const fixture = JSON.parse(readFileSync(join(ROOT, "tests/fixtures/mercadopago/m
 
 // ---------- fake MercadoPago and GoHighLevel ----------
 const mpAnswers = new Map(); // payment id -> [status, body]
+const mpScripts = new Map(); // payment id -> [[status, body], ...] answered in turn, the last one repeated
 const ghlCalls = [];
 function fakeServer() {
   return createServer((req, res) => {
@@ -43,7 +44,9 @@ function fakeServer() {
     }
     const payment = path.match(/^\/v1\/payments\/(\w+)$/);
     if (payment) {
-      const [status, body] = mpAnswers.get(payment[1]) || [404, { message: "not_found" }];
+      const script = mpScripts.get(payment[1]);
+      const scripted = script && (script.length > 1 ? script.shift() : script[0]);
+      const [status, body] = scripted || mpAnswers.get(payment[1]) || [404, { message: "not_found" }];
       return reply(status, body);
     }
     if (path.startsWith("/contacts")) {
@@ -118,7 +121,7 @@ before(async () => {
   cobroEnv = { ...process.env, COBRO_BIND: `127.0.0.1:${port}`, COBRO_ADMIN_TOKEN: ADMIN,
     COBRO_DATABASE_URL: `sqlite://${join(dataDir, "cobro.db")}?mode=rwc`, COBRO_MP_WEBHOOK_SECRET: SECRET,
     COBRO_MP_API_BASE: `http://127.0.0.1:${fakePort}`, COBRO_GHL_API_BASE: `http://127.0.0.1:${fakePort}`,
-    COBRO_RETRY_SCHEDULE: "0.2", RUST_LOG: "warn", COBRO_PUBLIC_URL: baseUrl,
+    COBRO_RETRY_SCHEDULE: "0.2,0.2", RUST_LOG: "warn", COBRO_PUBLIC_URL: baseUrl,
     COBRO_MP_CLIENT_ID: "4096647727026581", COBRO_MP_CLIENT_SECRET: "browser-client-secret",
     COBRO_MP_AUTH_BASE: `http://127.0.0.1:${fakePort}` };
   await startCobro();
@@ -266,4 +269,51 @@ test("the dashboard reconnects by itself after the server restarts", async () =>
   mpAnswers.set("4004", approved("4004"));
   const after = await sendWebhook("4004", 5004);
   await page.waitForSelector(`tr[data-event-id="${after}"][data-status="success"]`);
+});
+
+test("search finds a payment by buyer email, and its detail shows every attempt", async () => {
+  const [status, body] = approved("4001");
+  mpScripts.set("4001", [[503, { message: "busy" }], [503, { message: "busy" }],
+    [status, { ...body, payer: { ...body.payer, email: "ana@example.com" } }]]);
+  mpAnswers.set("4002", approved("4002"));
+  const tried = await sendWebhook("4001", 6001);
+  await sendWebhook("4002", 6002);
+
+  const p = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  await p.goto(baseUrl);
+  await p.fill("#token", tenant.admin_token);
+  await p.click("button[type=submit]");
+  await p.waitForSelector('#conn[data-state="live"]');
+  await p.waitForSelector(`tr[data-event-id="${tried}"][data-status="success"]`);
+
+  await p.fill("#q-email", "ana@example.com");
+  await p.click("#search button[type=submit]");
+  await p.waitForFunction(() => document.querySelectorAll("#events tbody tr").length === 1);
+  assert.equal(await p.getAttribute("#events tbody tr", "data-event-id"), tried);
+
+  // The detail: three attempts (two refused by MercadoPago, then success), the raw notification.
+  await p.keyboard.press("Tab"); // rows are reachable by keyboard; open with a click here
+  await p.click(`tr[data-event-id="${tried}"]`);
+  await p.waitForFunction(() => document.querySelectorAll("#detail-timeline li[data-outcome]").length === 3);
+  const outcomes = await p.$$eval("#detail-timeline li[data-outcome]", (items) => items.map((li) => li.dataset.outcome));
+  assert.deepEqual(outcomes, ["retry", "retry", "success"]);
+  assert.match(await p.textContent("#detail-timeline"), /MercadoPago 503/);
+  assert.match(await p.textContent("#detail-raw"), /6001/);
+  assert.match(await p.textContent("#detail-payment"), /ana@example\.com/);
+  assert.equal(await p.evaluate(() => location.hash), `#event=${tried}`);
+  await p.screenshot({ path: join(ROOT, "target", "dashboard-detail.png"), fullPage: true });
+
+  // The link works on its own: a new tab opened on it shows the same detail after sign-in.
+  const linked = await browser.newPage({ viewport: { width: 390, height: 844 } }); // a phone
+  await linked.goto(`${baseUrl}/#event=${tried}`);
+  await linked.fill("#token", tenant.admin_token);
+  await linked.click("button[type=submit]");
+  await linked.waitForFunction(() => document.querySelectorAll("#detail-timeline li[data-outcome]").length === 3);
+  assert.equal(await linked.isVisible("#panel-detail"), true);
+  await linked.screenshot({ path: join(ROOT, "target", "dashboard-detail-phone.png"), fullPage: true });
+  await linked.close();
+
+  await p.click("#detail-back");
+  await p.waitForSelector("#panel-events:not([hidden])");
+  await p.close();
 });
