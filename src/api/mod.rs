@@ -15,6 +15,7 @@ pub mod openapi;
 mod orders;
 mod page;
 mod payments;
+mod stats;
 mod tenants;
 
 use actix_web::dev::ServiceResponse;
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(events::configure)
             .configure(orders::configure)
             .configure(payments::configure)
+            .configure(stats::configure)
             .configure(tenants::configure)
             .default_service(web::to(not_found)),
     );

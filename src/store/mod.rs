@@ -15,6 +15,7 @@ pub mod page;
 pub mod payments;
 pub mod run;
 pub mod search;
+pub mod stats;
 pub mod tenant_secrets;
 pub mod tenants;
 

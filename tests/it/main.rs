@@ -23,6 +23,7 @@ mod e2e_retry;
 mod e2e_search;
 mod e2e_secrets;
 mod e2e_shutdown;
+mod e2e_stats;
 mod e2e_ws;
 mod layers;
 mod prop_parsers;
