@@ -1,5 +1,6 @@
-//! The admin dashboard (SPEC §11): one HTML page with its script and stylesheet, compiled into
-//! the binary so there is nothing to build or deploy. It talks to the admin API and `/ws` like
+//! The admin dashboard (SPEC §11): one HTML page with its script and stylesheet, and the charting
+//! library of its overview (uPlot, vendored in `vendor/`), compiled into the binary so there is
+//! nothing to build or deploy and the page works offline. It talks to the admin API and `/ws` like
 //! any other client.
 
 use actix_web::{HttpResponse, web};
@@ -7,6 +8,8 @@ use actix_web::{HttpResponse, web};
 const INDEX: &str = include_str!("index.html");
 const SCRIPT: &str = include_str!("app.js");
 const STYLE: &str = include_str!("style.css");
+const CHART_SCRIPT: &str = include_str!("vendor/uplot-1.6.32.iife.min.js");
+const CHART_STYLE: &str = include_str!("vendor/uplot-1.6.32.min.css");
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -20,6 +23,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/assets/style.css",
         web::get().to(|| asset(STYLE, "text/css; charset=utf-8")),
+    )
+    .route(
+        "/assets/vendor/uplot.js",
+        web::get().to(|| asset(CHART_SCRIPT, "text/javascript; charset=utf-8")),
+    )
+    .route(
+        "/assets/vendor/uplot.css",
+        web::get().to(|| asset(CHART_STYLE, "text/css; charset=utf-8")),
     );
 }
 

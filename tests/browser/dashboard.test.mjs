@@ -317,3 +317,23 @@ test("search finds a payment by buyer email, and its detail shows every attempt"
   await p.waitForSelector("#panel-events:not([hidden])");
   await p.close();
 });
+
+test("the overview draws its charts and its counters move live", async () => {
+  const p = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  await p.goto(baseUrl);
+  await p.fill("#token", tenant.admin_token);
+  await p.click("button[type=submit]");
+  await p.waitForSelector('#conn[data-state="live"]');
+  await p.click('.tab[data-tab="overview"]');
+  await p.waitForFunction(() => document.querySelectorAll("#panel-overview .uplot canvas").length === 3);
+  await p.waitForFunction(() => Number(document.querySelector("#kpi-today").textContent) > 0);
+  const before = Number(await p.textContent("#kpi-today"));
+  assert.match(await p.textContent("#kpi-approved"), /ARS\s?[1-9][\d.,]*/);
+  assert.match(await p.getAttribute("#chart-minute", "aria-label"), /succeeded/);
+
+  mpAnswers.set("5005", approved("5005"));
+  await sendWebhook("5005", 7005);
+  await p.waitForFunction((n) => Number(document.querySelector("#kpi-today").textContent) === n + 1, before);
+  await p.screenshot({ path: join(ROOT, "target", "dashboard-overview.png"), fullPage: true });
+  await p.close();
+});
