@@ -19,6 +19,7 @@ const SECRET = "your_secret_key_here";
 const SELLER = "2079614828";
 const SCREENSHOT = join(ROOT, "target", "dashboard.png");
 const SCREENSHOT_FAILED = join(ROOT, "target", "dashboard-failed.png");
+const AXE = readFileSync(join(ROOT, "tests/browser/node_modules/axe-core/axe.min.js"), "utf8");
 const fixture = JSON.parse(readFileSync(join(ROOT, "tests/fixtures/mercadopago/mp_payment_approved.json"), "utf8"));
 
 // ---------- fake MercadoPago and GoHighLevel ----------
@@ -105,6 +106,17 @@ async function sendWebhook(paymentId, notificationId) {
   const answer = await res.json();
   assert.equal(answer.status, "accepted", JSON.stringify(answer));
   return answer.event_id;
+}
+
+// axe-core's WCAG A/AA rules on what the page shows now; answers the serious and critical ones.
+async function accessibilityProblems(p) {
+  await p.addScriptTag({ content: AXE });
+  const found = await p.evaluate(async () => {
+    const result = await window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa"] });
+    return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+  });
+  return found;
 }
 
 async function showEvents(p) {
@@ -301,6 +313,7 @@ test("search finds a payment by buyer email, and its detail shows every attempt"
   assert.match(await p.textContent("#detail-raw"), /6001/);
   assert.match(await p.textContent("#detail-payment"), /ana@example\.com/);
   assert.equal(await p.evaluate(() => location.hash), `#event=${tried}`);
+  assert.deepEqual(await accessibilityProblems(p), [], "the detail passes axe's WCAG A/AA checks");
   await p.screenshot({ path: join(ROOT, "target", "dashboard-detail.png"), fullPage: true });
 
   // The link works on its own: a new tab opened on it shows the same detail after sign-in.
@@ -315,6 +328,14 @@ test("search finds a payment by buyer email, and its detail shows every attempt"
 
   await p.click("#detail-back");
   await p.waitForSelector("#panel-events:not([hidden])");
+  assert.deepEqual(await accessibilityProblems(p), [], "the searched event list passes axe's checks");
+
+  // The payments list as CSV, through the button.
+  await p.click('.tab[data-tab="payments"]');
+  const [download] = await Promise.all([p.waitForEvent("download"), p.click("#export-csv")]);
+  const csv = readFileSync(await download.path(), "utf8");
+  assert.match(csv.split("\n")[0], /^mp_payment_id,status,/);
+  assert.match(csv, /4001,APPROVED/);
   await p.close();
 });
 
@@ -335,5 +356,6 @@ test("the overview draws its charts and its counters move live", async () => {
   await sendWebhook("5005", 7005);
   await p.waitForFunction((n) => Number(document.querySelector("#kpi-today").textContent) === n + 1, before);
   await p.screenshot({ path: join(ROOT, "target", "dashboard-overview.png"), fullPage: true });
+  assert.deepEqual(await accessibilityProblems(p), [], "the overview passes axe's WCAG A/AA checks");
   await p.close();
 });
