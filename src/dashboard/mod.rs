@@ -7,6 +7,8 @@ use actix_web::{HttpResponse, web};
 
 const INDEX: &str = include_str!("index.html");
 const SCRIPT: &str = include_str!("app.js");
+const DETAIL_SCRIPT: &str = include_str!("detail.js");
+const OVERVIEW_SCRIPT: &str = include_str!("overview.js");
 const STYLE: &str = include_str!("style.css");
 const CHART_SCRIPT: &str = include_str!("vendor/uplot-1.6.32.iife.min.js");
 const CHART_STYLE: &str = include_str!("vendor/uplot-1.6.32.min.css");
@@ -19,6 +21,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/assets/app.js",
         web::get().to(|| asset(SCRIPT, "text/javascript; charset=utf-8")),
+    )
+    .route(
+        "/assets/detail.js",
+        web::get().to(|| asset(DETAIL_SCRIPT, "text/javascript; charset=utf-8")),
+    )
+    .route(
+        "/assets/overview.js",
+        web::get().to(|| asset(OVERVIEW_SCRIPT, "text/javascript; charset=utf-8")),
     )
     .route(
         "/assets/style.css",
