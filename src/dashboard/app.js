@@ -112,10 +112,11 @@ async function startConnection() {
 // The search as query parameters; dates are whole days in the browser's time zone.
 function searchParams() {
   const q = new URLSearchParams({ limit: "200" });
-  const { email, payment, order, from, to } = state.search;
+  const { email, payment, order, action, from, to } = state.search;
   if (email) q.set("email", email);
   if (payment) q.set("mp_payment_id", payment);
   if (order) q.set("order_id", order);
+  if (action) q.set("action", action);
   if (from) q.set("from", new Date(`${from}T00:00:00`).toISOString());
   if (to) q.set("to", new Date(new Date(`${to}T00:00:00`).getTime() + 86400000).toISOString());
   return q;
@@ -371,7 +372,7 @@ $("#overview-all").addEventListener("change", (ev) => {
 $("#search").addEventListener("submit", (ev) => {
   ev.preventDefault();
   state.search = { email: $("#q-email").value.trim(), payment: $("#q-payment").value.trim(),
-    order: $("#q-order").value.trim(), from: $("#q-from").value, to: $("#q-to").value };
+    order: $("#q-order").value.trim(), action: $("#q-action").value, from: $("#q-from").value, to: $("#q-to").value };
   state.events = new Map();
   loadEvents().catch(showError);
 });

@@ -302,6 +302,13 @@ test("search finds a payment by buyer email, and its detail shows every attempt"
   await p.click("#search button[type=submit]");
   await p.waitForFunction(() => document.querySelectorAll("#events tbody tr").length === 1);
   assert.equal(await p.getAttribute("#events tbody tr", "data-event-id"), tried);
+  // Filters combine: the same buyer, another action, finds nothing.
+  await p.selectOption("#q-action", "payment.created");
+  await p.click("#search button[type=submit]");
+  await p.waitForSelector("#events-empty:visible");
+  await p.selectOption("#q-action", "");
+  await p.click("#search button[type=submit]");
+  await p.waitForFunction(() => document.querySelectorAll("#events tbody tr").length === 1);
 
   // The detail: three attempts (two refused by MercadoPago, then success), the raw notification.
   await p.keyboard.press("Tab"); // rows are reachable by keyboard; open with a click here
