@@ -139,6 +139,10 @@ pub async fn finish(
         .clone()
         .ok_or(ConnectionError::NoAccount)?;
     let granted = granted(&grant);
+    // SQLite: a transaction that reads, then writes, fails with SQLITE_BUSY_SNAPSHOT if the
+    // writer commits in between (its busy timeout does not retry that). Write transactions
+    // outside the writer take its gate, as retention does, so none commits meanwhile.
+    let _turn = svc.gate.enter().await;
     connections::connect(
         &svc.db,
         &svc.config.secrets,
@@ -319,7 +323,10 @@ pub async fn record_notice(
             )),
         ),
     };
-    let stored = connections::record_notice(&svc.db, event, connection, why).await?;
+    let stored = {
+        let _turn = svc.gate.enter().await;
+        connections::record_notice(&svc.db, event, connection, why).await?
+    };
     svc.directory.forget_all();
     if matches!(stored, Stored::Accepted(_)) {
         metrics::counter!("cobro_mp_connections_total", "outcome" => connection.as_str())

@@ -299,3 +299,42 @@ async fn granted_tokens_and_pkce_verifiers_are_sealed_at_rest() {
         "used"
     );
 }
+
+#[actix_web::test]
+async fn connecting_while_webhooks_pour_in_never_meets_a_locked_database() {
+    // SQLite: the callback's read-then-write transaction must not race the writer's commits
+    // (SQLITE_BUSY_SNAPSHOT, which the busy timeout does not retry); the demo met it once.
+    let app = app_with(&[]).await;
+    // A busy seller whose webhooks keep the writer committing.
+    app.create_tenant("4440001", None).await;
+    app.mp_serves("1", "approved", "4440001", None).await;
+    let pouring = {
+        let (url, http) = (app.url.clone(), app.http.clone());
+        actix_rt::spawn(async move {
+            for n in 0..400u64 {
+                let body = crate::utils::notification("4440001", "1", 10_000 + n);
+                let request_id = uuid::Uuid::new_v4().to_string();
+                let _ = http
+                    .post(format!("{url}/webhooks/mp?data.id=1&type=payment"))
+                    .header("x-request-id", &request_id)
+                    .header(
+                        "x-signature",
+                        crate::utils::sign(crate::utils::SECRET, "1", &request_id),
+                    )
+                    .body(body.to_string())
+                    .send()
+                    .await;
+            }
+        })
+    };
+    for n in 0..8 {
+        let seller = format!("77700{n}");
+        let tenant = unconnected_tenant(&app, &seller).await;
+        let code = format!("pour-{n}");
+        grants_code(&app, &code, grant("APP_USR-p", "TG-p", SIX_MONTHS, &seller)).await;
+        let query = start(&app, &tenant).await;
+        let (status, page) = callback(&app, &[("code", &code), ("state", &query["state"])]).await;
+        assert_eq!(status, 200, "connection {n}: {page}");
+    }
+    pouring.await.expect("webhooks sent");
+}
