@@ -267,7 +267,13 @@ async fn a_slow_event_holds_its_tenant_but_not_others() {
         chrono::DateTime::parse_from_rfc3339(event["processed_at"].as_str().unwrap_or_default())
             .expect("processed_at")
     };
-    assert!(at(&first) <= at(&second), "{first} {second}");
+    // SQLite has one writer, so a tenant's successes are stamped in order. On PostgreSQL several
+    // writer tasks commit cycles in parallel: two writes of one tenant that touch different
+    // payments and orders may be stamped a millisecond out of order (the rows they leave are the
+    // same either way). The fetch order below is the promise that holds on both.
+    if !crate::utils::cluster::postgres() {
+        assert!(at(&first) <= at(&second), "{first} {second}");
+    }
     let order = app.mp_paths().await;
     assert_eq!(
         order.iter().position(|p| p == "/v1/payments/2"),
