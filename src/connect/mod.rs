@@ -20,6 +20,7 @@ use dashmap::DashMap;
 use sea_orm::DbErr;
 use tokio::sync::Mutex;
 
+use crate::config::MpOAuth;
 use crate::domain::{MpConnection, RECONNECT, TenantId};
 use crate::provider::{GrantError, Provider};
 use crate::services::Services;
@@ -77,14 +78,19 @@ pub fn redirect_uri(svc: &Services) -> String {
     format!("{base}{CALLBACK_PATH}")
 }
 
-/// Starts an authorization for `tenant`: answers the page to send the seller to.
-pub async fn start(svc: &Services, tenant: TenantId) -> Result<String, ConnectionError> {
+/// The platform's application and the key its `state`s are signed with.
+fn application(svc: &Services) -> Result<(&MpOAuth, [u8; 32]), ConnectionError> {
     let oauth = svc
         .config
         .mp_oauth
         .as_ref()
         .ok_or(ConnectionError::NotConfigured)?;
-    let key = state::signing_key(oauth.client_secret.expose());
+    Ok((oauth, state::signing_key(oauth.client_secret.expose())))
+}
+
+/// Starts an authorization for `tenant`: answers the page to send the seller to.
+pub async fn start(svc: &Services, tenant: TenantId) -> Result<String, ConnectionError> {
+    let (oauth, key) = application(svc)?;
     let expires_at = Utc::now() + chrono::Duration::from_std(STATE_LIFETIME).unwrap_or_default();
     let issued = state::issue(&key, tenant, expires_at);
     let (db, secrets) = (&svc.db, &svc.config.secrets);
@@ -114,12 +120,7 @@ pub async fn finish(
     code: &str,
     state_text: &str,
 ) -> Result<(TenantId, String), ConnectionError> {
-    let oauth = svc
-        .config
-        .mp_oauth
-        .as_ref()
-        .ok_or(ConnectionError::NotConfigured)?;
-    let key = state::signing_key(oauth.client_secret.expose());
+    let (oauth, key) = application(svc)?;
     let (tenant, nonce) = state::verify(&key, state_text, Utc::now())?;
     let taken = connections::take_state(&svc.db, &svc.config.secrets, &nonce).await?;
     let Some((stored_tenant, verifier, _)) = taken.filter(|(t, _, _)| *t == tenant) else {

@@ -8,8 +8,8 @@ use entity::oauth_state::{self, Entity as OauthState};
 use entity::tenant::{self, ActiveModel, Column, Entity as Tenant, Model};
 use sea_orm::ActiveValue::{Set, Unchanged};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QuerySelect, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, SqlErr, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -151,7 +151,7 @@ fn granted_row(id: Uuid, secrets: &SecretBox, granted: &Granted<'_>) -> ActiveMo
 /// The connection broke (`disconnected`, `refresh_failed`) or came back without new tokens
 /// (`connected` by an `application.authorized` notification); `why` is what a person reads.
 pub async fn mark(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     tenant: TenantId,
     connection: MpConnection,
     why: Option<String>,
@@ -182,25 +182,15 @@ pub async fn record_notice(
 ) -> Result<Stored, DbErr> {
     let txn = db.begin().await?;
     let stored = events::insert_batch(&txn, std::slice::from_ref(event)).await?;
-    let Some(Stored::Accepted(id)) = stored.first().copied() else {
-        return Ok(stored
-            .first()
-            .copied()
-            .unwrap_or(Stored::Duplicate(Uuid::nil())));
+    let stored = stored
+        .first()
+        .copied()
+        .unwrap_or(Stored::Duplicate(Uuid::nil()));
+    let Stored::Accepted(id) = stored else {
+        return Ok(stored);
     };
     events::mark_handled(&txn, id).await?;
-    let row = ActiveModel {
-        id: Unchanged(event.tenant_id.0),
-        mp_connection: Set(connection.as_str().to_owned()),
-        mp_last_error: Set(why),
-        updated_at: Set(Utc::now()),
-        ..Default::default()
-    };
-    Tenant::update_many()
-        .set(row)
-        .filter(Column::Id.eq(event.tenant_id.0))
-        .exec(&txn)
-        .await?;
+    mark(&txn, event.tenant_id, connection, why).await?;
     txn.commit().await?;
     Ok(Stored::Accepted(id))
 }
