@@ -17,6 +17,8 @@ pub struct Model {
     pub status: String,
     pub mp_payment_id: Option<String>,
     pub init_point: Option<String>,
+    /// MercadoPago flagged a payment of this order as fraud: do not deliver.
+    pub fraud_alert: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

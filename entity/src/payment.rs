@@ -30,6 +30,15 @@ pub struct Model {
     pub ghl_contact_id: Option<String>,
     pub ghl_tagged_at: Option<DateTimeUtc>,
     pub raw: Json,
+    /// The amount exactly as the provider wrote it, when it sends decimal text (Orders API).
+    pub amount_decimal: Option<String>,
+    pub refunded_amount: Option<String>,
+    /// MercadoPago asked the seller not to deliver (a fraud alert, SPEC §17).
+    pub fraud_alert: bool,
+    /// The dispute (chargeback) on this payment: id, status, amount, documentation deadline.
+    pub dispute: Option<Json>,
+    /// The buyer's claim on this payment: id, status, stage, reason.
+    pub claim: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -31,6 +31,14 @@ pub struct Model {
     pub processed_at: Option<DateTimeUtc>,
     pub next_retry_at: Option<DateTimeUtc>,
     pub processing_ms: Option<i64>,
+    /// What the notification is about (SPEC §17): `payment | order | chargeback | fraud_alert |
+    /// claim | connection`.
+    pub resource_type: String,
+    /// The provider's id of that resource, as text (`ORD01…`, a chargeback case id, ...).
+    pub resource_id: Option<String>,
+    /// An order notification's `data.version`: a notification not above the last one processed
+    /// for its order is stale.
+    pub resource_version: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,7 @@ mod m20261125_000001_cluster;
 mod m20261203_000001_mp_oauth;
 mod m20261203_000002_event_attempts;
 mod m20261203_000003_search_indexes;
+mod m20261204_000001_mp_topics;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_mp_oauth::Migration),
             Box::new(m20261203_000002_event_attempts::Migration),
             Box::new(m20261203_000003_search_indexes::Migration),
+            Box::new(m20261204_000001_mp_topics::Migration),
         ]
     }
 }

@@ -8,14 +8,16 @@ mod failure;
 mod notification;
 mod order_state;
 mod payment;
+mod resources;
 pub mod retry;
 mod status;
 
 pub use connection::{MpConnection, RECONNECT};
 pub use failure::Failure;
-pub use notification::{BodyError, Classified, Notification, Topic};
+pub use notification::{BodyError, Classified, Notification, ResourceKind, Topic};
 pub use order_state::{OrderMove, OrderStatus, plan_order_move};
 pub use payment::{PaymentSnapshot, normalize_id};
+pub use resources::{ClaimSnapshot, DisputeSnapshot, OrderSnapshot};
 pub use retry::RetrySchedule;
 pub use status::{EventStatus, PaymentStatus};
 

@@ -4,14 +4,75 @@
 
 use serde_json::Value;
 
-/// What a notification is about.
+/// What a notification is about (SPEC §17).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Topic {
     /// A payment changed: fetch it and process it.
     Payment,
+    /// An order of the provider's Orders API changed; `version` grows with each change, so a
+    /// notification not above the last one processed is stale.
+    Order { version: Option<i64> },
+    /// A dispute (chargeback) was opened on a payment or moved.
+    Chargeback,
+    /// The provider asks the seller not to deliver: a fraud alert. Never resent by MercadoPago,
+    /// so it is processed ahead of the tenant's backlog.
+    FraudAlert,
+    /// A buyer opened a claim on a payment, or it moved.
+    Claim,
     /// The seller granted (`authorized: true`) or revoked the platform's application (SPEC §14,
     /// MercadoPago's `mp-connect`): stored as handled, and the tenant's connection marked.
     Connection { authorized: bool },
+}
+
+impl Topic {
+    /// The event's `resource_type`.
+    pub fn resource(self) -> ResourceKind {
+        match self {
+            Topic::Payment => ResourceKind::Payment,
+            Topic::Order { .. } => ResourceKind::Order,
+            Topic::Chargeback => ResourceKind::Chargeback,
+            Topic::FraudAlert => ResourceKind::FraudAlert,
+            Topic::Claim => ResourceKind::Claim,
+            Topic::Connection { .. } => ResourceKind::Connection,
+        }
+    }
+}
+
+/// What a stored event is about: its `resource_type` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResourceKind {
+    Payment,
+    Order,
+    Chargeback,
+    FraudAlert,
+    Claim,
+    Connection,
+}
+
+impl ResourceKind {
+    pub const ALL: [ResourceKind; 6] = [
+        ResourceKind::Payment,
+        ResourceKind::Order,
+        ResourceKind::Chargeback,
+        ResourceKind::FraudAlert,
+        ResourceKind::Claim,
+        ResourceKind::Connection,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Payment => "payment",
+            ResourceKind::Order => "order",
+            ResourceKind::Chargeback => "chargeback",
+            ResourceKind::FraudAlert => "fraud_alert",
+            ResourceKind::Claim => "claim",
+            ResourceKind::Connection => "connection",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
 }
 
 /// A notification Cobro acts on, fields normalised to text.
@@ -26,7 +87,13 @@ pub struct Notification {
     /// The seller account the notification is for (MercadoPago's `user_id`): finds the tenant.
     pub seller_account_id: String,
     pub action: String,
-    /// The payment to fetch (for a connection notice, its `data.id`, possibly empty).
+    /// The body's `data.id` as sent (MercadoPago signs the query's copy of it); `None` when the
+    /// body has none (a fraud alert).
+    pub signed_id: Option<String>,
+    /// The resource the notification is about (`resource_id`): a payment, order, chargeback or
+    /// claim id; for a fraud alert, its payment.
+    pub resource_id: String,
+    /// The payment it names, when it names one (empty otherwise: an order, a claim).
     pub payment_id: String,
     pub raw: Value,
 }

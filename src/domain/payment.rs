@@ -21,6 +21,10 @@ pub struct PaymentSnapshot {
     /// The order id the payment was made for (Cobro puts its order id there at checkout).
     pub external_reference: Option<String>,
     pub transaction_amount: Option<f64>,
+    /// The amount exactly as the provider wrote it, when it sends decimal text (the Orders
+    /// API): stored as sent, never rounded through a float.
+    pub amount: Option<String>,
+    pub refunded_amount: Option<String>,
     pub currency_id: Option<String>,
     pub payer_email: Option<String>,
     /// The buyer's name as shown (SPEC §10's fallbacks are the adapter's).

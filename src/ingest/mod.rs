@@ -17,7 +17,7 @@ use crate::error::{AppError, ErrorBody};
 use crate::provider::{Delivery, Provider};
 use crate::publish::{StatusUpdate, WebhookEventUpdated};
 use crate::state::AppState;
-use crate::store::events::{NewEvent, Stored};
+use crate::store::events::{EventResource, NewEvent, Stored};
 use crate::tenant::Enqueue;
 use schema::WebhookOut;
 
@@ -128,7 +128,7 @@ async fn ingest(
         ));
     }
     let span = tracing::Span::current();
-    span.record("mp_payment", notification.payment_id.as_str());
+    span.record("mp_payment", notification.resource_id.as_str());
     let directory = &state.services.directory;
     let Some(tenant) = directory.find(&notification.seller_account_id).await? else {
         return Ok(Outcome::Ignored("unknown tenant".into()));
@@ -255,18 +255,26 @@ fn authenticate(
 }
 
 fn new_event(state: &AppState, tenant: TenantId, n: Notification) -> NewEvent {
-    // Dedupe on the body id; without one, on the delivery id; without both, on the exact body.
-    let notification_id = match (&n.notification_id, &n.delivery_id) {
-        (Some(id), _) => id.clone(),
-        (None, Some(rid)) => format!("req:{rid}"),
-        (None, None) => format!("sha256:{}", hex::encode(Sha256::digest(n.raw.to_string()))),
-    };
+    let notification_id = dedup_key(&n);
     let webhook_type = match n.topic {
         Topic::Payment => "payment",
+        Topic::Order { .. } => "order",
+        Topic::Chargeback => "topic_chargebacks_wh",
+        Topic::FraudAlert => "stop_delivery_op_wh",
+        Topic::Claim => "topic_claims_integration_wh",
         Topic::Connection { .. } => "mp-connect",
+    };
+    let version = match n.topic {
+        Topic::Order { version } => version,
+        _ => None,
     };
     NewEvent {
         tenant_id: tenant,
+        resource: EventResource {
+            kind: n.topic.resource(),
+            id: n.resource_id,
+            version,
+        },
         notification_id,
         request_id: n.delivery_id,
         webhook_type: webhook_type.into(),
@@ -274,6 +282,17 @@ fn new_event(state: &AppState, tenant: TenantId, n: Notification) -> NewEvent {
         mp_payment_id: n.payment_id,
         raw_payload: n.raw,
         max_attempts: state.services.config.retry_schedule.attempts(),
+    }
+}
+
+/// SPEC §5 and §17: an order notification with a version is one per (order, version); else the
+/// body id; without one, the delivery id; without both, the exact body.
+fn dedup_key(n: &Notification) -> String {
+    match (n.topic, &n.notification_id, &n.delivery_id) {
+        (Topic::Order { version: Some(v) }, _, _) => format!("order:{}:{v}", n.resource_id),
+        (_, Some(id), _) => id.clone(),
+        (_, None, Some(rid)) => format!("req:{rid}"),
+        (_, None, None) => format!("sha256:{}", hex::encode(Sha256::digest(n.raw.to_string()))),
     }
 }
 

@@ -13,7 +13,10 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::config::{Config, MpOAuth};
-use crate::domain::{BodyError, Classified, Failure, Notification, PaymentSnapshot};
+use crate::domain::{
+    BodyError, ClaimSnapshot, Classified, DisputeSnapshot, Failure, Notification, OrderSnapshot,
+    PaymentSnapshot,
+};
 
 /// A payment provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -149,6 +152,48 @@ impl Providers {
             Provider::MercadoPago => {
                 let client = &self.mercadopago;
                 mercadopago::fetch_payment(client, access_token, payment_id).await
+            }
+        }
+    }
+
+    /// Fetches an order of the provider's Orders API with its payments (SPEC §17).
+    pub async fn fetch_order(
+        &self,
+        provider: Provider,
+        access_token: &str,
+        order_id: &str,
+    ) -> Result<OrderSnapshot, Failure> {
+        match provider {
+            Provider::MercadoPago => {
+                mercadopago::fetch_order(&self.mercadopago, access_token, order_id).await
+            }
+        }
+    }
+
+    /// Fetches a dispute (chargeback): the payments it is on and what a seller must see.
+    pub async fn fetch_dispute(
+        &self,
+        provider: Provider,
+        access_token: &str,
+        dispute_id: &str,
+    ) -> Result<DisputeSnapshot, Failure> {
+        match provider {
+            Provider::MercadoPago => {
+                mercadopago::fetch_chargeback(&self.mercadopago, access_token, dispute_id).await
+            }
+        }
+    }
+
+    /// Fetches a buyer's claim and the payment it is on.
+    pub async fn fetch_claim(
+        &self,
+        provider: Provider,
+        access_token: &str,
+        claim_id: &str,
+    ) -> Result<ClaimSnapshot, Failure> {
+        match provider {
+            Provider::MercadoPago => {
+                mercadopago::fetch_claim(&self.mercadopago, access_token, claim_id).await
             }
         }
     }

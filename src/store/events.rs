@@ -17,10 +17,12 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::run::{self, Run};
-use crate::domain::{EventStatus, TenantId};
+use crate::domain::{EventStatus, ResourceKind, TenantId};
 
 pub struct NewEvent {
     pub tenant_id: TenantId,
+    /// What the notification is about (SPEC §17).
+    pub resource: EventResource,
     pub notification_id: String,
     pub request_id: Option<String>,
     pub webhook_type: String,
@@ -28,6 +30,25 @@ pub struct NewEvent {
     pub mp_payment_id: String,
     pub raw_payload: Value,
     pub max_attempts: i32,
+}
+
+/// The `resource_type`, `resource_id` and `resource_version` of a new event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventResource {
+    pub kind: ResourceKind,
+    pub id: String,
+    pub version: Option<i64>,
+}
+
+impl EventResource {
+    /// A payment notification's resource: the payment.
+    pub fn payment(id: impl Into<String>) -> Self {
+        Self {
+            kind: ResourceKind::Payment,
+            id: id.into(),
+            version: None,
+        }
+    }
 }
 
 /// What became of an event handed to [`insert_batch`]. The unique index decides, so of any number
@@ -60,6 +81,9 @@ fn new_row(new: &NewEvent) -> ActiveModel {
         processed_at: Set(None),
         next_retry_at: Set(None),
         processing_ms: Set(None),
+        resource_type: Set(new.resource.kind.as_str().into()),
+        resource_id: Set(Some(new.resource.id.clone()).filter(|id| !id.is_empty())),
+        resource_version: Set(new.resource.version),
     }
 }
 

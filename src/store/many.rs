@@ -132,6 +132,8 @@ pub async fn upsert_payments(
         P::MpStatus,
         P::StatusDetail,
         P::TransactionAmount,
+        P::AmountDecimal,
+        P::RefundedAmount,
         P::CurrencyId,
         P::PayerEmail,
         P::PayerName,

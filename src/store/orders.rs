@@ -35,6 +35,7 @@ pub async fn create(
         status: Set(OrderStatus::Created.as_str().into()),
         mp_payment_id: Set(None),
         init_point: Set(None),
+        fraud_alert: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
     }

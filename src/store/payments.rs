@@ -77,6 +77,8 @@ fn refresh(row: &mut ActiveModel, mp: &PaymentSnapshot, order_id: Option<Uuid>) 
     row.mp_status = Set(mp.provider_status.clone().unwrap_or_default());
     row.status_detail = Set(mp.status_detail.clone());
     row.transaction_amount = Set(mp.transaction_amount);
+    row.amount_decimal = Set(mp.amount.clone());
+    row.refunded_amount = Set(mp.refunded_amount.clone());
     row.currency_id = Set(mp.currency_id.clone());
     row.payer_email = Set(mp.payer_email.clone());
     row.payer_name = Set(mp.payer_name.clone());

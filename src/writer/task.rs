@@ -241,7 +241,7 @@ mod tests {
 
     use super::*;
     use crate::domain::TenantId;
-    use crate::store::events::NewEvent;
+    use crate::store::events::{EventResource, NewEvent};
     use crate::writer::{Reply, Write};
 
     fn queues() -> (
@@ -262,6 +262,7 @@ mod tests {
         let (reply, _) = oneshot::channel();
         let event = NewEvent {
             tenant_id: TenantId(Uuid::nil()),
+            resource: EventResource::payment(n.to_string()),
             notification_id: format!("n{n}"),
             request_id: None,
             webhook_type: "payment".into(),

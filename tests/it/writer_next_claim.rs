@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use cobro::domain::TenantId;
 use cobro::provider::mercadopago::payment::read;
-use cobro::store::events::{NewEvent, Stored};
+use cobro::store::events::{EventResource, NewEvent, Stored};
 use cobro::writer::{AttemptFailed, PaymentUpdate, Writer};
 use entity::webhook_event;
 use sea_orm::{Database, DatabaseConnection, EntityTrait};
@@ -21,6 +21,7 @@ const SELLER: &str = "2079614828";
 async fn store(writer: &Writer, tenant: TenantId, n: u32) -> Uuid {
     let event = NewEvent {
         tenant_id: tenant,
+        resource: EventResource::payment(format!("55500{n}")),
         notification_id: format!("writer-test-{n}"),
         request_id: None,
         webhook_type: "payment".into(),

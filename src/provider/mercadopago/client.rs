@@ -23,7 +23,30 @@ impl MpClient {
         access_token: &str,
         payment_id: &str,
     ) -> Result<Value, CallError> {
-        let url = join(&self.base, &format!("v1/payments/{payment_id}"));
+        self.get(access_token, &format!("v1/payments/{payment_id}"))
+            .await
+    }
+
+    /// `GET /v1/orders/{id}` (Orders API).
+    pub async fn get_order(&self, access_token: &str, order_id: &str) -> Result<Value, CallError> {
+        self.get(access_token, &format!("v1/orders/{order_id}"))
+            .await
+    }
+
+    /// `GET /v1/chargebacks/{id}`.
+    pub async fn get_chargeback(&self, access_token: &str, id: &str) -> Result<Value, CallError> {
+        self.get(access_token, &format!("v1/chargebacks/{id}"))
+            .await
+    }
+
+    /// `GET /post-purchase/v1/claims/{id}`.
+    pub async fn get_claim(&self, access_token: &str, id: &str) -> Result<Value, CallError> {
+        self.get(access_token, &format!("post-purchase/v1/claims/{id}"))
+            .await
+    }
+
+    async fn get(&self, access_token: &str, path: &str) -> Result<Value, CallError> {
+        let url = join(&self.base, path);
         send("mercadopago", self.http.get(url).bearer_auth(access_token)).await
     }
 

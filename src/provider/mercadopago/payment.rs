@@ -27,6 +27,9 @@ pub fn read(raw: Value) -> Result<PaymentSnapshot, UnreadablePayment> {
         seller_account_id: text("/collector_id"),
         external_reference: text("/external_reference"),
         transaction_amount: raw.pointer("/transaction_amount").and_then(number),
+        // The Payments API sends JSON numbers: `transaction_amount` is the amount.
+        amount: None,
+        refunded_amount: None,
         currency_id: text("/currency_id"),
         payer_email: text("/payer/email"),
         payer_name: payer_name(&raw),
@@ -43,7 +46,7 @@ pub fn read(raw: Value) -> Result<PaymentSnapshot, UnreadablePayment> {
 
 /// The buyer's first and last name for GoHighLevel: `payer`'s, else `additional_info.payer`'s,
 /// each part on its own (strings only, as GoHighLevel wants text).
-fn payer_parts(raw: &Value) -> (Option<String>, Option<String>) {
+pub(super) fn payer_parts(raw: &Value) -> (Option<String>, Option<String>) {
     let text = |path: &str| raw.pointer(path).and_then(Value::as_str).map(str::to_owned);
     let part = |field: &str| {
         text(&format!("/payer/{field}"))
@@ -52,7 +55,7 @@ fn payer_parts(raw: &Value) -> (Option<String>, Option<String>) {
     (part("first_name"), part("last_name"))
 }
 
-fn number(value: &Value) -> Option<f64> {
+pub(super) fn number(value: &Value) -> Option<f64> {
     match value {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.trim().parse().ok(),
@@ -61,7 +64,7 @@ fn number(value: &Value) -> Option<f64> {
 }
 
 /// SPEC §10: `payer.first_name/last_name`, else `additional_info.payer`, else the cardholder.
-fn payer_name(raw: &Value) -> Option<String> {
+pub(super) fn payer_name(raw: &Value) -> Option<String> {
     let full_name = |base: &str| {
         let part = |field: &str| {
             raw.pointer(&format!("{base}/{field}"))

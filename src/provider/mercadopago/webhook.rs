@@ -13,18 +13,15 @@ pub fn verify(
     secret: Option<&[u8]>,
 ) -> Result<(), Refused> {
     let query_data_id = delivery.query_param("data.id");
-    if query_data_id
-        .as_ref()
-        .is_some_and(|query_id| *query_id != notification.payment_id)
-    {
+    if query_data_id.is_some() && query_data_id != notification.signed_id {
         return Err(Refused("query data.id does not match body data.id".into()));
     }
     let Some(secret) = secret else {
         return Ok(());
     };
-    // A payment's id must be signed; a connection notice may come without any `data.id`.
-    let unsigned_id_allowed = notification.payment_id.is_empty();
-    if query_data_id.is_none() && !unsigned_id_allowed {
+    // A body's `data.id` must be signed; a connection notice or a fraud alert may come without
+    // any `data.id`, and then the manifest has no `id:` part.
+    if query_data_id.is_none() && notification.signed_id.is_some() {
         return Err(Refused("data.id missing from the query string".into()));
     }
     signature::check(

@@ -1,0 +1,159 @@
+//! Issue 22, every MercadoPago notification a platform meets (SPEC §17):
+//!
+//! - `webhook_events` learns what a notification is about: `resource_type` (`payment`, `order`,
+//!   `chargeback`, `fraud_alert`, `claim`, `connection`; existing rows are payments or
+//!   connections), `resource_id` (the provider's id of it, as text: `ORD01…`, a chargeback case)
+//!   and `resource_version` (an order notification's `data.version`, which decides whether a
+//!   later notification is stale). Searched by `(tenant_id, resource_type, resource_id, id)`.
+//! - `payments` keeps the exact decimal amounts of the Orders API (`amount_decimal`, `refunded_amount`:
+//!   text, never rounded through a float), whether MercadoPago flagged the sale as fraud
+//!   (`fraud_alert`), and the dispute and claim MercadoPago opened on it (`dispute`, `claim`: the
+//!   fields a seller acts on, as JSON).
+//! - `orders` learns `fraud_alert`.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum WebhookEvents {
+    Table,
+    TenantId,
+    Id,
+    ResourceType,
+    ResourceId,
+    ResourceVersion,
+}
+
+#[derive(DeriveIden)]
+enum Payments {
+    Table,
+    AmountDecimal,
+    RefundedAmount,
+    FraudAlert,
+    Dispute,
+    Claim,
+}
+
+#[derive(DeriveIden)]
+enum Orders {
+    Table,
+    FraudAlert,
+}
+
+async fn add_columns(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden,
+    columns: Vec<ColumnDef>,
+) -> Result<(), DbErr> {
+    let table = table.into_iden();
+    // SQLite takes one column per ALTER TABLE.
+    for mut column in columns {
+        let alter = Table::alter()
+            .table(table.clone())
+            .add_column(&mut column)
+            .to_owned();
+        manager.alter_table(alter).await?;
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        add_columns(
+            manager,
+            WebhookEvents::Table,
+            vec![
+                string(WebhookEvents::ResourceType)
+                    .default("payment")
+                    .to_owned(),
+                text_null(WebhookEvents::ResourceId),
+                big_integer_null(WebhookEvents::ResourceVersion),
+            ],
+        )
+        .await?;
+        add_columns(
+            manager,
+            Payments::Table,
+            vec![
+                text_null(Payments::AmountDecimal),
+                text_null(Payments::RefundedAmount),
+                boolean(Payments::FraudAlert).default(false).to_owned(),
+                json_null(Payments::Dispute),
+                json_null(Payments::Claim),
+            ],
+        )
+        .await?;
+        add_columns(
+            manager,
+            Orders::Table,
+            vec![boolean(Orders::FraudAlert).default(false).to_owned()],
+        )
+        .await?;
+        // Connection notices stored before this migration are not payments.
+        let connections = Query::update()
+            .table(WebhookEvents::Table)
+            .value(WebhookEvents::ResourceType, "connection")
+            .and_where(Expr::col(Alias::new("webhook_type")).eq("mp-connect"))
+            .to_owned();
+        manager.exec_stmt(connections).await?;
+        let by_resource = Index::create()
+            .name("ix_events_tenant_resource")
+            .table(WebhookEvents::Table)
+            .col(WebhookEvents::TenantId)
+            .col(WebhookEvents::ResourceType)
+            .col(WebhookEvents::ResourceId)
+            .col(WebhookEvents::Id)
+            .if_not_exists()
+            .to_owned();
+        manager.create_index(by_resource).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("ix_events_tenant_resource")
+                    .table(WebhookEvents::Table)
+                    .to_owned(),
+            )
+            .await?;
+        let drops: [(DynIden, Vec<DynIden>); 3] = [
+            (
+                WebhookEvents::Table.into_iden(),
+                vec![
+                    WebhookEvents::ResourceType.into_iden(),
+                    WebhookEvents::ResourceId.into_iden(),
+                    WebhookEvents::ResourceVersion.into_iden(),
+                ],
+            ),
+            (
+                Payments::Table.into_iden(),
+                vec![
+                    Payments::AmountDecimal.into_iden(),
+                    Payments::RefundedAmount.into_iden(),
+                    Payments::FraudAlert.into_iden(),
+                    Payments::Dispute.into_iden(),
+                    Payments::Claim.into_iden(),
+                ],
+            ),
+            (
+                Orders::Table.into_iden(),
+                vec![Orders::FraudAlert.into_iden()],
+            ),
+        ];
+        for (table, columns) in drops {
+            for column in columns {
+                let alter = Table::alter()
+                    .table(table.clone())
+                    .drop_column(column)
+                    .to_owned();
+                manager.alter_table(alter).await?;
+            }
+        }
+        Ok(())
+    }
+}
