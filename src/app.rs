@@ -157,6 +157,7 @@ async fn recover(state: &AppState) -> Result<(), sea_orm::DbErr> {
             tenant: event.tenant_id,
             event_id: event.id,
             not_before: event.next_retry_at,
+            urgent: event.urgent,
         });
     }
     Ok(())

@@ -50,6 +50,10 @@ pub struct PaymentStatusUpdated {
     pub transaction_amount: Option<f64>,
     pub currency_id: Option<String>,
     pub mp_payment_id: Option<u64>,
+    /// The provider's payment id as text (SPEC §19): also the ids that are not numbers
+    /// (`PAY01…` of the Orders API), for which `mpPaymentId` is `null`.
+    #[serde(default)]
+    pub payment_id: String,
     pub mp_status_detail: Option<String>,
     pub customer_email: Option<String>,
     pub customer_name: Option<String>,
@@ -57,10 +61,20 @@ pub struct PaymentStatusUpdated {
     pub date_approved: Option<String>,
 }
 
+/// `fraudAlert` data (SPEC §17): MercadoPago asks the seller not to deliver this order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FraudAlert {
+    pub order_id: Option<String>,
+    pub payment_id: String,
+    pub description: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum StatusUpdate {
     Event(WebhookEventUpdated),
     Payment(PaymentStatusUpdated),
+    FraudAlert(FraudAlert),
 }
 
 impl StatusUpdate {
@@ -69,6 +83,7 @@ impl StatusUpdate {
         match self {
             StatusUpdate::Event(_) => "webhookEventUpdated",
             StatusUpdate::Payment(_) => "paymentStatusUpdated",
+            StatusUpdate::FraudAlert(_) => "fraudAlert",
         }
     }
 
@@ -77,6 +92,7 @@ impl StatusUpdate {
         let data = match self {
             StatusUpdate::Event(event) => serde_json::to_value(event),
             StatusUpdate::Payment(payment) => serde_json::to_value(payment),
+            StatusUpdate::FraudAlert(alert) => serde_json::to_value(alert),
         };
         data.unwrap_or_default()
     }
@@ -86,6 +102,9 @@ impl StatusUpdate {
         match name {
             "webhookEventUpdated" => serde_json::from_value(data).ok().map(StatusUpdate::Event),
             "paymentStatusUpdated" => serde_json::from_value(data).ok().map(StatusUpdate::Payment),
+            "fraudAlert" => serde_json::from_value(data)
+                .ok()
+                .map(StatusUpdate::FraudAlert),
             _ => None,
         }
     }

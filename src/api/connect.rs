@@ -148,6 +148,7 @@ async fn resume_events(state: &AppState, tenant: TenantId) {
                     tenant,
                     event_id,
                     not_before: None,
+                    urgent: false,
                 });
             }
         }

@@ -51,6 +51,12 @@ pub struct EventOut {
     pub processed_at: Option<DateTime<Utc>>,
     pub next_retry_at: Option<DateTime<Utc>>,
     pub processing_ms: Option<i64>,
+    /// What the notification is about (SPEC §17).
+    #[schema(pattern = "^(payment|order|chargeback|fraud_alert|claim|connection)$")]
+    pub resource_type: String,
+    /// The provider's id of it: a payment, an order (`ORD01…`), a chargeback, a claim; for a
+    /// fraud alert, its payment.
+    pub resource_id: Option<String>,
 }
 
 /// One event with its attempt history (issue 13).
@@ -154,6 +160,8 @@ impl From<entity::webhook_event::Model> for EventOut {
             processed_at: e.processed_at,
             next_retry_at: e.next_retry_at,
             processing_ms: e.processing_ms,
+            resource_type: e.resource_type,
+            resource_id: e.resource_id,
         }
     }
 }
@@ -293,5 +301,7 @@ fn queue_now(state: &AppState, tenant: TenantId, event_id: Uuid) {
         tenant,
         event_id,
         not_before: None,
+        // A person asked for it: it waits its turn.
+        urgent: false,
     });
 }

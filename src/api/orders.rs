@@ -55,6 +55,8 @@ pub struct OrderOut {
     pub mp_payment_id: Option<String>,
     /// The checkout page, when one was created.
     pub init_point: Option<String>,
+    /// MercadoPago flagged a payment of this order as fraud: do not deliver (SPEC §17).
+    pub fraud_alert: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -71,6 +73,7 @@ impl From<entity::order::Model> for OrderOut {
             status: o.status,
             mp_payment_id: o.mp_payment_id,
             init_point: o.init_point,
+            fraud_alert: o.fraud_alert,
             created_at: o.created_at,
             updated_at: o.updated_at,
         }

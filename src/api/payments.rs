@@ -18,7 +18,7 @@ use crate::store::search::{self, Filter};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/tenants/{tid}/payments").route(web::get().to(list)))
-        // Before `{mp_payment_id}`, the way actix matches (payment ids are digits anyway).
+        // Before `{mp_payment_id}`, the way actix matches: `export` names no payment.
         .service(web::resource("/tenants/{tid}/payments/export").route(web::get().to(export)))
         .service(
             web::resource("/tenants/{tid}/payments/{mp_payment_id}").route(web::get().to(read)),
@@ -51,6 +51,18 @@ pub struct PaymentOut {
     pub ghl_tagged_at: Option<DateTime<Utc>>,
     /// The payment document as MercadoPago answered it.
     pub raw: Value,
+    /// The amount exactly as the provider wrote it, when it sends decimal text (the Orders API;
+    /// `transaction_amount` is the same as a number).
+    pub amount: Option<String>,
+    pub refunded_amount: Option<String>,
+    /// MercadoPago flagged the sale as fraud: do not deliver (SPEC §17).
+    pub fraud_alert: bool,
+    /// The dispute (chargeback) on this payment: `id`, `amount`, `currency`,
+    /// `date_documentation_deadline` (answer with documents before it, or lose the money),
+    /// `documentation_status`, `coverage_applied`, `reason`, as MercadoPago sent them.
+    pub dispute: Option<Value>,
+    /// The buyer's claim on this payment: `id`, `status`, `stage`, `type`, `reason_id`.
+    pub claim: Option<Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -78,6 +90,11 @@ impl From<entity::payment::Model> for PaymentOut {
             ghl_contact_id: p.ghl_contact_id,
             ghl_tagged_at: p.ghl_tagged_at,
             raw: p.raw,
+            amount: p.amount_decimal,
+            refunded_amount: p.refunded_amount,
+            fraud_alert: p.fraud_alert,
+            dispute: p.dispute,
+            claim: p.claim,
             created_at: p.created_at,
             updated_at: p.updated_at,
         }
@@ -162,15 +179,17 @@ pub(crate) async fn export(
 }
 
 #[utoipa::path(get, path = "/api/tenants/{tid}/payments/{mp_payment_id}", tag = "payments", security(("bearer" = [])),
-    params(("tid" = Uuid, Path, description = "tenant id"), ("mp_payment_id" = String, Path, pattern = r"^[0-9]+$", description = "MercadoPago's payment id: digits")),
+    params(("tid" = Uuid, Path, description = "tenant id"), ("mp_payment_id" = String, Path, pattern = r"^[A-Za-z0-9_-]+$", description = "the provider's payment id: digits for MercadoPago's Payments API, `PAY01…` for its Orders API")),
     responses((status = 200, description = "the payment as last fetched from MercadoPago", body = PaymentOut)))]
 pub(crate) async fn read(
     access: TenantAccess,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    // Payment ids are digits; anything else names no payment (and is never sent to the database).
-    if path.1.is_empty() || !path.1.bytes().all(|b| b.is_ascii_digit()) {
+    // Payment ids are letters, digits, `-` and `_`; anything else names no payment (and is never
+    // sent to the database).
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    if path.1.is_empty() || !path.1.bytes().all(plain) {
         return Err(AppError::NotFound("payment"));
     }
     let payment = payments::get(&state.services.db, access.0, &path.1)

@@ -1,5 +1,5 @@
 //! The GoHighLevel API v2 client (MERCADOPAGO.md §5): find a contact by email, create it without
-//! tags, add one tag. Used only by the tenant pipeline; `upsert` never carries tags because its
+//! tags, add one tag, take it back (a fraud alert). Used only by the tenant pipeline; `upsert` never carries tags because its
 //! `tags` field replaces all of a contact's tags.
 
 use serde_json::{Value, json};
@@ -95,6 +95,16 @@ impl GhlClient {
             .pointer("/contact/id")
             .and_then(normalize_id)
             .ok_or(GhlError::NoContactId)
+    }
+
+    /// `DELETE /contacts/{id}/tags` with the tenant's one tag: a fraud alert takes it back.
+    pub async fn remove_tag(&self, s: &GhlSettings, contact_id: &str) -> Result<(), GhlError> {
+        let path = format!("contacts/{contact_id}/tags");
+        let request = self
+            .request(reqwest::Method::DELETE, &path, &s.api_key)
+            .json(&json!({ "tags": [s.tag] }));
+        send("gohighlevel", request).await?;
+        Ok(())
     }
 
     /// `POST /contacts/{id}/tags` with the tenant's one tag.

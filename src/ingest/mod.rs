@@ -163,6 +163,7 @@ async fn ingest(
                 tenant: tenant_id,
                 event_id,
                 not_before: None,
+                urgent: topic == Topic::FraudAlert,
             });
             Ok(Outcome::Accepted(event_id))
         }

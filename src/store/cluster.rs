@@ -296,6 +296,8 @@ pub struct PendingEvent {
     pub id: Uuid,
     pub seq: i64,
     pub next_retry_at: Option<DateTime<Utc>>,
+    /// A fraud alert: queued ahead of the tenant's others (SPEC §17).
+    pub urgent: bool,
 }
 
 /// One tenant's pull: its pending events after `after_seq`, at most `limit`.
@@ -316,12 +318,12 @@ pub async fn pending_after_many(
     let limits: Vec<i64> = pulls.iter().map(|p| p.limit).collect();
     // Each pull is the single-tenant read of the partial index `ix_webhook_events_pending_seq`,
     // run once per row of the arrays (LATERAL), numbered to give each pull its own rows.
-    let rows: Vec<(i64, Uuid, i64, Option<DateTime<Utc>>)> = sqlx::query_as(
-        "SELECT p.n, e.id, e.seq, e.next_retry_at
+    let rows: Vec<(i64, Uuid, i64, Option<DateTime<Utc>>, bool)> = sqlx::query_as(
+        "SELECT p.n, e.id, e.seq, e.next_retry_at, e.resource_type = 'fraud_alert'
          FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) WITH ORDINALITY
               AS p(tenant_id, after_seq, max_rows, n)
          CROSS JOIN LATERAL (
-             SELECT id, seq, next_retry_at FROM webhook_events
+             SELECT id, seq, next_retry_at, resource_type FROM webhook_events
              WHERE tenant_id = p.tenant_id AND status = 'pending' AND seq > p.after_seq
              ORDER BY seq LIMIT p.max_rows
          ) e
@@ -333,7 +335,7 @@ pub async fn pending_after_many(
     .fetch_all(pool)
     .await?;
     let mut answers: Vec<Vec<PendingEvent>> = pulls.iter().map(|_| Vec::new()).collect();
-    for (n, id, seq, next_retry_at) in rows {
+    for (n, id, seq, next_retry_at, urgent) in rows {
         // `n` counts from 1 over `pulls`.
         let slot = usize::try_from(n - 1)
             .ok()
@@ -343,6 +345,7 @@ pub async fn pending_after_many(
             id,
             seq,
             next_retry_at,
+            urgent,
         });
     }
     Ok(answers)

@@ -200,6 +200,40 @@ pub async fn mark_success(
     run::update_one(db, row).await
 }
 
+/// The highest `data.version` of the order notifications of `order` processed so far (SPEC
+/// §17): a notification not above it is stale.
+pub async fn last_version_processed(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    order: &str,
+) -> Result<Option<i64>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Last {
+        version: Option<i64>,
+    }
+    let last = Event::find()
+        .select_only()
+        .column_as(Column::ResourceVersion.max(), "version")
+        .filter(Column::TenantId.eq(tenant.0))
+        .filter(Column::ResourceType.eq(ResourceKind::Order.as_str()))
+        .filter(Column::ResourceId.eq(order))
+        .filter(Column::Status.eq(EventStatus::Success.as_str()))
+        .into_model::<Last>()
+        .one(db)
+        .await?;
+    Ok(last.and_then(|l| l.version))
+}
+
+/// A success that fetched nothing keeps why in `last_error` ("superseded by version N").
+pub async fn note_success(db: &impl Run, id: Uuid, note: &str) -> Result<Model, DbErr> {
+    let row = ActiveModel {
+        id: Unchanged(id),
+        last_error: Set(Some(note.to_owned())),
+        ..Default::default()
+    };
+    run::update_one(db, row).await
+}
+
 /// A claimed event that was not processed goes back to `pending` with its claim's attempt
 /// uncounted. Only a `processing` event moves; anything else is left as it is.
 pub async fn release(db: &impl Run, id: Uuid) -> Result<(), DbErr> {
@@ -335,6 +369,14 @@ pub struct Unfinished {
     pub id: Uuid,
     pub tenant_id: TenantId,
     pub next_retry_at: Option<DateTime<Utc>>,
+    /// A fraud alert: processed ahead of the tenant's other pending events.
+    pub urgent: bool,
+}
+
+/// Whether an event of this `resource_type` goes ahead of its tenant's queue: a fraud alert,
+/// which MercadoPago never resends and which must stop a delivery (SPEC §17).
+pub fn is_urgent(resource_type: &str) -> bool {
+    resource_type == ResourceKind::FraudAlert.as_str()
 }
 
 /// After a crash: `processing` events go back to `pending` (their attempt was counted), then all
@@ -345,9 +387,14 @@ pub async fn recover_unfinished(db: &impl ConnectionTrait) -> Result<Vec<Unfinis
         .filter(Column::Status.eq(EventStatus::Processing.as_str()))
         .exec(db)
         .await?;
-    let rows: Vec<(Uuid, Uuid, Option<DateTime<Utc>>)> = Event::find()
+    let rows: Vec<(Uuid, Uuid, Option<DateTime<Utc>>, String)> = Event::find()
         .select_only()
-        .columns([Column::Id, Column::TenantId, Column::NextRetryAt])
+        .columns([
+            Column::Id,
+            Column::TenantId,
+            Column::NextRetryAt,
+            Column::ResourceType,
+        ])
         .filter(Column::Status.eq(EventStatus::Pending.as_str()))
         .order_by_asc(Column::Id)
         .into_tuple()
@@ -355,10 +402,11 @@ pub async fn recover_unfinished(db: &impl ConnectionTrait) -> Result<Vec<Unfinis
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, tenant, next_retry_at)| Unfinished {
+        .map(|(id, tenant, next_retry_at, resource)| Unfinished {
             id,
             tenant_id: TenantId(tenant),
             next_retry_at,
+            urgent: is_urgent(&resource),
         })
         .collect())
 }

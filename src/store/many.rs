@@ -57,7 +57,8 @@ fn pending_without_its_index() -> sea_orm::sea_query::SimpleExpr {
 /// One event to mark `success`.
 pub struct Success {
     pub event: Uuid,
-    pub payment: Uuid,
+    /// `None`: an attempt that stored no payment (an order without payments, a superseded one).
+    pub payment: Option<Uuid>,
     pub processing_ms: i64,
 }
 

@@ -13,6 +13,7 @@ pub mod orders;
 pub mod owned_sqlite;
 pub mod page;
 pub mod payments;
+pub mod resources;
 pub mod run;
 pub mod search;
 pub mod stats;

@@ -83,6 +83,37 @@ pub async fn apply_payment(
     Ok(Some(plan))
 }
 
+/// Sets the order's status whatever the state machine says: only a fraud alert's cancellation
+/// does this (SPEC §17).
+pub async fn force_status(
+    db: &impl Run,
+    id: Uuid,
+    status: OrderStatus,
+    mp_payment_id: &str,
+) -> Result<(), DbErr> {
+    let row = ActiveModel {
+        id: Unchanged(id),
+        status: Set(status.as_str().into()),
+        mp_payment_id: Set(Some(mp_payment_id.to_owned()).filter(|p| !p.is_empty())),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    run::update_one(db, row).await?;
+    Ok(())
+}
+
+/// MercadoPago flagged a payment of this order as fraud: do not deliver.
+pub async fn flag_fraud(db: &impl Run, id: Uuid) -> Result<(), DbErr> {
+    let row = ActiveModel {
+        id: Unchanged(id),
+        fraud_alert: Set(true),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    run::update_one(db, row).await?;
+    Ok(())
+}
+
 /// Records the checkout preference of a freshly created order and moves it to `PENDING_PAYMENT`.
 pub async fn attach_checkout(
     db: &impl ConnectionTrait,

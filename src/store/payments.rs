@@ -22,17 +22,21 @@ pub struct StoredPayment {
     pub tenant_id: Uuid,
     pub mp_payment_id: String,
     pub status: String,
+    pub ghl_contact_id: Option<String>,
     pub ghl_tagged_at: Option<DateTime<Utc>>,
+    pub fraud_alert: bool,
 }
 
 impl StoredPayment {
     /// The columns it is read from.
-    pub const COLUMNS: [Column; 5] = [
+    pub const COLUMNS: [Column; 7] = [
         Column::Id,
         Column::TenantId,
         Column::MpPaymentId,
         Column::Status,
+        Column::GhlContactId,
         Column::GhlTaggedAt,
+        Column::FraudAlert,
     ];
 }
 
@@ -43,7 +47,9 @@ impl From<Model> for StoredPayment {
             tenant_id: row.tenant_id,
             mp_payment_id: row.mp_payment_id,
             status: row.status,
+            ghl_contact_id: row.ghl_contact_id,
             ghl_tagged_at: row.ghl_tagged_at,
+            fraud_alert: row.fraud_alert,
         }
     }
 }
@@ -125,6 +131,18 @@ pub async fn mark_tagged(db: &impl Run, id: Uuid, contact_id: &str) -> Result<()
         id: Unchanged(id),
         ghl_contact_id: Set(Some(contact_id.to_owned())),
         ghl_tagged_at: Set(Some(Utc::now())),
+        ..Default::default()
+    };
+    run::update_one(db, row).await?;
+    Ok(())
+}
+
+/// A fraud alert took the buyer's tag back: the payment is no longer tagged (and, flagged as
+/// fraud, is never tagged again).
+pub async fn mark_untagged(db: &impl Run, id: Uuid) -> Result<(), DbErr> {
+    let row = ActiveModel {
+        id: Unchanged(id),
+        ghl_tagged_at: Set(None),
         ..Default::default()
     };
     run::update_one(db, row).await?;

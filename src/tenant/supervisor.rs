@@ -28,6 +28,8 @@ pub struct Enqueue {
     pub tenant: TenantId,
     pub event_id: Uuid,
     pub not_before: Option<DateTime<Utc>>,
+    /// A fraud alert: goes ahead of the tenant's queue (SPEC §17).
+    pub urgent: bool,
 }
 
 /// From a tenant actor with nothing to do. The supervisor forgets it, then sends it [`Retire`];
@@ -219,6 +221,7 @@ impl Handler<Enqueue> for TenantSupervisor {
         actor.do_send(Process {
             event_id: msg.event_id,
             not_before: msg.not_before,
+            urgent: msg.urgent,
         });
     }
 }
@@ -253,9 +256,11 @@ impl Handler<Announced> for TenantSupervisor {
 
     fn handle(&mut self, msg: Announced, ctx: &mut Context<Self>) {
         if let Ok(fence) = self.fence_of(msg.tenant) {
+            // The actor pulls it, and learns from the row whether it is urgent.
             self.actor_for(msg.tenant, fence, ctx).do_send(Process {
                 event_id: msg.event_id,
                 not_before: None,
+                urgent: false,
             });
         }
     }

@@ -58,3 +58,17 @@ pub(super) async fn tag_buyer(
         .map_err(|e| from_ghl(e, svc.config.ghl_429_backoff))?;
     Ok(Some(contact_id))
 }
+
+/// A fraud alert (SPEC §17): the tag added for this payment's buyer is taken back.
+pub(super) async fn untag_buyer(
+    svc: &Services,
+    limits: &Limiters,
+    settings: &GhlSettings,
+    contact_id: &str,
+) -> Result<(), Failure> {
+    limits.ghl.until_ready().await;
+    svc.ghl
+        .remove_tag(settings, contact_id)
+        .await
+        .map_err(|e| from_ghl(e, svc.config.ghl_429_backoff))
+}

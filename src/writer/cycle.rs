@@ -174,9 +174,10 @@ impl Leases {
     }
 }
 
-/// Whether a payment step also marks its event `success` (no tag due, or already tagged).
+/// Whether a payment step also marks its event `success` (no tag due: already tagged, or
+/// flagged as fraud, whose buyer is never tagged).
 pub(super) fn finishes(wants_tag: bool, payment: &StoredPayment) -> bool {
-    !(wants_tag && payment.ghl_tagged_at.is_none())
+    !(wants_tag && payment.ghl_tagged_at.is_none() && !payment.fraud_alert)
 }
 
 /// Records a failed attempt (both paths of a cycle).

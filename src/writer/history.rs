@@ -29,6 +29,10 @@ pub(super) fn attempt_row(
             let event = stored.finished.as_ref()?;
             success(event, super::elapsed_ms(update.started), None)
         }
+        (Write::Resource(write), Written::Resource(stored)) => {
+            let event = stored.finished.as_ref()?;
+            success(event, write.processing_ms, None)
+        }
         (
             Write::Success {
                 started, tagged, ..

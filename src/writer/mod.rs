@@ -50,6 +50,7 @@ use crate::domain::{OrderStatus, PaymentSnapshot, TenantId};
 use crate::store::events::{NewEvent, Stored};
 use crate::store::gate::WriteGate;
 use crate::store::payments::StoredPayment;
+use crate::store::resources::{ResourceStored, ResourceWrite};
 use replies::{Answer, Reply};
 
 /// Webhooks that may wait for a cycle before handlers wait to hand theirs over.
@@ -142,13 +143,17 @@ struct Fenced {
 enum Write {
     Claim(Uuid),
     Payment(Box<PaymentUpdate>),
+    /// An attempt on an order, dispute, fraud alert or claim (SPEC §17).
+    Resource(Box<ResourceWrite>),
     Tagged {
         payment: Uuid,
         contact: String,
     },
+    /// A fraud alert took the buyer's tag back.
+    Untagged(Uuid),
     Success {
         event: Uuid,
-        payment: Uuid,
+        payment: Option<Uuid>,
         started: Instant,
         /// GoHighLevel tagged the buyer in this attempt (for its history).
         tagged: bool,
@@ -166,7 +171,11 @@ impl Write {
         match self {
             Write::Payment(update) => !update.wants_tag,
             Write::Success { .. } | Write::Failed(_) => true,
-            Write::Claim(_) | Write::Tagged { .. } | Write::Release(_) => false,
+            // Whether it finishes is known only in the cycle (GoHighLevel may be due).
+            Write::Resource(_) => false,
+            Write::Claim(_) | Write::Tagged { .. } | Write::Untagged(_) | Write::Release(_) => {
+                false
+            }
         }
     }
 }
@@ -175,6 +184,7 @@ impl Write {
 enum Written {
     Claim(Option<webhook_event::Model>),
     Payment(Box<PaymentStored>),
+    Resource(Box<ResourceStored>),
     Done,
     Event(webhook_event::Model),
 }
@@ -285,6 +295,25 @@ impl Writer {
         self.ask(lease, write, then_claim, Reply::Payment)
     }
 
+    /// Stores what an attempt on an order, dispute, fraud alert or claim fetched; finishes the
+    /// event when no GoHighLevel work is left.
+    pub fn store_resource(
+        &self,
+        lease: Option<FenceToken>,
+        write: ResourceWrite,
+    ) -> impl Future<Output = Result<ResourceStored, WriteError>> + use<> {
+        let write = Write::Resource(Box::new(write));
+        self.ask(lease, write, Vec::new(), Reply::Resource)
+    }
+
+    pub fn mark_untagged(
+        &self,
+        lease: Option<FenceToken>,
+        payment: Uuid,
+    ) -> impl Future<Output = Result<(), WriteError>> + use<> {
+        self.ask(lease, Write::Untagged(payment), Vec::new(), Reply::Done)
+    }
+
     pub fn mark_tagged(
         &self,
         lease: Option<FenceToken>,
@@ -301,7 +330,7 @@ impl Writer {
         &self,
         lease: Option<FenceToken>,
         event: Uuid,
-        payment: Uuid,
+        payment: Option<Uuid>,
         started: Instant,
         tagged: bool,
         then_claim: Vec<Uuid>,

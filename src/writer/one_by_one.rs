@@ -19,7 +19,7 @@ use crate::cluster::LeaseLost;
 use crate::store::events::{self, NewEvent, Stored};
 use crate::store::payments::StoredPayment;
 use crate::store::run::Run;
-use crate::store::{attempts, orders, payments};
+use crate::store::{attempts, orders, payments, resources};
 
 pub(super) async fn commit(
     db: &WriteDb,
@@ -122,14 +122,19 @@ async fn apply(db: &impl Run, write: &Write) -> Result<Written, DbErr> {
             payments::mark_tagged(db, *payment, contact).await?;
             Written::Done
         }
+        Write::Untagged(payment) => {
+            payments::mark_untagged(db, *payment).await?;
+            Written::Done
+        }
+        Write::Resource(write) => Written::Resource(Box::new(resources::apply(db, write).await?)),
         Write::Success {
             event,
             payment,
             started,
             ..
-        } => Written::Event(
-            events::mark_success(db, *event, Some(*payment), elapsed_ms(*started)).await?,
-        ),
+        } => {
+            Written::Event(events::mark_success(db, *event, *payment, elapsed_ms(*started)).await?)
+        }
         Write::Failed(f) => Written::Event(record_failed(db, f).await?),
         Write::Release(event) => {
             events::release(db, *event).await?;

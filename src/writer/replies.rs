@@ -7,12 +7,14 @@ use sea_orm::DbErr;
 use tokio::sync::oneshot;
 
 use super::{Claimed, Finished, PaymentStored, WriteError, Written};
+use crate::store::resources::ResourceStored;
 
 pub(super) type Answer<T> = oneshot::Sender<Result<T, WriteError>>;
 
 pub(super) enum Reply {
     Claim(Answer<Option<webhook_event::Model>>),
     Payment(Answer<PaymentStored>),
+    Resource(Answer<ResourceStored>),
     Done(Answer<()>),
     Finished(Answer<Finished>),
 }
@@ -26,6 +28,7 @@ impl Reply {
                 stored.next = next;
                 to.send(Ok(*stored)).is_ok()
             }
+            (Reply::Resource(to), Ok(Written::Resource(stored))) => to.send(Ok(*stored)).is_ok(),
             (Reply::Done(to), Ok(Written::Done)) => to.send(Ok(())).is_ok(),
             (Reply::Finished(to), Ok(Written::Event(event))) => {
                 to.send(Ok(Finished { event, next })).is_ok()
@@ -42,6 +45,7 @@ impl Reply {
         match self {
             Reply::Claim(to) => to.send(Err(err)).is_ok(),
             Reply::Payment(to) => to.send(Err(err)).is_ok(),
+            Reply::Resource(to) => to.send(Err(err)).is_ok(),
             Reply::Done(to) => to.send(Err(err)).is_ok(),
             Reply::Finished(to) => to.send(Err(err)).is_ok(),
         }

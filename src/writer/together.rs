@@ -21,7 +21,7 @@ use crate::store::events::{self, NewEvent};
 use crate::store::many::{self, Success};
 use crate::store::payments::StoredPayment;
 use crate::store::run::Run;
-use crate::store::{attempts, orders, payments};
+use crate::store::{attempts, orders, payments, resources};
 
 type Results = Vec<Option<Result<Written, WriteError>>>;
 
@@ -172,7 +172,7 @@ async fn finish(
         .filter(|(_, update, payment)| finishes(update.wants_tag, payment))
         .map(|(_, update, payment)| Success {
             event: update.event_id,
-            payment: payment.id,
+            payment: Some(payment.id),
             processing_ms: elapsed_ms(update.started),
         })
         .collect();
@@ -228,7 +228,8 @@ async fn record_attempts(
     attempts::insert_many(txn, rows).await
 }
 
-/// Tags recorded, failed attempts and releases, one statement each.
+/// Tags recorded or taken back, failed attempts, releases and the attempts on orders, disputes,
+/// fraud alerts and claims (rare next to payments): one write at a time.
 async fn rare_writes(
     txn: &impl Run,
     live: &[(usize, &Write)],
@@ -239,6 +240,13 @@ async fn rare_writes(
             Write::Tagged { payment, contact } => {
                 payments::mark_tagged(txn, *payment, contact).await?;
                 Written::Done
+            }
+            Write::Untagged(payment) => {
+                payments::mark_untagged(txn, *payment).await?;
+                Written::Done
+            }
+            Write::Resource(write) => {
+                Written::Resource(Box::new(resources::apply(txn, write).await?))
             }
             Write::Failed(f) => Written::Event(record_failed(txn, f).await?),
             Write::Release(event) => {

@@ -41,6 +41,8 @@ const IDLE_CHECK_MAX: Duration = Duration::from_secs(5);
 pub struct Process {
     pub event_id: Uuid,
     pub not_before: Option<DateTime<Utc>>,
+    /// Goes to the front of the queue (a fraud alert).
+    pub urgent: bool,
 }
 
 /// Shutting down: start no new attempt, drop the queue and timers (their events are `pending` in
@@ -77,6 +79,8 @@ pub struct TenantActor {
     last_active: Instant,
     /// Set once idleness was reported: new work goes back to the supervisor for a fresh actor.
     retiring: bool,
+    /// Urgent events queued (fraud alerts), kept ahead of the others.
+    urgent: HashSet<Uuid>,
     /// Set by [`Drain`]: no new attempt starts; the sender is told when the current one ends.
     draining: Option<Option<oneshot::Sender<()>>>,
     /// Cluster only: this node's lease on the tenant; its presence means the queue is pulled.
@@ -99,6 +103,7 @@ impl TenantActor {
             limits,
             queue: VecDeque::new(),
             queued: HashSet::new(),
+            urgent: HashSet::new(),
             in_flight: Vec::new(),
             claimed: HashMap::new(),
             stop_batch: StopAfterAttempt::default(),
@@ -118,7 +123,13 @@ impl TenantActor {
     }
 
     /// Takes an event into the queue now or on a timer, unless it is already known.
-    fn take(&mut self, event_id: Uuid, not_before: Option<DateTime<Utc>>, ctx: &mut Context<Self>) {
+    fn take(
+        &mut self,
+        event_id: Uuid,
+        not_before: Option<DateTime<Utc>>,
+        urgent: bool,
+        ctx: &mut Context<Self>,
+    ) {
         if self.knows(&event_id) {
             return;
         }
@@ -126,19 +137,35 @@ impl TenantActor {
             Some(at) if at > Utc::now() => self.schedule(event_id, at, ctx),
             _ => {
                 self.queued.insert(event_id);
-                self.queue.push_back(event_id);
+                self.enqueue(event_id, urgent);
             }
         }
     }
 
-    fn push(&mut self, event_id: Uuid, ctx: &mut Context<Self>) {
+    fn push(&mut self, event_id: Uuid, urgent: bool, ctx: &mut Context<Self>) {
         if let Some(timer) = self.timers.remove(&event_id) {
             ctx.cancel_future(timer);
         }
         if self.queued.insert(event_id) {
-            self.queue.push_back(event_id);
+            self.enqueue(event_id, urgent);
         }
         self.pump(ctx);
+    }
+
+    /// An urgent event (a fraud alert, SPEC §17) goes ahead of everything not yet started: after
+    /// the claimed front (events already `processing`) and any urgent one before it; the batch
+    /// in flight, at most [`BATCH`] events, finishes first.
+    fn enqueue(&mut self, event_id: Uuid, urgent: bool) {
+        if !urgent {
+            return self.queue.push_back(event_id);
+        }
+        let ahead = self
+            .queue
+            .iter()
+            .take_while(|id| self.claimed.contains_key(id) || self.urgent.contains(id))
+            .count();
+        self.urgent.insert(event_id);
+        self.queue.insert(ahead, event_id);
     }
 
     /// Starts the next batch if none is running. The only place batches start, which is what
@@ -225,6 +252,7 @@ impl TenantActor {
     fn batch_done(&mut self, batch: Batch, ctx: &mut Context<Self>) {
         for id in self.in_flight.drain(..) {
             self.queued.remove(&id);
+            self.urgent.remove(&id);
         }
         self.last_active = Instant::now();
         self.claimed
@@ -268,7 +296,7 @@ impl TenantActor {
         }
         let handle = ctx.run_later(delay, move |actor, ctx| {
             actor.timers.remove(&event_id);
-            actor.push(event_id, ctx);
+            actor.push(event_id, false, ctx);
         });
         self.timers.insert(event_id, handle);
         self.report_depth();
@@ -327,6 +355,7 @@ impl Handler<Process> for TenantActor {
                 tenant: self.tenant,
                 event_id: msg.event_id,
                 not_before: msg.not_before,
+                urgent: msg.urgent,
             });
             return;
         }
@@ -339,7 +368,7 @@ impl Handler<Process> for TenantActor {
             Some(at) if at > Utc::now() && !self.queued.contains(&msg.event_id) => {
                 self.schedule(msg.event_id, at, ctx)
             }
-            _ => self.push(msg.event_id, ctx),
+            _ => self.push(msg.event_id, msg.urgent, ctx),
         }
     }
 }

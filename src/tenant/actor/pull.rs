@@ -77,10 +77,10 @@ impl TenantActor {
         let full = events.len() as i64 >= PULL_PAGE;
         for event in events {
             self.pulls.cursor = self.pulls.cursor.max(event.seq);
-            self.take(event.id, event.next_retry_at, ctx);
+            self.take(event.id, event.next_retry_at, event.urgent, ctx);
         }
         for (event_id, not_before) in std::mem::take(&mut self.pulls.named_before_pull) {
-            self.take(event_id, not_before, ctx);
+            self.take(event_id, not_before, false, ctx);
         }
         self.pump(ctx);
         // A `Process` that arrived while this pull ran set `again`: its event needs a new pull.

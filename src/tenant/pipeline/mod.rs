@@ -22,6 +22,7 @@
 //! A failed attempt does not hold the others back: it is recorded (retry on the schedule, or
 //! failed for good) and the batch goes on, as the queue always did.
 
+mod resources;
 mod steps;
 
 use std::collections::HashSet;
@@ -37,7 +38,7 @@ use tracing::{Instrument, info_span, warn};
 use uuid::Uuid;
 
 use crate::cluster::{Fence, FenceToken};
-use crate::domain::{PaymentSnapshot, TenantId};
+use crate::domain::{PaymentSnapshot, ResourceKind, TenantId};
 use crate::services::Services;
 use crate::tenant::failure::{self, Failure};
 use crate::tenant::limits::Limiters;
@@ -224,13 +225,22 @@ async fn produce(
         }
         let started = Instant::now();
         let span = info_span!("attempt", tenant = %steps.tenant, event = %event.id,
-            mp_payment = %event.mp_payment_id);
-        let fetched = steps.fetch(&event, started).instrument(span.clone()).await;
+            mp_payment = %event.mp_payment_id, resource = %event.resource_type);
         // Read only now: the events queued while this batch ran are claimed too.
         let then_claim = || match i == last {
             true => next_up.borrow().clone(),
             false => Vec::new(),
         };
+        if let Some(kind) = not_a_payment(&event) {
+            // An order, dispute, fraud alert or claim: alone, after every earlier write.
+            barrier(&queued, &mut touched).await;
+            let attempt = steps.process_resource(&event, kind, started, then_claim());
+            let (outcome, next) = attempt.instrument(span).await;
+            batch.next.extend(next);
+            batch.done(event.id, outcome, started);
+            continue;
+        }
+        let fetched = steps.fetch(&event, started).instrument(span.clone()).await;
         let write = match fetched {
             Ok(fetched) if fetched.tagging.is_some() => {
                 barrier(&queued, &mut touched).await;
@@ -291,6 +301,15 @@ async fn produce(
         }
     }
     batch
+}
+
+/// The kind of a stored event that is not about one payment (SPEC §17). Events stored before
+/// the kinds existed read as payments, as they were.
+fn not_a_payment(event: &webhook_event::Model) -> Option<ResourceKind> {
+    match ResourceKind::parse(&event.resource_type) {
+        Some(ResourceKind::Payment) | None => None,
+        other => other,
+    }
 }
 
 /// Draining: the events not attempted yet go back to `pending`, their claim's attempt uncounted.

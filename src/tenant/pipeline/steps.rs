@@ -47,7 +47,7 @@ impl From<WriteError> for Stop {
 }
 
 /// Runs an outbound call under the tenant's lease (cluster), or as it is (single node).
-async fn guarded<F: std::future::Future>(
+pub(super) async fn guarded<F: std::future::Future>(
     fence: Option<&Fence>,
     call: F,
 ) -> Result<F::Output, Stop> {
@@ -84,6 +84,11 @@ pub(super) struct Steps<'a> {
 impl Steps<'_> {
     pub fn lease(&self) -> Option<FenceToken> {
         self.fence.map(Fence::token)
+    }
+
+    /// An outbound call under this tenant's lease.
+    pub async fn guarded<F: std::future::Future>(&self, call: F) -> Result<F::Output, Stop> {
+        guarded(self.fence, call).await
     }
 
     /// Steps 2–3: wait for the tenant's provider limiter, fetch the payment (its provider maps
@@ -171,9 +176,14 @@ impl Steps<'_> {
                     }
                 }
                 let payment = stored.payment.id;
-                let success = svc
-                    .writer
-                    .mark_success(lease, event.id, payment, started, tagged, then_claim);
+                let success = svc.writer.mark_success(
+                    lease,
+                    event.id,
+                    Some(payment),
+                    started,
+                    tagged,
+                    then_claim,
+                );
                 let finished = success.await?;
                 (finished.event, finished.next)
             }
@@ -299,7 +309,7 @@ pub(super) fn record_metrics(outcome: AttemptOutcome, elapsed: std::time::Durati
 }
 
 /// Step 3: the body is not signed, so the payment must belong to the tenant that was notified.
-fn check_seller(payment: &PaymentSnapshot, mp_user_id: &str) -> Result<(), Failure> {
+pub(super) fn check_seller(payment: &PaymentSnapshot, mp_user_id: &str) -> Result<(), Failure> {
     if payment.seller_account_id.as_deref() == Some(mp_user_id) {
         return Ok(());
     }
@@ -329,16 +339,30 @@ fn next_retry_at(
 }
 
 fn payment_update(tenant: TenantId, done: &Processed) -> PaymentStatusUpdated {
-    let mp = &done.snapshot;
+    status_update(
+        tenant,
+        &done.snapshot,
+        &done.payment.mp_payment_id,
+        done.mapped_order_status,
+    )
+}
+
+/// SPEC §10's `paymentStatusUpdated` of a stored payment.
+pub(super) fn status_update(
+    tenant: TenantId,
+    snapshot: &PaymentSnapshot,
+    stored_id: &str,
+    mapped_order_status: Option<&str>,
+) -> PaymentStatusUpdated {
+    let mp = snapshot;
     PaymentStatusUpdated {
         tenant_id: tenant,
         order_id: mp.external_reference.clone(),
-        mapped_order_status: done.mapped_order_status.map(str::to_owned),
+        mapped_order_status: mapped_order_status.map(str::to_owned),
         transaction_amount: mp.transaction_amount,
         currency_id: mp.currency_id.clone(),
-        mp_payment_id: mp
-            .numeric_id()
-            .or_else(|| done.payment.mp_payment_id.parse().ok()),
+        mp_payment_id: mp.numeric_id().or_else(|| stored_id.parse().ok()),
+        payment_id: stored_id.to_owned(),
         mp_status_detail: mp.status_detail.clone(),
         customer_email: mp.payer_email.clone(),
         customer_name: mp.payer_name.clone(),
