@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::PageOut;
 use super::access::TenantAccess;
-use crate::domain::{EventStatus, TenantId};
+use crate::domain::{EventStatus, ResourceKind, TenantId};
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
 use crate::store::search::{self, Filter};
@@ -172,6 +172,31 @@ pub struct RequeuedOut {
     pub requeued: usize,
 }
 
+/// What an event is about, as a search filter (SPEC §17).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceTypeIn {
+    Payment,
+    Order,
+    Chargeback,
+    FraudAlert,
+    Claim,
+    Connection,
+}
+
+impl From<ResourceTypeIn> for ResourceKind {
+    fn from(kind: ResourceTypeIn) -> Self {
+        match kind {
+            ResourceTypeIn::Payment => ResourceKind::Payment,
+            ResourceTypeIn::Order => ResourceKind::Order,
+            ResourceTypeIn::Chargeback => ResourceKind::Chargeback,
+            ResourceTypeIn::FraudAlert => ResourceKind::FraudAlert,
+            ResourceTypeIn::Claim => ResourceKind::Claim,
+            ResourceTypeIn::Connection => ResourceKind::Connection,
+        }
+    }
+}
+
 /// The filters plus the paging fields (spelled out: `serde(flatten)` breaks numbers in query
 /// strings). Every filter narrows the search.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -185,6 +210,11 @@ pub struct EventListIn {
     /// Only events of this MercadoPago payment.
     #[param(pattern = r"^[^\x00]*$")]
     pub mp_payment_id: Option<String>,
+    /// Only events about this kind of resource (SPEC §17).
+    pub resource_type: Option<ResourceTypeIn>,
+    /// Only events about this resource (an order `ORD01…`, a chargeback, a claim, a payment).
+    #[param(pattern = r"^[^\x00]*$")]
+    pub resource_id: Option<String>,
     /// Only events of payments by this buyer (the email exactly as MercadoPago sent it).
     #[param(pattern = r"^[^\x00]*$")]
     pub email: Option<String>,
@@ -221,6 +251,10 @@ pub(crate) async fn list(
             .map(|s| EventStatus::from(s).as_str().to_owned()),
         action: super::search_text("action", query.action)?,
         mp_payment_id: super::search_text("mp_payment_id", query.mp_payment_id)?,
+        resource_type: query
+            .resource_type
+            .map(|k| ResourceKind::from(k).as_str().to_owned()),
+        resource_id: super::search_text("resource_id", query.resource_id)?,
         email: super::search_text("email", query.email)?,
         order_id: super::search_text("order_id", query.order_id)?,
         from: query.from,

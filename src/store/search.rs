@@ -20,6 +20,9 @@ pub struct Filter {
     pub status: Option<String>,
     pub action: Option<String>,
     pub mp_payment_id: Option<String>,
+    /// Events only: what the notification is about (`order`, `fraud_alert`, ...) and its id.
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
     /// The buyer's email, exactly as MercadoPago sent it.
     pub email: Option<String>,
     /// The order id (the payment's `external_reference`).
@@ -85,6 +88,12 @@ pub async fn events(
     }
     if let Some(payment) = &filter.mp_payment_id {
         select = select.filter(E::MpPaymentId.eq(payment.as_str()));
+    }
+    if let Some(kind) = &filter.resource_type {
+        select = select.filter(E::ResourceType.eq(kind.as_str()));
+    }
+    if let Some(id) = &filter.resource_id {
+        select = select.filter(E::ResourceId.eq(id.as_str()));
     }
     if let Some(matching) = payments_matching(tenant, filter) {
         select = select.filter(matching);

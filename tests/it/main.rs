@@ -15,6 +15,7 @@ mod e2e_faults;
 mod e2e_history;
 mod e2e_ingest;
 mod e2e_load;
+mod e2e_mp_topics;
 mod e2e_oauth;
 mod e2e_oauth_refresh;
 mod e2e_pipeline;

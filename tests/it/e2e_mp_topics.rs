@@ -1,0 +1,506 @@
+//! SPEC §17 end to end, over real HTTP to a fake MercadoPago and GoHighLevel, on SQLite and
+//! PostgreSQL: the `order` topic from its fixture (signature over the lowercased alphanumeric id,
+//! exact amounts, the Cobro order moved, the buyer tagged once), version dedup and supersession,
+//! the order status table row by row, an unknown status, chargebacks with their deadline, fraud
+//! alerts (cancel a paid order, take the tag back, ahead of a backlog) and claims.
+
+use std::time::Duration;
+
+use cobro::provider::mercadopago::signature;
+use cobro::publish::StatusUpdate;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::utils::{ADMIN, SECRET, Tenant, TestApp, fixture, payment, poll_for};
+
+const SELLER: &str = "2079614828";
+const ORDER_ID: &str = "ORD01JQ4S4KY8HWQ6NA5PXB65B3D3";
+
+/// Posts a webhook with its query and a signature over `data.id` (as sent) when there is one.
+async fn post(app: &TestApp, kind: &str, data_id: Option<&str>, body: &Value) -> (u16, Value) {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let ts = "1764871563221";
+    let v1 = signature::sign(
+        SECRET.as_bytes(),
+        &signature::manifest(data_id, Some(&request_id), ts),
+    );
+    let query = match data_id {
+        Some(id) => format!("data.id={id}&type={kind}"),
+        None => format!("type={kind}"),
+    };
+    let response = app
+        .http
+        .post(format!("{}/webhooks/mp?{query}", app.url))
+        .header("content-type", "application/json")
+        .header("x-request-id", &request_id)
+        .header("x-signature", format!("ts={ts},v1={v1}"))
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("webhook reaches cobro");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// A fixture request (`mercadopago/<name>`) sent exactly as recorded: its query, headers and
+/// locally computed signature.
+async fn replay(app: &TestApp, name: &str) -> (u16, Value) {
+    let request = fixture(&format!("mercadopago/{name}"));
+    let query: Vec<(String, String)> = request["query"]
+        .as_object()
+        .map(|q| {
+            q.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut call = app
+        .http
+        .post(format!("{}/webhooks/mp", app.url))
+        .query(&query)
+        .body(request["body"].to_string());
+    for (name, value) in request["headers"].as_object().into_iter().flatten() {
+        call = call.header(name.as_str(), value.as_str().unwrap_or_default());
+    }
+    let response = call.send().await.expect("webhook reaches cobro");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn accepted(answer: &(u16, Value)) -> String {
+    assert_eq!(
+        (answer.0, answer.1["status"].as_str()),
+        (200, Some("accepted")),
+        "{}",
+        answer.1
+    );
+    answer.1["event_id"].as_str().expect("event id").to_owned()
+}
+
+/// `GET /v1/orders/{id}` answers the fixture, for this Cobro order.
+async fn mp_serves_order(app: &TestApp, id: &str, fixture_name: &str, order: &str) -> Value {
+    let mut body = fixture(&format!("mercadopago/{fixture_name}"));
+    body["id"] = json!(id);
+    body["external_reference"] = json!(order);
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/orders/{id}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body.clone()))
+        .mount(&app.mp)
+        .await;
+    body
+}
+
+async fn get(app: &TestApp, tenant: &Tenant, rest: &str) -> Value {
+    let (status, body) = app
+        .get(&format!("/api/tenants/{}/{rest}", tenant.id), ADMIN)
+        .await;
+    assert_eq!(status, 200, "{rest}: {body}");
+    body
+}
+
+fn order_notification(id: &str, version: i64) -> Value {
+    let mut body =
+        fixture("mercadopago/mp_webhook_v1_order_processed.request.json")["body"].clone();
+    body["data"]["id"] = json!(id);
+    body["data"]["version"] = json!(version);
+    body
+}
+
+#[actix_web::test]
+async fn an_order_notification_pays_the_order_stores_exact_amounts_and_tags_once() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant(SELLER, Some("mp-pago-aprobado")).await;
+    let order = app.create_order(&tenant).await;
+    mp_serves_order(&app, ORDER_ID, "mp_order_processed.json", &order).await;
+    app.ghl_accepts().await;
+
+    // The fixture as MercadoPago sends it: signed over the lowercased id.
+    let event_id = accepted(&replay(&app, "mp_webhook_v1_order_processed.request.json").await);
+    let event = app.wait_status(&tenant, &event_id, "success").await;
+    assert_eq!(
+        (
+            event["resource_type"].as_str(),
+            event["resource_id"].as_str()
+        ),
+        (Some("order"), Some(ORDER_ID))
+    );
+    assert_eq!(event["webhook_type"], "order");
+    assert_eq!(event["notification_id"], format!("order:{ORDER_ID}:3"));
+
+    let stored = get(&app, &tenant, &format!("orders/{order}")).await;
+    assert_eq!(stored["status"], "PAID");
+    let payment = get(&app, &tenant, "payments/PAY01JQ4S4KY8HWQ6NA5PXB65B3D4").await;
+    assert_eq!(payment["status"], "APPROVED");
+    assert_eq!(payment["amount"], "150.00", "the decimal string as sent");
+    assert_eq!(payment["refunded_amount"], "0.00");
+    assert_eq!(payment["order_id"], json!(order));
+    assert_eq!(payment["payer_email"], "comprador@example.com");
+    assert!(payment["ghl_tagged_at"].is_string(), "{payment}");
+    // The seller's token went to the Orders API.
+    let calls = app.mp.received_requests().await.unwrap_or_default();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].url.path(), format!("/v1/orders/{ORDER_ID}"));
+    let auth = calls[0]
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    assert_eq!(auth, Some(format!("Bearer APP_USR-{SELLER}").as_str()));
+    // paymentStatusUpdated names the payment by its text id.
+    let published: Vec<_> = app
+        .recorder
+        .all()
+        .into_iter()
+        .filter_map(|(_, _, u)| match u {
+            StatusUpdate::Payment(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].payment_id, "PAY01JQ4S4KY8HWQ6NA5PXB65B3D4");
+    assert_eq!(published[0].mp_payment_id, None);
+    assert_eq!(published[0].mapped_order_status.as_deref(), Some("PAID"));
+
+    // The same version again is a duplicate; an older one is accepted but superseded, without a
+    // fetch and without a second tag.
+    let again = replay(&app, "mp_webhook_v1_order_processed.request.json").await;
+    assert_eq!(
+        (again.1["status"].as_str(), again.1["event_id"].as_str()),
+        (Some("duplicate"), Some(event_id.as_str()))
+    );
+    let older = accepted(
+        &post(
+            &app,
+            "order",
+            Some(ORDER_ID),
+            &order_notification(ORDER_ID, 2),
+        )
+        .await,
+    );
+    let older = app.wait_status(&tenant, &older, "success").await;
+    assert_eq!(older["last_error"], "superseded by version 3");
+    assert_eq!(
+        app.mp_paths().await.len(),
+        1,
+        "a superseded version fetches nothing"
+    );
+    let tags = app.ghl.received_requests().await.unwrap_or_default();
+    assert_eq!(
+        tags.iter()
+            .filter(|r| r.url.path().ends_with("/tags"))
+            .count(),
+        1
+    );
+
+    // Searchable by resource.
+    let found = get(
+        &app,
+        &tenant,
+        &format!("events?resource_type=order&resource_id={ORDER_ID}"),
+    )
+    .await;
+    assert_eq!(found["items"].as_array().map(Vec::len), Some(2), "{found}");
+    let none = get(&app, &tenant, "events?resource_type=claim").await;
+    assert_eq!(none["items"].as_array().map(Vec::len), Some(0), "{none}");
+}
+
+#[actix_web::test]
+async fn the_order_status_table_row_by_row_and_never_backwards() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant(SELLER, None).await;
+    for (n, (fixture_name, order_status, payment_status)) in [
+        ("mp_order_refunded.json", "REFUNDED", "REFUNDED"),
+        ("mp_order_failed.json", "REJECTED", "REJECTED"),
+        (
+            "mp_order_action_required.json",
+            "PENDING_PAYMENT",
+            "PENDING",
+        ),
+        ("mp_order_partially_refunded.json", "PAID", "APPROVED"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let order = app.create_order(&tenant).await;
+        let id = format!("ORD0ROW{n}");
+        let served = mp_serves_order(&app, &id, fixture_name, &order).await;
+        let pay_id = served["transactions"]["payments"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let event = accepted(&post(&app, "order", Some(&id), &order_notification(&id, 1)).await);
+        app.wait_status(&tenant, &event, "success").await;
+        let stored = get(&app, &tenant, &format!("orders/{order}")).await;
+        assert_eq!(stored["status"], order_status, "{fixture_name}");
+        let payment = get(&app, &tenant, &format!("payments/{pay_id}")).await;
+        assert_eq!(payment["status"], payment_status, "{fixture_name}");
+        if fixture_name == "mp_order_partially_refunded.json" {
+            assert_eq!(payment["refunded_amount"], "50.00");
+            // A later version that says `action_required` does not take a paid order back.
+            app.mp.reset().await;
+            mp_serves_order(&app, &id, "mp_order_action_required.json", &order).await;
+            let later =
+                accepted(&post(&app, "order", Some(&id), &order_notification(&id, 2)).await);
+            app.wait_status(&tenant, &later, "success").await;
+            let stored = get(&app, &tenant, &format!("orders/{order}")).await;
+            assert_eq!(stored["status"], "PAID", "never backwards");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn an_unknown_order_status_fails_the_event_visibly() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant(SELLER, None).await;
+    let order = app.create_order(&tenant).await;
+    let mut body = fixture("mercadopago/mp_order_processed.json");
+    body["external_reference"] = json!(order);
+    body["status"] = json!("on_hold");
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/orders/{ORDER_ID}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&app.mp)
+        .await;
+    let event = accepted(
+        &post(
+            &app,
+            "order",
+            Some(ORDER_ID),
+            &order_notification(ORDER_ID, 1),
+        )
+        .await,
+    );
+    let failed = app.wait_status(&tenant, &event, "failed").await;
+    assert_eq!(failed["attempts"], 1, "permanent: no retry");
+    assert_eq!(
+        failed["last_error"],
+        "unknown MercadoPago order status 'on_hold/accredited'"
+    );
+    let stored = get(&app, &tenant, &format!("orders/{order}")).await;
+    assert_eq!(stored["status"], "CREATED", "nothing guessed");
+}
+
+#[actix_web::test]
+async fn a_chargeback_disputes_the_payment_and_shows_its_deadline() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant(SELLER, None).await;
+    let order = app.create_order(&tenant).await;
+    let mut charged = payment("150211668619", "charged_back", SELLER, Some(&order));
+    charged["status_detail"] = json!("reimbursed");
+    Mock::given(method("GET"))
+        .and(path("/v1/payments/150211668619"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(charged))
+        .mount(&app.mp)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/chargebacks/233218391843"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture("mercadopago/mp_chargeback.json")),
+        )
+        .mount(&app.mp)
+        .await;
+    let event = accepted(&replay(&app, "mp_webhook_chargeback.request.json").await);
+    let event = app.wait_status(&tenant, &event, "success").await;
+    assert_eq!(
+        (
+            event["resource_type"].as_str(),
+            event["resource_id"].as_str()
+        ),
+        (Some("chargeback"), Some("233218391843"))
+    );
+    let payment = get(&app, &tenant, "payments/150211668619").await;
+    assert_eq!(payment["status"], "CHARGED_BACK");
+    assert_eq!(payment["dispute"]["id"], "233218391843");
+    assert_eq!(
+        payment["dispute"]["date_documentation_deadline"],
+        "2026-12-14T23:59:59.000-04:00"
+    );
+    assert_eq!(payment["dispute"]["documentation_status"], "pending");
+    let stored = get(&app, &tenant, &format!("orders/{order}")).await;
+    assert_eq!(stored["status"], "CHARGED_BACK");
+}
+
+#[actix_web::test]
+async fn a_claim_is_kept_on_its_payment() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant(SELLER, None).await;
+    app.mp_serves("150211668619", "approved", SELLER, None)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/post-purchase/v1/claims/5300012345"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture("mercadopago/mp_claim.json")),
+        )
+        .mount(&app.mp)
+        .await;
+    let event = accepted(&replay(&app, "mp_webhook_claim.request.json").await);
+    app.wait_status(&tenant, &event, "success").await;
+    let payment = get(&app, &tenant, "payments/150211668619").await;
+    assert_eq!(payment["claim"]["id"], "5300012345");
+    assert_eq!(
+        (
+            payment["claim"]["status"].as_str(),
+            payment["claim"]["stage"].as_str()
+        ),
+        (Some("opened"), Some("claim"))
+    );
+    assert_eq!(
+        app.recorder.payments_published(),
+        1,
+        "paymentStatusUpdated for the claim"
+    );
+}
+
+#[actix_web::test]
+async fn a_fraud_alert_cancels_a_paid_order_and_takes_the_tag_back() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant(SELLER, Some("mp-pago-aprobado")).await;
+    let order = app.create_order(&tenant).await;
+    app.mp_serves("150211668619", "approved", SELLER, Some(&order))
+        .await;
+    app.ghl_accepts().await;
+    Mock::given(method("DELETE"))
+        .and(path("/contacts/contact-1/tags"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "tags": [] })))
+        .mount(&app.ghl)
+        .await;
+    let (_, paid) = app.webhook(SELLER, "150211668619", 1).await;
+    app.wait_status(
+        &tenant,
+        paid["event_id"].as_str().unwrap_or_default(),
+        "success",
+    )
+    .await;
+    assert_eq!(
+        get(&app, &tenant, &format!("orders/{order}")).await["status"],
+        "PAID"
+    );
+
+    // No data.id: the signature's manifest has no id part.
+    let event = accepted(&replay(&app, "mp_webhook_fraud_alert.request.json").await);
+    let event = app.wait_status(&tenant, &event, "success").await;
+    assert_eq!(
+        (
+            event["resource_type"].as_str(),
+            event["resource_id"].as_str()
+        ),
+        (Some("fraud_alert"), Some("150211668619"))
+    );
+    let stored = get(&app, &tenant, &format!("orders/{order}")).await;
+    assert_eq!(
+        (stored["status"].as_str(), stored["fraud_alert"].as_bool()),
+        (Some("CANCELLED"), Some(true))
+    );
+    let payment = get(&app, &tenant, "payments/150211668619").await;
+    assert_eq!(payment["fraud_alert"], true);
+    assert!(
+        payment["ghl_tagged_at"].is_null(),
+        "the tag was taken back: {payment}"
+    );
+    let ghl = app.ghl.received_requests().await.unwrap_or_default();
+    let removed: Vec<_> = ghl
+        .iter()
+        .filter(|r| r.method.as_str() == "DELETE")
+        .collect();
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0].url.path(), "/contacts/contact-1/tags");
+    let body: Value = serde_json::from_slice(&removed[0].body).unwrap_or_default();
+    assert_eq!(body, json!({ "tags": ["mp-pago-aprobado"] }));
+    let alerts: Vec<_> = app
+        .recorder
+        .all()
+        .into_iter()
+        .filter_map(|(_, _, u)| match u {
+            StatusUpdate::FraudAlert(a) => Some(a),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(
+        (alerts[0].order_id.as_deref(), alerts[0].payment_id.as_str()),
+        (Some(order.as_str()), "150211668619")
+    );
+    assert!(
+        alerts[0]
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains("no entregues"))
+    );
+
+    // A later approval of the same payment neither re-opens the order nor tags the buyer again.
+    let (_, again) = app.webhook(SELLER, "150211668619", 2).await;
+    app.wait_status(
+        &tenant,
+        again["event_id"].as_str().unwrap_or_default(),
+        "success",
+    )
+    .await;
+    assert_eq!(
+        get(&app, &tenant, &format!("orders/{order}")).await["status"],
+        "CANCELLED"
+    );
+    let ghl = app.ghl.received_requests().await.unwrap_or_default();
+    assert_eq!(
+        ghl.iter()
+            .filter(|r| r.method.as_str() == "POST" && r.url.path().ends_with("/tags"))
+            .count(),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn a_fraud_alert_goes_ahead_of_the_tenants_backlog() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant(SELLER, None).await;
+    // A slow MercadoPago: each of 80 payments takes 60 ms, so the backlog lasts about 5 s.
+    Mock::given(method("GET"))
+        .and(path("/v1/payments/150211668619"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(payment(
+            "150211668619",
+            "approved",
+            SELLER,
+            None,
+        )))
+        .mount(&app.mp)
+        .await;
+    let mut backlog = Vec::new();
+    for n in 0..80u64 {
+        let id = format!("{}", 900_000 + n);
+        Mock::given(method("GET"))
+            .and(path(format!("/v1/payments/{id}")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_delay(Duration::from_millis(60))
+                    .set_body_json(payment(&id, "approved", SELLER, None)),
+            )
+            .mount(&app.mp)
+            .await;
+        let (_, answer) = app.webhook(SELLER, &id, 10_000 + n).await;
+        backlog.push(answer["event_id"].as_str().unwrap_or_default().to_owned());
+    }
+    let fraud = accepted(&replay(&app, "mp_webhook_fraud_alert.request.json").await);
+    let fraud = app.wait_status(&tenant, &fraud, "success").await;
+    let mut after = 0;
+    for id in &backlog {
+        if app.event(&tenant, id).await["status"] != "success" {
+            after += 1;
+        }
+    }
+    // At most the batch in flight (32 events) goes before it; the rest of the 80 wait.
+    assert!(
+        after >= 80 - 2 * 32,
+        "only {after} of 80 waited behind the fraud alert: {fraud}"
+    );
+    assert!(
+        poll_for(Duration::from_secs(30), || async {
+            app.event(
+                &tenant,
+                backlog.last().map(String::as_str).unwrap_or_default(),
+            )
+            .await["status"]
+                == "success"
+        })
+        .await,
+        "the backlog ends"
+    );
+}
