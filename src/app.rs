@@ -14,6 +14,7 @@ use governor::{Quota, RateLimiter};
 
 use crate::cluster::Cluster;
 use crate::config::{Config, DatabaseKind};
+use crate::ingest::delivery_log::DeliveryLog;
 use crate::publish::{FanOut, StatusPublisher};
 use crate::services::Services;
 use crate::state::AppState;
@@ -61,6 +62,7 @@ pub async fn start(
                 .map_err(StartError::Connect)?,
         ),
     };
+    let delivery_log_anon_per_second = config.delivery_log_anon_per_second;
     let ingest_limiter = config
         .ingest_per_tenant_per_second
         .map(|rate| Arc::new(RateLimiter::keyed(Quota::per_second(rate))));
@@ -78,7 +80,10 @@ pub async fn start(
     crate::retention::run_in_background(
         services.db.clone(),
         services.gate.clone(),
-        services.config.retention_days,
+        crate::retention::Keep {
+            events_days: services.config.retention_days,
+            deliveries_days: services.config.delivery_log_retention_days,
+        },
         services.config.retention_interval,
     );
     let supervisor =
@@ -93,6 +98,7 @@ pub async fn start(
         cluster,
         started_at: chrono::Utc::now(),
         ingest_limiter,
+        delivery_log: DeliveryLog::new(delivery_log_anon_per_second),
     };
     start_token_refresh(&state);
     match &state.cluster {

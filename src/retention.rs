@@ -2,7 +2,8 @@
 //! batches, by a background job every `retention_interval_secs` and by `cobro prune`. `failed`
 //! events stay until a person retries them or prunes them explicitly (`cobro prune --failed`):
 //! they are the dead letters someone has to look at. Webhook tables that only grow are what users
-//! of other webhook systems complain about most.
+//! of other webhook systems complain about most. The same job prunes the delivery log (SPEC §18)
+//! after `delivery_log_retention_days`.
 
 use std::time::Duration;
 
@@ -10,8 +11,8 @@ use chrono::Utc;
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::domain::EventStatus;
-use crate::store::events;
 use crate::store::gate::WriteGate;
+use crate::store::{deliveries, events};
 
 /// Events deleted per transaction.
 pub const BATCH: u64 = 500;
@@ -46,20 +47,66 @@ pub async fn prune(
     }
 }
 
-/// The background job; does nothing when `retention_days` is 0.
-pub fn run_in_background(db: DatabaseConnection, gate: WriteGate, days: u64, every: Duration) {
-    if days == 0 {
+/// Deletes every delivery-log row older than `age`, batch by batch.
+pub async fn prune_deliveries(
+    db: &DatabaseConnection,
+    gate: &WriteGate,
+    age: Duration,
+) -> Result<u64, DbErr> {
+    let before = Utc::now()
+        - chrono::Duration::from_std(age).unwrap_or_else(|_| chrono::Duration::days(36_500));
+    let mut total = 0;
+    loop {
+        let deleted = {
+            let _turn = gate.enter().await;
+            deliveries::prune_batch(db, before, BATCH).await?
+        };
+        if deleted == 0 {
+            return Ok(total);
+        }
+        total += deleted;
+        tokio::task::yield_now().await;
+    }
+}
+
+/// How long each kind of row is kept; 0 days keeps it forever.
+#[derive(Debug, Clone, Copy)]
+pub struct Keep {
+    pub events_days: u64,
+    pub deliveries_days: u64,
+}
+
+/// The background job; does nothing when both retentions are 0.
+pub fn run_in_background(db: DatabaseConnection, gate: WriteGate, keep: Keep, every: Duration) {
+    if keep.events_days == 0 && keep.deliveries_days == 0 {
         return;
     }
-    let age = Duration::from_secs(days * 24 * 3600);
+    let days = |n: u64| Duration::from_secs(n * 24 * 3600);
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         loop {
             ticker.tick().await;
-            match prune(&db, &gate, age, false, |_| {}).await {
-                Ok(0) => {}
-                Ok(deleted) => tracing::info!(deleted, days, "pruned processed events"),
-                Err(err) => tracing::warn!(error = %err, "pruning failed; will try again"),
+            if keep.events_days > 0 {
+                match prune(&db, &gate, days(keep.events_days), false, |_| {}).await {
+                    Ok(0) => {}
+                    Ok(deleted) => {
+                        tracing::info!(deleted, days = keep.events_days, "pruned processed events")
+                    }
+                    Err(err) => tracing::warn!(error = %err, "pruning failed; will try again"),
+                }
+            }
+            if keep.deliveries_days > 0 {
+                match prune_deliveries(&db, &gate, days(keep.deliveries_days)).await {
+                    Ok(0) => {}
+                    Ok(deleted) => tracing::info!(
+                        deleted,
+                        days = keep.deliveries_days,
+                        "pruned the delivery log"
+                    ),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "pruning the delivery log failed; will try again")
+                    }
+                }
             }
         }
     });

@@ -12,6 +12,7 @@ use governor::clock::Clock;
 use crate::cluster::Cluster;
 use crate::domain::TenantId;
 use crate::error::AppError;
+use crate::ingest::delivery_log::DeliveryLog;
 use crate::services::Services;
 use crate::tenant::TenantSupervisor;
 use crate::tenant::supervisor::Registry;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub cluster: Option<Arc<Cluster>>,
     pub started_at: chrono::DateTime<chrono::Utc>,
     pub(crate) ingest_limiter: Option<Arc<DefaultKeyedRateLimiter<TenantId>>>,
+    /// The delivery log's cap on rows of unauthenticated requests (SPEC §18).
+    pub(crate) delivery_log: DeliveryLog,
 }
 
 impl AppState {

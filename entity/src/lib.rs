@@ -4,6 +4,7 @@
 //! Every primary key is a UUIDv7: time-ordered, so "order by id" is arrival order and ids double
 //! as stable page cursors.
 
+pub mod delivery;
 pub mod event_attempt;
 pub mod oauth_state;
 pub mod order;

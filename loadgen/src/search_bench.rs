@@ -172,6 +172,9 @@ fn rows(
         processed_at: Set(None),
         next_retry_at: Set(None),
         processing_ms: Set(Some(12)),
+        resource_type: Set("payment".into()),
+        resource_id: Set(Some(mp_payment_id.clone())),
+        resource_version: Set(None),
     };
     let payment = entity::payment::ActiveModel {
         id: Set(id),
@@ -194,6 +197,11 @@ fn rows(
         ghl_contact_id: Set(None),
         ghl_tagged_at: Set(None),
         raw: Set(json!({"id": i})),
+        amount_decimal: Set(None),
+        refunded_amount: Set(None),
+        fraud_alert: Set(false),
+        dispute: Set(None),
+        claim: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
     };

@@ -9,7 +9,11 @@
 //!   text, never rounded through a float), whether MercadoPago flagged the sale as fraud
 //!   (`fraud_alert`), and the dispute and claim MercadoPago opened on it (`dispute`, `claim`: the
 //!   fields a seller acts on, as JSON).
-//! - `orders` learns `fraud_alert`.
+//! - `orders` learns `fraud_alert`, and when a person acknowledged it (`fraud_acknowledged_at`:
+//!   the dashboard's red banner stays until then).
+//! - `deliveries` (SPEC §18): every request to a webhook path, whatever its answer, with the body
+//!   only for authenticated deliveries of a known tenant. Read newest first per tenant
+//!   (`tenant_id, id`) and by event (`event_id`).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -41,6 +45,28 @@ enum Payments {
 enum Orders {
     Table,
     FraudAlert,
+    FraudAcknowledgedAt,
+}
+
+#[derive(DeriveIden)]
+enum Deliveries {
+    Table,
+    Id,
+    ReceivedAt,
+    Provider,
+    TenantId,
+    Outcome,
+    Reason,
+    HttpStatus,
+    WebhookType,
+    Action,
+    ResourceId,
+    RequestId,
+    RemoteAddr,
+    BodyBytes,
+    AckMs,
+    EventId,
+    Body,
 }
 
 async fn add_columns(
@@ -56,6 +82,45 @@ async fn add_columns(
             .add_column(&mut column)
             .to_owned();
         manager.alter_table(alter).await?;
+    }
+    Ok(())
+}
+
+async fn create_deliveries(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    let table = Table::create()
+        .table(Deliveries::Table)
+        .if_not_exists()
+        .col(uuid(Deliveries::Id).primary_key())
+        .col(timestamp_with_time_zone(Deliveries::ReceivedAt))
+        .col(string(Deliveries::Provider))
+        .col(uuid_null(Deliveries::TenantId))
+        .col(string(Deliveries::Outcome))
+        .col(text_null(Deliveries::Reason))
+        .col(integer(Deliveries::HttpStatus))
+        .col(string_null(Deliveries::WebhookType))
+        .col(string_null(Deliveries::Action))
+        .col(text_null(Deliveries::ResourceId))
+        .col(string_null(Deliveries::RequestId))
+        .col(string_null(Deliveries::RemoteAddr))
+        .col(big_integer(Deliveries::BodyBytes))
+        .col(big_integer(Deliveries::AckMs))
+        .col(uuid_null(Deliveries::EventId))
+        .col(json_null(Deliveries::Body))
+        .to_owned();
+    manager.create_table(table).await?;
+    for (name, columns) in [
+        (
+            "ix_deliveries_tenant",
+            vec![Deliveries::TenantId, Deliveries::Id],
+        ),
+        ("ix_deliveries_event", vec![Deliveries::EventId]),
+    ] {
+        let mut index = Index::create();
+        index.name(name).table(Deliveries::Table).if_not_exists();
+        for column in columns {
+            index.col(column);
+        }
+        manager.create_index(index.to_owned()).await?;
     }
     Ok(())
 }
@@ -90,9 +155,13 @@ impl MigrationTrait for Migration {
         add_columns(
             manager,
             Orders::Table,
-            vec![boolean(Orders::FraudAlert).default(false).to_owned()],
+            vec![
+                boolean(Orders::FraudAlert).default(false).to_owned(),
+                timestamp_with_time_zone_null(Orders::FraudAcknowledgedAt),
+            ],
         )
         .await?;
+        create_deliveries(manager).await?;
         // Connection notices stored before this migration are not payments.
         let connections = Query::update()
             .table(WebhookEvents::Table)
@@ -113,6 +182,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(Deliveries::Table).to_owned())
+            .await?;
         manager
             .drop_index(
                 Index::drop()

@@ -66,6 +66,8 @@ pub struct EventDetailOut {
     pub event: EventOut,
     /// Every processing attempt, first to last.
     pub history: Vec<AttemptOut>,
+    /// The requests that brought it (SPEC §18): the one that was accepted, then its duplicates.
+    pub deliveries: Vec<super::deliveries::DeliveryOut>,
 }
 
 /// One processing attempt.
@@ -278,9 +280,19 @@ pub(crate) async fn read(
         .await?
         .ok_or(AppError::NotFound("event"))?;
     let history = attempts::of_event(db, access.0, id).await?;
+    let deliveries = crate::store::deliveries::of_event(db, access.0, id).await?;
+    let deliveries = deliveries.into_iter().map(|mut delivery| {
+        // An accepted delivery's body is the event's.
+        if delivery.body.is_none() && delivery.outcome == "accepted" {
+            delivery.body = Some(event.raw_payload.clone());
+        }
+        super::deliveries::DeliveryOut::from(delivery)
+    });
+    let deliveries = deliveries.collect();
     Ok(HttpResponse::Ok().json(EventDetailOut {
         event: EventOut::from(event),
         history: history.into_iter().map(AttemptOut::from).collect(),
+        deliveries,
     }))
 }
 

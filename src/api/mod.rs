@@ -7,6 +7,7 @@
 pub mod access;
 mod cluster;
 mod connect;
+mod deliveries;
 mod events;
 mod export;
 mod health;
@@ -37,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(cluster::configure)
             .configure(connect::configure)
             // The most specific paths first, the way actix matches them.
+            .configure(deliveries::configure)
             .configure(events::configure)
             .configure(orders::configure)
             .configure(payments::configure)

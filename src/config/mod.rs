@@ -104,6 +104,11 @@ pub struct Config {
     /// `success` events older than this many days are deleted; 0 keeps them forever.
     pub retention_days: u64,
     pub retention_interval: Duration,
+    /// Delivery-log rows older than this many days are deleted (SPEC §18); 0 keeps them.
+    pub delivery_log_retention_days: u64,
+    /// Most delivery-log rows per second for requests of no known tenant; the rest are counted
+    /// only (`cobro_deliveries_unlogged_total`). 0 logs none of them.
+    pub delivery_log_anon_per_second: u32,
     /// Threads the tenant actors run on (at least 1).
     pub tenant_threads: usize,
     pub mp_requests_per_second: NonZeroU32,
@@ -155,6 +160,8 @@ struct RawConfig {
     tenant_threads: usize,
     retention_days: u64,
     retention_interval_secs: u64,
+    delivery_log_retention_days: u64,
+    delivery_log_anon_per_second: u32,
     mp_requests_per_second: u32,
     ghl_requests_per_10s: u32,
     ghl_429_backoff_ms: u64,
@@ -281,6 +288,8 @@ impl RawConfig {
             tenant_idle: Duration::from_secs(self.tenant_idle_secs.max(1)),
             retention_days: self.retention_days,
             retention_interval: Duration::from_secs(self.retention_interval_secs.max(1)),
+            delivery_log_retention_days: self.delivery_log_retention_days,
+            delivery_log_anon_per_second: self.delivery_log_anon_per_second,
             tenant_threads: match self.tenant_threads {
                 0 => std::thread::available_parallelism().map_or(1, usize::from),
                 n => n,

@@ -4,6 +4,7 @@
 //! and the API use these; they are unit-tested here without a server.
 
 mod connection;
+mod delivery;
 mod failure;
 mod notification;
 mod order_state;
@@ -13,6 +14,7 @@ pub mod retry;
 mod status;
 
 pub use connection::{MpConnection, RECONNECT};
+pub use delivery::DeliveryOutcome;
 pub use failure::Failure;
 pub use notification::{BodyError, Classified, Notification, ResourceKind, Topic};
 pub use order_state::{OrderMove, OrderStatus, plan_order_move};

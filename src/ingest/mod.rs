@@ -3,6 +3,7 @@
 //! tenant supervisor, and never calls a provider or GoHighLevel. Every refusal happens before the
 //! single write, and `accepted` is answered only after that write committed.
 
+pub mod delivery_log;
 pub mod directory;
 pub mod schema;
 
@@ -19,6 +20,7 @@ use crate::publish::{StatusUpdate, WebhookEventUpdated};
 use crate::state::AppState;
 use crate::store::events::{EventResource, NewEvent, Stored};
 use crate::tenant::Enqueue;
+use delivery_log::{Draft, Finished};
 use schema::WebhookOut;
 
 /// SPEC §5: bodies over 64 KiB are refused with 413.
@@ -87,14 +89,15 @@ pub(crate) async fn receive(
     receive_from(Provider::MercadoPago, req, payload, state).await
 }
 
-/// A provider's webhook: answered, counted and logged by outcome.
+/// A provider's webhook: answered, counted, logged by outcome and written to the delivery log.
 async fn receive_from(
     provider: Provider,
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let result = ingest(provider, &req, payload, &state).await;
+    let mut draft = Draft::begin(provider, &req);
+    let result = ingest(provider, &req, payload, &state, &mut draft).await;
     let label = match &result {
         Ok(outcome) => outcome.label(),
         Err(err) => refusal_label(err),
@@ -107,6 +110,25 @@ async fn receive_from(
         Ok(Outcome::Duplicate(event)) => info!(%event, "duplicate webhook"),
         Err(err) => warn!(reason = %err, "webhook refused"),
     }
+    if !draft.written_with_event {
+        let finished = match &result {
+            Ok(Outcome::Ignored(reason)) => Ok(Finished::Ignored(reason.clone())),
+            Ok(Outcome::Accepted(event)) => Ok(Finished::Stored {
+                duplicate: false,
+                event: *event,
+            }),
+            Ok(Outcome::Duplicate(event)) => Ok(Finished::Stored {
+                duplicate: true,
+                event: *event,
+            }),
+            Err(err) => Err(err),
+        };
+        let authenticated = draft.authenticated && finished.is_ok();
+        let row = draft.finish(finished);
+        state
+            .delivery_log
+            .append(&state.services.writer, row, authenticated);
+    }
     result.map(Outcome::into_response)
 }
 
@@ -115,13 +137,22 @@ async fn ingest(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
+    draft: &mut Draft,
 ) -> Result<Outcome, AppError> {
-    let body = read_body(req, payload).await?;
+    let body = read_body(req, payload, draft).await?;
     let read = provider.read_webhook(&body, req);
     let notification = match read.map_err(|e| AppError::BadRequest(e.to_string()))? {
         Classified::Payment(n) => n,
-        Classified::Ignored(reason) => return Ok(Outcome::Ignored(reason)),
+        Classified::Ignored(reason) => {
+            attribute_ignored(provider, req, state, &body, draft).await;
+            return Ok(Outcome::Ignored(reason));
+        }
     };
+    draft.about(
+        Some(webhook_type(notification.topic).to_owned()),
+        Some(notification.action.clone()),
+        Some(notification.resource_id.clone()),
+    );
     if crate::domain::holds_nul(&notification.raw) {
         return Err(AppError::BadRequest(
             "body holds a NUL character (\\u0000), which cannot be stored".into(),
@@ -135,20 +166,25 @@ async fn ingest(
     };
     let tenant_id = TenantId(tenant.id);
     span.record("tenant", tracing::field::display(tenant_id));
+    draft.tenant(tenant_id, false);
     authenticate(provider, req, state, &tenant, &notification)?;
+    draft.tenant(tenant_id, true);
     state.check_ingest_rate(tenant_id)?;
     let topic = notification.topic;
     let new = new_event(state, tenant_id, notification);
     if let Topic::Connection { authorized } = topic {
+        draft.body(new.raw_payload.clone());
         return record_connection_notice(state, &new, authorized).await;
     }
     let first_update = pending_update(&new);
+    let delivery = draft.with_event();
     let stored = state
         .services
         .writer
-        .store(new)
+        .store(new, Some(delivery))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
+    draft.written_with_event = true;
     match stored {
         Stored::Accepted(event_id) => {
             let update = WebhookEventUpdated {
@@ -168,6 +204,40 @@ async fn ingest(
             Ok(Outcome::Accepted(event_id))
         }
         Stored::Duplicate(event_id) => Ok(Outcome::Duplicate(event_id)),
+    }
+}
+
+/// An ignored body that names a seller whose signature checks out is that tenant's delivery
+/// (with its body) in the log; anything else stays anonymous. Off the hot path: only ignored
+/// bodies are read twice.
+async fn attribute_ignored(
+    provider: Provider,
+    req: &HttpRequest,
+    state: &AppState,
+    body: &[u8],
+    draft: &mut Draft,
+) {
+    let Some(envelope) = provider.envelope(body, req) else {
+        return;
+    };
+    let kind = envelope
+        .raw
+        .get("type")
+        .and_then(crate::domain::normalize_id);
+    draft.about(
+        kind,
+        Some(envelope.action.clone()),
+        envelope.signed_id.clone(),
+    );
+    let directory = &state.services.directory;
+    let Ok(Some(tenant)) = directory.find(&envelope.seller_account_id).await else {
+        return;
+    };
+    if authenticate(provider, req, state, &tenant, &envelope).is_ok()
+        && !crate::domain::holds_nul(&envelope.raw)
+    {
+        draft.tenant(TenantId(tenant.id), true);
+        draft.body(envelope.raw);
     }
 }
 
@@ -207,6 +277,7 @@ fn pending_update(new: &NewEvent) -> WebhookEventUpdated {
 async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
+    draft: &mut Draft,
 ) -> Result<web::BytesMut, AppError> {
     let too_large = AppError::PayloadTooLarge {
         limit: MAX_BODY_BYTES,
@@ -216,17 +287,20 @@ async fn read_body(
         .get(actix_web::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+    if let Some(len) = declared.filter(|len| *len > MAX_BODY_BYTES) {
+        draft.body_bytes(len);
         return Err(too_large);
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| AppError::BadRequest(format!("could not read body: {e}")))?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
+            draft.body_bytes(body.len() + chunk.len());
             return Err(too_large);
         }
         body.extend_from_slice(&chunk);
     }
+    draft.body_bytes(body.len());
     Ok(body)
 }
 
@@ -257,14 +331,7 @@ fn authenticate(
 
 fn new_event(state: &AppState, tenant: TenantId, n: Notification) -> NewEvent {
     let notification_id = dedup_key(&n);
-    let webhook_type = match n.topic {
-        Topic::Payment => "payment",
-        Topic::Order { .. } => "order",
-        Topic::Chargeback => "topic_chargebacks_wh",
-        Topic::FraudAlert => "stop_delivery_op_wh",
-        Topic::Claim => "topic_claims_integration_wh",
-        Topic::Connection { .. } => "mp-connect",
-    };
+    let webhook_type = webhook_type(n.topic);
     let version = match n.topic {
         Topic::Order { version } => version,
         _ => None,
@@ -283,6 +350,18 @@ fn new_event(state: &AppState, tenant: TenantId, n: Notification) -> NewEvent {
         mp_payment_id: n.payment_id,
         raw_payload: n.raw,
         max_attempts: state.services.config.retry_schedule.attempts(),
+    }
+}
+
+/// The body's `type` of each topic, as MercadoPago names it.
+fn webhook_type(topic: Topic) -> &'static str {
+    match topic {
+        Topic::Payment => "payment",
+        Topic::Order { .. } => "order",
+        Topic::Chargeback => "topic_chargebacks_wh",
+        Topic::FraudAlert => "stop_delivery_op_wh",
+        Topic::Claim => "topic_claims_integration_wh",
+        Topic::Connection { .. } => "mp-connect",
     }
 }
 

@@ -32,6 +32,13 @@ impl Provider {
         }
     }
 
+    /// The provider's name in data: the delivery log's `provider`, the API's `provider` fields.
+    pub fn key(self) -> &'static str {
+        match self {
+            Provider::MercadoPago => "mercadopago",
+        }
+    }
+
     /// The path its webhooks are posted to (a wire name users configure at the provider).
     pub fn webhook_path(self) -> &'static str {
         match self {
@@ -55,6 +62,15 @@ impl Provider {
     ) -> Result<Classified, BodyError> {
         match self {
             Provider::MercadoPago => mercadopago::notification::read(body, delivery),
+        }
+    }
+
+    /// The common envelope of a body the adapter ignored (its seller, type, action and signed
+    /// id), so that a verified delivery of a known tenant is logged as that tenant's (SPEC §18).
+    /// `None` when the body names no seller.
+    pub fn envelope(self, body: &[u8], delivery: &impl Delivery) -> Option<Notification> {
+        match self {
+            Provider::MercadoPago => mercadopago::notification::envelope(body, delivery),
         }
     }
 

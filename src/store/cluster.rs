@@ -300,6 +300,10 @@ pub struct PendingEvent {
     pub urgent: bool,
 }
 
+/// A pulled row: the pull's number, the event's id, `seq`, `next_retry_at`, and whether it is
+/// urgent.
+type PendingRow = (i64, Uuid, i64, Option<DateTime<Utc>>, bool);
+
 /// One tenant's pull: its pending events after `after_seq`, at most `limit`.
 pub struct Pull {
     pub tenant: Uuid,
@@ -318,7 +322,7 @@ pub async fn pending_after_many(
     let limits: Vec<i64> = pulls.iter().map(|p| p.limit).collect();
     // Each pull is the single-tenant read of the partial index `ix_webhook_events_pending_seq`,
     // run once per row of the arrays (LATERAL), numbered to give each pull its own rows.
-    let rows: Vec<(i64, Uuid, i64, Option<DateTime<Utc>>, bool)> = sqlx::query_as(
+    let rows: Vec<PendingRow> = sqlx::query_as(
         "SELECT p.n, e.id, e.seq, e.next_retry_at, e.resource_type = 'fraud_alert'
          FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) WITH ORDINALITY
               AS p(tenant_id, after_seq, max_rows, n)

@@ -6,6 +6,7 @@ pub mod attempts;
 pub mod cluster;
 pub mod connections;
 pub mod db;
+pub mod deliveries;
 pub mod events;
 pub mod gate;
 pub mod many;

@@ -10,10 +10,14 @@ use uuid::Uuid;
 use super::replies::database;
 use super::task::Cycle;
 use super::txn::WriteDb;
-use super::{Claimed, Connections, Relaxed, StoreError, WriteError, Written, one_by_one, together};
+use super::{
+    Claimed, Connections, Ingest, Relaxed, StoreError, WriteError, Written, one_by_one, together,
+};
 use crate::cluster::FenceToken;
+use crate::domain::DeliveryOutcome;
 use crate::domain::OrderMove;
 use crate::store::cluster;
+use crate::store::deliveries::NewDelivery;
 use crate::store::events::{NewEvent, Stored};
 use crate::store::payments::StoredPayment;
 use crate::store::run::Run;
@@ -88,14 +92,63 @@ impl Durability {
     }
 }
 
+/// The delivery-log rows of a webhook cycle (SPEC §18): those of its webhooks, one per event (in
+/// the events' order), and those logged alone.
+pub(super) struct Deliveries {
+    pub of_events: Vec<Option<Box<NewDelivery>>>,
+    pub alone: Vec<NewDelivery>,
+}
+
+impl Deliveries {
+    /// Every row, those of the webhooks completed with what became of their event. A duplicate
+    /// keeps its own body; an accepted delivery's body is its event's (stored once).
+    pub fn completed(&self, events: &[NewEvent], stored: &[Stored]) -> Vec<NewDelivery> {
+        let mut rows = Vec::with_capacity(self.of_events.len() + self.alone.len());
+        for ((delivery, stored), event) in self.of_events.iter().zip(stored).zip(events) {
+            let Some(delivery) = delivery else { continue };
+            let mut row = (**delivery).clone();
+            (row.outcome, row.event_id) = match *stored {
+                Stored::Accepted(id) => (DeliveryOutcome::Accepted, Some(id)),
+                Stored::Duplicate(id) => {
+                    row.body = Some(event.raw_payload.clone());
+                    (DeliveryOutcome::Duplicate, Some(id))
+                }
+            };
+            row.reason = None;
+            rows.push(row);
+        }
+        rows.extend(self.alone.iter().cloned());
+        rows
+    }
+}
+
 pub(super) async fn commit(
     connections: &Connections,
     durability: &mut Durability,
     node: Option<&str>,
     cycle: Cycle,
 ) -> Path {
-    let (events, event_replies): (Vec<NewEvent>, Vec<_>) =
-        cycle.events.into_iter().map(|i| (i.event, i.reply)).unzip();
+    let mut events: Vec<NewEvent> = Vec::with_capacity(cycle.events.len());
+    let mut event_replies = Vec::with_capacity(cycle.events.len());
+    let mut deliveries = Deliveries {
+        of_events: Vec::with_capacity(cycle.events.len()),
+        alone: Vec::new(),
+    };
+    for ingest in cycle.events {
+        match ingest {
+            Ingest::Webhook {
+                event,
+                delivery,
+                reply,
+            } => {
+                events.push(event);
+                deliveries.of_events.push(delivery);
+                event_replies.push(reply);
+            }
+            Ingest::Logged(delivery) => deliveries.alone.push(*delivery),
+        }
+    }
+    let holds_webhooks = !events.is_empty() || !deliveries.alone.is_empty();
     let count = cycle.writes.len();
     let mut writes = Writes {
         leases: Vec::with_capacity(count),
@@ -111,18 +164,18 @@ pub(super) async fn commit(
     }
     let db = &connections.db;
     // A cycle holding an acknowledgement commits with the configured durability, or not at all.
-    let durable = durability.set_for(db, !events.is_empty()).await;
+    let durable = durability.set_for(db, holds_webhooks).await;
     let (outcome, path) = match durable {
         Err(err) => {
             tracing::error!(error = %err, "cannot set the write connection's durability");
             (Outcome::failed(count, &err), Path::Together)
         }
-        Ok(()) => match together::commit(db, node, &events, &writes).await {
+        Ok(()) => match together::commit(db, node, (&events, &deliveries), &writes).await {
             Ok(outcome) => (outcome, Path::Together),
             Err(err) => {
                 tracing::warn!(error = %err, events = events.len(), writes = count,
                 "write cycle failed; redoing it one write at a time");
-                let outcome = one_by_one::commit(db, node, &events, &writes).await;
+                let outcome = one_by_one::commit(db, node, (&events, &deliveries), &writes).await;
                 (outcome, Path::Redone)
             }
         },

@@ -47,6 +47,7 @@ use uuid::Uuid;
 
 use crate::cluster::{FenceToken, LeaseLost};
 use crate::domain::{OrderStatus, PaymentSnapshot, TenantId};
+use crate::store::deliveries::NewDelivery;
 use crate::store::events::{NewEvent, Stored};
 use crate::store::gate::WriteGate;
 use crate::store::payments::StoredPayment;
@@ -125,10 +126,20 @@ pub enum StoreError {
     Stopped,
 }
 
-/// A new webhook waiting for its cycle.
-struct Ingest {
-    event: NewEvent,
-    reply: oneshot::Sender<Result<Stored, StoreError>>,
+/// What waits for a webhook cycle.
+// The webhook is the common case and moves through the queue as it is; boxing it to shrink the
+// rare `Logged` would cost an allocation per webhook.
+#[allow(clippy::large_enum_variant)]
+enum Ingest {
+    /// A new webhook, with its delivery-log row (SPEC §18): both committed in the same cycle,
+    /// the row completed with the event's id and `accepted` or `duplicate`.
+    Webhook {
+        event: NewEvent,
+        delivery: Option<Box<NewDelivery>>,
+        reply: oneshot::Sender<Result<Stored, StoreError>>,
+    },
+    /// A delivery-log row alone (an ignored or refused request): nobody waits for it.
+    Logged(Box<NewDelivery>),
 }
 
 /// One pipeline write: what to write, the lease it is made under (cluster only), the events to
@@ -264,14 +275,32 @@ impl Writer {
         self.redone.load(Ordering::Relaxed)
     }
 
-    /// Stores a webhook; returns once it is committed (or found to be a duplicate).
-    pub async fn store(&self, event: NewEvent) -> Result<Stored, StoreError> {
+    /// Stores a webhook, and its delivery-log row in the same commit; returns once it is
+    /// committed (or found to be a duplicate).
+    pub async fn store(
+        &self,
+        event: NewEvent,
+        delivery: Option<NewDelivery>,
+    ) -> Result<Stored, StoreError> {
         let (reply, answer) = oneshot::channel();
+        let delivery = delivery.map(Box::new);
         self.ingest
-            .send(Ingest { event, reply })
+            .send(Ingest::Webhook {
+                event,
+                delivery,
+                reply,
+            })
             .await
             .map_err(|_| StoreError::Stopped)?;
         answer.await.map_err(|_| StoreError::Stopped)?
+    }
+
+    /// Appends a delivery-log row with the next webhook cycle, without waiting for it; `false`
+    /// when the writer's queue is full (the row is dropped, never the webhook's answer delayed).
+    pub fn log(&self, delivery: NewDelivery) -> bool {
+        self.ingest
+            .try_send(Ingest::Logged(Box::new(delivery)))
+            .is_ok()
     }
 
     /// Moves a `pending` event to `processing` and counts the attempt (`None`: not pending).

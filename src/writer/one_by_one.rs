@@ -7,7 +7,8 @@ use sea_orm::DbErr;
 use uuid::Uuid;
 
 use super::cycle::{
-    Outcome, Writes, finishes, held_leases, log_order_move, order_reference, record_failed,
+    Deliveries, Outcome, Writes, finishes, held_leases, log_order_move, order_reference,
+    record_failed,
 };
 use super::history::attempt_row;
 use super::replies::database;
@@ -16,15 +17,16 @@ use super::{
     Claimed, PaymentStored, PaymentUpdate, StoreError, Write, WriteError, Written, elapsed_ms,
 };
 use crate::cluster::LeaseLost;
+use crate::store::deliveries::NewDelivery;
 use crate::store::events::{self, NewEvent, Stored};
 use crate::store::payments::StoredPayment;
 use crate::store::run::Run;
-use crate::store::{attempts, orders, payments, resources};
+use crate::store::{attempts, deliveries, orders, payments, resources};
 
 pub(super) async fn commit(
     db: &WriteDb,
     node: Option<&str>,
-    events: &[NewEvent],
+    (events, deliveries): (&[NewEvent], &Deliveries),
     writes: &Writes,
 ) -> Outcome {
     let count = writes.writes.len();
@@ -36,7 +38,8 @@ pub(super) async fn commit(
         Ok(held) => held,
         Err(err) => return Outcome::failed(count, &err),
     };
-    let stored = store_events(&txn, events).await;
+    let stored = store_events(&txn, events, deliveries).await;
+    log_alone(&txn, &deliveries.alone).await;
     let mut results = Vec::with_capacity(count);
     let mut next = Vec::with_capacity(count);
     for ((lease, write), then_claim) in writes
@@ -67,17 +70,53 @@ pub(super) async fn commit(
     }
 }
 
-async fn store_events(txn: &Txn<'_>, events: &[NewEvent]) -> Result<Vec<Stored>, StoreError> {
+/// The webhooks and their delivery rows, in one savepoint: an acknowledged webhook always has
+/// its row.
+async fn store_events(
+    txn: &Txn<'_>,
+    events: &[NewEvent],
+    logs: &Deliveries,
+) -> Result<Vec<Stored>, StoreError> {
     if events.is_empty() {
         return Ok(Vec::new());
     }
     let failed = |err: DbErr| StoreError::Database(err.to_string());
     let savepoint = txn.savepoint().await.map_err(failed)?;
-    match events::insert_batch(&savepoint, events).await {
+    let both = async {
+        let stored = events::insert_batch(&savepoint, events).await?;
+        let with_events = Deliveries {
+            of_events: logs.of_events.clone(),
+            alone: Vec::new(),
+        };
+        deliveries::insert_many(&savepoint, &with_events.completed(events, &stored)).await?;
+        Ok::<_, DbErr>(stored)
+    };
+    match both.await {
         Ok(stored) => savepoint.commit().await.map(|()| stored).map_err(failed),
         Err(err) => {
             let _ = savepoint.rollback().await;
             Err(failed(err))
+        }
+    }
+}
+
+/// The rows of requests answered without an event, in a savepoint of their own: if they cannot
+/// be written they are lost (and counted), never the cycle's webhooks.
+async fn log_alone(txn: &Txn<'_>, alone: &[NewDelivery]) {
+    if alone.is_empty() {
+        return;
+    }
+    let Ok(savepoint) = txn.savepoint().await else {
+        return;
+    };
+    match deliveries::insert_many(&savepoint, alone).await {
+        Ok(()) => {
+            let _ = savepoint.commit().await;
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, rows = alone.len(), "delivery-log rows not written");
+            metrics::counter!("cobro_deliveries_unlogged_total").increment(alone.len() as u64);
+            let _ = savepoint.rollback().await;
         }
     }
 }

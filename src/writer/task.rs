@@ -271,7 +271,11 @@ mod tests {
             raw_payload: json!({}),
             max_attempts: 5,
         };
-        Ingest { event, reply }
+        Ingest::Webhook {
+            event,
+            delivery: None,
+            reply,
+        }
     }
 
     fn write() -> Fenced {

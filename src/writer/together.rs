@@ -10,7 +10,8 @@ use sea_orm::DbErr;
 use uuid::Uuid;
 
 use super::cycle::{
-    Leases, Outcome, Writes, finishes, held_leases, log_order_move, order_reference, record_failed,
+    Deliveries, Leases, Outcome, Writes, finishes, held_leases, log_order_move, order_reference,
+    record_failed,
 };
 use super::history::attempt_row;
 use super::txn::WriteDb;
@@ -21,14 +22,14 @@ use crate::store::events::{self, NewEvent};
 use crate::store::many::{self, Success};
 use crate::store::payments::StoredPayment;
 use crate::store::run::Run;
-use crate::store::{attempts, orders, payments, resources};
+use crate::store::{attempts, deliveries, orders, payments, resources};
 
 type Results = Vec<Option<Result<Written, WriteError>>>;
 
 pub(super) async fn commit(
     db: &WriteDb,
     node: Option<&str>,
-    events: &[NewEvent],
+    (events, deliveries): (&[NewEvent], &Deliveries),
     writes: &Writes,
 ) -> Result<Outcome, DbErr> {
     let txn = db.begin().await?;
@@ -37,6 +38,8 @@ pub(super) async fn commit(
         true => Vec::new(),
         false => events::insert_batch(&txn, events).await?,
     };
+    // The webhooks' delivery rows commit with their events, or not at all.
+    deliveries::insert_many(&txn, &deliveries.completed(events, &stored)).await?;
     let mut results: Results = refuse_lost(&writes.leases, &held);
     let live: Vec<(usize, &Write)> = writes
         .writes

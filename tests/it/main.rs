@@ -10,6 +10,7 @@ mod e2e_cluster;
 mod e2e_cluster_fencing;
 mod e2e_contract;
 mod e2e_crash;
+mod e2e_deliveries;
 mod e2e_demo;
 mod e2e_faults;
 mod e2e_history;

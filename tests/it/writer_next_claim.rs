@@ -30,7 +30,7 @@ async fn store(writer: &Writer, tenant: TenantId, n: u32) -> Uuid {
         raw_payload: json!({ "data": { "id": format!("55500{n}") } }),
         max_attempts: 5,
     };
-    match writer.store(event).await.expect("stored") {
+    match writer.store(event, None).await.expect("stored") {
         Stored::Accepted(id) => id,
         Stored::Duplicate(id) => panic!("{id} is not new"),
     }

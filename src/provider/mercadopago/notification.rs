@@ -128,6 +128,29 @@ fn data_field(fields: &Map<String, Value>, key: &str) -> Option<String> {
         .and_then(normalize_id)
 }
 
+/// Any V1 body that names a seller, read as a notification only to find and verify its tenant
+/// for the delivery log: a type Cobro does not take (`merchant_order`, ...) is still a delivery
+/// a seller may ask about.
+pub fn envelope(body: &[u8], delivery: &impl Delivery) -> Option<Notification> {
+    let raw: Value = serde_json::from_slice(body).ok()?;
+    let fields = raw.as_object()?;
+    let seller = text(fields, "user_id")?;
+    let signed_id = data_field(fields, "id");
+    Some(Notification {
+        topic: Topic::Payment,
+        notification_id: fields.get("id").and_then(normalize_id),
+        delivery_id: delivery.header("x-request-id").map(str::to_owned),
+        seller_account_id: seller,
+        action: text(fields, "action")
+            .or_else(|| actions(fields))
+            .unwrap_or_default(),
+        resource_id: signed_id.clone().unwrap_or_default(),
+        signed_id,
+        payment_id: String::new(),
+        raw,
+    })
+}
+
 /// `mp-connect` (SPEC §14): `application.deauthorized` or `application.authorized` for the
 /// seller in `user_id`. Its `data.id` is kept when sent (it is part of the signed manifest).
 fn connection_notice(fields: &Map<String, Value>, raw: &Value) -> Classified {
