@@ -19,8 +19,6 @@ pub struct Model {
     pub init_point: Option<String>,
     /// MercadoPago flagged a payment of this order as fraud: do not deliver.
     pub fraud_alert: bool,
-    /// When a person acknowledged the fraud alert (the dashboard's banner stays until then).
-    pub fraud_acknowledged_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -35,6 +35,8 @@ pub struct Model {
     pub refunded_amount: Option<String>,
     /// MercadoPago asked the seller not to deliver (a fraud alert, SPEC §17).
     pub fraud_alert: bool,
+    /// When a person acknowledged the fraud alert (the dashboard's banner stays until then).
+    pub fraud_acknowledged_at: Option<DateTimeUtc>,
     /// The dispute (chargeback) on this payment: id, status, amount, documentation deadline.
     pub dispute: Option<Json>,
     /// The buyer's claim on this payment: id, status, stage, reason.

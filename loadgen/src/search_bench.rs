@@ -200,6 +200,7 @@ fn rows(
         amount_decimal: Set(None),
         refunded_amount: Set(None),
         fraud_alert: Set(false),
+        fraud_acknowledged_at: Set(None),
         dispute: Set(None),
         claim: Set(None),
         created_at: Set(at),

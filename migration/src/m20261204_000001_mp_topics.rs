@@ -9,8 +9,8 @@
 //!   text, never rounded through a float), whether MercadoPago flagged the sale as fraud
 //!   (`fraud_alert`), and the dispute and claim MercadoPago opened on it (`dispute`, `claim`: the
 //!   fields a seller acts on, as JSON).
-//! - `orders` learns `fraud_alert`, and when a person acknowledged it (`fraud_acknowledged_at`:
-//!   the dashboard's red banner stays until then).
+//! - `orders` learns `fraud_alert`; `payments` also when a person acknowledged it
+//!   (`fraud_acknowledged_at`: the dashboard's red banner stays until then).
 //! - `deliveries` (SPEC §18): every request to a webhook path, whatever its answer, with the body
 //!   only for authenticated deliveries of a known tenant. Read newest first per tenant
 //!   (`tenant_id, id`) and by event (`event_id`).
@@ -37,6 +37,7 @@ enum Payments {
     AmountDecimal,
     RefundedAmount,
     FraudAlert,
+    FraudAcknowledgedAt,
     Dispute,
     Claim,
 }
@@ -45,7 +46,6 @@ enum Payments {
 enum Orders {
     Table,
     FraudAlert,
-    FraudAcknowledgedAt,
 }
 
 #[derive(DeriveIden)]
@@ -147,6 +147,7 @@ impl MigrationTrait for Migration {
                 text_null(Payments::AmountDecimal),
                 text_null(Payments::RefundedAmount),
                 boolean(Payments::FraudAlert).default(false).to_owned(),
+                timestamp_with_time_zone_null(Payments::FraudAcknowledgedAt),
                 json_null(Payments::Dispute),
                 json_null(Payments::Claim),
             ],
@@ -155,10 +156,7 @@ impl MigrationTrait for Migration {
         add_columns(
             manager,
             Orders::Table,
-            vec![
-                boolean(Orders::FraudAlert).default(false).to_owned(),
-                timestamp_with_time_zone_null(Orders::FraudAcknowledgedAt),
-            ],
+            vec![boolean(Orders::FraudAlert).default(false).to_owned()],
         )
         .await?;
         create_deliveries(manager).await?;
@@ -208,6 +206,7 @@ impl MigrationTrait for Migration {
                     Payments::AmountDecimal.into_iden(),
                     Payments::RefundedAmount.into_iden(),
                     Payments::FraudAlert.into_iden(),
+                    Payments::FraudAcknowledgedAt.into_iden(),
                     Payments::Dispute.into_iden(),
                     Payments::Claim.into_iden(),
                 ],

@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         super::events::list, super::events::read, super::events::retry, super::events::retry_failed,
         super::orders::create, super::orders::list, super::orders::read,
         super::payments::list, super::payments::export, super::payments::read,
+        super::payments::fraud_alerts, super::payments::acknowledge_fraud,
         super::stats::one, super::stats::all, super::deliveries::of_tenant, super::deliveries::all,
         super::health::health, super::health::ready, super::cluster::cluster, crate::metrics::render, crate::ws::session::connect,
     ),

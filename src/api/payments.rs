@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::access::TenantAccess;
 use super::export;
 use super::page::PageOut;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
 use crate::store::PageQuery;
 use crate::store::payments;
@@ -22,6 +22,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/tenants/{tid}/payments/export").route(web::get().to(export)))
         .service(
             web::resource("/tenants/{tid}/payments/{mp_payment_id}").route(web::get().to(read)),
+        )
+        .service(web::resource("/tenants/{tid}/fraud-alerts").route(web::get().to(fraud_alerts)))
+        .service(
+            web::resource("/tenants/{tid}/payments/{mp_payment_id}/acknowledge-fraud")
+                .route(web::post().to(acknowledge_fraud)),
         );
 }
 
@@ -57,6 +62,8 @@ pub struct PaymentOut {
     pub refunded_amount: Option<String>,
     /// MercadoPago flagged the sale as fraud: do not deliver (SPEC §17).
     pub fraud_alert: bool,
+    /// When a person acknowledged the fraud alert (the dashboard's red banner shows until then).
+    pub fraud_acknowledged_at: Option<DateTime<Utc>>,
     /// The dispute (chargeback) on this payment: `id`, `amount`, `currency`,
     /// `date_documentation_deadline` (answer with documents before it, or lose the money),
     /// `documentation_status`, `coverage_applied`, `reason`, as MercadoPago sent them.
@@ -93,6 +100,7 @@ impl From<entity::payment::Model> for PaymentOut {
             amount: p.amount_decimal,
             refunded_amount: p.refunded_amount,
             fraud_alert: p.fraud_alert,
+            fraud_acknowledged_at: p.fraud_acknowledged_at,
             dispute: p.dispute,
             claim: p.claim,
             created_at: p.created_at,
@@ -188,14 +196,63 @@ pub(crate) async fn read(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    // Payment ids are letters, digits, `-` and `_`; anything else names no payment (and is never
-    // sent to the database).
-    let plain = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
-    if path.1.is_empty() || !path.1.bytes().all(plain) {
-        return Err(AppError::NotFound("payment"));
-    }
-    let payment = payments::get(&state.services.db, access.0, &path.1)
+    let id = payment_id(&path.1)?;
+    let payment = payments::get(&state.services.db, access.0, id)
         .await?
         .ok_or(AppError::NotFound("payment"))?;
+    Ok(HttpResponse::Ok().json(PaymentOut::from(payment)))
+}
+
+/// Payments ids in paths: letters, digits, `-` and `_`; anything else names no payment (and is
+/// never sent to the database).
+fn payment_id(text: &str) -> Result<&str, AppError> {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    match !text.is_empty() && text.bytes().all(plain) {
+        true => Ok(text),
+        false => Err(AppError::NotFound("payment")),
+    }
+}
+
+/// The fraud alerts nobody has acknowledged yet.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FraudAlertsOut {
+    /// The flagged payments, newest first (at most 100).
+    pub items: Vec<PaymentOut>,
+}
+
+#[utoipa::path(get, path = "/api/tenants/{tid}/fraud-alerts", tag = "payments", security(("bearer" = [])),
+    params(("tid" = Uuid, Path, description = "tenant id")),
+    responses((status = 200, description = "payments MercadoPago flagged as fraud that nobody acknowledged: do not deliver", body = FraudAlertsOut)))]
+pub(crate) async fn fraud_alerts(
+    access: TenantAccess,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let open = payments::open_fraud_alerts(&state.services.db, access.0).await?;
+    Ok(HttpResponse::Ok().json(FraudAlertsOut {
+        items: open.into_iter().map(PaymentOut::from).collect(),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/tenants/{tid}/payments/{mp_payment_id}/acknowledge-fraud", tag = "payments", security(("bearer" = [])),
+    params(("tid" = Uuid, Path, description = "tenant id"), ("mp_payment_id" = String, Path, pattern = r"^[A-Za-z0-9_-]+$", description = "the provider's payment id")),
+    responses((status = 200, description = "acknowledged: the dashboard's banner goes, the flag stays", body = PaymentOut),
+        (status = 409, description = "the payment has no fraud alert", body = ErrorBody)))]
+pub(crate) async fn acknowledge_fraud(
+    access: TenantAccess,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let id = payment_id(&path.1)?;
+    let db = &state.services.db;
+    let found = payments::get(db, access.0, id)
+        .await?
+        .ok_or(AppError::NotFound("payment"))?;
+    if !found.fraud_alert {
+        return Err(AppError::Conflict("the payment has no fraud alert".into()));
+    }
+    let payment = payments::acknowledge_fraud(db, access.0, id)
+        .await?
+        .ok_or(AppError::NotFound("payment"))?;
+    tracing::info!(tenant = %access.0, payment = id, "fraud alert acknowledged");
     Ok(HttpResponse::Ok().json(PaymentOut::from(payment)))
 }

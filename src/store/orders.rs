@@ -36,7 +36,6 @@ pub async fn create(
         mp_payment_id: Set(None),
         init_point: Set(None),
         fraud_alert: Set(false),
-        fraud_acknowledged_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

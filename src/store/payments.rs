@@ -149,6 +149,39 @@ pub async fn mark_untagged(db: &impl Run, id: Uuid) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// The tenant's payments flagged as fraud that nobody has acknowledged yet, newest first.
+pub async fn open_fraud_alerts(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant: TenantId,
+) -> Result<Vec<Model>, DbErr> {
+    use sea_orm::QueryOrder;
+    Payment::find()
+        .filter(Column::TenantId.eq(tenant.0))
+        .filter(Column::FraudAlert.eq(true))
+        .filter(Column::FraudAcknowledgedAt.is_null())
+        .order_by_desc(Column::UpdatedAt)
+        .limit(100)
+        .all(db)
+        .await
+}
+
+/// A person saw the fraud alert on this payment: the banner goes (the flag stays).
+pub async fn acknowledge_fraud(
+    db: &impl Run,
+    tenant: TenantId,
+    mp_payment_id: &str,
+) -> Result<Option<Model>, DbErr> {
+    let Some(found) = get(db, tenant, mp_payment_id).await? else {
+        return Ok(None);
+    };
+    let row = ActiveModel {
+        id: Unchanged(found.id),
+        fraud_acknowledged_at: Set(Some(Utc::now())),
+        ..Default::default()
+    };
+    run::update_one(db, row).await.map(Some)
+}
+
 pub async fn get(
     db: &impl Run,
     tenant: TenantId,
