@@ -54,6 +54,9 @@ pub struct PaymentStatusUpdated {
     /// (`PAY01…` of the Orders API), for which `mpPaymentId` is `null`.
     #[serde(default)]
     pub payment_id: String,
+    /// The payment's provider (SPEC §19): `mercadopago`.
+    #[serde(default)]
+    pub provider: String,
     pub mp_status_detail: Option<String>,
     pub customer_email: Option<String>,
     pub customer_name: Option<String>,

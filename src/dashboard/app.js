@@ -17,7 +17,7 @@ const state = {
   reconnectTimer: null,
 };
 const MAX_BACKOFF = 30000;
-const PANELS = ["events", "payments", "orders", "overview"];
+const PANELS = ["events", "payments", "orders", "deliveries", "overview"];
 
 // ---------- API ----------
 async function api(method, path) {
@@ -78,7 +78,8 @@ function signOut() {
 // ---------- data ----------
 async function loadAll() {
   if (!state.tenantId) return;
-  await Promise.all([loadEvents(), loadPayments(), loadOrders(), loadConnection(), loadOverview()]);
+  await Promise.all([loadEvents(), loadPayments(), loadOrders(), loadConnection(), loadOverview(),
+    loadFraudAlerts(), loadDeliveries()]);
 }
 
 // SPEC §14: how the tenant's MercadoPago token came, and a button to (re)connect it.
@@ -112,7 +113,9 @@ async function startConnection() {
 // The search as query parameters; dates are whole days in the browser's time zone.
 function searchParams() {
   const q = new URLSearchParams({ limit: "200" });
-  const { email, payment, order, action, from, to } = state.search;
+  const { email, payment, order, action, from, to, resource, resourceId } = state.search;
+  if (resource) q.set("resource_type", resource);
+  if (resourceId) q.set("resource_id", resourceId);
   if (email) q.set("email", email);
   if (payment) q.set("mp_payment_id", payment);
   if (order) q.set("order_id", order);
@@ -145,8 +148,9 @@ async function loadPayments() {
   renderRows("#payments", items, (p) => [
     cell(p.mp_payment_id, "mono"), badgeCell(p.status, paymentTone(p.status)),
     cell(money(p.transaction_amount, p.currency_id)), cell(p.payer_name || p.payer_email || "—"),
-    cell(p.payment_method || "—"), cell(p.external_reference || "—", "mono"), cell(time(p.updated_at), "muted"),
-  ]);
+    cell(p.payment_method || "—"), cell(p.external_reference || "—", "mono"), cell(paymentNotes(p), "error-text"),
+    cell(time(p.updated_at), "muted"),
+  ], (tr, p) => { tr.dataset.payment = p.mp_payment_id; });
 }
 
 async function loadOrders() {
@@ -193,6 +197,7 @@ function onMessage(msg) {
   if (msg.event === "webhookEventUpdated" || msg.event === "paymentStatusUpdated") refreshOverviewSoon();
   if (msg.event === "webhookEventUpdated") applyEventUpdate(msg.data);
   else if (msg.event === "paymentStatusUpdated") refreshSoon();
+  else if (msg.event === "fraudAlert") loadFraudAlerts().catch(showError);
   else if (msg.event === "error") toast(`Server: ${msg.message}`);
 }
 
@@ -205,13 +210,21 @@ function applyEventUpdate(d) {
     ...known, status: d.status, attempts: d.attempts, max_attempts: d.maxAttempts, last_error: d.lastError,
     next_retry_at: d.nextRetryAt, mp_payment_id: d.mpPaymentId, action: d.action, processing_ms: d.processingMs,
   });
+  // An order, dispute or claim names no payment: its row learns what it is about from the API.
+  if (!d.mpPaymentId && !known.resource_type) refreshEventsSoon();
   renderEvents(d.id);
+}
+
+let eventsTimer = null;
+function refreshEventsSoon() {
+  clearTimeout(eventsTimer);
+  eventsTimer = setTimeout(() => loadEvents().catch(showError), 300);
 }
 
 let refreshTimer = null;
 function refreshSoon() {
   clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(() => Promise.all([loadPayments(), loadOrders()]).catch(showError), 200);
+  refreshTimer = setTimeout(() => Promise.all([loadPayments(), loadOrders(), loadDeliveries()]).catch(showError), 200);
 }
 
 // ---------- rendering ----------
@@ -224,7 +237,7 @@ function renderEvents(flashId) {
   $("#retry-all").disabled = !all.some((e) => e.status === "failed");
   const shown = state.filter ? all.filter((e) => e.status === state.filter) : all;
   renderRows("#events", shown, (e) => [
-    cell(time(e.created_at), "muted"), cell(e.mp_payment_id, "mono"), cell(e.action),
+    cell(time(e.created_at), "muted"), cell(e.mp_payment_id || about(e), "mono"), cell(e.action),
     badgeCell(e.status, e.status), cell(`${e.attempts}/${e.max_attempts}`),
     cell(e.last_error || "", "error-text"), cell(e.next_retry_at ? time(e.next_retry_at) : "—", "muted"),
     cell(e.processing_ms != null ? `${e.processing_ms} ms` : "—", "muted"), retryCell(e),
@@ -285,6 +298,7 @@ const orderTone = (s) => ({ PAID: "success", DELIVERED: "success", PENDING_PAYME
   CANCELLED: "failed", CHARGED_BACK: "failed" }[s] || "neutral");
 const money = (amount, currency) => (amount == null ? "—"
   : new Intl.NumberFormat(undefined, { style: "currency", currency: currency || "USD" }).format(amount));
+const about = (e) => (e.resource_type ? `${e.resource_type.replace(/_/g, " ")} ${e.resource_id || ""}` : "—");
 const time = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
 
 function setConn(stateName, text) {
@@ -300,38 +314,6 @@ function toast(text) {
   toast.timer = setTimeout(() => { el.hidden = true; }, 3500);
 }
 const showError = (err) => toast(err.message || String(err));
-
-// ---------- actions ----------
-async function retryOne(id, button) {
-  button.disabled = true;
-  try {
-    const event = await api("POST", tenantPath(`/events/${id}/retry`));
-    state.events.set(id, newest(state.events.get(id), event));
-    renderEvents(id);
-  } catch (err) {
-    button.disabled = false;
-    showError(err);
-  }
-}
-
-async function retryAll() {
-  try {
-    const { requeued } = await api("POST", tenantPath("/events/retry-failed"));
-    toast(`Requeued ${requeued} failed event${requeued === 1 ? "" : "s"}`);
-    await loadEvents();
-  } catch (err) {
-    showError(err);
-  }
-}
-
-// ---------- CSV export of the payments list ----------
-async function exportCsv() {
-  const res = await fetch(tenantPath(`/payments/export?${searchParams()}`), { headers: { Authorization: `Bearer ${state.token}` } });
-  if (!res.ok) return toast("The export failed.");
-  const link = Object.assign(document.createElement("a"), { href: URL.createObjectURL(await res.blob()), download: "payments.csv" });
-  link.click();
-  URL.revokeObjectURL(link.href);
-}
 
 function switchTenant(id) {
   if (state.socket && state.socket.readyState === WebSocket.OPEN && state.tenantId) {
@@ -364,6 +346,7 @@ document.querySelectorAll(".tab").forEach((tab) => tab.addEventListener("click",
 window.addEventListener("hashchange", routeFromHash);
 $("#detail-back").addEventListener("click", () => { history.pushState(null, "", location.pathname); routeFromHash(); });
 $("#export-csv").addEventListener("click", () => exportCsv().catch(showError));
+$("#d-search").addEventListener("submit", (ev) => { ev.preventDefault(); loadDeliveries().catch(showError); });
 $("#overview-all").addEventListener("change", (ev) => {
   overviewAll = ev.target.checked;
   $("#overview-scope").textContent = overviewAll ? "Every tenant, live" : "This tenant, live";
@@ -372,7 +355,8 @@ $("#overview-all").addEventListener("change", (ev) => {
 $("#search").addEventListener("submit", (ev) => {
   ev.preventDefault();
   state.search = { email: $("#q-email").value.trim(), payment: $("#q-payment").value.trim(),
-    order: $("#q-order").value.trim(), action: $("#q-action").value, from: $("#q-from").value, to: $("#q-to").value };
+    order: $("#q-order").value.trim(), action: $("#q-action").value, from: $("#q-from").value, to: $("#q-to").value,
+    resource: $("#q-resource").value, resourceId: $("#q-resource-id").value.trim() };
   state.events = new Map();
   loadEvents().catch(showError);
 });

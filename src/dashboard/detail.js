@@ -18,6 +18,7 @@ function routeFromHash() {
     const active = document.querySelector(".tab.active").dataset.tab;
     for (const name of PANELS) $(`#panel-${name}`).hidden = name !== active;
     if (active === "overview") loadOverview().catch(showError);
+    if (active === "deliveries") loadDeliveries().catch(showError);
   }
 }
 
@@ -30,7 +31,8 @@ function refreshDetailSoon() {
 async function showDetail(id) {
   const e = await api("GET", tenantPath(`/events/${id}`));
   if (state.detailId !== id) return;
-  $("#detail-title").textContent = `Payment ${e.mp_payment_id} · ${e.action}`;
+  const about = e.resource_type === "payment" ? `Payment ${e.mp_payment_id}` : `${e.resource_type.replace(/_/g, " ")} ${e.resource_id || ""}`;
+  $("#detail-title").textContent = `${about} · ${e.action}`;
   facts("#detail-facts", [
     ["Status", e.status], ["Attempts", `${e.attempts}/${e.max_attempts}`], ["Received", time(e.created_at)],
     ["Processed", time(e.processed_at)], ["Last error", e.last_error || "—"], ["Event id", e.id],
@@ -40,6 +42,7 @@ async function showDetail(id) {
   $("#detail-timeline").replaceChildren(...e.history.map(attemptItem));
   if (!e.history.length) $("#detail-timeline").append(Object.assign(document.createElement("li"), { textContent: "No attempt yet." }));
   $("#detail-raw").textContent = JSON.stringify(e.raw_payload, null, 2);
+  $("#detail-deliveries").replaceChildren(...e.deliveries.map(deliveryItem));
   await showDetailPayment(e.mp_payment_id);
 }
 
@@ -62,11 +65,13 @@ function attemptItem(a) {
 
 async function showDetailPayment(mpPaymentId) {
   let p = null;
-  try { p = await api("GET", tenantPath(`/payments/${encodeURIComponent(mpPaymentId)}`)); } catch (err) { if (err.status !== 404) throw err; }
-  if (!p) { facts("#detail-payment", [["Payment", "not fetched yet"]]); return; }
+  if (mpPaymentId) {
+    try { p = await api("GET", tenantPath(`/payments/${encodeURIComponent(mpPaymentId)}`)); } catch (err) { if (err.status !== 404) throw err; }
+  }
+  if (!mpPaymentId || !p) { facts("#detail-payment", [["Payment", mpPaymentId ? "not fetched yet" : "—"]]); return; }
   const rows = [["Status", `${p.status} (${p.mp_status})`], ["Amount", money(p.transaction_amount, p.currency_id)],
     ["Buyer", [p.payer_name, p.payer_email].filter(Boolean).join(" · ") || "—"], ["Method", p.payment_method || "—"],
-    ["Tagged in GoHighLevel", p.ghl_tagged_at ? time(p.ghl_tagged_at) : "no"]];
+    ["Tagged in GoHighLevel", p.ghl_tagged_at ? time(p.ghl_tagged_at) : "no"], ...paymentFacts(p)];
   if (p.order_id) {
     try {
       const o = await api("GET", tenantPath(`/orders/${p.order_id}`));

@@ -9,6 +9,9 @@ const INDEX: &str = include_str!("index.html");
 const SCRIPT: &str = include_str!("app.js");
 const DETAIL_SCRIPT: &str = include_str!("detail.js");
 const OVERVIEW_SCRIPT: &str = include_str!("overview.js");
+const ALERTS_SCRIPT: &str = include_str!("alerts.js");
+const ACTIONS_SCRIPT: &str = include_str!("actions.js");
+const DELIVERIES_SCRIPT: &str = include_str!("deliveries.js");
 const STYLE: &str = include_str!("style.css");
 const CHART_SCRIPT: &str = include_str!("vendor/uplot-1.6.32.iife.min.js");
 const CHART_STYLE: &str = include_str!("vendor/uplot-1.6.32.min.css");
@@ -29,6 +32,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/assets/overview.js",
         web::get().to(|| asset(OVERVIEW_SCRIPT, "text/javascript; charset=utf-8")),
+    )
+    .route(
+        "/assets/alerts.js",
+        web::get().to(|| asset(ALERTS_SCRIPT, "text/javascript; charset=utf-8")),
+    )
+    .route(
+        "/assets/actions.js",
+        web::get().to(|| asset(ACTIONS_SCRIPT, "text/javascript; charset=utf-8")),
+    )
+    .route(
+        "/assets/deliveries.js",
+        web::get().to(|| asset(DELIVERIES_SCRIPT, "text/javascript; charset=utf-8")),
     )
     .route(
         "/assets/style.css",

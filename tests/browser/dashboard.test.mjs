@@ -50,6 +50,11 @@ function fakeServer() {
       const [status, body] = scripted || mpAnswers.get(payment[1]) || [404, { message: "not_found" }];
       return reply(status, body);
     }
+    const chargeback = path.match(/^\/v1\/chargebacks\/(\w+)$/);
+    if (chargeback) {
+      const [status, body] = mpAnswers.get(`chargeback:${chargeback[1]}`) || [404, { message: "not_found" }];
+      return reply(status, body);
+    }
     if (path.startsWith("/contacts")) {
       ghlCalls.push(path);
       if (path === "/contacts/search/duplicate") return reply(200, { contact: null });
@@ -106,6 +111,21 @@ async function sendWebhook(paymentId, notificationId) {
   const answer = await res.json();
   assert.equal(answer.status, "accepted", JSON.stringify(answer));
   return answer.event_id;
+}
+
+// A signed notification of any topic (SPEC §17): `dataId` null leaves the id out of the query and
+// the manifest (a fraud alert's).
+async function sendTopic(kind, dataId, body, secret = SECRET) {
+  const requestId = randomUUID();
+  const ts = String(Date.now());
+  const manifest = `${dataId ? `id:${dataId};` : ""}request-id:${requestId};ts:${ts};`;
+  const v1 = createHmac("sha256", secret).update(manifest).digest("hex");
+  const query = dataId ? `data.id=${dataId}&type=${kind}` : `type=${kind}`;
+  const res = await fetch(`${baseUrl}/webhooks/mp?${query}`, {
+    method: "POST", body: JSON.stringify({ api_version: "v1", live_mode: true, type: kind, user_id: Number(SELLER), ...body }),
+    headers: { "content-type": "application/json", "x-request-id": requestId, "x-signature": `ts=${ts},v1=${v1}` },
+  });
+  return [res.status, await res.json()];
 }
 
 // axe-core's WCAG A/AA rules on what the page shows now; answers the serious and critical ones.
@@ -364,5 +384,70 @@ test("the overview draws its charts and its counters move live", async () => {
   await p.waitForFunction((n) => Number(document.querySelector("#kpi-today").textContent) === n + 1, before);
   await p.screenshot({ path: join(ROOT, "target", "dashboard-overview.png"), fullPage: true });
   assert.deepEqual(await accessibilityProblems(p), [], "the overview passes axe's WCAG A/AA checks");
+  await p.close();
+});
+
+test("a fraud alert shows a red banner until acknowledged, a dispute its deadline, Deliveries what arrived", async () => {
+  const p = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  await p.goto(baseUrl);
+  await p.fill("#token", tenant.admin_token);
+  await p.click("button[type=submit]");
+  await p.waitForSelector('#conn[data-state="live"]');
+
+  // A paid sale, then MercadoPago's fraud alert on it: the banner appears live, in red.
+  mpAnswers.set("6001", approved("6001"));
+  const paid = await sendWebhook("6001", 8001);
+  await p.waitForSelector(`tr[data-event-id="${paid}"][data-status="success"]`);
+  const [status, answer] = await sendTopic("stop_delivery_op_wh", null, { action: "Created", id: 8002,
+    data: { description: "Alerta de fraude: no entregues el producto.", payment_id: 6001, site_id: "MLA" } });
+  assert.equal(status, 200, JSON.stringify(answer));
+  assert.equal(answer.status, "accepted");
+  await p.waitForSelector('#fraud-banner:not([hidden]) li[data-payment="6001"]');
+  const red = await p.$eval("#fraud-banner", (el) => getComputedStyle(el).backgroundColor);
+  assert.equal(red, "rgb(185, 28, 28)");
+  assert.match(await p.textContent("#fraud-banner"), /do not (deliver|ship)/);
+  assert.deepEqual(await accessibilityProblems(p), [], "the banner passes axe's WCAG A/AA checks");
+  await p.screenshot({ path: join(ROOT, "target", "dashboard-fraud.png"), fullPage: true });
+  // It stays across a reload, and goes once acknowledged (for good).
+  await p.reload();
+  await p.waitForSelector('#fraud-banner:not([hidden]) li[data-payment="6001"]');
+  await p.click('#fraud-banner li[data-payment="6001"] button.ack');
+  await p.waitForSelector("#fraud-banner", { state: "hidden" });
+  await p.reload();
+  await p.waitForSelector('#conn[data-state="live"]');
+  assert.equal(await p.isVisible("#fraud-banner"), false);
+
+  // A chargeback: the disputed payment shows the date its documents are due.
+  mpAnswers.set("6002", [200, { ...approved("6002")[1], status: "charged_back", status_detail: "reimbursed" }]);
+  mpAnswers.set("chargeback:777001", [200, { id: "777001", payments: [6002], amount: 150, currency: "ARS",
+    documentation_required: true, documentation_status: "pending", date_documentation_deadline: "2026-12-24T23:59:59.000-04:00" }]);
+  const [cbStatus] = await sendTopic("topic_chargebacks_wh", "777001", { actions: ["changed_case_status"], id: 8003,
+    data: { id: "777001", payment_id: 6002, site_id: "MLA" } });
+  assert.equal(cbStatus, 200);
+  await p.click('.tab[data-tab="payments"]');
+  await p.waitForSelector('#payments tr[data-payment="6002"]');
+  await p.waitForFunction(() => /send documents by/.test(document.querySelector('#payments tr[data-payment="6002"]').textContent));
+  assert.match(await p.textContent('#payments tr[data-payment="6002"]'), /charged back/);
+
+  // Deliveries: what arrived, including a request whose signature was wrong.
+  const [refusedStatus] = await sendTopic("payment", "6003", { action: "payment.updated", id: 8004, data: { id: "6003" } }, "not-the-secret");
+  assert.equal(refusedStatus, 401);
+  await p.click('.tab[data-tab="deliveries"]');
+  await p.waitForSelector('#deliveries tr[data-outcome="accepted"]');
+  await p.selectOption("#d-outcome", "refused");
+  await p.click("#d-search button[type=submit]");
+  await p.waitForFunction(() => [...document.querySelectorAll("#deliveries tbody tr")].every((tr) => tr.dataset.outcome === "refused")
+    && document.querySelectorAll("#deliveries tbody tr").length === 1);
+  assert.match(await p.textContent("#deliveries tbody"), /x-signature does not match/);
+  assert.deepEqual(await accessibilityProblems(p), [], "the Deliveries tab passes axe's WCAG A/AA checks");
+  await p.screenshot({ path: join(ROOT, "target", "dashboard-deliveries.png"), fullPage: true });
+  // An accepted delivery links to its event, whose detail lists its deliveries.
+  await p.selectOption("#d-outcome", "accepted");
+  await p.click("#d-search button[type=submit]");
+  await p.waitForFunction(() => document.querySelectorAll('#deliveries tr[data-outcome="accepted"] a').length > 0
+    && [...document.querySelectorAll("#deliveries tbody tr")].every((tr) => tr.dataset.outcome === "accepted"));
+  await p.click('#deliveries tr[data-outcome="accepted"] a');
+  await p.waitForFunction(() => document.querySelectorAll("#detail-deliveries li").length >= 1);
+  assert.match(await p.textContent("#detail-deliveries"), /accepted/);
   await p.close();
 });

@@ -337,6 +337,13 @@ async fn the_openapi_document_describes_every_route() {
         ("get", "/api/tenants/{tid}/payments"),
         ("get", "/api/tenants/{tid}/payments/{mp_payment_id}"),
         ("get", "/api/tenants/{tid}/payments/export"),
+        ("get", "/api/tenants/{tid}/fraud-alerts"),
+        (
+            "post",
+            "/api/tenants/{tid}/payments/{mp_payment_id}/acknowledge-fraud",
+        ),
+        ("get", "/api/tenants/{tid}/deliveries"),
+        ("get", "/api/deliveries"),
         ("get", "/api/tenants/{tid}/stats"),
         ("get", "/api/stats"),
         ("post", "/api/tenants/{tid}/mp/connect"),

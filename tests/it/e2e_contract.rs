@@ -107,9 +107,9 @@ async fn every_secured_operation_authenticates_before_it_validates() {
             }
         }
     }
-    // Everything under /api/ in the document (20 operations) and the WebSocket handshake.
+    // Everything under /api/ in the document (24 operations) and the WebSocket handshake.
     assert_eq!(
-        secured_operations, 21,
+        secured_operations, 25,
         "the document's secured operations changed"
     );
     assert_eq!(walked, secured_operations * 27);

@@ -140,7 +140,7 @@ async fn payloads_are_exactly_the_spec_fields() {
         payment["data"],
         json!({
             "tenantId": tenant.id, "orderId": order_id, "mappedOrderStatus": "PAID",
-            "transactionAmount": 45000.0, "currencyId": "ARS", "mpPaymentId": 150211668619u64,
+            "transactionAmount": 45000.0, "currencyId": "ARS", "mpPaymentId": 150211668619u64, "paymentId": "150211668619", "provider": "mercadopago",
             "mpStatusDetail": "accredited", "customerEmail": "maria.gonzalez@example.com",
             "customerName": "Maria Gonzalez", "paymentMethod": "visa",
             "dateApproved": "2026-05-14T15:32:09.000-04:00"

@@ -363,6 +363,7 @@ pub(super) fn status_update(
         currency_id: mp.currency_id.clone(),
         mp_payment_id: mp.numeric_id().or_else(|| stored_id.parse().ok()),
         payment_id: stored_id.to_owned(),
+        provider: crate::provider::Provider::MercadoPago.key().to_owned(),
         mp_status_detail: mp.status_detail.clone(),
         customer_email: mp.payer_email.clone(),
         customer_name: mp.payer_name.clone(),
