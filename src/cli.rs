@@ -120,6 +120,11 @@ pub async fn secrets(config: &Config, command: SecretsCommand) -> Result<(), Cli
     Ok(())
 }
 
+/// A tenant's account as `tenant list` shows it: `-` until one is linked.
+fn shown(mp_user_id: &str) -> &str {
+    tenants::linked_account(mp_user_id).unwrap_or("-")
+}
+
 pub async fn migrate(config: &Config) -> Result<(), CliError> {
     let conn = db::connect(config).await?;
     db::migrate(&conn).await?;
@@ -163,7 +168,7 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> Result<(), CliEr
             };
             let new = tenants::NewTenant {
                 name: add.name,
-                mp_user_id: add.mp_user_id,
+                mp_user_id: Some(add.mp_user_id),
                 mp_access_token: Some(add.mp_access_token),
                 mp_webhook_secret: add.mp_webhook_secret,
                 allow_unsigned: add.allow_unsigned,
@@ -178,7 +183,7 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> Result<(), CliEr
             .await?;
             println!("tenant created");
             println!("  id:          {}", tenant.id);
-            println!("  mp_user_id:  {}", tenant.mp_user_id);
+            println!("  mp_user_id:  {}", shown(&tenant.mp_user_id));
             println!("  admin_token: {token}   (shown once: store it now)");
         }
         TenantCommand::List => {
@@ -186,7 +191,9 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> Result<(), CliEr
             for tenant in tenants::list(&conn).await? {
                 println!(
                     "{:<36}  {:<14}  {}",
-                    tenant.id, tenant.mp_user_id, tenant.name
+                    tenant.id,
+                    shown(&tenant.mp_user_id),
+                    tenant.name
                 );
             }
         }

@@ -32,6 +32,8 @@ pub struct Model {
     pub mp_token_expires_at: Option<DateTimeUtc>,
     /// Why the connection is not working, in words a person can act on.
     pub mp_last_error: Option<String>,
+    /// When the seller last connected through OAuth (SPEC §17: older revocations are stale).
+    pub mp_connected_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

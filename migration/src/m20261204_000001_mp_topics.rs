@@ -11,6 +11,8 @@
 //!   fields a seller acts on, as JSON).
 //! - `orders` learns `fraud_alert`; `payments` also when a person acknowledged it
 //!   (`fraud_acknowledged_at`: the dashboard's red banner stays until then).
+//! - `tenants` learns when the seller last connected through OAuth (`mp_connected_at`): an
+//!   `application.deauthorized` notice older than that changes nothing (SPEC §17).
 //! - `deliveries` (SPEC §18): every request to a webhook path, whatever its answer, with the body
 //!   only for authenticated deliveries of a known tenant. Read newest first per tenant
 //!   (`tenant_id, id`) and by event (`event_id`).
@@ -46,6 +48,12 @@ enum Payments {
 enum Orders {
     Table,
     FraudAlert,
+}
+
+#[derive(DeriveIden)]
+enum Tenants {
+    Table,
+    MpConnectedAt,
 }
 
 #[derive(DeriveIden)]
@@ -159,6 +167,12 @@ impl MigrationTrait for Migration {
             vec![boolean(Orders::FraudAlert).default(false).to_owned()],
         )
         .await?;
+        add_columns(
+            manager,
+            Tenants::Table,
+            vec![timestamp_with_time_zone_null(Tenants::MpConnectedAt)],
+        )
+        .await?;
         create_deliveries(manager).await?;
         // Connection notices stored before this migration are not payments.
         let connections = Query::update()
@@ -191,7 +205,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        let drops: [(DynIden, Vec<DynIden>); 3] = [
+        let drops: [(DynIden, Vec<DynIden>); 4] = [
             (
                 WebhookEvents::Table.into_iden(),
                 vec![
@@ -210,6 +224,10 @@ impl MigrationTrait for Migration {
                     Payments::Dispute.into_iden(),
                     Payments::Claim.into_iden(),
                 ],
+            ),
+            (
+                Tenants::Table.into_iden(),
+                vec![Tenants::MpConnectedAt.into_iden()],
             ),
             (
                 Orders::Table.into_iden(),

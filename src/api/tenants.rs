@@ -13,7 +13,7 @@ use super::mp_user_id::MpUserIdIn;
 use crate::auth::Caller;
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
-use crate::store::tenants::{self, GhlInput, NewTenant, TenantPatch};
+use crate::store::tenants::{self, GhlInput, NewTenant, TenantPatch, linked_account};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/me").route(web::get().to(me)))
@@ -55,7 +55,9 @@ impl From<GhlIn> for GhlInput {
 pub struct TenantIn {
     #[schema(pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub name: String,
-    pub mp_user_id: MpUserIdIn,
+    /// The seller's MercadoPago user id. Omit it (with the token) to create a tenant by name
+    /// alone: it is `disconnected` and no webhook reaches it until OAuth or a `PATCH` sets it.
+    pub mp_user_id: Option<MpUserIdIn>,
     /// Omit it to connect the seller through MercadoPago OAuth later
     /// (`POST /api/tenants/{tid}/mp/connect`); the tenant is `disconnected` until then.
     #[schema(pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
@@ -74,6 +76,8 @@ pub struct TenantIn {
 pub struct TenantPatchIn {
     #[schema(pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub name: Option<String>,
+    /// Links the seller's MercadoPago account (409 when another tenant has it).
+    pub mp_user_id: Option<MpUserIdIn>,
     #[schema(pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     pub mp_access_token: Option<String>,
     #[serde(default, deserialize_with = "present_or_null")]
@@ -102,7 +106,8 @@ where
 pub struct TenantOut {
     pub id: Uuid,
     pub name: String,
-    pub mp_user_id: String,
+    /// `null` until OAuth or a `PATCH` links the seller's MercadoPago account.
+    pub mp_user_id: Option<String>,
     pub has_webhook_secret: bool,
     pub allow_unsigned: bool,
     pub ghl: Option<GhlOut>,
@@ -138,7 +143,7 @@ impl From<entity::tenant::Model> for TenantOut {
         Self {
             id: t.id,
             name: t.name,
-            mp_user_id: t.mp_user_id,
+            mp_user_id: linked_account(&t.mp_user_id).map(str::to_owned),
             has_webhook_secret: t.mp_webhook_secret.is_some(),
             mp_connection: t.mp_connection,
             mp_token_expires_at: t.mp_token_expires_at,
@@ -157,7 +162,7 @@ impl From<entity::tenant::Model> for TenantOut {
 pub struct TenantCreatedOut {
     pub id: Uuid,
     pub name: String,
-    pub mp_user_id: String,
+    pub mp_user_id: Option<String>,
     pub admin_token: String,
 }
 
@@ -214,7 +219,7 @@ pub(crate) async fn create(
     ])?;
     let new = NewTenant {
         name: body.name,
-        mp_user_id: body.mp_user_id.0,
+        mp_user_id: body.mp_user_id.map(|id| id.0),
         mp_access_token: body.mp_access_token,
         mp_webhook_secret: body.mp_webhook_secret,
         allow_unsigned: body.allow_unsigned,
@@ -232,7 +237,7 @@ pub(crate) async fn create(
     Ok(HttpResponse::Created().json(TenantCreatedOut {
         id: tenant.id,
         name: tenant.name,
-        mp_user_id: tenant.mp_user_id,
+        mp_user_id: linked_account(&tenant.mp_user_id).map(str::to_owned),
         admin_token: token,
     }))
 }
@@ -293,6 +298,7 @@ pub(crate) async fn patch(
     ])?;
     let change = TenantPatch {
         name: body.name,
+        mp_user_id: body.mp_user_id.map(|id| id.0),
         mp_access_token: body.mp_access_token,
         mp_webhook_secret: body.mp_webhook_secret,
         allow_unsigned: body.allow_unsigned,

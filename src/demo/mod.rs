@@ -89,7 +89,7 @@ async fn create_tenants(state: &crate::state::AppState) -> Result<Vec<DemoTenant
     for (name, mp_user_id, ghl) in shops {
         let new = NewTenant {
             name: name.into(),
-            mp_user_id: mp_user_id.into(),
+            mp_user_id: Some(mp_user_id.into()),
             mp_access_token: Some("APP_USR-sandbox".into()),
             mp_webhook_secret: None,
             allow_unsigned: false,
@@ -122,7 +122,7 @@ async fn create_tenants(state: &crate::state::AppState) -> Result<Vec<DemoTenant
 async fn create_unconnected_shop(state: &crate::state::AppState) -> Result<String, RunError> {
     let new = NewTenant {
         name: "Nueva Tienda".into(),
-        mp_user_id: sandbox::SANDBOX_SELLER.into(),
+        mp_user_id: Some(sandbox::SANDBOX_SELLER.into()),
         mp_access_token: None,
         mp_webhook_secret: None,
         allow_unsigned: false,

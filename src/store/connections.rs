@@ -105,6 +105,7 @@ pub async fn connect(
     }
     let mut row = granted_row(tenant.0, secrets, &granted);
     row.mp_user_id = Set(mp_user_id.to_owned());
+    row.mp_connected_at = Set(Some(Utc::now()));
     let updated = row.update(&txn).await.map_err(|e| match e.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => {
             ConnectError::TakenByAnother(mp_user_id.to_owned())
@@ -190,9 +191,36 @@ pub async fn record_notice(
         return Ok(stored);
     };
     events::mark_handled(&txn, id).await?;
+    let tenant = Tenant::find_by_id(event.tenant_id.0).one(&txn).await?;
+    let connected_at = tenant.and_then(|t| t.mp_connected_at);
+    if stale_revocation(connection, event, connected_at) {
+        let note = "older than the seller's last connection: nothing changed";
+        events::note_success(&txn, id, note).await?;
+        txn.commit().await?;
+        return Ok(Stored::Accepted(id));
+    }
     mark(&txn, event.tenant_id, connection, why).await?;
     txn.commit().await?;
     Ok(Stored::Accepted(id))
+}
+
+/// SPEC §17: an `application.deauthorized` created (`date_created`) before the seller's last
+/// connection is a late delivery of an old revocation; the connection made since stands. A
+/// notice without a readable date is applied, as before.
+fn stale_revocation(
+    connection: MpConnection,
+    event: &NewEvent,
+    connected_at: Option<DateTime<Utc>>,
+) -> bool {
+    let created = event
+        .raw_payload
+        .get("date_created")
+        .and_then(|d| d.as_str())
+        .and_then(|d| DateTime::parse_from_rfc3339(d).ok());
+    match (connection, created, connected_at) {
+        (MpConnection::Disconnected, Some(created), Some(connected)) => created < connected,
+        _ => false,
+    }
 }
 
 /// Connected tenants whose token expires before `before`.

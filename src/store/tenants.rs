@@ -10,6 +10,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use crate::domain::{MpConnection, TenantId};
 use crate::secrets::SecretBox;
@@ -24,8 +25,9 @@ pub struct GhlInput {
 #[derive(Debug, Clone)]
 pub struct NewTenant {
     pub name: String,
-    /// The seller's MercadoPago user id, already read to its digits.
-    pub mp_user_id: String,
+    /// The seller's MercadoPago user id, already read to its digits; `None`: OAuth (or a
+    /// `PATCH`) sets it later, and until then no webhook reaches the tenant.
+    pub mp_user_id: Option<String>,
     /// `None`: the seller connects later through OAuth (SPEC §14); the tenant starts
     /// `disconnected`.
     pub mp_access_token: Option<String>,
@@ -38,6 +40,8 @@ pub struct NewTenant {
 #[derive(Debug, Default)]
 pub struct TenantPatch {
     pub name: Option<String>,
+    /// The seller's MercadoPago user id (digits): links a tenant created by name alone.
+    pub mp_user_id: Option<String>,
     pub mp_access_token: Option<String>,
     pub mp_webhook_secret: Option<Option<String>>,
     pub allow_unsigned: Option<bool>,
@@ -73,7 +77,13 @@ pub async fn create(
     new: NewTenant,
     global_secret: bool,
 ) -> Result<(Model, String), TenantError> {
-    let mp_user_id = new.mp_user_id;
+    let id = crate::store::new_id();
+    if new.mp_user_id.is_none() && new.mp_access_token.is_some() {
+        return Err(TenantError::Invalid(
+            "mp_access_token needs mp_user_id: the seller's account the token is for".into(),
+        ));
+    }
+    let mp_user_id = new.mp_user_id.unwrap_or_else(|| unlinked(id));
     require_non_empty("mp_user_id", &mp_user_id)?;
     require_non_empty("name", &new.name)?;
     if let Some(token) = &new.mp_access_token {
@@ -98,7 +108,7 @@ pub async fn create(
     let now = Utc::now();
     let ghl = new.ghl;
     let model = ActiveModel {
-        id: Set(crate::store::new_id()),
+        id: Set(id),
         name: Set(new.name),
         mp_user_id: Set(mp_user_id.clone()),
         // `''`: no token yet (the column is NOT NULL; see the OAuth migration).
@@ -113,6 +123,7 @@ pub async fn create(
         mp_refresh_token: Set(None),
         mp_token_expires_at: Set(None),
         mp_last_error: Set(None),
+        mp_connected_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -138,6 +149,10 @@ pub async fn update(
     if let Some(name) = patch.name {
         require_non_empty("name", &name)?;
         model.name = Set(name);
+    }
+    if let Some(mp_user_id) = &patch.mp_user_id {
+        require_non_empty("mp_user_id", mp_user_id)?;
+        model.mp_user_id = Set(mp_user_id.clone());
     }
     if let Some(token) = patch.mp_access_token {
         require_non_empty("mp_access_token", &token)?;
@@ -179,7 +194,13 @@ pub async fn update(
         new_token = Some(token);
     }
     model.updated_at = Set(Utc::now());
-    Ok(Some((model.update(db).await?, new_token)))
+    let updated = model.update(db).await.map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            TenantError::Duplicate(patch.mp_user_id.clone().unwrap_or_default())
+        }
+        _ => TenantError::Db(e),
+    })?;
+    Ok(Some((updated, new_token)))
 }
 
 pub async fn get(db: &DatabaseConnection, id: TenantId) -> Result<Option<Model>, DbErr> {
@@ -194,10 +215,27 @@ pub async fn delete(db: &DatabaseConnection, id: TenantId) -> Result<bool, DbErr
     Ok(Tenant::delete_by_id(id.0).exec(db).await?.rows_affected > 0)
 }
 
+/// What `mp_user_id` holds for a tenant created by name alone (the column is `NOT NULL UNIQUE`,
+/// and changing it would mean rebuilding `tenants` on SQLite): never digits, so no webhook's
+/// `user_id` and no API input can name it.
+pub fn unlinked(id: Uuid) -> String {
+    format!("{UNLINKED}{id}")
+}
+
+const UNLINKED: &str = "unlinked:";
+
+/// The seller's account id, when the tenant has one.
+pub fn linked_account(mp_user_id: &str) -> Option<&str> {
+    Some(mp_user_id).filter(|id| !id.starts_with(UNLINKED))
+}
+
 pub async fn find_by_mp_user(
     db: &DatabaseConnection,
     mp_user_id: &str,
 ) -> Result<Option<Model>, DbErr> {
+    if linked_account(mp_user_id).is_none() {
+        return Ok(None);
+    }
     Tenant::find()
         .filter(Column::MpUserId.eq(mp_user_id))
         .one(db)

@@ -191,11 +191,20 @@ async fn a_refused_refresh_asks_for_a_reconnection_and_reconnecting_resumes_the_
     );
 }
 
-/// A signed `mp-connect` notice for the seller.
+/// A signed `mp-connect` notice for the seller, created now.
 async fn connect_notice(app: &TestApp, action: &str, id: u64) -> (u16, serde_json::Value) {
+    connect_notice_of(app, action, id, chrono::Utc::now()).await
+}
+
+async fn connect_notice_of(
+    app: &TestApp,
+    action: &str,
+    id: u64,
+    created: chrono::DateTime<chrono::Utc>,
+) -> (u16, serde_json::Value) {
     let body = json!({"id": id, "type": "mp-connect", "action": action, "api_version": "v1",
         "user_id": SELLER.parse::<u64>().expect("digits"), "data": {"id": "4096647727026581"},
-        "date_created": "2026-12-03T10:00:00Z", "live_mode": true});
+        "date_created": created.to_rfc3339(), "live_mode": true});
     let request_id = uuid::Uuid::new_v4().to_string();
     let signature = sign(SECRET, "4096647727026581", &request_id);
     app.raw_webhook(
@@ -205,6 +214,38 @@ async fn connect_notice(app: &TestApp, action: &str, id: u64) -> (u16, serde_jso
         Some(&signature),
     )
     .await
+}
+
+#[actix_web::test]
+async fn a_revocation_older_than_the_last_connection_changes_nothing() {
+    let app = app_with(&[]).await;
+    let tenant = connected_tenant(&app, "APP_USR-1", "TG-1", SIX_MONTHS).await;
+    let an_hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    let (status, answer) =
+        connect_notice_of(&app, "application.deauthorized", 90, an_hour_ago).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("accepted")),
+        "{answer}"
+    );
+    let event_id = answer["event_id"].as_str().expect("stored").to_owned();
+    let stored = app.event(&tenant, &event_id).await;
+    assert_eq!(stored["status"], "success");
+    assert_eq!(
+        stored["last_error"],
+        "older than the seller's last connection: nothing changed"
+    );
+    assert_eq!(
+        tenant_json(&app, &tenant).await["mp_connection"],
+        "connected"
+    );
+    // One made after the connection still disconnects.
+    let (_, answer) = connect_notice(&app, "application.deauthorized", 91).await;
+    assert_eq!(answer["status"], "accepted");
+    assert_eq!(
+        tenant_json(&app, &tenant).await["mp_connection"],
+        "disconnected"
+    );
 }
 
 #[actix_web::test]
