@@ -85,6 +85,7 @@ async fn create_tenants(db: &DatabaseConnection) -> Result<Vec<Uuid>, sea_orm::D
             mp_refresh_token: Set(None),
             mp_token_expires_at: Set(None),
             mp_last_error: Set(None),
+            mp_connected_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         };
