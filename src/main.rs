@@ -24,8 +24,15 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    cobro::telemetry::init(config.log_format);
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    let default_level = match command {
+        // The demo's simulated outages would print a warning every few seconds and scroll the
+        // banner away; its progress line says what happens. RUST_LOG shows everything.
+        Command::Demo { .. } => "error",
+        _ => "info",
+    };
+    cobro::telemetry::init(config.log_format, default_level);
+    let result = match command {
         Command::Serve => cobro::run(config).await.map_err(|e| e.to_string()),
         Command::Demo { rate } => cobro::demo::run(config, rate)
             .await

@@ -23,8 +23,7 @@ use std::sync::OnceLock;
 
 use actix_web::{HttpResponse, web};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QuerySelect};
+use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::domain::EventStatus;
 use crate::state::AppState;
@@ -77,15 +76,7 @@ pub(crate) async fn render(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn refresh_event_gauges(db: &DatabaseConnection) -> Result<(), DbErr> {
-    use entity::webhook_event::{Column, Entity};
-    let counts: Vec<(String, i64)> = Entity::find()
-        .select_only()
-        .column(Column::Status)
-        .column_as(Expr::col(Column::Id).count(), "count")
-        .group_by(Column::Status)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let counts = crate::store::events::count_by_status(db).await?;
     for status in EventStatus::ALL {
         let count = counts
             .iter()

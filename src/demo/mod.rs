@@ -53,6 +53,7 @@ pub async fn run(mut config: Config, rate: f64) -> Result<(), RunError> {
         actix_web::rt::spawn(async move {
             wait_until_serving(&base_url).await;
             print_banner(&base_url, &admin, &demo_tenants, &unconnected);
+            actix_web::rt::spawn(print_progress(generator_state.services.db.clone()));
             generator::run(
                 generator_state,
                 sandbox,
@@ -135,6 +136,41 @@ async fn create_unconnected_shop(state: &crate::state::AppState) -> Result<Strin
     Ok(token)
 }
 
+/// Every few seconds, one compact line of what happened so far (logs default to warnings in the
+/// demo, so the banner with the sign-in tokens stays on the screen).
+async fn print_progress(db: sea_orm::DatabaseConnection) {
+    let mut ticker = tokio::time::interval(PROGRESS_EVERY);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let Ok(counts) = crate::store::events::count_by_status(&db).await else {
+            continue;
+        };
+        let line = progress_line(chrono::Local::now().format("%H:%M:%S"), &counts);
+        let mut stdout = std::io::stdout().lock();
+        let _ = std::io::Write::write_all(&mut stdout, line.as_bytes());
+        let _ = std::io::Write::flush(&mut stdout);
+    }
+}
+
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+fn progress_line(at: impl std::fmt::Display, counts: &[(String, i64)]) -> String {
+    let of = |status: &str| {
+        counts
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n)
+    };
+    let accepted: i64 = counts.iter().map(|(_, n)| n).sum();
+    let waiting = of("pending") + of("processing");
+    format!(
+        "  {at}  webhooks accepted {accepted} · processed {} · failed {} · waiting {waiting}\n",
+        of("success"),
+        of("failed"),
+    )
+}
+
 /// Written in one go, and a closed stdout (a pipe whose reader went away) is not a reason to stop
 /// the demo: `println!` would panic there and take the webhook generator with it.
 fn print_banner(base_url: &str, admin: &str, tenants: &[DemoTenant], unconnected: &str) {
@@ -160,7 +196,7 @@ fn print_banner(base_url: &str, admin: &str, tenants: &[DemoTenant], unconnected
     );
     let _ = writeln!(
         text,
-        "\n  Signed webhooks are arriving now; Ctrl-C stops the demo. Database: {DEMO_DATABASE}\n"
+        "\n  Signed webhooks are arriving now (payments, an Orders API shop, a chargeback, a fraud alert);\n  a line below every few seconds says how they went (RUST_LOG=info shows every request).\n  Ctrl-C stops the demo. Database: {DEMO_DATABASE}\n"
     );
     let mut stdout = std::io::stdout().lock();
     let _ = std::io::Write::write_all(&mut stdout, text.as_bytes());

@@ -1,6 +1,7 @@
 //! The demo's built-in MercadoPago and GoHighLevel: a small local HTTP server that answers the
-//! calls Cobro makes, from payments the generator registers, and plays MercadoPago's OAuth
-//! (its authorization page and token endpoint) so a shop can connect itself in the browser.
+//! calls Cobro makes, from the payments, orders (Orders API) and chargebacks the generator
+//! registers, and plays MercadoPago's OAuth (its authorization page and token endpoint) so a shop
+//! can connect itself in the browser.
 //! Every answer it gives is labelled sandbox in the logs; nothing leaves the machine.
 
 use std::net::TcpListener;
@@ -24,9 +25,24 @@ pub struct SandboxPayment {
     pub broken: bool,
 }
 
+/// What the sandbox's Orders API says about one order (SPEC §17) and its one payment.
+pub struct SandboxOrder {
+    pub collector: String,
+    /// `status` and `status_detail`, as the Orders API words them.
+    pub status: std::sync::Mutex<(&'static str, &'static str)>,
+    pub reference: Option<String>,
+    pub payment_id: String,
+    pub email: String,
+    /// A decimal string, as the Orders API sends amounts.
+    pub amount: String,
+}
+
 #[derive(Default, Clone)]
 pub struct Sandbox {
     pub payments: Arc<DashMap<String, Arc<SandboxPayment>>>,
+    pub orders: Arc<DashMap<String, Arc<SandboxOrder>>>,
+    /// `GET /v1/chargebacks/{id}` answers, as registered.
+    pub chargebacks: Arc<DashMap<String, serde_json::Value>>,
 }
 
 impl Sandbox {
@@ -39,6 +55,8 @@ impl Sandbox {
             App::new()
                 .app_data(web::Data::new(sandbox.clone()))
                 .route("/v1/payments/{id}", web::get().to(payment))
+                .route("/v1/orders/{id}", web::get().to(order))
+                .route("/v1/chargebacks/{id}", web::get().to(chargeback))
                 .route("/authorization", web::get().to(authorization_page))
                 .route("/oauth/token", web::post().to(token))
                 .route(
@@ -56,6 +74,10 @@ impl Sandbox {
                     "/contacts/{id}/tags",
                     web::post()
                         .to(|| async { HttpResponse::Created().json(json!({ "tags": ["demo"] })) }),
+                )
+                .route(
+                    "/contacts/{id}/tags",
+                    web::delete().to(|| async { HttpResponse::Ok().json(json!({ "tags": [] })) }),
                 )
         })
         .workers(1)
@@ -92,6 +114,39 @@ async fn payment(path: web::Path<String>, sandbox: web::Data<Sandbox>) -> HttpRe
         "date_approved": if status == "approved" { Some("2026-11-23T12:00:00.000-03:00") } else { None },
         "payer": { "email": found.email, "first_name": "Cliente", "last_name": "Demo" }
     }))
+}
+
+/// `GET /v1/orders/{id}`: the Orders API's shape (amounts as decimal strings).
+async fn order(path: web::Path<String>, sandbox: web::Data<Sandbox>) -> HttpResponse {
+    let id = path.into_inner();
+    let Some(found) = sandbox.orders.get(&id).map(|o| o.clone()) else {
+        return HttpResponse::NotFound()
+            .json(json!({ "message": "Order not found", "status": 404 }));
+    };
+    let (status, detail) = found
+        .status
+        .lock()
+        .map(|s| *s)
+        .unwrap_or(("created", "created"));
+    HttpResponse::Ok().json(json!({
+        "id": id, "type": "online", "status": status, "status_detail": detail,
+        "external_reference": found.reference, "user_id": found.collector, "currency": "ARS",
+        "total_amount": found.amount, "total_paid_amount": found.amount,
+        "created_date": "2026-12-04T12:00:00.000Z", "last_updated_date": "2026-12-04T12:00:05.000Z",
+        "payer": { "email": found.email, "first_name": "Cliente", "last_name": "Orders" },
+        "transactions": { "payments": [{
+            "id": found.payment_id, "status": status, "status_detail": detail,
+            "amount": found.amount, "paid_amount": found.amount, "refunded_amount": "0.00",
+            "payment_method": { "id": "master", "type": "credit_card", "installments": 1 }
+        }] }
+    }))
+}
+
+async fn chargeback(path: web::Path<String>, sandbox: web::Data<Sandbox>) -> HttpResponse {
+    match sandbox.chargebacks.get(&path.into_inner()) {
+        Some(found) => HttpResponse::Ok().json(found.value()),
+        None => HttpResponse::NotFound().json(json!({ "message": "Chargeback not found" })),
+    }
 }
 
 /// The MercadoPago account the sandbox's authorization page signs in as: the demo's shop that

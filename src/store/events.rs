@@ -379,6 +379,18 @@ pub fn is_urgent(resource_type: &str) -> bool {
     resource_type == ResourceKind::FraudAlert.as_str()
 }
 
+/// How many events are in each status (metrics, the demo's progress line).
+pub async fn count_by_status(db: &impl ConnectionTrait) -> Result<Vec<(String, i64)>, DbErr> {
+    Event::find()
+        .select_only()
+        .column(Column::Status)
+        .column_as(Expr::col(Column::Id).count(), "count")
+        .group_by(Column::Status)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 /// After a crash: `processing` events go back to `pending` (their attempt was counted), then all
 /// `pending` events are answered in arrival order.
 pub async fn recover_unfinished(db: &impl ConnectionTrait) -> Result<Vec<Unfinished>, DbErr> {

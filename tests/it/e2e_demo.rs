@@ -1,6 +1,8 @@
 //! Issue 5 `cobro demo`: the real binary, run for a few seconds in a fresh folder, prints the
 //! dashboard URL and tokens, labels itself sandbox, and its webhooks reach `success`. Issue 12:
 //! its shop without a token connects itself through the sandbox's MercadoPago OAuth pages.
+//! Issue 22: a shop sells through the Orders API, a chargeback shows its deadline, a fraud alert
+//! raises the banner, and the terminal shows a compact progress line, not a line per request.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -25,7 +27,7 @@ async fn the_demo_runs_in_one_command_and_events_succeed() {
         .env_remove("COBRO_CONFIG")
         .env_remove("COBRO_DATABASE_URL")
         .env("COBRO_BIND", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
+        .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(folder.path().join("demo.log")).expect("log file"))
         .spawn()
@@ -91,6 +93,12 @@ async fn the_demo_runs_in_one_command_and_events_succeed() {
         .to_owned();
     connect_through_the_sandbox(&http, &base, &shop).await;
 
+    mp_topics_show_up(&get, &ids).await;
+    let progress = std::iter::from_fn(|| banner_lines.recv_timeout(Duration::from_secs(15)).ok())
+        .find(|line| !line.trim().is_empty())
+        .expect("a progress line after the banner");
+    assert!(progress.contains("webhooks accepted"), "{progress}");
+
     let deadline = Instant::now() + Duration::from_secs(45);
     let mut successes = 0;
     while successes < 5 && Instant::now() < deadline {
@@ -120,6 +128,44 @@ async fn the_demo_runs_in_one_command_and_events_succeed() {
     assert!(
         folder.path().join("data/demo/cobro-demo.db").exists(),
         "a fresh SQLite file under data/demo"
+    );
+    // Without RUST_LOG the demo logs errors only: no line per request.
+    let log = std::fs::read_to_string(folder.path().join("demo.log")).unwrap_or_default();
+    assert!(!log.contains("webhook accepted"), "{log}");
+}
+
+/// The Orders API shop's events succeed, a payment carries a dispute with its deadline, and a
+/// fraud alert waits for someone to acknowledge it.
+async fn mp_topics_show_up<F, Fut>(get: &F, ids: &[String])
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Value>,
+{
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let (mut orders, mut disputes, mut alerts) = (0, 0, 0);
+    while (orders == 0 || disputes == 0 || alerts == 0) && Instant::now() < deadline {
+        (orders, disputes, alerts) = (0, 0, 0);
+        for id in ids {
+            let events = get(format!(
+                "/api/tenants/{id}/events?resource_type=order&status=success"
+            ))
+            .await;
+            orders += events["items"].as_array().map_or(0, Vec::len);
+            let payments = get(format!("/api/tenants/{id}/payments?limit=200")).await;
+            disputes += payments["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["dispute"]["date_documentation_deadline"].is_string())
+                .count();
+            let open = get(format!("/api/tenants/{id}/fraud-alerts")).await;
+            alerts += open["items"].as_array().map_or(0, Vec::len);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(
+        orders > 0 && disputes > 0 && alerts > 0,
+        "orders {orders}, disputes {disputes}, fraud alerts {alerts}"
     );
 }
 
