@@ -136,7 +136,7 @@ fn payment(
             .or_else(|| entry.pointer("/paid_amount"))
             .and_then(number),
         amount,
-        refunded_amount: of_entry("/refunded_amount"),
+        refunded_amount: of_entry("/refunded_amount").or_else(|| refunds_of(order, entry)),
         currency_id: of_order("/currency"),
         payer_email: of_order("/payer/email"),
         payer_name: payer_name(order),
@@ -149,6 +149,30 @@ fn payment(
         date_last_updated: of_order("/last_updated_date"),
         raw: entry.clone(),
     })
+}
+
+/// A payment's refunded amount from the order's `transactions.refunds[]` (the Node SDK's
+/// `RefundResponse`: `transaction_id`, `amount`), summed exactly, when the payment entry has no
+/// `refunded_amount` of its own. `None` when no refund names it (or one cannot be read).
+fn refunds_of(order: &Value, entry: &Value) -> Option<String> {
+    use rust_decimal::Decimal;
+    let id = entry.pointer("/id").and_then(normalize_id)?;
+    let refunds = order.pointer("/transactions/refunds")?.as_array()?;
+    let mut total: Option<Decimal> = None;
+    for refund in refunds {
+        if refund
+            .pointer("/transaction_id")
+            .and_then(normalize_id)
+            .as_deref()
+            != Some(id.as_str())
+        {
+            continue;
+        }
+        let amount = refund.pointer("/amount").and_then(normalize_id)?;
+        let amount: Decimal = amount.parse().ok()?;
+        total = Some(total.unwrap_or_default() + amount);
+    }
+    total.map(|t| t.to_string())
 }
 
 #[cfg(test)]
@@ -270,6 +294,24 @@ mod tests {
             Err(UnreadableOrder::UnknownStatus(
                 "teleported/accredited".into()
             ))
+        );
+    }
+
+    #[test]
+    fn refunds_are_summed_exactly_when_the_payment_does_not_say() {
+        let mut body = fixture("mp_order_partially_refunded.json");
+        let payment = &mut body["transactions"]["payments"][0];
+        payment.as_object_mut().map(|p| p.remove("refunded_amount"));
+        body["transactions"]["refunds"] = serde_json::json!([
+            {"id": "R1", "transaction_id": "PAY01JQ4S4KY8HWQ6NA5PXB65B3D4", "amount": "0.10"},
+            {"id": "R2", "transaction_id": "PAY01JQ4S4KY8HWQ6NA5PXB65B3D4", "amount": "0.20"},
+            {"id": "R3", "transaction_id": "PAY01OTHER", "amount": "99.00"}
+        ]);
+        let read = read(&body).expect("read");
+        assert_eq!(
+            read.payments[0].refunded_amount.as_deref(),
+            Some("0.30"),
+            "not 0.30000000000000004"
         );
     }
 
