@@ -152,7 +152,7 @@ pub struct DeliveryListIn {
 #[into_params(parameter_in = Query)]
 pub struct AllDeliveriesIn {
     /// Only this tenant's (its id), or `none`: only requests of no known tenant.
-    #[param(pattern = r"^(none|[0-9a-fA-F-]{36})$")]
+    #[param(pattern = r"^(none|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")]
     pub tenant: Option<String>,
 }
 
@@ -176,8 +176,8 @@ pub(crate) async fn all(
     query: web::Query<DeliveryListIn>,
     tenant: web::Query<AllDeliveriesIn>,
 ) -> Result<HttpResponse, AppError> {
-    let tenant = match tenant.into_inner().tenant.as_deref().map(str::trim) {
-        None | Some("") => None,
+    let tenant = match tenant.into_inner().tenant.as_deref() {
+        None => None,
         Some("none") => Some(None),
         Some(id) => Some(Some(TenantId(Uuid::parse_str(id).map_err(|_| {
             AppError::InvalidQuery("tenant must be a tenant id or none".into())

@@ -213,6 +213,7 @@ pub struct EventListIn {
     #[param(pattern = r"^[^\x00]*$")]
     pub mp_payment_id: Option<String>,
     /// Only events about this kind of resource (SPEC §17).
+    #[param(inline)]
     pub resource_type: Option<ResourceTypeIn>,
     /// Only events about this resource (an order `ORD01…`, a chargeback, a claim, a payment).
     #[param(pattern = r"^[^\x00]*$")]

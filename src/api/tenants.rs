@@ -275,6 +275,7 @@ pub(crate) async fn read(
 #[utoipa::path(patch, path = "/api/tenants/{tid}", tag = "tenants", security(("bearer" = [])), params(("tid" = Uuid, Path, description = "tenant id")), request_body = TenantPatchIn,
     responses((status = 200, description = "the tenant; admin_token when rotated", body = TenantOut),
         (status = 400, description = "not JSON, or not this schema", body = ErrorBody),
+        (status = 409, description = "another tenant has this mp_user_id", body = ErrorBody),
         (status = 422, description = "a field is empty, or no webhook secret would apply", body = ErrorBody)))]
 pub(crate) async fn patch(
     _: SuperAdmin,

@@ -78,11 +78,8 @@ pub async fn create(
     global_secret: bool,
 ) -> Result<(Model, String), TenantError> {
     let id = crate::store::new_id();
-    if new.mp_user_id.is_none() && new.mp_access_token.is_some() {
-        return Err(TenantError::Invalid(
-            "mp_access_token needs mp_user_id: the seller's account the token is for".into(),
-        ));
-    }
+    // Without an account no webhook reaches the tenant, whatever token it holds, until OAuth or
+    // a `PATCH` links one.
     let mp_user_id = new.mp_user_id.unwrap_or_else(|| unlinked(id));
     require_non_empty("mp_user_id", &mp_user_id)?;
     require_non_empty("name", &new.name)?;
