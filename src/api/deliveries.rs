@@ -152,7 +152,9 @@ pub struct DeliveryListIn {
 #[into_params(parameter_in = Query)]
 pub struct AllDeliveriesIn {
     /// Only this tenant's (its id), or `none`: only requests of no known tenant.
-    #[param(pattern = r"^(none|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")]
+    #[param(
+        pattern = r"^(none|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+    )]
     pub tenant: Option<String>,
 }
 

@@ -44,7 +44,11 @@ async fn a_tenant_created_by_name_alone_waits_for_its_account() {
             json!({ "name": "x", "mp_access_token": "APP_USR-1", "mp_webhook_secret": SECRET }),
         )
         .await;
-    assert_eq!((status, kept["mp_user_id"].is_null()), (201, true), "{kept}");
+    assert_eq!(
+        (status, kept["mp_user_id"].is_null()),
+        (201, true),
+        "{kept}"
+    );
     // No webhook reaches it: not by any seller id, not by the placeholder it stores.
     let placeholder = format!("unlinked:{}", first.id);
     for user in [placeholder.as_str(), "0"] {

@@ -111,16 +111,8 @@ fn pick(raw: &Value, keys: &[&str]) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::mercadopago::fixture;
     use serde_json::json;
-
-    fn fixture(name: &str) -> Value {
-        let path = format!(
-            "{}/tests/fixtures/mercadopago/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        serde_json::from_str(&text).expect("fixture is JSON")
-    }
 
     #[test]
     fn the_chargeback_fixture_names_its_payment_and_deadline() {

@@ -28,13 +28,12 @@ pub async fn fetch_payment(
     access_token: &str,
     payment_id: &str,
 ) -> Result<PaymentSnapshot, Failure> {
-    let resource = format!("payment {payment_id}");
-    let id = path_segment(payment_id, &resource)?;
-    let body = client
-        .get_payment(access_token, id)
-        .await
-        .map_err(|e| failure::of_fetch(e.into(), &resource))?;
-    payment::read(body).map_err(|e| failure::of_fetch(e.into(), &resource))
+    let (what, id) = named("payment", payment_id)?;
+    fetched(
+        &what,
+        client.get_payment(access_token, id).await,
+        payment::read,
+    )
 }
 
 /// Fetches an order of the Orders API and reads it with its payments (SPEC §17).
@@ -43,13 +42,10 @@ pub async fn fetch_order(
     access_token: &str,
     order_id: &str,
 ) -> Result<OrderSnapshot, Failure> {
-    let resource = format!("order {order_id}");
-    let id = path_segment(order_id, &resource)?;
-    let body = client
-        .get_order(access_token, id)
-        .await
-        .map_err(|e| failure::of_fetch(e.into(), &resource))?;
-    order::read(&body).map_err(|e| failure::of_fetch(e.into(), &resource))
+    let (what, id) = named("order", order_id)?;
+    fetched(&what, client.get_order(access_token, id).await, |body| {
+        order::read(&body)
+    })
 }
 
 /// Fetches a chargeback: the payments it disputes and what is shown on them.
@@ -58,13 +54,12 @@ pub async fn fetch_chargeback(
     access_token: &str,
     chargeback_id: &str,
 ) -> Result<DisputeSnapshot, Failure> {
-    let resource = format!("chargeback {chargeback_id}");
-    let id = path_segment(chargeback_id, &resource)?;
-    let body = client
-        .get_chargeback(access_token, id)
-        .await
-        .map_err(|e| failure::of_fetch(e.into(), &resource))?;
-    dispute::read_chargeback(&body, id).map_err(|e| failure::of_fetch(e.into(), &resource))
+    let (what, id) = named("chargeback", chargeback_id)?;
+    fetched(
+        &what,
+        client.get_chargeback(access_token, id).await,
+        |body| dispute::read_chargeback(&body, id),
+    )
 }
 
 /// Fetches a buyer's claim and the payment it is on.
@@ -73,13 +68,27 @@ pub async fn fetch_claim(
     access_token: &str,
     claim_id: &str,
 ) -> Result<ClaimSnapshot, Failure> {
-    let resource = format!("claim {claim_id}");
-    let id = path_segment(claim_id, &resource)?;
-    let body = client
-        .get_claim(access_token, id)
-        .await
-        .map_err(|e| failure::of_fetch(e.into(), &resource))?;
-    dispute::read_claim(&body, id).map_err(|e| failure::of_fetch(e.into(), &resource))
+    let (what, id) = named("claim", claim_id)?;
+    fetched(&what, client.get_claim(access_token, id).await, |body| {
+        dispute::read_claim(&body, id)
+    })
+}
+
+/// A resource as `last_error` names it (`order ORD01…`), and its id checked for a URL path.
+fn named<'a>(kind: &str, id: &'a str) -> Result<(String, &'a str), Failure> {
+    let what = format!("{kind} {id}");
+    let id = path_segment(id, &what)?;
+    Ok((what, id))
+}
+
+/// MercadoPago's answer read by `read`; either failing is a [`Failure`] naming `what`.
+fn fetched<T, E: Into<failure::FetchError>>(
+    what: &str,
+    answer: Result<serde_json::Value, crate::outbound::CallError>,
+    read: impl FnOnce(serde_json::Value) -> Result<T, E>,
+) -> Result<T, Failure> {
+    let body = answer.map_err(|e| failure::of_fetch(e.into(), what))?;
+    read(body).map_err(|e| failure::of_fetch(e.into(), what))
 }
 
 /// An id that goes into a URL path: letters, digits, `-` and `_` only. The optional topics'
@@ -97,4 +106,15 @@ fn path_segment<'a>(id: &'a str, resource: &str) -> Result<&'a str, Failure> {
             json!({ "service": "mercadopago" }),
         )),
     }
+}
+
+/// A MercadoPago fixture of `tests/fixtures/mercadopago/`, for the adapter's unit tests.
+#[cfg(test)]
+pub(crate) fn fixture(name: &str) -> serde_json::Value {
+    let path = format!(
+        "{}/tests/fixtures/mercadopago/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).expect("fixture is JSON")
 }

@@ -261,13 +261,7 @@ mod tests {
     }
 
     fn fixture_body(name: &str) -> Value {
-        let path = format!(
-            "{}/tests/fixtures/mercadopago/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let request: Value = serde_json::from_str(&text).expect("fixture is JSON");
-        request["body"].clone()
+        crate::provider::mercadopago::fixture(name)["body"].clone()
     }
 
     fn read_fixture(name: &str) -> Notification {

@@ -178,15 +178,7 @@ fn refunds_of(order: &Value, entry: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> Value {
-        let path = format!(
-            "{}/tests/fixtures/mercadopago/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        serde_json::from_str(&text).expect("fixture is JSON")
-    }
+    use crate::provider::mercadopago::fixture;
 
     #[test]
     fn the_processed_fixture_pays_its_order_with_exact_amounts() {
