@@ -504,3 +504,52 @@ async fn a_fraud_alert_goes_ahead_of_the_tenants_backlog() {
         "the backlog ends"
     );
 }
+
+#[actix_web::test]
+async fn an_order_fetch_that_fails_is_retried_and_replayable_like_a_payment() {
+    let app = TestApp::spawn_with(&[("retry_schedule", "0.2")]).await;
+    let tenant = app.create_tenant(SELLER, None).await;
+    let order = app.create_order(&tenant).await;
+    // MercadoPago is down for the first two fetches: the first attempt is retried, the second
+    // (the last of the schedule) ends in the dead letter.
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/orders/{ORDER_ID}")))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .mount(&app.mp)
+        .await;
+    let event = accepted(
+        &post(
+            &app,
+            "order",
+            Some(ORDER_ID),
+            &order_notification(ORDER_ID, 1),
+        )
+        .await,
+    );
+    let failed = app.wait_status(&tenant, &event, "failed").await;
+    assert_eq!(failed["attempts"], 2, "{failed}");
+    assert_eq!(
+        failed["last_error"],
+        format!("MercadoPago failed with 503"),
+        "{failed}"
+    );
+    // A person retries once MercadoPago is back: the order is paid.
+    mp_serves_order(&app, ORDER_ID, "mp_order_processed.json", &order).await;
+    let (status, _) = app
+        .post(
+            &format!("/api/tenants/{}/events/{event}/retry", tenant.id),
+            &tenant.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let done = app.wait_status(&tenant, &event, "success").await;
+    assert_eq!(done["attempts"], 3);
+    assert_eq!(
+        get(&app, &tenant, &format!("orders/{order}")).await["status"],
+        "PAID"
+    );
+    let history = done["history"].as_array().map(Vec::len);
+    assert_eq!(history, Some(3), "every attempt is in the history: {done}");
+}
