@@ -1,4 +1,4 @@
-//! `POST /webhooks/mp`: the acknowledgement path. The provider adapter reads and verifies the
+//! `POST /webhooks/mp`: the acknowledgement path, and its row in the delivery log. The provider adapter reads and verifies the
 //! webhook (`provider::Provider`); ingest finds the tenant, persists the event and hands it to the
 //! tenant supervisor, and never calls a provider or GoHighLevel. Every refusal happens before the
 //! single write, and `accepted` is answered only after that write committed.
@@ -73,7 +73,7 @@ fn refusal_label(err: &AppError) -> &'static str {
 
 #[tracing::instrument(name = "webhook", skip_all, fields(tenant, mp_payment, outcome))]
 #[utoipa::path(post, path = "/webhooks/mp", tag = "webhooks",
-    params(("data.id" = Option<String>, Query, description = "the payment id, part of the signed manifest"), ("type" = Option<String>, Query), ("x-signature" = Option<String>, Header, description = "ts=...,v1=... (MERCADOPAGO.md)"), ("x-request-id" = Option<String>, Header)),
+    params(("data.id" = Option<String>, Query, description = "the resource's id (a payment, an order ORD01…, a chargeback, a claim), part of the signed manifest; absent for a fraud alert"), ("type" = Option<String>, Query), ("x-signature" = Option<String>, Header, description = "ts=...,v1=... (MERCADOPAGO.md)"), ("x-request-id" = Option<String>, Header)),
     request_body(content = schema::NotificationIn, content_type = "application/json"),
     responses((status = 200, description = "accepted, duplicate or ignored", body = WebhookOut),
         (status = 400, description = "not a JSON object, or a text in it holds a NUL character", body = ErrorBody),

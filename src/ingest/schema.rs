@@ -6,21 +6,28 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// A MercadoPago notification (V1: `type`, `action`, `data.id`, `user_id`). Other objects are
-/// answered `ignored`; a body that is not a JSON object is refused with 400.
+/// A MercadoPago notification (V1: `type`, `action`, `data.id`, `user_id`). Taken types (SPEC §5,
+/// §17): `payment`, `order`, `topic_chargebacks_wh`, `stop_delivery_op_wh`,
+/// `topic_claims_integration_wh`, `mp-connect`. Other objects are answered `ignored`; a body
+/// that is not a JSON object is refused with 400.
 #[derive(ToSchema)]
 #[allow(dead_code)] // described, never built: `classify` reads the raw JSON
 /// Every field is any JSON value: one of an unexpected type makes the notification `ignored`.
 pub struct NotificationIn {
     /// The notification's id: the deduplication key.
     id: Option<serde_json::Value>,
-    /// `payment`; other types are ignored.
+    /// `payment`, `order`, `topic_chargebacks_wh`, `stop_delivery_op_wh`,
+    /// `topic_claims_integration_wh` or `mp-connect`; other types are ignored.
     #[serde(rename = "type")]
     kind: Option<serde_json::Value>,
-    /// `payment.created`, `payment.updated`, ...
+    /// `payment.created`, `payment.updated`, `order.processed`, ...
     action: Option<serde_json::Value>,
+    /// A chargeback notice's actions (`["changed_case_status"]`), in place of `action`.
+    actions: Option<serde_json::Value>,
     api_version: Option<serde_json::Value>,
-    /// `{"id": <payment id>}`, the id equal to the signed query `data.id`.
+    /// `{"id": <resource id>}`, the id equal to the signed query `data.id`; an order's also
+    /// carries `version`, a chargeback's and a fraud alert's `payment_id` (a fraud alert has no
+    /// `id`).
     data: Option<serde_json::Value>,
     /// The seller's MercadoPago user id: picks the tenant.
     user_id: Option<serde_json::Value>,
