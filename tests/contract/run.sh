@@ -39,13 +39,22 @@ TENANT=$(curl -sf -X POST "$BASE/api/tenants" -H "Authorization: Bearer $ADMIN" 
   python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 curl -sf -X POST "$BASE/api/tenants/$TENANT/orders" -H "Authorization: Bearer $ADMIN" \
   -H 'content-type: application/json' -d '{"amount":10,"currency":"ARS","description":"seed"}' >/dev/null
+# Another, for DELETE to remove (tests/contract/schemathesis.toml).
+DELETABLE=$(curl -sf -X POST "$BASE/api/tenants" -H "Authorization: Bearer $ADMIN" \
+  -H 'content-type: application/json' -d '{"name":"Contract shop to delete"}' |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 
 # /ws is a WebSocket upgrade, which OpenAPI cannot describe beyond its handshake answers;
 # tests/it/e2e_ws.rs and e2e_contract.rs cover it.
+# ensure_resource_availability (ST302, "created resource not found") assumes a stateful step
+# addresses what the step before it created; here `tid` is fixed for every operation
+# (schemathesis.toml), so the step after `POST /api/tenants` addresses a configured tenant instead
+# (at times the one DELETE removed) and the check blames the creation. Creating then reading and
+# changing a tenant is tested in tests/it/e2e_api.rs and e2e_onboarding.rs.
 status=0
-COBRO_CONTRACT_TENANT=$TENANT "$VENV/bin/schemathesis" --config-file tests/contract/schemathesis.toml \
+COBRO_CONTRACT_TENANT=$TENANT COBRO_CONTRACT_DELETABLE=$DELETABLE "$VENV/bin/schemathesis" --config-file tests/contract/schemathesis.toml \
   run "$BASE/api/openapi.json" -H "Authorization: Bearer $ADMIN" --checks all \
-  --exclude-path /ws --seed 1 || status=$?
+  --exclude-checks ensure_resource_availability --exclude-path /ws --seed 1 || status=$?
 if [ $status -ne 0 ]; then
   echo "--- cobro log"; tail -50 "$WORK/cobro.log"
 fi
