@@ -39,6 +39,12 @@ pub struct Model {
     /// An order notification's `data.version`: a notification not above the last one processed
     /// for its order is stale.
     pub resource_version: Option<i64>,
+    /// The request that brought it (SPEC §18: an accepted event is its delivery's row): the
+    /// peer's address, the body's size, and the milliseconds from the request's start to the
+    /// cycle that stored it.
+    pub remote_addr: Option<String>,
+    pub body_bytes: Option<i64>,
+    pub ack_ms: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,8 @@
 //!   connections), `resource_id` (the provider's id of it, as text: `ORD01…`, a chargeback case)
 //!   and `resource_version` (an order notification's `data.version`, which decides whether a
 //!   later notification is stale). Searched by `(tenant_id, resource_type, resource_id, id)`.
+//!   An accepted event is also its delivery's row in the delivery log (SPEC §18): it keeps the
+//!   request's `remote_addr`, `body_bytes` and `ack_ms` (one insert per webhook, not two).
 //! - `payments` keeps the exact decimal amounts of the Orders API (`amount_decimal`, `refunded_amount`:
 //!   text, never rounded through a float), whether MercadoPago flagged the sale as fraud
 //!   (`fraud_alert`), and the dispute and claim MercadoPago opened on it (`dispute`, `claim`: the
@@ -31,6 +33,9 @@ enum WebhookEvents {
     ResourceType,
     ResourceId,
     ResourceVersion,
+    RemoteAddr,
+    BodyBytes,
+    AckMs,
 }
 
 #[derive(DeriveIden)]
@@ -145,6 +150,9 @@ impl MigrationTrait for Migration {
                     .to_owned(),
                 text_null(WebhookEvents::ResourceId),
                 big_integer_null(WebhookEvents::ResourceVersion),
+                string_null(WebhookEvents::RemoteAddr),
+                big_integer_null(WebhookEvents::BodyBytes),
+                big_integer_null(WebhookEvents::AckMs),
             ],
         )
         .await?;
@@ -212,6 +220,9 @@ impl MigrationTrait for Migration {
                     WebhookEvents::ResourceType.into_iden(),
                     WebhookEvents::ResourceId.into_iden(),
                     WebhookEvents::ResourceVersion.into_iden(),
+                    WebhookEvents::RemoteAddr.into_iden(),
+                    WebhookEvents::BodyBytes.into_iden(),
+                    WebhookEvents::AckMs.into_iden(),
                 ],
             ),
             (

@@ -51,7 +51,8 @@ pub struct DeliveryOut {
     /// The event it stored (accepted) or duplicated.
     pub event_id: Option<Uuid>,
     /// The body, for accepted, duplicate and ignored deliveries of an authenticated tenant
-    /// (an accepted one's is its event's `raw_payload`); never for refused or unknown ones.
+    /// (an accepted delivery is its event: its `raw_payload`); never for refused or unknown
+    /// ones.
     pub body: Option<Value>,
 }
 
@@ -206,6 +207,5 @@ async fn list(
     };
     let db = &state.services.db;
     let rows = deliveries::list(db, &filter, &page).await?;
-    let rows = deliveries::with_event_bodies(db, rows).await?;
     Ok(HttpResponse::Ok().json(PageOut::from_rows(rows, DeliveryOut::from)))
 }

@@ -281,15 +281,11 @@ pub(crate) async fn read(
         .await?
         .ok_or(AppError::NotFound("event"))?;
     let history = attempts::of_event(db, access.0, id).await?;
-    let deliveries = crate::store::deliveries::of_event(db, access.0, id).await?;
-    let deliveries = deliveries.into_iter().map(|mut delivery| {
-        // An accepted delivery's body is the event's.
-        if delivery.body.is_none() && delivery.outcome == "accepted" {
-            delivery.body = Some(event.raw_payload.clone());
-        }
-        super::deliveries::DeliveryOut::from(delivery)
-    });
-    let deliveries = deliveries.collect();
+    let deliveries = crate::store::deliveries::of_event(db, &event).await?;
+    let deliveries = deliveries
+        .into_iter()
+        .map(super::deliveries::DeliveryOut::from)
+        .collect();
     Ok(HttpResponse::Ok().json(EventDetailOut {
         event: EventOut::from(event),
         history: history.into_iter().map(AttemptOut::from).collect(),

@@ -1,14 +1,16 @@
 //! Ingest's side of the delivery log (SPEC §18): every request to a webhook path leaves a row,
-//! whatever its answer. A [`Draft`] collects what ingest learns of a request as it goes; the
-//! row of an acknowledged webhook goes to the writer with its event (same commit), every other
-//! row is appended with the next webhook cycle without anyone waiting for it.
+//! whatever its answer. A [`Draft`] collects what ingest learns of a request as it goes. An
+//! accepted webhook's event row is its delivery's record (the event keeps the request's address,
+//! size and time: one insert per webhook, not two); a duplicate's row is written by the cycle
+//! that found it, in the same commit; every other row is appended with the next webhook cycle
+//! without anyone waiting for it.
 //!
 //! Unauthenticated input is not stored at volume: a row that is not an authenticated delivery
 //! of a known tenant (no tenant, a refused signature, an over-rate tenant's 429) is written at
 //! most `delivery_log_anon_per_second` times a second; the rest are counted in
 //! `cobro_deliveries_unlogged_total`. Bodies are kept only for accepted, duplicate and ignored
 //! deliveries of an authenticated tenant; an accepted delivery's body is its event's
-//! `raw_payload` (stored once, read back by the API).
+//! `raw_payload`.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -22,6 +24,7 @@ use crate::domain::{DeliveryOutcome, TenantId};
 use crate::error::AppError;
 use crate::provider::Provider;
 use crate::store::deliveries::NewDelivery;
+use crate::store::events::Received;
 use crate::writer::Writer;
 
 /// The cap on rows of unauthenticated requests.
@@ -120,12 +123,13 @@ impl Draft {
         self.row.body = Some(body);
     }
 
-    /// The row that goes with the event to the writer (its outcome and event id are the
-    /// cycle's); an accepted delivery's body is its event's.
-    pub fn with_event(&self) -> NewDelivery {
-        let mut row = self.row.clone();
-        row.body = None;
-        row
+    /// What the event row keeps of this request (an accepted event is its delivery's record).
+    pub fn received(&self) -> Received {
+        Received {
+            started: self.row.started,
+            remote_addr: self.row.remote_addr.clone(),
+            body_bytes: self.row.body_bytes,
+        }
     }
 
     /// The finished row of a request answered without an event of its own: its outcome, the

@@ -171,19 +171,22 @@ async fn ingest(
     draft.tenant(tenant_id, true);
     state.check_ingest_rate(tenant_id)?;
     let topic = notification.topic;
-    let new = new_event(state, tenant_id, notification);
+    let new = new_event(state, tenant_id, notification, draft.received());
     if let Topic::Connection { authorized } = topic {
         draft.body(new.raw_payload.clone());
-        return record_connection_notice(state, &new, authorized).await;
+        let outcome = record_connection_notice(state, &new, authorized).await?;
+        // Accepted, the event row is the delivery's record; a duplicate is logged as usual.
+        draft.written_with_event = matches!(outcome, Outcome::Accepted(_));
+        return Ok(outcome);
     }
     let first_update = pending_update(&new);
-    let delivery = draft.with_event();
     let stored = state
         .services
         .writer
-        .store(new, Some(delivery))
+        .store(new)
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
+    // Accepted, the event row is the delivery's record; a duplicate's row was written with it.
     draft.written_with_event = true;
     match stored {
         Stored::Accepted(event_id) => {
@@ -329,7 +332,12 @@ fn authenticate(
         .map_err(|e| AppError::Unauthorized(e.0))
 }
 
-fn new_event(state: &AppState, tenant: TenantId, n: Notification) -> NewEvent {
+fn new_event(
+    state: &AppState,
+    tenant: TenantId,
+    n: Notification,
+    received: crate::store::events::Received,
+) -> NewEvent {
     let notification_id = dedup_key(&n);
     let webhook_type = webhook_type(n.topic);
     let version = match n.topic {
@@ -338,6 +346,7 @@ fn new_event(state: &AppState, tenant: TenantId, n: Notification) -> NewEvent {
     };
     NewEvent {
         tenant_id: tenant,
+        received: Some(received),
         resource: EventResource {
             kind: n.topic.resource(),
             id: n.resource_id,

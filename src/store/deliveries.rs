@@ -13,10 +13,14 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::events::NewEvent;
 use super::page::{self, Page, PageQuery};
 use super::run::{self, Run};
 use super::search::id_floor;
 use crate::domain::{DeliveryOutcome, TenantId};
+
+/// The provider of every event today (`webhook_events` gains a `provider` with the second one).
+pub const MERCADOPAGO: &str = "mercadopago";
 
 /// A delivery as ingest saw it. For a webhook handed to the writer, `outcome` and `event_id` are
 /// set by the cycle that stores its event (accepted or duplicate).
@@ -42,6 +46,29 @@ pub struct NewDelivery {
 }
 
 impl NewDelivery {
+    /// The row of a webhook found to be a duplicate of event `id`: what the event was built
+    /// from, and its own body.
+    pub fn duplicate_of(event: &NewEvent, id: Uuid) -> Self {
+        let received = event.received.as_ref();
+        Self {
+            received_at: chrono::Utc::now(),
+            started: received.map_or_else(Instant::now, |r| r.started),
+            provider: MERCADOPAGO,
+            tenant_id: Some(event.tenant_id),
+            outcome: DeliveryOutcome::Duplicate,
+            reason: None,
+            http_status: 200,
+            webhook_type: Some(event.webhook_type.clone()),
+            action: Some(event.action.clone()).filter(|a| !a.is_empty()),
+            resource_id: Some(event.resource.id.clone()).filter(|r| !r.is_empty()),
+            request_id: event.request_id.clone(),
+            remote_addr: received.and_then(|r| r.remote_addr.clone()),
+            body_bytes: received.map_or(0, |r| r.body_bytes),
+            event_id: Some(id),
+            body: Some(event.raw_payload.clone()),
+        }
+    }
+
     fn row(&self) -> ActiveModel {
         let keep_body = self.outcome.keeps_body() && self.tenant_id.is_some();
         ActiveModel {
@@ -86,8 +113,48 @@ pub struct DeliveryFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// A page of deliveries, newest first.
+/// A page of the delivery log, newest first: the rows of `deliveries` and, as `accepted` rows,
+/// the events (an accepted event is its delivery's record). Both are read by id (UUIDv7, so
+/// arrival order) and merged.
 pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &DeliveryFilter,
+    query: &PageQuery,
+) -> Result<Page<Model>, DbErr> {
+    let logged = match filter.outcome {
+        Some(DeliveryOutcome::Accepted) => None,
+        _ => Some(logged_rows(db, filter, query).await?),
+    };
+    let accepted = match (filter.outcome, filter.tenant) {
+        (None | Some(DeliveryOutcome::Accepted), Some(Some(_)) | None) => {
+            Some(accepted_rows(db, filter, query).await?)
+        }
+        _ => None,
+    };
+    let limit = query
+        .limit
+        .unwrap_or(page::DEFAULT_LIMIT)
+        .clamp(1, page::MAX_LIMIT) as usize;
+    let more = [&logged, &accepted]
+        .iter()
+        .any(|p| p.as_ref().is_some_and(|p| p.next_cursor.is_some()));
+    let mut items: Vec<Model> = [logged, accepted]
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p.items)
+        .collect();
+    items.sort_by_key(|d| std::cmp::Reverse(d.id));
+    let next_cursor = match more || items.len() > limit {
+        true => {
+            items.truncate(limit);
+            items.last().map(|d| d.id)
+        }
+        false => None,
+    };
+    Ok(Page { items, next_cursor })
+}
+
+async fn logged_rows(
     db: &impl ConnectionTrait,
     filter: &DeliveryFilter,
     query: &PageQuery,
@@ -113,58 +180,68 @@ pub async fn list(
     page::fetch(db, select, Column::Id, |d| d.id, query).await
 }
 
-/// An accepted delivery's body is its event's `raw_payload` (stored once): read back for the
-/// rows of a page in one query.
-pub async fn with_event_bodies(
+/// The events in the filter, as their deliveries' rows.
+async fn accepted_rows(
     db: &impl ConnectionTrait,
-    mut page: Page<Model>,
+    filter: &DeliveryFilter,
+    query: &PageQuery,
 ) -> Result<Page<Model>, DbErr> {
     use entity::webhook_event::{Column as E, Entity as Event};
-    let wanted = |d: &Model| {
-        d.body.is_none() && d.tenant_id.is_some() && d.outcome == DeliveryOutcome::Accepted.as_str()
-    };
-    let ids: Vec<Uuid> = page
-        .items
-        .iter()
-        .filter(|d| wanted(d))
-        .filter_map(|d| d.event_id)
-        .collect();
-    if ids.is_empty() {
-        return Ok(page);
+    let mut select = Event::find();
+    if let Some(Some(tenant)) = filter.tenant {
+        select = select.filter(E::TenantId.eq(tenant.0));
     }
-    let bodies: Vec<(Uuid, Uuid, Value)> = Event::find()
-        .select_only()
-        .columns([E::Id, E::TenantId, E::RawPayload])
-        .filter(E::Id.is_in(ids))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let bodies: std::collections::HashMap<Uuid, (Uuid, Value)> = bodies
-        .into_iter()
-        .map(|(id, tenant, body)| (id, (tenant, body)))
-        .collect();
-    for delivery in page.items.iter_mut().filter(|d| wanted(d)) {
-        let found = delivery.event_id.and_then(|id| bodies.get(&id));
-        if let Some((_, body)) = found.filter(|(tenant, _)| Some(*tenant) == delivery.tenant_id) {
-            delivery.body = Some(body.clone());
-        }
+    if let Some(kind) = &filter.webhook_type {
+        select = select.filter(E::WebhookType.eq(kind.as_str()));
     }
-    Ok(page)
+    if let Some(from) = filter.from {
+        select = select.filter(E::Id.gte(id_floor(from)));
+    }
+    if let Some(to) = filter.to {
+        select = select.filter(E::Id.lt(id_floor(to)));
+    }
+    let events = page::fetch(db, select, E::Id, |e| e.id, query).await?;
+    Ok(events.map(accepted))
 }
 
-/// The deliveries of one event, oldest first (the first is the one that was accepted).
+/// An accepted event as its delivery's row.
+pub fn accepted(event: entity::webhook_event::Model) -> Model {
+    Model {
+        id: event.id,
+        received_at: event.created_at,
+        provider: MERCADOPAGO.to_owned(),
+        tenant_id: Some(event.tenant_id),
+        outcome: DeliveryOutcome::Accepted.as_str().to_owned(),
+        reason: None,
+        http_status: 200,
+        webhook_type: Some(event.webhook_type),
+        action: Some(event.action).filter(|a| !a.is_empty()),
+        resource_id: event.resource_id,
+        request_id: event.request_id,
+        remote_addr: event.remote_addr,
+        body_bytes: event.body_bytes.unwrap_or_default(),
+        ack_ms: event.ack_ms.unwrap_or_default(),
+        event_id: Some(event.id),
+        body: Some(event.raw_payload),
+    }
+}
+
+/// The deliveries of one event: the accepted one (the event), then its duplicates, oldest
+/// first.
 pub async fn of_event(
     db: &impl ConnectionTrait,
-    tenant: TenantId,
-    event: Uuid,
+    event: &entity::webhook_event::Model,
 ) -> Result<Vec<Model>, DbErr> {
-    Delivery::find()
-        .filter(Column::EventId.eq(event))
-        .filter(Column::TenantId.eq(tenant.0))
+    let duplicates = Delivery::find()
+        .filter(Column::EventId.eq(event.id))
+        .filter(Column::TenantId.eq(event.tenant_id))
         .order_by_asc(Column::Id)
         .limit(100)
         .all(db)
-        .await
+        .await?;
+    Ok(std::iter::once(accepted(event.clone()))
+        .chain(duplicates)
+        .collect())
 }
 
 /// Deletes up to `batch` deliveries received before `before`; answers how many went.

@@ -21,6 +21,8 @@ use crate::domain::{EventStatus, ResourceKind, TenantId};
 
 pub struct NewEvent {
     pub tenant_id: TenantId,
+    /// The request that brought it, kept on the row (the accepted delivery's record).
+    pub received: Option<Received>,
     /// What the notification is about (SPEC §17).
     pub resource: EventResource,
     pub notification_id: String,
@@ -30,6 +32,14 @@ pub struct NewEvent {
     pub mp_payment_id: String,
     pub raw_payload: Value,
     pub max_attempts: i32,
+}
+
+/// What the delivery log keeps of the request that brought an event.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub started: std::time::Instant,
+    pub remote_addr: Option<String>,
+    pub body_bytes: usize,
 }
 
 /// The `resource_type`, `resource_id` and `resource_version` of a new event.
@@ -84,6 +94,15 @@ fn new_row(new: &NewEvent) -> ActiveModel {
         resource_type: Set(new.resource.kind.as_str().into()),
         resource_id: Set(Some(new.resource.id.clone()).filter(|id| !id.is_empty())),
         resource_version: Set(new.resource.version),
+        remote_addr: Set(new.received.as_ref().and_then(|r| r.remote_addr.clone())),
+        body_bytes: Set(new
+            .received
+            .as_ref()
+            .map(|r| i64::try_from(r.body_bytes).unwrap_or(i64::MAX))),
+        ack_ms: Set(new
+            .received
+            .as_ref()
+            .map(|r| i64::try_from(r.started.elapsed().as_millis()).unwrap_or(i64::MAX))),
     }
 }
 

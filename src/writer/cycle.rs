@@ -14,7 +14,6 @@ use super::{
     Claimed, Connections, Ingest, Relaxed, StoreError, WriteError, Written, one_by_one, together,
 };
 use crate::cluster::FenceToken;
-use crate::domain::DeliveryOutcome;
 use crate::domain::OrderMove;
 use crate::store::cluster;
 use crate::store::deliveries::NewDelivery;
@@ -92,33 +91,24 @@ impl Durability {
     }
 }
 
-/// The delivery-log rows of a webhook cycle (SPEC §18): those of its webhooks, one per event (in
-/// the events' order), and those logged alone.
+/// The delivery-log rows of a webhook cycle (SPEC §18). An accepted webhook's event row is its
+/// delivery's record; a duplicate gets a row of its own here, in the same transaction as the
+/// answer it was given; rows of requests answered without an event were logged alone.
 pub(super) struct Deliveries {
-    pub of_events: Vec<Option<Box<NewDelivery>>>,
     pub alone: Vec<NewDelivery>,
 }
 
 impl Deliveries {
-    /// Every row, those of the webhooks completed with what became of their event. A duplicate
-    /// keeps its own body; an accepted delivery's body is its event's (stored once).
-    pub fn completed(&self, events: &[NewEvent], stored: &[Stored]) -> Vec<NewDelivery> {
-        let mut rows = Vec::with_capacity(self.of_events.len() + self.alone.len());
-        for ((delivery, stored), event) in self.of_events.iter().zip(stored).zip(events) {
-            let Some(delivery) = delivery else { continue };
-            let mut row = (**delivery).clone();
-            (row.outcome, row.event_id) = match *stored {
-                Stored::Accepted(id) => (DeliveryOutcome::Accepted, Some(id)),
-                Stored::Duplicate(id) => {
-                    row.body = Some(event.raw_payload.clone());
-                    (DeliveryOutcome::Duplicate, Some(id))
-                }
-            };
-            row.reason = None;
-            rows.push(row);
-        }
-        rows.extend(self.alone.iter().cloned());
-        rows
+    /// The rows to insert with this cycle's webhooks: one per duplicate, then those alone.
+    pub fn rows(&self, events: &[NewEvent], stored: &[Stored]) -> Vec<NewDelivery> {
+        let duplicates = events
+            .iter()
+            .zip(stored)
+            .filter_map(|(event, stored)| match *stored {
+                Stored::Duplicate(id) => Some(NewDelivery::duplicate_of(event, id)),
+                Stored::Accepted(_) => None,
+            });
+        duplicates.chain(self.alone.iter().cloned()).collect()
     }
 }
 
@@ -130,19 +120,11 @@ pub(super) async fn commit(
 ) -> Path {
     let mut events: Vec<NewEvent> = Vec::with_capacity(cycle.events.len());
     let mut event_replies = Vec::with_capacity(cycle.events.len());
-    let mut deliveries = Deliveries {
-        of_events: Vec::with_capacity(cycle.events.len()),
-        alone: Vec::new(),
-    };
+    let mut deliveries = Deliveries { alone: Vec::new() };
     for ingest in cycle.events {
         match ingest {
-            Ingest::Webhook {
-                event,
-                delivery,
-                reply,
-            } => {
+            Ingest::Webhook { event, reply } => {
                 events.push(event);
-                deliveries.of_events.push(delivery);
                 event_replies.push(reply);
             }
             Ingest::Logged(delivery) => deliveries.alone.push(*delivery),

@@ -131,11 +131,10 @@ pub enum StoreError {
 // rare `Logged` would cost an allocation per webhook.
 #[allow(clippy::large_enum_variant)]
 enum Ingest {
-    /// A new webhook, with its delivery-log row (SPEC §18): both committed in the same cycle,
-    /// the row completed with the event's id and `accepted` or `duplicate`.
+    /// A new webhook. Accepted, its event row is its delivery's record (SPEC §18); found a
+    /// duplicate, the cycle writes a delivery row for it in the same transaction.
     Webhook {
         event: NewEvent,
-        delivery: Option<Box<NewDelivery>>,
         reply: oneshot::Sender<Result<Stored, StoreError>>,
     },
     /// A delivery-log row alone (an ignored or refused request): nobody waits for it.
@@ -275,21 +274,12 @@ impl Writer {
         self.redone.load(Ordering::Relaxed)
     }
 
-    /// Stores a webhook, and its delivery-log row in the same commit; returns once it is
+    /// Stores a webhook (a duplicate's delivery row in the same commit); returns once it is
     /// committed (or found to be a duplicate).
-    pub async fn store(
-        &self,
-        event: NewEvent,
-        delivery: Option<NewDelivery>,
-    ) -> Result<Stored, StoreError> {
+    pub async fn store(&self, event: NewEvent) -> Result<Stored, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let delivery = delivery.map(Box::new);
         self.ingest
-            .send(Ingest::Webhook {
-                event,
-                delivery,
-                reply,
-            })
+            .send(Ingest::Webhook { event, reply })
             .await
             .map_err(|_| StoreError::Stopped)?;
         answer.await.map_err(|_| StoreError::Stopped)?

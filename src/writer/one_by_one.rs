@@ -38,7 +38,7 @@ pub(super) async fn commit(
         Ok(held) => held,
         Err(err) => return Outcome::failed(count, &err),
     };
-    let stored = store_events(&txn, events, deliveries).await;
+    let stored = store_events(&txn, events).await;
     log_alone(&txn, &deliveries.alone).await;
     let mut results = Vec::with_capacity(count);
     let mut next = Vec::with_capacity(count);
@@ -70,13 +70,9 @@ pub(super) async fn commit(
     }
 }
 
-/// The webhooks and their delivery rows, in one savepoint: an acknowledged webhook always has
-/// its row.
-async fn store_events(
-    txn: &Txn<'_>,
-    events: &[NewEvent],
-    logs: &Deliveries,
-) -> Result<Vec<Stored>, StoreError> {
+/// The webhooks and their duplicates' delivery rows, in one savepoint: an acknowledged webhook
+/// always has its record.
+async fn store_events(txn: &Txn<'_>, events: &[NewEvent]) -> Result<Vec<Stored>, StoreError> {
     if events.is_empty() {
         return Ok(Vec::new());
     }
@@ -84,11 +80,8 @@ async fn store_events(
     let savepoint = txn.savepoint().await.map_err(failed)?;
     let both = async {
         let stored = events::insert_batch(&savepoint, events).await?;
-        let with_events = Deliveries {
-            of_events: logs.of_events.clone(),
-            alone: Vec::new(),
-        };
-        deliveries::insert_many(&savepoint, &with_events.completed(events, &stored)).await?;
+        let duplicates = Deliveries { alone: Vec::new() };
+        deliveries::insert_many(&savepoint, &duplicates.rows(events, &stored)).await?;
         Ok::<_, DbErr>(stored)
     };
     match both.await {

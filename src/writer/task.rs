@@ -262,6 +262,7 @@ mod tests {
         let (reply, _) = oneshot::channel();
         let event = NewEvent {
             tenant_id: TenantId(Uuid::nil()),
+            received: None,
             resource: EventResource::payment(n.to_string()),
             notification_id: format!("n{n}"),
             request_id: None,
@@ -271,11 +272,7 @@ mod tests {
             raw_payload: json!({}),
             max_attempts: 5,
         };
-        Ingest::Webhook {
-            event,
-            delivery: None,
-            reply,
-        }
+        Ingest::Webhook { event, reply }
     }
 
     fn write() -> Fenced {

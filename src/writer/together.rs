@@ -38,8 +38,8 @@ pub(super) async fn commit(
         true => Vec::new(),
         false => events::insert_batch(&txn, events).await?,
     };
-    // The webhooks' delivery rows commit with their events, or not at all.
-    deliveries::insert_many(&txn, &deliveries.completed(events, &stored)).await?;
+    // A duplicate's delivery row commits with the answer it was given, or not at all.
+    deliveries::insert_many(&txn, &deliveries.rows(events, &stored)).await?;
     let mut results: Results = refuse_lost(&writes.leases, &held);
     let live: Vec<(usize, &Write)> = writes
         .writes

@@ -260,10 +260,10 @@ async fn a_burst_of_bad_requests_is_logged_up_to_the_cap_and_counted() {
 async fn old_deliveries_are_pruned_and_recent_ones_kept() {
     let app = TestApp::spawn().await;
     let _tenant = app.create_tenant(SELLER, None).await;
-    app.mp_serves("1", "approved", SELLER, None).await;
-    app.webhook(SELLER, "1", 1).await;
+    assert_eq!(refused(&app, 1).await, 401);
     actix_rt::time::sleep(Duration::from_millis(1500)).await;
-    app.webhook(SELLER, "1", 2).await;
+    assert_eq!(refused(&app, 2).await, 401);
+    logged(&app, 2).await;
     let services = &app.state.services;
     let pruned =
         cobro::retention::prune_deliveries(&services.db, &services.gate, Duration::from_secs(1))
@@ -272,5 +272,13 @@ async fn old_deliveries_are_pruned_and_recent_ones_kept() {
     assert_eq!(pruned, 1);
     let rows = deliveries(&app, "").await;
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0]["body"]["id"], 2, "{rows:?}");
+    assert_eq!(rows[0]["resource_id"], "2", "{rows:?}");
+}
+
+/// A notification for the seller with a signature that does not match.
+async fn refused(app: &TestApp, n: u64) -> u16 {
+    let body = notification(SELLER, &n.to_string(), n).to_string();
+    let query = format!("data.id={n}&type=payment");
+    let wrong = format!("ts=1,v1={}", "0".repeat(64));
+    post(app, &query, &body, Some(&wrong)).await
 }

@@ -21,6 +21,7 @@ const SELLER: &str = "2079614828";
 async fn store(writer: &Writer, tenant: TenantId, n: u32) -> Uuid {
     let event = NewEvent {
         tenant_id: tenant,
+        received: None,
         resource: EventResource::payment(format!("55500{n}")),
         notification_id: format!("writer-test-{n}"),
         request_id: None,
@@ -30,7 +31,7 @@ async fn store(writer: &Writer, tenant: TenantId, n: u32) -> Uuid {
         raw_payload: json!({ "data": { "id": format!("55500{n}") } }),
         max_attempts: 5,
     };
-    match writer.store(event, None).await.expect("stored") {
+    match writer.store(event).await.expect("stored") {
         Stored::Accepted(id) => id,
         Stored::Duplicate(id) => panic!("{id} is not new"),
     }
