@@ -176,6 +176,9 @@ fn rows(
         resource_type: Set("payment".into()),
         resource_id: Set(Some(mp_payment_id.clone())),
         resource_version: Set(None),
+        remote_addr: Set(None),
+        body_bytes: Set(None),
+        ack_ms: Set(None),
     };
     let payment = entity::payment::ActiveModel {
         id: Set(id),
