@@ -553,3 +553,61 @@ async fn an_order_fetch_that_fails_is_retried_and_replayable_like_a_payment() {
     let history = done["history"].as_array().map(Vec::len);
     assert_eq!(history, Some(3), "every attempt is in the history: {done}");
 }
+
+#[actix_web::test]
+async fn events_are_found_by_what_they_are_about() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant(SELLER, None).await;
+    app.mp_serves("150211668619", "approved", SELLER, None)
+        .await;
+    let (_, paid) = app.webhook(SELLER, "150211668619", 1).await;
+    let paid = paid["event_id"].as_str().expect("event").to_owned();
+    mp_serves_order(&app, ORDER_ID, "mp_order_processed.json", "ext").await;
+    let order = accepted(
+        &post(
+            &app,
+            "order",
+            Some(ORDER_ID),
+            &order_notification(ORDER_ID, 1),
+        )
+        .await,
+    );
+    let ids = |page: Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let search = |query: &'static str| get(&app, &tenant, query);
+    assert_eq!(
+        ids(search("events?resource_type=payment").await),
+        [paid.clone()]
+    );
+    assert_eq!(
+        ids(search("events?resource_type=payment&resource_id=150211668619").await),
+        [paid.clone()]
+    );
+    assert_eq!(
+        ids(search("events?resource_id=150211668619").await),
+        [paid.clone()],
+        "a payment by its id alone"
+    );
+    assert_eq!(
+        ids(search("events?resource_type=order").await),
+        [order.clone()]
+    );
+    assert_eq!(
+        ids(search("events?resource_id=ORD01JQ4S4KY8HWQ6NA5PXB65B3D3").await),
+        [order.clone()]
+    );
+    assert!(ids(search("events?resource_type=order&resource_id=150211668619").await).is_empty());
+    let (status, _) = app
+        .get(
+            &format!("/api/tenants/{}/events?resource_type=invoice", tenant.id),
+            ADMIN,
+        )
+        .await;
+    assert_eq!(status, 400, "an unknown kind is refused");
+}
