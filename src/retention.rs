@@ -12,7 +12,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::domain::EventStatus;
 use crate::store::gate::WriteGate;
-use crate::store::{deliveries, events};
+use crate::store::prune;
 
 /// Events deleted per transaction.
 pub const BATCH: u64 = 500;
@@ -35,7 +35,7 @@ pub async fn prune(
     loop {
         let deleted = {
             let _turn = gate.enter().await;
-            events::prune_batch(db, statuses, before, BATCH).await?
+            prune::events(db, statuses, before, BATCH).await?
         };
         if deleted == 0 {
             return Ok(total);
@@ -59,7 +59,7 @@ pub async fn prune_deliveries(
     loop {
         let deleted = {
             let _turn = gate.enter().await;
-            deliveries::prune_batch(db, before, BATCH).await?
+            prune::deliveries(db, before, BATCH).await?
         };
         if deleted == 0 {
             return Ok(total);

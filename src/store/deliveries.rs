@@ -243,28 +243,3 @@ pub async fn of_event(
         .chain(duplicates)
         .collect())
 }
-
-/// Deletes up to `batch` deliveries received before `before`; answers how many went.
-pub async fn prune_batch(
-    db: &impl ConnectionTrait,
-    before: DateTime<Utc>,
-    batch: u64,
-) -> Result<u64, DbErr> {
-    let ids: Vec<Uuid> = Delivery::find()
-        .select_only()
-        .column(Column::Id)
-        .filter(Column::Id.lt(id_floor(before)))
-        .order_by_asc(Column::Id)
-        .limit(batch)
-        .into_tuple()
-        .all(db)
-        .await?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    Ok(Delivery::delete_many()
-        .filter(Column::Id.is_in(ids))
-        .exec(db)
-        .await?
-        .rows_affected)
-}

@@ -441,32 +441,3 @@ pub async fn recover_unfinished(db: &impl ConnectionTrait) -> Result<Vec<Unfinis
         })
         .collect())
 }
-
-/// Deletes up to `batch` events in `statuses` created before `before`; answers how many went.
-/// Small batches keep each write transaction short, so webhooks never wait long behind a prune.
-pub async fn prune_batch(
-    db: &impl ConnectionTrait,
-    statuses: &[EventStatus],
-    before: DateTime<Utc>,
-    batch: u64,
-) -> Result<u64, DbErr> {
-    let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
-    let ids: Vec<Uuid> = Event::find()
-        .select_only()
-        .column(Column::Id)
-        .filter(Column::Status.is_in(names))
-        .filter(Column::CreatedAt.lt(before))
-        .order_by_asc(Column::Id)
-        .limit(batch)
-        .into_tuple()
-        .all(db)
-        .await?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    Ok(Event::delete_many()
-        .filter(Column::Id.is_in(ids))
-        .exec(db)
-        .await?
-        .rows_affected)
-}

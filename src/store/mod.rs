@@ -14,6 +14,7 @@ pub mod orders;
 pub mod owned_sqlite;
 pub mod page;
 pub mod payments;
+pub mod prune;
 pub mod resources;
 pub mod run;
 pub mod search;

@@ -91,7 +91,7 @@ async fn a_gohighlevel_failure_is_recorded_with_both_statuses_and_the_history_go
     use sea_orm::{EntityTrait, PaginatorTrait};
     let count = || entity::event_attempt::Entity::find().count(&conn);
     assert_eq!(count().await.expect("count"), 2);
-    let gone = cobro::store::events::prune_batch(
+    let gone = cobro::store::prune::events(
         &conn,
         &[cobro::domain::EventStatus::Failed],
         chrono::Utc::now() + chrono::Duration::seconds(1),

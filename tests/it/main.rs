@@ -13,6 +13,7 @@ mod e2e_crash;
 mod e2e_deliveries;
 mod e2e_demo;
 mod e2e_faults;
+mod e2e_fraud_alerts;
 mod e2e_history;
 mod e2e_ingest;
 mod e2e_load;
