@@ -92,7 +92,12 @@ pub async fn connect(
     mp_user_id: &str,
     granted: Granted<'_>,
 ) -> Result<Model, ConnectError> {
-    let txn = db.begin().await?;
+    // BEGIN IMMEDIATE on SQLite: this transaction reads then writes, and a write made meanwhile
+    // outside the writer's gate (the demo creates orders straight on the pool) made the upgrade
+    // fail at once with "database is locked"; taking the lock first waits for it instead.
+    let txn = db
+        .begin_with_options(super::db::write_transaction())
+        .await?;
     let holder = Tenant::find()
         .filter(Column::MpUserId.eq(mp_user_id))
         .one(&txn)
