@@ -19,6 +19,7 @@ use crate::publish::{FanOut, StatusPublisher};
 use crate::services::Services;
 use crate::state::AppState;
 use crate::store::{db, events};
+use crate::tenant::processing::{Processing, Settings};
 use crate::tenant::{Enqueue, TenantSupervisor};
 use crate::writer::WriteDb;
 use crate::ws::HubPublisher;
@@ -86,8 +87,10 @@ pub async fn start(
         },
         services.config.retention_interval,
     );
-    let supervisor =
-        TenantSupervisor::new(services.clone(), cluster.as_ref().map(|c| c.ownership()));
+    let supervisor = TenantSupervisor::new(
+        Arc::new(processing(&services)),
+        cluster.as_ref().map(|c| c.ownership()),
+    );
     let registry = supervisor.registry();
     let supervisor = supervisor.start();
     let state = AppState {
@@ -123,7 +126,7 @@ fn start_token_refresh(state: &AppState) {
         None => Arc::new(|_| true),
     };
     tokio::spawn(crate::connect::refresh_job::run(
-        state.services.clone(),
+        state.services.connector.clone(),
         owns,
     ));
 }
@@ -205,4 +208,19 @@ pub fn http_server(state: AppState, listener: TcpListener) -> std::io::Result<Se
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// The part of the process's services that processing uses (`tenant::Processing`).
+fn processing(services: &Services) -> Processing {
+    Processing {
+        db: services.db.clone(),
+        writer: services.writer.clone(),
+        directory: services.directory.clone(),
+        providers: services.providers.clone(),
+        ghl: services.ghl.clone(),
+        connector: services.connector.clone(),
+        publisher: services.publisher.clone(),
+        pending_reads: services.pending_reads.clone(),
+        settings: Settings::from_config(&services.config),
+    }
 }

@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod ghl;
 pub mod ingest;
+pub mod lease;
 pub mod metrics;
 pub mod outbound;
 pub mod provider;

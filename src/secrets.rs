@@ -4,7 +4,7 @@
 //! `enc:v1:<base64(nonce ‖ ciphertext)>` in the same text column, so plain values (no key, or
 //! written before one was set) are told apart and sealed at start. Nothing here logs a value.
 //!
-//! Used by `store::tenants` (sealing on write), `ingest::directory` (opening on read), `app`
+//! Used by `store::tenants` (sealing on write), `store::directory` (opening on read), `app`
 //! (the start-up check and sealing of plain values) and `cli` (`cobro secrets rotate`).
 
 use base64::Engine;

@@ -1,18 +1,21 @@
-//! The shared handles every part of Cobro needs: database, configuration, outbound clients and
-//! the status publisher. Built once by `run` (or a test) and shared behind an `Arc`.
+//! The process's shared handles: database, writer, configuration, outbound clients, the status
+//! publisher. Built once by `app::start` (or a test) and held by the HTTP edge (`AppState`);
+//! the layers below get only their part: processing a `tenant::Processing`, sellers' connections
+//! a `connect::Connector`.
 
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::cluster::pulls::PendingReads;
 use crate::config::Config;
+use crate::connect::Connector;
 use crate::ghl::GhlClient;
-use crate::ingest::directory::TenantDirectory;
 use crate::outbound::http_client;
 use crate::provider::Providers;
 use crate::publish::StatusPublisher;
+use crate::store::directory::TenantDirectory;
 use crate::store::gate::WriteGate;
+use crate::store::pending_reads::PendingReads;
 use crate::writer::{Connections, Relaxed, WriteDb, Writer};
 
 /// Writer tasks on PostgreSQL (each holds a pool connection while it commits a cycle).
@@ -26,13 +29,13 @@ pub struct Services {
     /// Every write of ingest and of the tenant pipeline, committed together in cycles.
     pub writer: Writer,
     /// Cached tenant lookups; the admin API forgets them on every tenant change.
-    pub directory: TenantDirectory,
+    pub directory: Arc<TenantDirectory>,
     pub config: Arc<Config>,
     /// The payment providers' clients.
     pub providers: Providers,
     pub ghl: GhlClient,
-    /// Sellers' OAuth connections: the per-tenant refresh locks.
-    pub connections: crate::connect::Connections,
+    /// Sellers' OAuth connections.
+    pub connector: Arc<Connector>,
     pub publisher: Arc<dyn StatusPublisher>,
     /// PostgreSQL: the tenant actors' pulls, read together (`None` on SQLite, which never pulls).
     pub pending_reads: Option<PendingReads>,
@@ -47,7 +50,7 @@ impl Services {
     ) -> std::io::Result<Self> {
         let http = http_client(config.http_timeout);
         let gate = WriteGate::for_database(config.database_kind);
-        let directory = TenantDirectory::new(db.clone(), config.secrets.clone());
+        let directory = Arc::new(TenantDirectory::new(db.clone(), config.secrets.clone()));
         // On PostgreSQL every pipeline write is fenced under this node's cluster id.
         let node = (config.database_kind == crate::config::DatabaseKind::Postgres)
             .then(|| std::sync::Arc::from(config.node_id.as_str()));
@@ -66,15 +69,24 @@ impl Services {
         let writer = Writer::start(connections, gate.clone(), node, writers)?;
         let pending_reads = (config.database_kind == crate::config::DatabaseKind::Postgres)
             .then(|| PendingReads::start(db.get_postgres_connection_pool().clone()));
+        let providers = Providers::new(http.clone(), &config);
+        let config = Arc::new(config);
+        let connector = Connector::new(
+            db.clone(),
+            gate.clone(),
+            directory.clone(),
+            providers.clone(),
+            config.clone(),
+        );
         Ok(Self {
-            providers: Providers::new(http.clone(), &config),
             ghl: GhlClient::new(http, config.ghl_api_base.clone()),
-            connections: Default::default(),
+            connector: Arc::new(connector),
+            providers,
             db,
             gate,
             writer,
             directory,
-            config: Arc::new(config),
+            config,
             publisher,
             pending_reads,
         })

@@ -40,7 +40,7 @@ pub(crate) async fn start(
     access: TenantAccess,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let url = connect::start(&state.services, access.0)
+    let url = connect::start(&state.services.connector, access.0)
         .await
         .map_err(|e| match e {
             ConnectionError::NotConfigured => AppError::OAuthNotConfigured,
@@ -100,7 +100,7 @@ pub(crate) async fn callback(
             "This link has no authorization code. Start the connection again from the dashboard.",
         );
     };
-    match connect::finish(&state.services, &code, &state_text).await {
+    match connect::finish(&state.services.connector, &code, &state_text).await {
         Ok((tenant, mp_user_id)) => {
             resume_events(&state, tenant).await;
             page(

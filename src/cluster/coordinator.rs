@@ -18,9 +18,9 @@ use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use super::fence::{Fence, LeaseClock};
 use super::rendezvous;
 use crate::domain::TenantId;
+use crate::lease::{Fence, LeaseClock};
 use crate::store::cluster as store;
 use crate::tenant::TenantSupervisor;
 use crate::tenant::supervisor::{Acquired, LeaseLost, Poke, Release};

@@ -1,17 +1,15 @@
 //! Several nodes on one PostgreSQL behaving as one system (SPEC §13), with the database as the
 //! only coordinator. Each node registers and heartbeats ([`coordinator`]); tenants are spread over
 //! the live nodes by rendezvous hashing ([`rendezvous`]) and held by leases with fences
-//! ([`fence`]) that every result write checks; work and status updates cross between nodes by
+//! (`crate::lease`) that every result write checks; work and status updates cross between nodes by
 //! `LISTEN/NOTIFY` ([`notify`]), with polling as the backstop; the actors' pulls of their
-//! tenants' pending events are read together ([`pulls`]).
+//! tenants' pending events are read together (`store::pending_reads`).
 //!
 //! `app::start` builds a [`Cluster`] on PostgreSQL (a single PostgreSQL node is a cluster of one)
 //! and none on SQLite, which stays single-node ([`SqliteLock`]).
 
 pub mod coordinator;
-pub mod fence;
 pub mod notify;
-pub mod pulls;
 pub mod rendezvous;
 mod sqlite_lock;
 
@@ -26,7 +24,7 @@ use sqlx::postgres::PgPool;
 use tokio::sync::{Mutex, mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use fence::{Fence, FenceToken, LeaseClock, LeaseLost};
+use crate::lease::{Fence, LeaseClock};
 pub use sqlite_lock::{SqliteLock, SqliteLockError};
 
 use crate::config::Config;
@@ -96,7 +94,7 @@ impl Cluster {
     pub fn ownership(&self) -> Ownership {
         Ownership {
             held: self.held.clone(),
-            announcer: self.announcer.clone(),
+            announcer: Arc::new(self.announcer.clone()),
         }
     }
 

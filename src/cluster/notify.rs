@@ -25,7 +25,7 @@ use crate::domain::TenantId;
 use crate::publish::{StatusPublisher, StatusUpdate};
 use crate::store::cluster as store;
 use crate::tenant::TenantSupervisor;
-use crate::tenant::supervisor::Announced;
+use crate::tenant::supervisor::{AnnounceWork, Announced};
 
 pub const WORK: &str = "cobro_work";
 pub const STATUS: &str = "cobro_status";
@@ -47,8 +47,10 @@ impl WorkAnnouncer {
         tokio::spawn(send_batches(pool, WORK, ',', items));
         Self { queue }
     }
+}
 
-    pub fn announce(&self, tenant: TenantId, event: Uuid) {
+impl AnnounceWork for WorkAnnouncer {
+    fn announce(&self, tenant: TenantId, event: Uuid) {
         let _ = self.queue.send(format!("{tenant}:{event}"));
     }
 }

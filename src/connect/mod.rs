@@ -17,15 +17,17 @@ use std::time::Duration;
 
 use chrono::Utc;
 use dashmap::DashMap;
-use sea_orm::DbErr;
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::Mutex;
 
-use crate::config::MpOAuth;
+use crate::config::{Config, MpOAuth};
 use crate::domain::{MpConnection, RECONNECT, TenantId};
+use crate::provider::Providers;
 use crate::provider::{GrantError, Provider};
-use crate::services::Services;
 use crate::store::connections::{self, ConnectError, Granted};
+use crate::store::directory::TenantDirectory;
 use crate::store::events::{NewEvent, Stored};
+use crate::store::gate::WriteGate;
 use crate::store::tenants;
 
 /// How long an authorization link works (SPEC §14).
@@ -61,25 +63,50 @@ pub enum ConnectionError {
     Db(#[from] DbErr),
 }
 
-/// The per-tenant refresh locks.
-#[derive(Default)]
-pub struct Connections {
+/// What sellers' connections need, and nothing else: built once by `Services`, shared by the
+/// admin API, the pipeline's refresh-once and the refresh job.
+pub struct Connector {
+    pub db: DatabaseConnection,
+    /// Taken around the writes made here on SQLite (the writer's cycles take it too).
+    pub gate: WriteGate,
+    /// Forgotten after every change to a tenant's connection.
+    pub directory: Arc<TenantDirectory>,
+    pub providers: Providers,
+    pub config: Arc<Config>,
+    /// The per-tenant refresh locks.
     refreshing: DashMap<TenantId, Arc<Mutex<()>>>,
 }
 
-impl Connections {
+impl Connector {
+    pub fn new(
+        db: DatabaseConnection,
+        gate: WriteGate,
+        directory: Arc<TenantDirectory>,
+        providers: Providers,
+        config: Arc<Config>,
+    ) -> Self {
+        Self {
+            db,
+            gate,
+            directory,
+            providers,
+            config,
+            refreshing: DashMap::new(),
+        }
+    }
+
     fn lock_for(&self, tenant: TenantId) -> Arc<Mutex<()>> {
         self.refreshing.entry(tenant).or_default().clone()
     }
 }
 
-pub fn redirect_uri(svc: &Services) -> String {
+pub fn redirect_uri(svc: &Connector) -> String {
     let base = svc.config.public_url.as_str().trim_end_matches('/');
     format!("{base}{CALLBACK_PATH}")
 }
 
 /// The platform's application and the key its `state`s are signed with.
-fn application(svc: &Services) -> Result<(&MpOAuth, [u8; 32]), ConnectionError> {
+fn application(svc: &Connector) -> Result<(&MpOAuth, [u8; 32]), ConnectionError> {
     let oauth = svc
         .config
         .mp_oauth
@@ -89,7 +116,7 @@ fn application(svc: &Services) -> Result<(&MpOAuth, [u8; 32]), ConnectionError> 
 }
 
 /// Starts an authorization for `tenant`: answers the page to send the seller to.
-pub async fn start(svc: &Services, tenant: TenantId) -> Result<String, ConnectionError> {
+pub async fn start(svc: &Connector, tenant: TenantId) -> Result<String, ConnectionError> {
     let (oauth, key) = application(svc)?;
     let expires_at = Utc::now() + chrono::Duration::from_std(STATE_LIFETIME).unwrap_or_default();
     let issued = state::issue(&key, tenant, expires_at);
@@ -116,7 +143,7 @@ pub async fn start(svc: &Services, tenant: TenantId) -> Result<String, Connectio
 /// stores what MercadoPago granted. Nothing is written unless all of it succeeds (the used
 /// `state` is gone either way: a link works once).
 pub async fn finish(
-    svc: &Services,
+    svc: &Connector,
     code: &str,
     state_text: &str,
 ) -> Result<(TenantId, String), ConnectionError> {
@@ -210,14 +237,14 @@ pub enum Reason<'a> {
 /// replace is gone, or it no longer expires soon) answers the current token without asking
 /// MercadoPago again.
 pub async fn refresh(
-    svc: &Services,
+    svc: &Connector,
     tenant: TenantId,
     reason: Reason<'_>,
 ) -> Result<String, RefreshError> {
     let Some(oauth) = svc.config.mp_oauth.as_ref() else {
         return Err(RefreshError::NotConnected);
     };
-    let lock = svc.connections.lock_for(tenant);
+    let lock = svc.lock_for(tenant);
     let _one_at_a_time = lock.lock().await;
     let row = tenants::get(&svc.db, tenant)
         .await?
@@ -274,7 +301,7 @@ pub async fn refresh(
 
 /// Whether the refresh asked for was made while this caller waited for the lock.
 fn already_done(
-    svc: &Services,
+    svc: &Connector,
     row: &entity::tenant::Model,
     current_access: &str,
     reason: Reason<'_>,
@@ -290,7 +317,7 @@ fn already_done(
     }
 }
 
-async fn refused(svc: &Services, tenant: TenantId, why: String) -> RefreshError {
+async fn refused(svc: &Connector, tenant: TenantId, why: String) -> RefreshError {
     metrics::counter!("cobro_mp_token_refreshes_total", "outcome" => "refused").increment(1);
     let message = format!("MercadoPago refused to refresh the seller's token ({why}): {RECONNECT}");
     tracing::warn!(%tenant, reason = %why, "token refresh refused; the tenant must reconnect");
@@ -311,7 +338,7 @@ async fn refused(svc: &Services, tenant: TenantId, why: String) -> RefreshError 
 /// An `mp-connect` notice: the seller revoked (`authorized: false`) or granted the application.
 /// Stored as a handled event and applied to the tenant in one transaction.
 pub async fn record_notice(
-    svc: &Services,
+    svc: &Connector,
     event: &NewEvent,
     authorized: bool,
 ) -> Result<Stored, DbErr> {

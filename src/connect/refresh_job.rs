@@ -8,16 +8,15 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::{Reason, RefreshError, refresh};
+use super::{Connector, Reason, RefreshError, refresh};
 use crate::domain::TenantId;
-use crate::services::Services;
 use crate::store::connections;
 
 /// Which tenants this node may refresh.
 pub type Owns = Arc<dyn Fn(TenantId) -> bool + Send + Sync>;
 
 /// Runs until the process ends (spawned by `app::start` when OAuth is configured).
-pub async fn run(svc: Arc<Services>, owns: Owns) {
+pub async fn run(svc: Arc<Connector>, owns: Owns) {
     let mut tick = tokio::time::interval(svc.config.mp_token_refresh_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -29,7 +28,7 @@ pub async fn run(svc: Arc<Services>, owns: Owns) {
 }
 
 /// One pass; answers how many tokens were refreshed.
-pub async fn once(svc: &Services, owns: &Owns) -> Result<usize, sea_orm::DbErr> {
+pub async fn once(svc: &Connector, owns: &Owns) -> Result<usize, sea_orm::DbErr> {
     let now = Utc::now();
     let week = now + chrono::Duration::days(7);
     let expiring = connections::expiring(&svc.db, week).await?;

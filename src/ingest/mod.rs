@@ -4,7 +4,6 @@
 //! single write, and `accepted` is answered only after that write committed.
 
 pub mod delivery_log;
-pub mod directory;
 pub mod schema;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -251,7 +250,7 @@ async fn record_connection_notice(
     new: &NewEvent,
     authorized: bool,
 ) -> Result<Outcome, AppError> {
-    let stored = crate::connect::record_notice(&state.services, new, authorized)
+    let stored = crate::connect::record_notice(&state.services.connector, new, authorized)
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(match stored {

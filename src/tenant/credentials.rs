@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::connect::{self, Reason, RefreshError};
 use crate::domain::{Failure, MpConnection, TenantId};
-use crate::services::Services;
+use crate::tenant::processing::Processing;
 
 /// `Err` when the tenant's connection state forbids calling the provider at all.
 pub fn usable(tenant: &entity::tenant::Model) -> Result<(), Failure> {
@@ -29,7 +29,7 @@ pub fn worth_refreshing(tenant: &entity::tenant::Model, failure: &Failure) -> bo
 /// A fresh access token in place of `stale`, or the failure the attempt ends with: `refused`
 /// (the provider's own 401) when there was nothing to refresh.
 pub async fn refreshed(
-    svc: &Services,
+    svc: &Processing,
     tenant: TenantId,
     stale: &str,
     refused: Failure,
@@ -37,7 +37,7 @@ pub async fn refreshed(
     let reason = Reason::Refused {
         stale_access_token: stale,
     };
-    connect::refresh(svc, tenant, reason)
+    connect::refresh(&svc.connector, tenant, reason)
         .await
         .map_err(|err| match err {
             RefreshError::NotConnected => refused,

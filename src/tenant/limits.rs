@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
-use crate::config::Config;
+use super::processing::Settings;
 
 pub struct Limiters {
     pub provider: DefaultDirectRateLimiter,
@@ -14,7 +14,7 @@ pub struct Limiters {
 }
 
 impl Limiters {
-    pub fn from_config(config: &Config) -> Self {
+    pub fn from_settings(config: &Settings) -> Self {
         Self {
             provider: RateLimiter::direct(Quota::per_second(config.mp_requests_per_second)),
             ghl: RateLimiter::direct(per_ten_seconds(config.ghl_requests_per_10s)),

@@ -8,8 +8,10 @@ mod credentials;
 pub mod failure;
 pub mod limits;
 pub mod pipeline;
+pub mod processing;
 pub mod supervisor;
 mod tagging;
 
 pub use actor::TenantActor;
+pub use processing::Processing;
 pub use supervisor::{Enqueue, TenantSupervisor};

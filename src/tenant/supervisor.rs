@@ -16,10 +16,9 @@ use dashmap::DashMap;
 use uuid::Uuid;
 
 use super::actor::{Drain, Process, Pull, Retire, TenantActor};
-use crate::cluster::Fence;
-use crate::cluster::notify::WorkAnnouncer;
 use crate::domain::TenantId;
-use crate::services::Services;
+use crate::lease::Fence;
+use crate::tenant::processing::Processing;
 
 /// Queue this event on its tenant's actor (now, or once `not_before` has passed).
 #[derive(Message, Clone, Copy)]
@@ -112,11 +111,18 @@ pub type Registry = Arc<DashMap<TenantId, Addr<TenantActor>>>;
 #[derive(Clone)]
 pub struct Ownership {
     pub held: Arc<DashMap<TenantId, Fence>>,
-    pub announcer: WorkAnnouncer,
+    pub announcer: Arc<dyn AnnounceWork>,
+}
+
+/// Tells the node that holds `tenant` that `event` waits for it (the cluster's `LISTEN/NOTIFY`
+/// channel, `cluster::notify`). Never blocks; a lost announcement only delays, as the owner's
+/// poll finds the event anyway.
+pub trait AnnounceWork: Send + Sync {
+    fn announce(&self, tenant: TenantId, event: Uuid);
 }
 
 pub struct TenantSupervisor {
-    services: Arc<Services>,
+    processing: Arc<Processing>,
     registry: Registry,
     /// Threads the tenant actors are spread over, round robin: a busy tenant never occupies
     /// more than one, and many tenants use every core.
@@ -129,10 +135,10 @@ pub struct TenantSupervisor {
 }
 
 impl TenantSupervisor {
-    pub fn new(services: Arc<Services>, ownership: Option<Ownership>) -> Self {
-        let threads = services.config.tenant_threads;
+    pub fn new(processing: Arc<Processing>, ownership: Option<Ownership>) -> Self {
+        let threads = processing.settings.tenant_threads;
         Self {
-            services,
+            processing,
             registry: Registry::default(),
             arbiters: ArbiterPool((0..threads.max(1)).map(|_| Arbiter::new()).collect()),
             next_arbiter: 0,
@@ -190,14 +196,14 @@ impl TenantSupervisor {
         ctx: &mut Context<Self>,
     ) -> Addr<TenantActor> {
         tracing::debug!(%tenant, "starting tenant actor");
-        let (services, supervisor) = (self.services.clone(), ctx.address());
+        let (processing, supervisor) = (self.processing.clone(), ctx.address());
         let arbiter = self.arbiters.pick(self.next_arbiter);
         self.next_arbiter = self.next_arbiter.wrapping_add(1);
         if let Some(fence) = &fence {
             self.actor_fences.insert(tenant, fence.token);
         }
         TenantActor::start_in_arbiter(&arbiter, move |_| {
-            TenantActor::new(tenant, services, supervisor, fence)
+            TenantActor::new(tenant, processing, supervisor, fence)
         })
     }
 }

@@ -8,7 +8,7 @@ use super::failure::{Failure, from_ghl};
 use super::limits::Limiters;
 use crate::domain::PaymentSnapshot;
 use crate::ghl::{Buyer, GhlSettings};
-use crate::services::Services;
+use crate::tenant::processing::Processing;
 
 pub(super) fn ghl_settings(tenant: &entity::tenant::Model) -> Option<GhlSettings> {
     Some(GhlSettings {
@@ -21,7 +21,7 @@ pub(super) fn ghl_settings(tenant: &entity::tenant::Model) -> Option<GhlSettings
 /// Step 6: find or create the contact and add the tag; answers the tagged contact's id (`None`:
 /// no payer email, nothing to tag).
 pub(super) async fn tag_buyer(
-    svc: &Services,
+    svc: &Processing,
     limits: &Limiters,
     settings: &GhlSettings,
     payment: &PaymentSnapshot,
@@ -35,7 +35,7 @@ pub(super) async fn tag_buyer(
         .ghl
         .find_contact(settings, email)
         .await
-        .map_err(|e| from_ghl(e, svc.config.ghl_429_backoff))?;
+        .map_err(|e| from_ghl(e, svc.settings.ghl_429_backoff))?;
     let contact_id = match found {
         Some(id) => id,
         None => {
@@ -48,20 +48,20 @@ pub(super) async fn tag_buyer(
             svc.ghl
                 .create_contact(settings, &buyer)
                 .await
-                .map_err(|e| from_ghl(e, svc.config.ghl_429_backoff))?
+                .map_err(|e| from_ghl(e, svc.settings.ghl_429_backoff))?
         }
     };
     limits.ghl.until_ready().await;
     svc.ghl
         .add_tag(settings, &contact_id)
         .await
-        .map_err(|e| from_ghl(e, svc.config.ghl_429_backoff))?;
+        .map_err(|e| from_ghl(e, svc.settings.ghl_429_backoff))?;
     Ok(Some(contact_id))
 }
 
 /// A fraud alert (SPEC §17): the tag added for this payment's buyer is taken back.
 pub(super) async fn untag_buyer(
-    svc: &Services,
+    svc: &Processing,
     limits: &Limiters,
     settings: &GhlSettings,
     contact_id: &str,
@@ -70,5 +70,5 @@ pub(super) async fn untag_buyer(
     svc.ghl
         .remove_tag(settings, contact_id)
         .await
-        .map_err(|e| from_ghl(e, svc.config.ghl_429_backoff))
+        .map_err(|e| from_ghl(e, svc.settings.ghl_429_backoff))
 }

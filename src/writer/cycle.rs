@@ -13,8 +13,8 @@ use super::txn::WriteDb;
 use super::{
     Claimed, Connections, Ingest, Relaxed, StoreError, WriteError, Written, one_by_one, together,
 };
-use crate::cluster::FenceToken;
 use crate::domain::OrderMove;
+use crate::lease::FenceToken;
 use crate::store::cluster;
 use crate::store::deliveries::NewDelivery;
 use crate::store::events::{NewEvent, Stored};

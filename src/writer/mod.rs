@@ -45,8 +45,8 @@ use serde_json::Value;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::cluster::{FenceToken, LeaseLost};
 use crate::domain::{OrderStatus, PaymentSnapshot, TenantId};
+use crate::lease::{FenceToken, LeaseLost};
 use crate::store::deliveries::NewDelivery;
 use crate::store::events::{NewEvent, Stored};
 use crate::store::gate::WriteGate;

@@ -16,7 +16,7 @@ use super::txn::{Txn, WriteDb};
 use super::{
     Claimed, PaymentStored, PaymentUpdate, StoreError, Write, WriteError, Written, elapsed_ms,
 };
-use crate::cluster::LeaseLost;
+use crate::lease::LeaseLost;
 use crate::store::deliveries::NewDelivery;
 use crate::store::events::{self, NewEvent, Stored};
 use crate::store::payments::StoredPayment;

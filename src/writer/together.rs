@@ -16,8 +16,8 @@ use super::cycle::{
 use super::history::attempt_row;
 use super::txn::WriteDb;
 use super::{Claimed, PaymentStored, PaymentUpdate, Write, WriteError, Written, elapsed_ms};
-use crate::cluster::{FenceToken, LeaseLost};
 use crate::domain::OrderMove;
+use crate::lease::{FenceToken, LeaseLost};
 use crate::store::events::{self, NewEvent};
 use crate::store::many::{self, Success};
 use crate::store::payments::StoredPayment;

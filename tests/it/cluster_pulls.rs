@@ -1,9 +1,9 @@
-//! Issue 10: the tenant actors' pulls are read together (`cobro::cluster::pulls`), one statement
+//! Issue 10: the tenant actors' pulls are read together (`cobro::store::pending_reads`), one statement
 //! for every pull waiting, each pull answered as if read alone. PostgreSQL only (SQLite never
 //! pulls); straight against a database of the test's own, with nothing else running.
 
-use cobro::cluster::pulls::PendingReads;
 use cobro::domain::TenantId;
+use cobro::store::pending_reads::PendingReads;
 use sqlx::postgres::PgPool;
 use uuid::Uuid;
 

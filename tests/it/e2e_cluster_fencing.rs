@@ -139,8 +139,8 @@ async fn a_second_process_on_one_sqlite_file_refuses_to_start() {
 /// writes nothing, even though nothing stopped it from trying.
 #[actix_web::test]
 async fn a_write_under_a_taken_over_lease_is_refused_and_changes_nothing() {
-    use cobro::cluster::FenceToken;
     use cobro::domain::TenantId;
+    use cobro::lease::FenceToken;
     use cobro::provider::mercadopago::payment::read;
     use cobro::writer::{PaymentUpdate, WriteError};
     use sea_orm::{ConnectionTrait, Database};

@@ -312,7 +312,7 @@ async fn concurrent_refreshes_of_one_tenant_reach_mercadopago_once() {
         .set_body_json(grant("APP_USR-new", "TG-2", SIX_MONTHS, SELLER))
         .set_delay(Duration::from_millis(400));
     refreshes(&app, "TG-1", slow).await;
-    let services = Arc::clone(&app.state.services);
+    let services = Arc::clone(&app.state.services.connector);
     let id = tenant_id(&tenant);
     let tries: Vec<_> = (0..6)
         .map(|_| {
@@ -347,7 +347,7 @@ async fn the_refresh_pass_refreshes_only_the_tenants_this_node_owns() {
         ResponseTemplate::new(200).set_body_json(grant("APP_USR-2", "TG-2", SIX_MONTHS, SELLER)),
     )
     .await;
-    let services = &app.state.services;
+    let services = &app.state.services.connector;
     let owns_none: cobro::connect::refresh_job::Owns = Arc::new(|_| false);
     let refreshed = cobro::connect::refresh_job::once(services, &owns_none)
         .await

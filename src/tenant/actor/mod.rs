@@ -27,9 +27,9 @@ use pull::PullState;
 use super::limits::Limiters;
 use super::pipeline::{self, AttemptOutcome, BATCH, Batch, NextUp, Start, StopAfterAttempt};
 use super::supervisor::{Enqueue, LeaseLost, TenantIdle, TenantSupervisor};
-use crate::cluster::Fence;
 use crate::domain::TenantId;
-use crate::services::Services;
+use crate::lease::Fence;
+use crate::tenant::processing::Processing;
 use entity::webhook_event;
 
 /// How often an actor checks whether it has been idle long enough to retire.
@@ -60,7 +60,7 @@ pub struct Retire;
 
 pub struct TenantActor {
     tenant: TenantId,
-    services: Arc<Services>,
+    processing: Arc<Processing>,
     supervisor: Addr<TenantSupervisor>,
     limits: Arc<Limiters>,
     queue: VecDeque<Uuid>,
@@ -91,14 +91,14 @@ pub struct TenantActor {
 impl TenantActor {
     pub fn new(
         tenant: TenantId,
-        services: Arc<Services>,
+        processing: Arc<Processing>,
         supervisor: Addr<TenantSupervisor>,
         fence: Option<Fence>,
     ) -> Self {
-        let limits = Arc::new(Limiters::from_config(&services.config));
+        let limits = Arc::new(Limiters::from_settings(&processing.settings));
         Self {
             tenant,
-            services,
+            processing,
             supervisor,
             limits,
             queue: VecDeque::new(),
@@ -236,11 +236,12 @@ impl TenantActor {
         let next_up: NextUp = self.next_up.subscribe();
         let control = (next_up, self.stop_batch.clone());
         self.last_active = Instant::now();
-        let (services, limits, tenant) = (self.services.clone(), self.limits.clone(), self.tenant);
+        let (processing, limits, tenant) =
+            (self.processing.clone(), self.limits.clone(), self.tenant);
         let fence = self.fence.clone();
         let batch = async move {
             let fence = fence.as_ref();
-            pipeline::run_batch(&services, &limits, tenant, starts, control, fence).await
+            pipeline::run_batch(&processing, &limits, tenant, starts, control, fence).await
         };
         ctx.spawn(batch.into_actor(self).map(|batch, actor, ctx| {
             actor.batch_done(batch, ctx);
@@ -281,7 +282,7 @@ impl TenantActor {
         let lease = self.fence.as_ref().map(Fence::token);
         let claimed = self.claimed.drain().filter(|(_, event)| event.is_some());
         let ids = claimed.map(|(id, _)| id).collect();
-        let released = pipeline::give_back(&self.services.writer, lease, ids);
+        let released = pipeline::give_back(&self.processing.writer, lease, ids);
         let release = async move {
             released.await;
             let _ = done.send(());
@@ -314,7 +315,7 @@ impl TenantActor {
             && !self.pulls.running
             && self.queue.is_empty()
             && self.timers.is_empty()
-            && self.last_active.elapsed() >= self.services.config.tenant_idle
+            && self.last_active.elapsed() >= self.processing.settings.tenant_idle
     }
 
     fn check_idle(&mut self, ctx: &mut Context<Self>) {
@@ -333,8 +334,8 @@ impl Actor for TenantActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let every =
-            (self.services.config.tenant_idle / 4).clamp(Duration::from_millis(50), IDLE_CHECK_MAX);
+        let every = (self.processing.settings.tenant_idle / 4)
+            .clamp(Duration::from_millis(50), IDLE_CHECK_MAX);
         ctx.run_interval(every, Self::check_idle);
         metrics::gauge!("cobro_tenant_actors").increment(1.0);
     }

@@ -43,7 +43,7 @@ pub(super) struct PullState {
 
 impl TenantActor {
     pub(super) fn pull(&mut self, from_start: bool, ctx: &mut Context<Self>) {
-        let Some(reads) = self.services.pending_reads.clone() else {
+        let Some(reads) = self.processing.pending_reads.clone() else {
             return; // SQLite: a single node, nothing to pull
         };
         if self.fence.is_none() || self.retiring || self.draining.is_some() {

@@ -37,11 +37,11 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument, info_span, warn};
 use uuid::Uuid;
 
-use crate::cluster::{Fence, FenceToken};
 use crate::domain::{PaymentSnapshot, ResourceKind, TenantId};
-use crate::services::Services;
+use crate::lease::{Fence, FenceToken};
 use crate::tenant::failure::{self, Failure};
 use crate::tenant::limits::Limiters;
+use crate::tenant::processing::Processing;
 use crate::writer::{Claimed, Finished, PaymentStored, WriteError, Writer};
 use steps::{Fetched, Processed, Steps, Stop, record_metrics};
 
@@ -94,7 +94,7 @@ pub type StopAfterAttempt = Arc<AtomicBool>;
 
 /// Runs the attempts of `starts`, in order.
 pub async fn run_batch(
-    svc: &Services,
+    svc: &Processing,
     limits: &Limiters,
     tenant: TenantId,
     starts: Vec<Start>,

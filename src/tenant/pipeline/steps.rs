@@ -12,16 +12,16 @@ use tracing::{info, warn};
 use uuid::Uuid;
 
 use super::AttemptOutcome;
-use crate::cluster::{Fence, FenceToken};
 use crate::domain::{PaymentSnapshot, PaymentStatus, TenantId};
 use crate::ghl::GhlSettings;
+use crate::lease::{Fence, FenceToken};
 use crate::provider::Provider;
 use crate::publish::{PaymentStatusUpdated, StatusUpdate, WebhookEventUpdated};
-use crate::services::Services;
 use crate::store::payments::StoredPayment;
 use crate::tenant::credentials;
 use crate::tenant::failure::{self, Failure};
 use crate::tenant::limits::Limiters;
+use crate::tenant::processing::Processing;
 use crate::tenant::tagging::{ghl_settings, tag_buyer};
 use crate::writer::{self as record, Claimed, WriteError};
 
@@ -75,7 +75,7 @@ pub(super) struct Processed {
 
 /// What the steps of a tenant's attempts share.
 pub(super) struct Steps<'a> {
-    pub svc: &'a Services,
+    pub svc: &'a Processing,
     pub limits: &'a Limiters,
     pub fence: Option<&'a Fence>,
     pub tenant: TenantId,
@@ -325,11 +325,11 @@ pub(super) fn check_seller(payment: &PaymentSnapshot, mp_user_id: &str) -> Resul
 /// When the next attempt runs, by the retry policy (`domain::retry`); `None` when no attempt is
 /// left or the failure is permanent.
 fn next_retry_at(
-    svc: &Services,
+    svc: &Processing,
     event: &webhook_event::Model,
     failure: &Failure,
 ) -> Option<DateTime<Utc>> {
-    let delay = svc.config.retry_schedule.next_delay(
+    let delay = svc.settings.retry_schedule.next_delay(
         event.attempts,
         event.max_attempts,
         failure.permanent,

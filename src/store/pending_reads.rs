@@ -16,8 +16,8 @@ use sqlx::postgres::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use super::cluster::{self as store, PendingEvent};
 use crate::domain::TenantId;
-use crate::store::cluster::{self as store, PendingEvent};
 
 /// Most pulls one read answers (a bound on the statement's arrays and on its answer).
 const MAX_PULLS_PER_READ: usize = 64;

@@ -13,9 +13,9 @@ use dashmap::DashMap;
 use entity::tenant;
 use sea_orm::{DatabaseConnection, DbErr};
 
+use super::tenants;
 use crate::domain::TenantId;
 use crate::secrets::SecretBox;
-use crate::store::tenants;
 
 pub const TTL: Duration = Duration::from_secs(5);
 

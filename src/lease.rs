@@ -1,7 +1,9 @@
-//! What lets a node act for a tenant: the [`Fence`] of its lease (checked by the database in the
-//! same transaction as every result the node writes) and the node's [`LeaseClock`] (checked
-//! before every outbound call, so a node that was paused or cut off past its lease never calls
-//! the provider or GoHighLevel for a tenant that may already have moved).
+//! What lets a node act for a tenant (cluster, SPEC §13): the [`Fence`] of its lease (checked by
+//! the database in the same transaction as every result the node writes) and the node's
+//! [`LeaseClock`] (checked before every outbound call, so a node that was paused or cut off past
+//! its lease never calls the provider or GoHighLevel for a tenant that may already have moved).
+//!
+//! Below the processing core: the tenant actors and the writer carry fences; `cluster` makes them.
 
 use std::future::Future;
 use std::sync::Arc;
