@@ -95,6 +95,6 @@ impl FromRequest for TenantAccess {
 fn tenant_of_path(req: &HttpRequest) -> Result<(Caller, TenantId), AppError> {
     let caller = caller_of(req)?;
     let text = req.match_info().get("tid").unwrap_or_default();
-    let tenant = TenantId(super::parse_id(text, "tenant")?);
+    let tenant = TenantId(super::input::parse_id(text, "tenant")?);
     Ok((caller, caller.may_reach(tenant)?))
 }

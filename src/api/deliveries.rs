@@ -201,7 +201,7 @@ async fn list(
     let filter = DeliveryFilter {
         tenant,
         outcome: query.outcome.map(DeliveryOutcome::from),
-        webhook_type: super::search_text("type", query.webhook_type)?,
+        webhook_type: super::input::search_text("type", query.webhook_type)?,
         from: query.from,
         to: query.to,
     };

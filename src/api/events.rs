@@ -8,8 +8,8 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::PageOut;
 use super::access::TenantAccess;
+use super::page::PageOut;
 use crate::domain::{EventStatus, ResourceKind, TenantId};
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
@@ -252,14 +252,14 @@ pub(crate) async fn list(
         status: query
             .status
             .map(|s| EventStatus::from(s).as_str().to_owned()),
-        action: super::search_text("action", query.action)?,
-        mp_payment_id: super::search_text("mp_payment_id", query.mp_payment_id)?,
+        action: super::input::search_text("action", query.action)?,
+        mp_payment_id: super::input::search_text("mp_payment_id", query.mp_payment_id)?,
         resource_type: query
             .resource_type
             .map(|k| ResourceKind::from(k).as_str().to_owned()),
-        resource_id: super::search_text("resource_id", query.resource_id)?,
-        email: super::search_text("email", query.email)?,
-        order_id: super::search_text("order_id", query.order_id)?,
+        resource_id: super::input::search_text("resource_id", query.resource_id)?,
+        email: super::input::search_text("email", query.email)?,
+        order_id: super::input::search_text("order_id", query.order_id)?,
         from: query.from,
         to: query.to,
     };
@@ -275,7 +275,7 @@ pub(crate) async fn read(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let id = super::parse_id(&path.1, "event")?;
+    let id = super::input::parse_id(&path.1, "event")?;
     let db = &state.services.db;
     let event = events::get(db, access.0, id)
         .await?
@@ -303,7 +303,7 @@ pub(crate) async fn retry(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let tenant = access.0;
-    let id = super::parse_id(&path.1, "event")?;
+    let id = super::input::parse_id(&path.1, "event")?;
     let db = &state.services.db;
     let fresh = state.services.config.retry_schedule.attempts();
     let Some(event) = events::requeue(db, tenant, id, fresh).await? else {

@@ -91,7 +91,7 @@ pub(crate) async fn create(
 ) -> Result<HttpResponse, AppError> {
     let tenant = access.0;
     let body = body.into_inner();
-    super::refuse_nul(&[
+    super::input::refuse_nul(&[
         ("currency", Some(&body.currency)),
         ("description", Some(&body.description)),
         ("customer_email", body.customer_email.as_ref()),
@@ -175,7 +175,7 @@ pub(crate) async fn read(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let id = super::parse_id(&path.1, "order")?;
+    let id = super::input::parse_id(&path.1, "order")?;
     let order = orders::get(&state.services.db, access.0, id)
         .await?
         .ok_or(AppError::NotFound("order"))?;

@@ -138,13 +138,13 @@ pub struct PaymentListIn {
 impl PaymentListIn {
     fn filter(&self) -> Result<Filter, AppError> {
         Ok(Filter {
-            status: super::search_text("status", self.status.clone())?,
+            status: super::input::search_text("status", self.status.clone())?,
             action: None,
-            mp_payment_id: super::search_text("mp_payment_id", self.mp_payment_id.clone())?,
+            mp_payment_id: super::input::search_text("mp_payment_id", self.mp_payment_id.clone())?,
             resource_type: None,
             resource_id: None,
-            email: super::search_text("email", self.email.clone())?,
-            order_id: super::search_text("order_id", self.order_id.clone())?,
+            email: super::input::search_text("email", self.email.clone())?,
+            order_id: super::input::search_text("order_id", self.order_id.clone())?,
             from: self.from,
             to: self.to,
         })

@@ -209,7 +209,7 @@ pub(crate) async fn create(
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     let ghl = body.ghl.as_ref();
-    super::refuse_nul(&[
+    super::input::refuse_nul(&[
         ("name", Some(&body.name)),
         ("mp_access_token", body.mp_access_token.as_ref()),
         ("mp_webhook_secret", body.mp_webhook_secret.as_ref()),
@@ -286,7 +286,7 @@ pub(crate) async fn patch(
     let tenant = access.0;
     let body = body.into_inner();
     let ghl = body.ghl.as_ref().and_then(Option::as_ref);
-    super::refuse_nul(&[
+    super::input::refuse_nul(&[
         ("name", body.name.as_ref()),
         ("mp_access_token", body.mp_access_token.as_ref()),
         (

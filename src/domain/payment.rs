@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::PaymentStatus;
+use super::status::PaymentStatus;
 
 /// The fields Cobro uses, normalised. `raw` keeps the provider's whole document for the
 /// database; nothing reads fields out of it above the adapter.

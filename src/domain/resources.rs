@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use super::{OrderStatus, PaymentSnapshot};
+use super::order_state::OrderStatus;
+use super::payment::PaymentSnapshot;
 
 /// An order as its provider last described it.
 #[derive(Debug, Clone, PartialEq)]

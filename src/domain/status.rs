@@ -1,7 +1,7 @@
 //! Status vocabularies (SPEC §6–7) and which order status a payment status moves its order to.
 //! A provider's own status words are mapped in its adapter (`provider::*`).
 
-use super::OrderStatus;
+use super::order_state::OrderStatus;
 
 /// Lifecycle of a stored webhook event (SPEC §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,10 +7,9 @@
 //! provider").
 
 pub mod mercadopago;
+mod port;
 
-use std::time::Duration;
-
-use uuid::Uuid;
+pub use port::{CheckoutOrder, CheckoutRefused, Delivery, Grant, GrantError, Refused};
 
 use crate::config::{Config, MpOAuth};
 use crate::domain::{
@@ -87,60 +86,6 @@ impl Provider {
             Provider::MercadoPago => mercadopago::webhook::verify(delivery, notification, secret),
         }
     }
-}
-
-/// What a provider's webhook check may read of the HTTP request besides its body. Ingest
-/// implements it for actix's request, so adapters never see the web framework.
-pub trait Delivery {
-    /// A header's value, when sent and readable as text.
-    fn header(&self, name: &str) -> Option<&str>;
-    /// A query parameter's value, trimmed; `None` when absent or empty.
-    fn query_param(&self, name: &str) -> Option<String>;
-}
-
-/// Why a webhook's signature was refused: the text of the 401 body.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Refused(pub String);
-
-/// An order's payment page, as a provider is asked to create it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CheckoutOrder<'a> {
-    pub order_id: Uuid,
-    pub title: &'a str,
-    pub amount: f64,
-    pub currency: &'a str,
-    pub payer_email: Option<&'a str>,
-    /// Where the provider posts the payment's webhooks.
-    pub notification_url: String,
-}
-
-/// Why a provider did not create a checkout page, in its own words when it gave some.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct CheckoutRefused(pub String);
-
-/// What a provider's token endpoint granted for a seller (OAuth).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grant {
-    pub access_token: String,
-    /// Rotated at each refresh: the new one replaces the old.
-    pub refresh_token: Option<String>,
-    pub expires_in: Option<Duration>,
-    /// The seller's account id at the provider (MercadoPago's `user_id`).
-    pub seller_account_id: Option<String>,
-}
-
-/// Why a token request gave nothing.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GrantError {
-    /// The provider said no (a used, expired or wrong code; a revoked refresh token): asking
-    /// again will not help, a person must connect the seller again.
-    #[error("{0}")]
-    Refused(String),
-    /// The provider could not be reached or failed: asking later may work.
-    #[error("{0}")]
-    Unavailable(String),
 }
 
 /// The providers' HTTP clients, one per provider; part of `Services`.

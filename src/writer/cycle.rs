@@ -2,50 +2,14 @@
 //! writes again one at a time ([`one_by_one`]) so that only the bad write fails. Then every caller
 //! is answered, and only after a commit is anyone told their write was made.
 
-use std::collections::HashSet;
-
 use sea_orm::DbErr;
-use uuid::Uuid;
 
-use super::replies::database;
-use super::task::Cycle;
+use super::both_paths::{Deliveries, Outcome, Writes};
+use super::messages::Cycle;
+use super::messages::{Connections, Ingest, Relaxed};
 use super::txn::WriteDb;
-use super::{
-    Claimed, Connections, Ingest, Relaxed, StoreError, WriteError, Written, one_by_one, together,
-};
-use crate::domain::OrderMove;
-use crate::lease::FenceToken;
-use crate::store::cluster;
-use crate::store::deliveries::NewDelivery;
-use crate::store::events::{NewEvent, Stored};
-use crate::store::payments::StoredPayment;
-use crate::store::run::Run;
-
-/// What a cycle produced: for its webhooks (in order) and for each pipeline write (in order).
-pub(super) struct Outcome {
-    pub events: Result<Vec<Stored>, StoreError>,
-    pub writes: Vec<Result<Written, WriteError>>,
-    /// For each pipeline write, the next events claimed with it (when they were asked for).
-    pub next: Vec<Vec<Claimed>>,
-}
-
-impl Outcome {
-    /// Nothing was written.
-    pub fn failed(writes: usize, err: &DbErr) -> Self {
-        Self {
-            events: Err(StoreError::Database(err.to_string())),
-            writes: (0..writes).map(|_| Err(database(err))).collect(),
-            next: (0..writes).map(|_| Vec::new()).collect(),
-        }
-    }
-}
-
-/// The pipeline writes of a cycle, split into what each part of a commit needs.
-pub(super) struct Writes {
-    pub leases: Vec<Option<FenceToken>>,
-    pub writes: Vec<super::Write>,
-    pub then_claim: Vec<Vec<Uuid>>,
-}
+use super::{one_by_one, together};
+use crate::store::events::NewEvent;
 
 /// How a cycle was committed.
 #[derive(Debug, PartialEq, Eq)]
@@ -88,27 +52,6 @@ impl Durability {
             .await?;
         self.relaxed_now = relax;
         Ok(())
-    }
-}
-
-/// The delivery-log rows of a webhook cycle (SPEC §18). An accepted webhook's event row is its
-/// delivery's record; a duplicate gets a row of its own here, in the same transaction as the
-/// answer it was given; rows of requests answered without an event were logged alone.
-pub(super) struct Deliveries {
-    pub alone: Vec<NewDelivery>,
-}
-
-impl Deliveries {
-    /// The rows to insert with this cycle's webhooks: one per duplicate, then those alone.
-    pub fn rows(&self, events: &[NewEvent], stored: &[Stored]) -> Vec<NewDelivery> {
-        let duplicates = events
-            .iter()
-            .zip(stored)
-            .filter_map(|(event, stored)| match *stored {
-                Stored::Duplicate(id) => Some(NewDelivery::duplicate_of(event, id)),
-                Stored::Accepted(_) => None,
-            });
-        duplicates.chain(self.alone.iter().cloned()).collect()
     }
 }
 
@@ -180,74 +123,6 @@ pub(super) async fn commit(
         reply.send(result, next);
     }
     path
-}
-
-/// The `(tenant, fence)` pairs of these writes that this node still holds, share-locked until the
-/// commit. Nothing to check on a single node.
-pub(super) async fn held_leases(
-    txn: &impl Run,
-    node: Option<&str>,
-    leases: &[Option<FenceToken>],
-) -> Result<Leases, DbErr> {
-    let mut tenants: Vec<Uuid> = leases.iter().flatten().map(|l| l.tenant.0).collect();
-    let Some(node) = node.filter(|_| !tenants.is_empty()) else {
-        return Ok(Leases(HashSet::new()));
-    };
-    tenants.sort_unstable();
-    tenants.dedup();
-    let held = cluster::held_leases(txn, node, &tenants).await?;
-    Ok(Leases(held.into_iter().collect()))
-}
-
-/// The leases a cycle found still held.
-pub(super) struct Leases(HashSet<(Uuid, i64)>);
-
-impl Leases {
-    /// A fenced write whose lease is not held any more must not be made.
-    pub fn lost(&self, lease: &Option<FenceToken>) -> bool {
-        lease.is_some_and(|l| !self.0.contains(&(l.tenant.0, l.token)))
-    }
-}
-
-/// Whether a payment step also marks its event `success` (no tag due: already tagged, or
-/// flagged as fraud, whose buyer is never tagged).
-pub(super) fn finishes(wants_tag: bool, payment: &StoredPayment) -> bool {
-    !(wants_tag && payment.ghl_tagged_at.is_none() && !payment.fraud_alert)
-}
-
-/// Records a failed attempt (both paths of a cycle).
-pub(super) async fn record_failed(
-    db: &impl Run,
-    failed: &super::AttemptFailed,
-) -> Result<entity::webhook_event::Model, DbErr> {
-    crate::store::events::mark_attempt_failed(
-        db,
-        failed.event_id,
-        failed.next_retry_at,
-        failed.message.clone(),
-        failed.details.clone(),
-        failed.processing_ms,
-    )
-    .await
-}
-
-/// The order a payment names, when its `external_reference` is an order id.
-pub(super) fn order_reference(update: &super::PaymentUpdate) -> Option<Uuid> {
-    let reference = update.snapshot.external_reference.as_deref()?;
-    Uuid::parse_str(reference).ok()
-}
-
-pub(super) fn log_order_move(order: Uuid, plan: Option<OrderMove>) {
-    match plan {
-        Some(OrderMove::Move { from, to }) => {
-            tracing::info!(%order, from = from.as_str(), to = to.as_str(), "order moved")
-        }
-        Some(OrderMove::Ignore { from, to }) => tracing::info!(
-            %order, from = from.as_str(), to = to.as_str(),
-            "order not moved: that would go backwards"
-        ),
-        Some(OrderMove::AlreadyThere) | None => {}
-    }
 }
 
 #[cfg(test)]

@@ -2,16 +2,15 @@
 //! `event_attempts` row built from what the write carried and the event as the cycle left it.
 //! Both commit paths (`together`, `one_by_one`) insert these rows in the attempt's transaction.
 
-use super::Written;
+use super::messages::{Write, Written, elapsed_ms};
 
 /// The attempt-history row of a write that ended an attempt (issue 13), from what the write
 /// carried and the event as the cycle left it; `None` for writes that end no attempt.
 pub(super) fn attempt_row(
     node: Option<&str>,
-    write: &super::Write,
+    write: &Write,
     written: &Written,
 ) -> Option<entity::event_attempt::ActiveModel> {
-    use super::Write;
     use crate::store::attempts::{Ended, row};
     let success = |event, duration_ms, ghl_status| Ended {
         event,
@@ -27,7 +26,7 @@ pub(super) fn attempt_row(
     let ended = match (write, written) {
         (Write::Payment(update), Written::Payment(stored)) => {
             let event = stored.finished.as_ref()?;
-            success(event, super::elapsed_ms(update.started), None)
+            success(event, elapsed_ms(update.started), None)
         }
         (Write::Resource(write), Written::Resource(stored)) => {
             let event = stored.finished.as_ref()?;
@@ -38,7 +37,7 @@ pub(super) fn attempt_row(
                 started, tagged, ..
             },
             Written::Event(event),
-        ) => success(event, super::elapsed_ms(*started), tagged.then_some(200)),
+        ) => success(event, elapsed_ms(*started), tagged.then_some(200)),
         (Write::Failed(failed), Written::Event(event)) => {
             let status = failed.details["status"]
                 .as_i64()

@@ -6,16 +6,16 @@ use sea_orm::DbErr;
 
 use uuid::Uuid;
 
-use super::cycle::{
+use super::both_paths::{
     Deliveries, Outcome, Writes, finishes, held_leases, log_order_move, order_reference,
     record_failed,
 };
 use super::history::attempt_row;
-use super::replies::database;
-use super::txn::{Txn, WriteDb};
-use super::{
+use super::messages::{
     Claimed, PaymentStored, PaymentUpdate, StoreError, Write, WriteError, Written, elapsed_ms,
 };
+use super::replies::database;
+use super::txn::{Txn, WriteDb};
 use crate::lease::LeaseLost;
 use crate::store::deliveries::NewDelivery;
 use crate::store::events::{self, NewEvent, Stored};

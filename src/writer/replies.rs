@@ -2,22 +2,9 @@
 //! [`Reply`] of its own kind, and [`Reply::send`] pairs it with what the cycle produced for it
 //! (and the next events claimed with it, for a write that ended an attempt).
 
-use entity::webhook_event;
 use sea_orm::DbErr;
-use tokio::sync::oneshot;
 
-use super::{Claimed, Finished, PaymentStored, WriteError, Written};
-use crate::store::resources::ResourceStored;
-
-pub(super) type Answer<T> = oneshot::Sender<Result<T, WriteError>>;
-
-pub(super) enum Reply {
-    Claim(Answer<Option<webhook_event::Model>>),
-    Payment(Answer<PaymentStored>),
-    Resource(Answer<ResourceStored>),
-    Done(Answer<()>),
-    Finished(Answer<Finished>),
-}
+use super::messages::{Claimed, Finished, Reply, WriteError, Written};
 
 impl Reply {
     /// Tells the caller. A caller that stopped waiting (its attempt was dropped) is not an error.

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, mpsc};
 
 use super::cycle::{self, Path};
+use super::messages::{Connections, Cycle, Fenced, Ingest};
 use super::share::Share;
-use super::{Connections, Fenced, Ingest};
 use crate::store::gate::WriteGate;
 
 /// Most new events one cycle takes (SQLite allows 32,766 bound values; an event has 19).
@@ -80,13 +80,6 @@ pub(super) async fn run(
             metrics::counter!("cobro_write_cycles_redone_total").increment(1);
         }
     }
-}
-
-/// What one cycle commits: webhooks or pipeline writes, never both.
-#[derive(Default)]
-pub(super) struct Cycle {
-    pub events: Vec<Ingest>,
-    pub writes: Vec<Fenced>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -9,13 +9,15 @@ use std::collections::HashMap;
 use sea_orm::DbErr;
 use uuid::Uuid;
 
-use super::cycle::{
+use super::both_paths::{
     Deliveries, Leases, Outcome, Writes, finishes, held_leases, log_order_move, order_reference,
     record_failed,
 };
 use super::history::attempt_row;
+use super::messages::{
+    Claimed, PaymentStored, PaymentUpdate, Write, WriteError, Written, elapsed_ms,
+};
 use super::txn::WriteDb;
-use super::{Claimed, PaymentStored, PaymentUpdate, Write, WriteError, Written, elapsed_ms};
 use crate::domain::OrderMove;
 use crate::lease::{FenceToken, LeaseLost};
 use crate::store::events::{self, NewEvent};

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::MpClient;
 use crate::outbound::CallError;
-use crate::provider::{CheckoutOrder, CheckoutRefused};
+use crate::provider::port::{CheckoutOrder, CheckoutRefused};
 
 /// Creates the preference; answers its `init_point`.
 pub async fn create(

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::domain::{BodyError, Classified, Notification, Topic, normalize_id};
-use crate::provider::Delivery;
+use crate::provider::port::Delivery;
 
 /// The body read by [`classify`], with the delivery's `x-request-id` (the deduplication key of a
 /// body without `id`).

@@ -10,7 +10,7 @@ use super::MpClient;
 use crate::config::MpOAuth;
 use crate::domain::normalize_id;
 use crate::outbound::CallError;
-use crate::provider::{Grant, GrantError};
+use crate::provider::port::{Grant, GrantError};
 
 /// The authorization page with the application, where to come back, the `state` and the PKCE
 /// challenge (S256).

@@ -4,7 +4,7 @@
 
 use super::signature;
 use crate::domain::Notification;
-use crate::provider::{Delivery, Refused};
+use crate::provider::port::{Delivery, Refused};
 
 /// `secret: None`: the tenant accepts unsigned webhooks; the `data.id` rule still holds.
 pub fn verify(
