@@ -1,16 +1,15 @@
 //! Per-tenant processing. The [`TenantSupervisor`] keeps one [`TenantActor`] per tenant; each actor
 //! owns a FIFO queue run in order, one batch at a time, its retry timers and its rate limiters,
-//! and runs [`pipeline::run_batch`] for each batch. Ingest, the retry endpoints and recovery talk to the
+//! and runs [`batch::run_batch`] for each batch (the steps of one attempt are [`attempt`]'s). Ingest, the retry endpoints and recovery talk to the
 //! supervisor only.
 
 pub mod actor;
-mod credentials;
+pub mod attempt;
+pub mod batch;
 pub mod failure;
 pub mod limits;
-pub mod pipeline;
 pub mod processing;
 pub mod supervisor;
-mod tagging;
 
 pub use actor::TenantActor;
 pub use processing::Processing;

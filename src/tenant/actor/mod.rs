@@ -1,5 +1,5 @@
 //! `TenantActor`: one per tenant, spawned by the supervisor. It owns the tenant's FIFO queue and
-//! runs one batch of it at a time (`pipeline::run_batch`, which processes its events in order;
+//! runs one batch of it at a time (`batch::run_batch`, which processes its events in order;
 //! the next batch starts only when the current one has answered), keeps a timer per event
 //! waiting for a retry, and owns the tenant's outbound rate limiters.
 //! After `tenant_idle` with nothing to do it asks the supervisor to retire it; everything it
@@ -24,8 +24,9 @@ mod pull;
 pub use pull::Pull;
 use pull::PullState;
 
+use super::attempt::AttemptOutcome;
+use super::batch::{self, BATCH, Batch, NextUp, Start, StopAfterAttempt};
 use super::limits::Limiters;
-use super::pipeline::{self, AttemptOutcome, BATCH, Batch, NextUp, Start, StopAfterAttempt};
 use super::supervisor::{Enqueue, LeaseLost, TenantIdle, TenantSupervisor};
 use crate::domain::TenantId;
 use crate::lease::Fence;
@@ -241,7 +242,7 @@ impl TenantActor {
         let fence = self.fence.clone();
         let batch = async move {
             let fence = fence.as_ref();
-            pipeline::run_batch(&processing, &limits, tenant, starts, control, fence).await
+            batch::run_batch(&processing, &limits, tenant, starts, control, fence).await
         };
         ctx.spawn(batch.into_actor(self).map(|batch, actor, ctx| {
             actor.batch_done(batch, ctx);
@@ -282,7 +283,7 @@ impl TenantActor {
         let lease = self.fence.as_ref().map(Fence::token);
         let claimed = self.claimed.drain().filter(|(_, event)| event.is_some());
         let ids = claimed.map(|(id, _)| id).collect();
-        let released = pipeline::give_back(&self.processing.writer, lease, ids);
+        let released = batch::give_back(&self.processing.writer, lease, ids);
         let release = async move {
             released.await;
             let _ = done.send(());

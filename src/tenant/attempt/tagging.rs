@@ -1,13 +1,13 @@
 //! Step 6 of an attempt: the tenant's GoHighLevel settings, and tagging an approved payment's
 //! buyer (find or create the contact, add the tag) under the tenant's GHL rate limiter. Called
-//! by `pipeline`; the HTTP calls are `ghl`'s.
+//! by the attempt's steps (`payment`, `resource`); the HTTP calls are `ghl`'s.
 
 use tracing::warn;
 
-use super::failure::{Failure, from_ghl};
-use super::limits::Limiters;
 use crate::domain::PaymentSnapshot;
 use crate::ghl::{Buyer, GhlSettings};
+use crate::tenant::failure::{Failure, from_ghl};
+use crate::tenant::limits::Limiters;
 use crate::tenant::processing::Processing;
 
 pub(super) fn ghl_settings(tenant: &entity::tenant::Model) -> Option<GhlSettings> {

@@ -1,4 +1,4 @@
-//! Processing a tenant's events (SPEC §6 steps 1–7). The tenant actor hands [`run_batch`] the
+//! Running a batch of a tenant's events (SPEC §6 steps 1–7). The tenant actor hands [`run_batch`] the
 //! events at the front of its queue, at most [`BATCH`] of them, and starts no other batch until
 //! this one has answered: that is what keeps processing serial per tenant.
 //!
@@ -13,7 +13,7 @@
 //! What keeps the result equal to processing the events strictly one by one:
 //! - two writes touching the same payment or the same order are never in the writer's queue at
 //!   once: before queueing one, the batch waits until the earlier ones are committed
-//!   ([`Touched`]), so the second sees the first's effect (an order never moves backwards);
+//!   (`queue::Touched`), so the second sees the first's effect (an order never moves backwards);
 //! - a payment whose buyer must be tagged in GoHighLevel waits for every earlier write, then runs
 //!   its steps one write after the other (the tag is recorded before `success`);
 //! - the last write of the batch claims the tenant's next queued events in the same cycle
@@ -21,46 +21,34 @@
 //!
 //! A failed attempt does not hold the others back: it is recorded (retry on the schedule, or
 //! failed for good) and the batch goes on, as the queue always did.
+//!
+//! This file decides *when* each step runs; the steps themselves, in their order, are
+//! `tenant::attempt`'s, and the writes waiting for their cycle are [`queue`]'s.
 
-mod resources;
-mod steps;
+mod queue;
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use chrono::{DateTime, Utc};
 use entity::webhook_event;
-use futures_util::future::{Either, LocalBoxFuture};
-use tokio::sync::{mpsc, oneshot};
+use futures_util::future::Either;
+use tokio::sync::mpsc;
 use tracing::{Instrument, info_span, warn};
 use uuid::Uuid;
 
-use crate::domain::{PaymentSnapshot, ResourceKind, TenantId};
+use crate::domain::{ResourceKind, TenantId};
 use crate::lease::{Fence, FenceToken};
-use crate::tenant::failure::{self, Failure};
+use crate::tenant::attempt::record::record_metrics;
+use crate::tenant::attempt::{AttemptOutcome, Fetched, Steps, Stop};
 use crate::tenant::limits::Limiters;
 use crate::tenant::processing::Processing;
-use crate::writer::{Claimed, Finished, PaymentStored, WriteError, Writer};
-use steps::{Fetched, Processed, Steps, Stop, record_metrics};
+use crate::writer::{Claimed, WriteError, Writer};
+use queue::{Queued, Touched, barrier};
 
 /// Most events one batch takes. Large enough that a tenant with a backlog gets many events into
 /// every writer cycle, small enough that an actor answers a drain or a lease loss soon.
 pub const BATCH: usize = 32;
-
-/// What the actor must do after an event's attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptOutcome {
-    Succeeded,
-    /// The event was not pending (already done, failed, or taken): nothing happened.
-    Skipped,
-    RetryAt(DateTime<Utc>),
-    Failed,
-    /// Cluster: the tenant's lease moved (or this node's clock ran out) mid-attempt; nothing more
-    /// was called or written, and the new owner takes the event up again.
-    LeaseLost,
-}
 
 /// How an event's attempt begins: with the event still to claim, or with the event already
 /// claimed by the write that ended the tenant's previous batch.
@@ -156,48 +144,6 @@ async fn claim_all(steps: &Steps<'_>, starts: Vec<Start>) -> (Vec<webhook_event:
         batch.outcomes.push((id, outcome));
     }
     (events, batch)
-}
-
-/// A write queued with the writer, waiting for its cycle, and what answering it needs.
-enum Queued {
-    Payment {
-        event: webhook_event::Model,
-        snapshot: Box<PaymentSnapshot>,
-        mapped_order_status: Option<&'static str>,
-        started: Instant,
-        answer: LocalBoxFuture<'static, Result<PaymentStored, WriteError>>,
-    },
-    Failure {
-        event: webhook_event::Model,
-        failure: Failure,
-        retry_at: Option<DateTime<Utc>>,
-        started: Instant,
-        answer: LocalBoxFuture<'static, Result<Finished, WriteError>>,
-    },
-    /// Answered once every write queued before it is.
-    Barrier(oneshot::Sender<()>),
-}
-
-/// The payments and orders touched by the writes queued since the last barrier.
-#[derive(Default)]
-struct Touched {
-    payments: HashSet<String>,
-    orders: HashSet<String>,
-}
-
-impl Touched {
-    /// Records what this payment's write touches; `false` if an earlier queued write touches it
-    /// too (nothing is recorded then).
-    fn take(&mut self, fetched: &Fetched) -> bool {
-        let payment = &fetched.update.payment_id;
-        let order = fetched.snapshot.external_reference.as_ref();
-        if self.payments.contains(payment) || order.is_some_and(|o| self.orders.contains(o)) {
-            return false;
-        }
-        self.payments.insert(payment.clone());
-        self.orders.extend(order.cloned());
-        true
-    }
 }
 
 /// Fetches the events one after the other and queues each one's write; answers the outcomes it
@@ -334,15 +280,6 @@ pub fn give_back(
     }
 }
 
-/// Waits until every write queued so far is committed and answered; nothing is queued then.
-async fn barrier(queued: &mpsc::UnboundedSender<Queued>, touched: &mut Touched) {
-    let (done, committed) = oneshot::channel();
-    if queued.send(Queued::Barrier(done)).is_ok() {
-        let _ = committed.await;
-    }
-    *touched = Touched::default();
-}
-
 /// Answers the queued writes in the order they were queued: broadcasts, and records the outcome.
 async fn answer(steps: &Steps<'_>, mut queued: mpsc::UnboundedReceiver<Queued>) -> Batch {
     let mut batch = Batch::default();
@@ -359,15 +296,9 @@ async fn answer(steps: &Steps<'_>, mut queued: mpsc::UnboundedReceiver<Queued>) 
                 answer,
             } => {
                 let stored = answer.await;
-                let (outcome, next) = payment_answered(
-                    steps,
-                    &event,
-                    *snapshot,
-                    mapped_order_status,
-                    started,
-                    stored,
-                )
-                .await;
+                let (outcome, next) = steps
+                    .payment_answered(&event, *snapshot, mapped_order_status, started, stored)
+                    .await;
                 batch.next.extend(next);
                 batch.done(event.id, outcome, started);
             }
@@ -386,39 +317,4 @@ async fn answer(steps: &Steps<'_>, mut queued: mpsc::UnboundedReceiver<Queued>) 
         }
     }
     batch
-}
-
-/// A payment write answered: broadcasts its success, or records why it was not made.
-async fn payment_answered(
-    steps: &Steps<'_>,
-    event: &webhook_event::Model,
-    snapshot: PaymentSnapshot,
-    mapped_order_status: Option<&'static str>,
-    started: Instant,
-    stored: Result<PaymentStored, WriteError>,
-) -> (AttemptOutcome, Vec<Claimed>) {
-    let failure = match stored {
-        Ok(PaymentStored {
-            payment,
-            finished: Some(event),
-            next,
-        }) => {
-            let processed = Processed {
-                payment,
-                mapped_order_status,
-                snapshot,
-                event,
-            };
-            return (steps.publish_success(&processed), next);
-        }
-        // No tag was wanted, so the write finishes the event; a store that did not is a bug.
-        Ok(PaymentStored { finished: None, .. }) => failure::from_db(sea_orm::DbErr::Custom(
-            "the payment was stored but its event was not marked success".into(),
-        )),
-        Err(WriteError::LeaseLost(_)) => return (AttemptOutcome::LeaseLost, Vec::new()),
-        Err(WriteError::Database(err)) => failure::from_db(err),
-    };
-    steps
-        .record_failure(event, failure, started, Vec::new())
-        .await
 }

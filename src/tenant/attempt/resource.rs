@@ -11,15 +11,16 @@ use entity::webhook_event;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::AttemptOutcome;
-use super::steps::{Steps, Stop, check_seller, status_update};
+use super::credentials;
+use super::payment::check_seller;
+use super::publish::status_update;
+use super::tagging::{ghl_settings, tag_buyer, untag_buyer};
+use super::{AttemptOutcome, Steps, Stop};
 use crate::domain::{Failure, PaymentSnapshot, ResourceKind};
 use crate::provider::Provider;
 use crate::publish::{FraudAlert, StatusUpdate};
 use crate::store::resources::{OrderChange, PaymentChange, ResourceStored, ResourceWrite};
-use crate::tenant::credentials;
 use crate::tenant::failure;
-use crate::tenant::tagging::{ghl_settings, tag_buyer, untag_buyer};
 use crate::writer::{self as record, Claimed};
 
 /// What an attempt fetched, before it is written.
