@@ -7,6 +7,7 @@
 
 use std::hash::Hash;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -21,16 +22,23 @@ pub const TTL: Duration = Duration::from_secs(5);
 
 type Found = Option<Arc<tenant::Model>>;
 
-struct Entry {
-    tenant: Found,
+struct Entry<T> {
+    value: T,
     fetched: Instant,
 }
 
+/// One copy of each tenant, found by id or by seller account: with 10,000 live tenants, a copy
+/// per map was 2 KB a tenant held twice (issue 23, `bench/run.sh tenants`).
 pub struct TenantDirectory {
     db: DatabaseConnection,
     secrets: SecretBox,
-    by_mp_user: DashMap<String, Entry>,
-    by_id: DashMap<TenantId, Entry>,
+    /// Tenants with their secrets opened; `None`: no such tenant.
+    by_id: DashMap<TenantId, Entry<Found>>,
+    /// Seller account (MP `user_id`) → tenant id; `None`: no tenant has that account.
+    by_mp_user: DashMap<String, Entry<Option<TenantId>>>,
+    /// When entries past their TTL were last dropped (milliseconds after `born`).
+    swept_ms: AtomicU64,
+    born: Instant,
 }
 
 impl TenantDirectory {
@@ -38,19 +46,32 @@ impl TenantDirectory {
         Self {
             db,
             secrets,
-            by_mp_user: DashMap::new(),
             by_id: DashMap::new(),
+            by_mp_user: DashMap::new(),
+            swept_ms: AtomicU64::new(0),
+            born: Instant::now(),
         }
     }
 
     /// The tenant a webhook's `user_id` names (ingest).
     pub async fn find(&self, mp_user_id: &str) -> Result<Found, DbErr> {
-        if let Some(found) = fresh(&self.by_mp_user, mp_user_id) {
-            return Ok(found);
+        match fresh(&self.by_mp_user, mp_user_id) {
+            Some(None) => return Ok(None),
+            Some(Some(id)) => {
+                if let Some(found) = fresh(&self.by_id, &id) {
+                    return Ok(found);
+                }
+            }
+            None => {}
         }
         let found = tenants::find_by_mp_user(&self.db, mp_user_id).await?;
         let found = self.opened(found)?;
-        remember(&self.by_mp_user, mp_user_id.to_owned(), &found);
+        let id = found.as_ref().map(|t| TenantId(t.id));
+        remember(&self.by_mp_user, mp_user_id.to_owned(), id);
+        if let Some(id) = id {
+            remember(&self.by_id, id, found.clone());
+        }
+        self.sweep_now_and_then();
         Ok(found)
     }
 
@@ -60,8 +81,31 @@ impl TenantDirectory {
             return Ok(found);
         }
         let found = self.opened(tenants::get(&self.db, id).await?)?;
-        remember(&self.by_id, id, &found);
+        if let Some(tenant) = &found {
+            remember(&self.by_mp_user, tenant.mp_user_id.clone(), Some(id));
+        }
+        remember(&self.by_id, id, found.clone());
+        self.sweep_now_and_then();
         Ok(found)
+    }
+
+    /// Drops the entries past their TTL, at most once a TTL: they are never answered again, and
+    /// kept they would hold every tenant ever looked up.
+    fn sweep_now_and_then(&self) {
+        let now = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let last = self.swept_ms.load(Ordering::Relaxed);
+        let due = now.saturating_sub(last) >= TTL.as_millis() as u64;
+        if !due
+            || self
+                .swept_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        self.by_id.retain(|_, entry| entry.fetched.elapsed() < TTL);
+        self.by_mp_user
+            .retain(|_, entry| entry.fetched.elapsed() < TTL);
     }
 
     /// The row with its secrets opened. Start-up checked that the key opens every stored one,
@@ -94,22 +138,17 @@ impl TenantDirectory {
     }
 }
 
-fn fresh<K, Q>(map: &DashMap<K, Entry>, key: &Q) -> Option<Found>
+fn fresh<K, Q, T: Clone>(map: &DashMap<K, Entry<T>>, key: &Q) -> Option<T>
 where
     K: Eq + Hash + std::borrow::Borrow<Q>,
     Q: Eq + Hash + ?Sized,
 {
     map.get(key)
         .filter(|e| e.fetched.elapsed() < TTL)
-        .map(|e| e.tenant.clone())
+        .map(|e| e.value.clone())
 }
 
-fn remember<K: Eq + Hash>(map: &DashMap<K, Entry>, key: K, found: &Found) {
-    map.insert(
-        key,
-        Entry {
-            tenant: found.clone(),
-            fetched: Instant::now(),
-        },
-    );
+fn remember<K: Eq + Hash, T>(map: &DashMap<K, Entry<T>>, key: K, value: T) {
+    let fetched = Instant::now();
+    map.insert(key, Entry { value, fetched });
 }
