@@ -16,7 +16,6 @@ env COBRO_BIND=127.0.0.1:8080 COBRO_DATABASE_URL="sqlite://$WORK/tenants.db?mode
   RUST_LOG=error "$@" $WRAP "$BIN/cobro" serve >"$WORK/cobro.log" 2>&1 & PID=$!
 cleanup() { kill -TERM "$PID" 2>/dev/null || true; sleep 3; kill -9 "$PID" "$FAKE" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
-if ss -ltn | grep -q '127.0.0.1:8080 '; then sleep 0.5; fi
 for _ in $(seq 1 200); do curl -sf http://127.0.0.1:8080/ready >/dev/null && break; sleep 0.05; done
 kill -0 "$PID" # a server already on :8080 would be measured instead: stop here
 "$BIN/cobro-load" tenants --count 10000 --wake --pid "$PID" --admin-token bench-admin --secret bench-secret | grep RSS
