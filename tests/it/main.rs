@@ -31,5 +31,6 @@ mod e2e_stats;
 mod e2e_ws;
 mod layers;
 mod prop_parsers;
+mod tenant_directory;
 mod utils;
 mod writer_next_claim;
