@@ -11,11 +11,12 @@
 //! 7. broadcast ([`publish`]).
 //!
 //! A notification that is not about one payment (an order, a dispute, a fraud alert, a claim)
-//! runs the same steps on what it names ([`resource`]). The files here import one another in
-//! one direction only (`resource` → `payment` → `record` → `publish` → this file); none names
-//! the batch.
+//! runs the same steps on what it names ([`resource`], which fetches through [`fetch`]). The
+//! files here import one another in one direction only (`resource` → `fetch` → `payment` →
+//! `record` → `publish` → this file); none names the batch.
 
 pub mod credentials;
+pub mod fetch;
 pub mod payment;
 pub mod publish;
 pub mod record;

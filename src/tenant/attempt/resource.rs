@@ -12,12 +12,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::credentials;
-use super::payment::check_seller;
 use super::publish::status_update;
 use super::tagging::{ghl_settings, tag_buyer, untag_buyer};
 use super::{AttemptOutcome, Steps, Stop};
 use crate::domain::{Failure, PaymentSnapshot, ResourceKind};
-use crate::provider::Provider;
 use crate::publish::{FraudAlert, StatusUpdate};
 use crate::store::resources::{OrderChange, PaymentChange, ResourceStored, ResourceWrite};
 use crate::tenant::failure;
@@ -69,8 +67,10 @@ impl Steps<'_> {
             },
             None => {
                 credentials::usable(&tenant)?;
-                self.fetch_resource(&tenant, event, kind, ghl.is_some(), started)
-                    .await?
+                let (changes, order) = self.fetch_named(&tenant, event, kind).await?;
+                let snapshots = changes.iter().map(|c| c.snapshot.clone()).collect();
+                let write = self.write(event, changes, order, ghl.is_some(), None, started);
+                Fetched { write, snapshots }
             }
         };
         let stored = svc
@@ -122,117 +122,6 @@ impl Steps<'_> {
             .map(|last| format!("superseded by version {last}")))
     }
 
-    /// Fetches what the notification names, with the seller's token (refreshed once when
-    /// refused, as for payments).
-    async fn fetch_resource(
-        &self,
-        tenant: &entity::tenant::Model,
-        event: &webhook_event::Model,
-        kind: ResourceKind,
-        ghl: bool,
-        started: Instant,
-    ) -> Result<Fetched, Stop> {
-        let providers = &self.svc.providers;
-        let provider = Provider::of_tenant(tenant);
-        let resource = event.resource_id.clone().unwrap_or_default();
-        let seller = tenant.mp_user_id.as_str();
-        let payment = |id: String| {
-            self.with_token(tenant, move |token| {
-                let id = id.clone();
-                async move { providers.fetch_payment(provider, &token, &id).await }
-            })
-        };
-        let (changes, order) = match kind {
-            ResourceKind::Order => {
-                let order = self
-                    .with_token(tenant, |token| {
-                        let id = resource.clone();
-                        async move { providers.fetch_order(provider, &token, &id).await }
-                    })
-                    .await?;
-                if let Some(owner) = &order.seller_account_id {
-                    check_owner(owner, seller, &format!("order {}", order.id))?;
-                }
-                let changes = order
-                    .payments
-                    .into_iter()
-                    .filter_map(|snapshot| Some(change(snapshot.id.clone()?, snapshot)))
-                    .collect();
-                let move_to = order.external_reference.map(|reference| OrderChange {
-                    reference,
-                    target: order.target,
-                    fraud: false,
-                });
-                (changes, move_to)
-            }
-            ResourceKind::Chargeback => {
-                let dispute = self
-                    .with_token(tenant, |token| {
-                        let id = resource.clone();
-                        async move { providers.fetch_dispute(provider, &token, &id).await }
-                    })
-                    .await?;
-                let mut ids = dispute.payment_ids.clone();
-                if ids.is_empty() && !event.mp_payment_id.is_empty() {
-                    ids.push(event.mp_payment_id.clone());
-                }
-                let mut changes = Vec::with_capacity(ids.len());
-                for id in ids {
-                    let snapshot = payment(id.clone()).await?;
-                    check_seller(&snapshot, seller)?;
-                    let mut change = change(id, snapshot);
-                    change.dispute = Some(dispute.summary.clone());
-                    changes.push(change);
-                }
-                let order = follow_payment(&changes, false);
-                (changes, order)
-            }
-            ResourceKind::FraudAlert => {
-                let snapshot = payment(event.mp_payment_id.clone()).await?;
-                check_seller(&snapshot, seller)?;
-                let mut change = change(event.mp_payment_id.clone(), snapshot);
-                change.fraud_alert = true;
-                let changes = vec![change];
-                let order = follow_payment(&changes, true);
-                (changes, order)
-            }
-            ResourceKind::Claim => {
-                let claim = self
-                    .with_token(tenant, |token| {
-                        let id = resource.clone();
-                        async move { providers.fetch_claim(provider, &token, &id).await }
-                    })
-                    .await?;
-                let Some(id) = claim.payment_id.clone() else {
-                    let message =
-                        format!("claim {} is not on a payment; nothing to update", claim.id);
-                    return Err(
-                        Failure::permanent(message, json!({ "service": "mercadopago" })).into(),
-                    );
-                };
-                let snapshot = payment(id.clone()).await?;
-                check_seller(&snapshot, seller)?;
-                let mut change = change(id, snapshot);
-                change.claim = Some(claim.summary.clone());
-                let changes = vec![change];
-                let order = follow_payment(&changes, false);
-                (changes, order)
-            }
-            ResourceKind::Payment | ResourceKind::Connection => {
-                let message = format!("a {} event has no resource step", kind.as_str());
-                return Err(Failure::permanent(message, json!({})).into());
-            }
-        };
-        let snapshots = changes
-            .iter()
-            .map(|c: &PaymentChange| c.snapshot.clone())
-            .collect();
-        Ok(Fetched {
-            write: self.write(event, changes, order, ghl, None, started),
-            snapshots,
-        })
-    }
-
     fn write(
         &self,
         event: &webhook_event::Model,
@@ -251,34 +140,6 @@ impl Steps<'_> {
             note,
             processing_ms: record::elapsed_ms(started),
         }
-    }
-
-    /// A provider call under the tenant's limiter and lease, with its token; a refused OAuth
-    /// token is refreshed once and the call made again.
-    async fn with_token<T, F, Fut>(
-        &self,
-        tenant: &entity::tenant::Model,
-        call: F,
-    ) -> Result<T, Stop>
-    where
-        F: Fn(String) -> Fut,
-        Fut: Future<Output = Result<T, Failure>>,
-    {
-        let limits = self.limits;
-        let token = tenant.mp_access_token.clone();
-        let attempt = async {
-            limits.provider.until_ready().await;
-            match call(token.clone()).await {
-                Err(refused) if credentials::worth_refreshing(tenant, &refused) => {
-                    let fresh =
-                        credentials::refreshed(self.svc, self.tenant, &token, refused).await?;
-                    limits.provider.until_ready().await;
-                    call(fresh).await
-                }
-                other => other,
-            }
-        };
-        Ok(self.guarded(attempt).await??)
     }
 
     /// Adds the tags due (approved, not flagged) and takes back those a fraud alert flags, each
@@ -352,45 +213,5 @@ impl Steps<'_> {
             tracing::warn!(payment = %alert.payment_id, "fraud alert: do not deliver");
             publisher.publish(self.tenant, StatusUpdate::FraudAlert(alert));
         }
-    }
-}
-
-fn change(payment_id: String, snapshot: PaymentSnapshot) -> PaymentChange {
-    PaymentChange {
-        payment_id,
-        snapshot,
-        fraud_alert: false,
-        dispute: None,
-        claim: None,
-    }
-}
-
-/// The Cobro order a payment names moves as the payment's status says (SPEC §7), or, for a
-/// fraud alert, to `CANCELLED`.
-fn follow_payment(changes: &[PaymentChange], fraud: bool) -> Option<OrderChange> {
-    changes.iter().find_map(|change| {
-        let reference = change.snapshot.external_reference.clone()?;
-        let target = match fraud {
-            true => crate::domain::OrderStatus::Cancelled,
-            false => change.snapshot.status.order_target()?,
-        };
-        Some(OrderChange {
-            reference,
-            target,
-            fraud,
-        })
-    })
-}
-
-/// The body is not signed: what the provider answers must be the notified seller's.
-fn check_owner(owner: &str, seller: &str, what: &str) -> Result<(), Failure> {
-    match owner == seller {
-        true => Ok(()),
-        false => Err(Failure::permanent(
-            format!(
-                "seller mismatch: {what} belongs to seller {owner}, not to this tenant ({seller})"
-            ),
-            json!({ "user_id": owner, "mp_user_id": seller }),
-        )),
     }
 }
