@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::e2e_mp_topics::{SELLER, accepted, get, replay};
+use crate::utils::mp_topics::{SELLER, accepted, get, replay};
 use crate::utils::{TestApp, payment, poll_for};
 
 #[actix_web::test]

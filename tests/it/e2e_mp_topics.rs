@@ -4,82 +4,15 @@
 //! the order status table row by row, an unknown status, chargebacks with their deadline, fraud
 //! alerts (in `e2e_fraud_alerts`) and claims.
 
-use cobro::provider::mercadopago::signature;
 use cobro::publish::StatusUpdate;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::utils::{ADMIN, SECRET, Tenant, TestApp, fixture, payment};
+use crate::utils::mp_topics::{SELLER, accepted, get, post, replay};
+use crate::utils::{ADMIN, TestApp, fixture, payment};
 
-pub(crate) const SELLER: &str = "2079614828";
 const ORDER_ID: &str = "ORD01JQ4S4KY8HWQ6NA5PXB65B3D3";
-
-/// Posts a webhook with its query and a signature over `data.id` (as sent) when there is one.
-pub(crate) async fn post(
-    app: &TestApp,
-    kind: &str,
-    data_id: Option<&str>,
-    body: &Value,
-) -> (u16, Value) {
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let ts = "1764871563221";
-    let v1 = signature::sign(
-        SECRET.as_bytes(),
-        &signature::manifest(data_id, Some(&request_id), ts),
-    );
-    let query = match data_id {
-        Some(id) => format!("data.id={id}&type={kind}"),
-        None => format!("type={kind}"),
-    };
-    let response = app
-        .http
-        .post(format!("{}/webhooks/mp?{query}", app.url))
-        .header("content-type", "application/json")
-        .header("x-request-id", &request_id)
-        .header("x-signature", format!("ts={ts},v1={v1}"))
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("webhook reaches cobro");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-/// A fixture request (`mercadopago/<name>`) sent exactly as recorded: its query, headers and
-/// locally computed signature.
-pub(crate) async fn replay(app: &TestApp, name: &str) -> (u16, Value) {
-    let request = fixture(&format!("mercadopago/{name}"));
-    let query: Vec<(String, String)> = request["query"]
-        .as_object()
-        .map(|q| {
-            q.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut call = app
-        .http
-        .post(format!("{}/webhooks/mp", app.url))
-        .query(&query)
-        .body(request["body"].to_string());
-    for (name, value) in request["headers"].as_object().into_iter().flatten() {
-        call = call.header(name.as_str(), value.as_str().unwrap_or_default());
-    }
-    let response = call.send().await.expect("webhook reaches cobro");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-pub(crate) fn accepted(answer: &(u16, Value)) -> String {
-    assert_eq!(
-        (answer.0, answer.1["status"].as_str()),
-        (200, Some("accepted")),
-        "{}",
-        answer.1
-    );
-    answer.1["event_id"].as_str().expect("event id").to_owned()
-}
 
 /// `GET /v1/orders/{id}` answers the fixture, for this Cobro order.
 async fn mp_serves_order(app: &TestApp, id: &str, fixture_name: &str, order: &str) -> Value {
@@ -94,12 +27,9 @@ async fn mp_serves_order(app: &TestApp, id: &str, fixture_name: &str, order: &st
     body
 }
 
-pub(crate) async fn get(app: &TestApp, tenant: &Tenant, rest: &str) -> Value {
-    let (status, body) = app
-        .get(&format!("/api/tenants/{}/{rest}", tenant.id), ADMIN)
-        .await;
-    assert_eq!(status, 200, "{rest}: {body}");
-    body
+/// Posts an `order` notification of version `version`, signed; answers the accepted event's id.
+async fn order_accepted(app: &TestApp, id: &str, version: i64) -> String {
+    accepted(&post(app, "order", Some(id), &order_notification(id, version)).await)
 }
 
 fn order_notification(id: &str, version: i64) -> Value {
@@ -171,15 +101,7 @@ async fn an_order_notification_pays_the_order_stores_exact_amounts_and_tags_once
         (again.1["status"].as_str(), again.1["event_id"].as_str()),
         (Some("duplicate"), Some(event_id.as_str()))
     );
-    let older = accepted(
-        &post(
-            &app,
-            "order",
-            Some(ORDER_ID),
-            &order_notification(ORDER_ID, 2),
-        )
-        .await,
-    );
+    let older = order_accepted(&app, ORDER_ID, 2).await;
     let older = app.wait_status(&tenant, &older, "success").await;
     assert_eq!(older["last_error"], "superseded by version 3");
     assert_eq!(
@@ -231,7 +153,7 @@ async fn the_order_status_table_row_by_row_and_never_backwards() {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let event = accepted(&post(&app, "order", Some(&id), &order_notification(&id, 1)).await);
+        let event = order_accepted(&app, &id, 1).await;
         app.wait_status(&tenant, &event, "success").await;
         let stored = get(&app, &tenant, &format!("orders/{order}")).await;
         assert_eq!(stored["status"], order_status, "{fixture_name}");
@@ -242,8 +164,7 @@ async fn the_order_status_table_row_by_row_and_never_backwards() {
             // A later version that says `action_required` does not take a paid order back.
             app.mp.reset().await;
             mp_serves_order(&app, &id, "mp_order_action_required.json", &order).await;
-            let later =
-                accepted(&post(&app, "order", Some(&id), &order_notification(&id, 2)).await);
+            let later = order_accepted(&app, &id, 2).await;
             app.wait_status(&tenant, &later, "success").await;
             let stored = get(&app, &tenant, &format!("orders/{order}")).await;
             assert_eq!(stored["status"], "PAID", "never backwards");
@@ -264,15 +185,7 @@ async fn an_unknown_order_status_fails_the_event_visibly() {
         .respond_with(ResponseTemplate::new(200).set_body_json(body))
         .mount(&app.mp)
         .await;
-    let event = accepted(
-        &post(
-            &app,
-            "order",
-            Some(ORDER_ID),
-            &order_notification(ORDER_ID, 1),
-        )
-        .await,
-    );
+    let event = order_accepted(&app, ORDER_ID, 1).await;
     let failed = app.wait_status(&tenant, &event, "failed").await;
     assert_eq!(failed["attempts"], 1, "permanent: no retry");
     assert_eq!(
@@ -367,15 +280,7 @@ async fn an_order_fetch_that_fails_is_retried_and_replayable_like_a_payment() {
         .up_to_n_times(2)
         .mount(&app.mp)
         .await;
-    let event = accepted(
-        &post(
-            &app,
-            "order",
-            Some(ORDER_ID),
-            &order_notification(ORDER_ID, 1),
-        )
-        .await,
-    );
+    let event = order_accepted(&app, ORDER_ID, 1).await;
     let failed = app.wait_status(&tenant, &event, "failed").await;
     assert_eq!(failed["attempts"], 2, "{failed}");
     assert_eq!(
@@ -412,15 +317,7 @@ async fn events_are_found_by_what_they_are_about() {
     let (_, paid) = app.webhook(SELLER, "150211668619", 1).await;
     let paid = paid["event_id"].as_str().expect("event").to_owned();
     mp_serves_order(&app, ORDER_ID, "mp_order_processed.json", "ext").await;
-    let order = accepted(
-        &post(
-            &app,
-            "order",
-            Some(ORDER_ID),
-            &order_notification(ORDER_ID, 1),
-        )
-        .await,
-    );
+    let order = order_accepted(&app, ORDER_ID, 1).await;
     let ids = |page: Value| -> Vec<String> {
         page["items"]
             .as_array()

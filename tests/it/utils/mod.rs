@@ -5,6 +5,7 @@
 pub mod chaos;
 pub mod cluster;
 pub mod db;
+pub mod mp_topics;
 pub mod oauth;
 pub mod process;
 pub mod recorder;
