@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use entity::delivery::{Column as D, Entity as Delivery};
 use entity::webhook_event::{Column, Entity as Event};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -22,24 +23,10 @@ pub async fn events(
     batch: u64,
 ) -> Result<u64, DbErr> {
     let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
-    let ids: Vec<Uuid> = Event::find()
-        .select_only()
-        .column(Column::Id)
-        .filter(Column::Status.is_in(names))
-        .filter(Column::CreatedAt.lt(before))
-        .order_by_asc(Column::Id)
-        .limit(batch)
-        .into_tuple()
-        .all(db)
-        .await?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    Ok(Event::delete_many()
-        .filter(Column::Id.is_in(ids))
-        .exec(db)
-        .await?
-        .rows_affected)
+    let old = Condition::all()
+        .add(Column::Status.is_in(names))
+        .add(Column::CreatedAt.lt(before));
+    oldest_first::<Event>(db, Column::Id, old, batch).await
 }
 
 /// Deletes up to `batch` deliveries received before `before`; answers how many went.
@@ -48,11 +35,22 @@ pub async fn deliveries(
     before: DateTime<Utc>,
     batch: u64,
 ) -> Result<u64, DbErr> {
-    let ids: Vec<Uuid> = Delivery::find()
+    let old = Condition::all().add(D::Id.lt(id_floor(before)));
+    oldest_first::<Delivery>(db, D::Id, old, batch).await
+}
+
+/// Deletes the `batch` rows of `E` matching `old` with the lowest ids (UUIDv7: the oldest).
+async fn oldest_first<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    id: E::Column,
+    old: Condition,
+    batch: u64,
+) -> Result<u64, DbErr> {
+    let ids: Vec<Uuid> = E::find()
         .select_only()
-        .column(D::Id)
-        .filter(D::Id.lt(id_floor(before)))
-        .order_by_asc(D::Id)
+        .column(id)
+        .filter(old)
+        .order_by_asc(id)
         .limit(batch)
         .into_tuple()
         .all(db)
@@ -60,9 +58,6 @@ pub async fn deliveries(
     if ids.is_empty() {
         return Ok(0);
     }
-    Ok(Delivery::delete_many()
-        .filter(D::Id.is_in(ids))
-        .exec(db)
-        .await?
-        .rows_affected)
+    let deleted = E::delete_many().filter(id.is_in(ids)).exec(db).await?;
+    Ok(deleted.rows_affected)
 }
