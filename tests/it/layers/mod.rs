@@ -275,6 +275,16 @@ fn rust_files(path: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// The lines of `file` that are code (comments may name anything), as `path:line` and text.
+fn code_lines(file: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(file).expect("readable source");
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim_start().starts_with("//"))
+        .map(|(n, line)| (format!("{}:{}", file.display(), n + 1), line.to_owned()))
+        .collect()
+}
+
 #[test]
 fn lower_layers_never_name_higher_ones() {
     let src = source_dir();
@@ -286,14 +296,9 @@ fn lower_layers_never_name_higher_ones() {
             "src/{place} has no Rust file: the rule is stale"
         );
         for file in files {
-            let text = std::fs::read_to_string(&file).expect("readable source");
-            for (number, line) in text.lines().enumerate() {
-                // Doc comments may name other layers; code may not.
-                if line.trim_start().starts_with("//") {
-                    continue;
-                }
+            for (at, line) in code_lines(&file) {
                 for word in forbidden.iter().filter(|w| line.contains(*w)) {
-                    broken.push(format!("{}:{}: {word}", file.display(), number + 1));
+                    broken.push(format!("{at}: {word}"));
                 }
             }
         }
@@ -327,13 +332,9 @@ fn only_the_provider_folder_names_mercadopago_code() {
         if allowed.iter().any(|folder| file.starts_with(folder)) {
             continue;
         }
-        let text = std::fs::read_to_string(&file).expect("readable source");
-        for (number, line) in text.lines().enumerate() {
-            if line.trim_start().starts_with("//") {
-                continue;
-            }
-            for word in MERCADOPAGO_CODE.iter().filter(|w| names(line, w)) {
-                welded.push(format!("{}:{}: {word}", file.display(), number + 1));
+        for (at, line) in code_lines(&file) {
+            for word in MERCADOPAGO_CODE.iter().filter(|w| names(&line, w)) {
+                welded.push(format!("{at}: {word}"));
             }
         }
     }
