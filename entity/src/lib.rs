@@ -10,6 +10,7 @@ pub mod oauth_state;
 pub mod order;
 pub mod payment;
 pub mod tenant;
+pub mod tenant_account;
 pub mod webhook_event;
 
 pub mod prelude {

@@ -45,6 +45,8 @@ pub struct Model {
     pub remote_addr: Option<String>,
     pub body_bytes: Option<i64>,
     pub ack_ms: Option<i64>,
+    /// The provider it came from (`mercadopago`); processing calls that provider's account.
+    pub provider: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

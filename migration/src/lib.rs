@@ -9,6 +9,7 @@ mod m20261203_000001_mp_oauth;
 mod m20261203_000002_event_attempts;
 mod m20261203_000003_search_indexes;
 mod m20261204_000001_mp_topics;
+mod m20261204_000002_tenant_accounts;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_event_attempts::Migration),
             Box::new(m20261203_000003_search_indexes::Migration),
             Box::new(m20261204_000001_mp_topics::Migration),
+            Box::new(m20261204_000002_tenant_accounts::Migration),
         ]
     }
 }

@@ -1,6 +1,7 @@
 //! Pure business rules and the neutral types every layer shares, with no I/O: payment, order and
 //! event statuses, the order state machine, the retry policy, and what a provider adapter hands
-//! the core (a [`Notification`], a [`PaymentSnapshot`], a [`Failure`]). The pipeline, the store
+//! the core (a [`Notification`], a [`PaymentSnapshot`], a [`Failure`]), and a seller as the core
+//! sees it (a [`Tenant`] holding provider [`Account`]s). The pipeline, the store
 //! and the API use these; they are unit-tested here without a server.
 
 mod connection;
@@ -9,9 +10,11 @@ mod failure;
 mod notification;
 mod order_state;
 mod payment;
+mod provider;
 mod resources;
 pub mod retry;
 mod status;
+mod tenant;
 
 pub use connection::{MpConnection, RECONNECT};
 pub use delivery::DeliveryOutcome;
@@ -19,9 +22,11 @@ pub use failure::Failure;
 pub use notification::{BodyError, Classified, Notification, ResourceKind, Topic};
 pub use order_state::{OrderMove, OrderStatus, plan_order_move};
 pub use payment::{PaymentSnapshot, normalize_id};
+pub use provider::Provider;
 pub use resources::{ClaimSnapshot, DisputeSnapshot, OrderSnapshot};
 pub use retry::RetrySchedule;
 pub use status::{EventStatus, PaymentStatus};
+pub use tenant::{Account, GhlSettings, Tenant};
 
 /// A tenant's id. Store functions that read tenant data take one, so a query cannot forget to
 /// scope itself to a tenant.

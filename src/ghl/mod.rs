@@ -18,13 +18,7 @@ pub enum GhlError {
     NoContactId,
 }
 
-/// A tenant's GoHighLevel settings, complete.
-#[derive(Clone)]
-pub struct GhlSettings {
-    pub api_key: String,
-    pub location_id: String,
-    pub tag: String,
-}
+pub use crate::domain::GhlSettings;
 
 /// The buyer as GoHighLevel needs them.
 pub struct Buyer<'a> {

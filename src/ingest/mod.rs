@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use crate::domain::{Classified, EventStatus, Notification, TenantId, Topic};
+use crate::domain::{Classified, EventStatus, Notification, Tenant, TenantId, Topic};
 use crate::error::{AppError, ErrorBody};
 use crate::provider::{Delivery, Provider};
 use crate::publish::{StatusUpdate, WebhookEventUpdated};
@@ -160,17 +160,18 @@ async fn ingest(
     let span = tracing::Span::current();
     span.record("mp_payment", notification.resource_id.as_str());
     let directory = &state.services.directory;
-    let Some(tenant) = directory.find(&notification.seller_account_id).await? else {
+    let account = &notification.seller_account_id;
+    let Some(tenant) = directory.find(provider, account).await? else {
         return Ok(Outcome::Ignored("unknown tenant".into()));
     };
-    let tenant_id = TenantId(tenant.id);
+    let tenant_id = tenant.id;
     span.record("tenant", tracing::field::display(tenant_id));
     draft.tenant(tenant_id, false);
     authenticate(provider, req, state, &tenant, &notification)?;
     draft.tenant(tenant_id, true);
     state.check_ingest_rate(tenant_id)?;
     let topic = notification.topic;
-    let new = new_event(state, tenant_id, notification, draft.received());
+    let new = new_event(state, tenant_id, provider, notification, draft.received());
     if let Topic::Connection { authorized } = topic {
         draft.body(new.raw_payload.clone());
         let outcome = record_connection_notice(state, &new, authorized).await?;
@@ -232,13 +233,14 @@ async fn attribute_ignored(
         envelope.signed_id.clone(),
     );
     let directory = &state.services.directory;
-    let Ok(Some(tenant)) = directory.find(&envelope.seller_account_id).await else {
+    let found = directory.find(provider, &envelope.seller_account_id).await;
+    let Ok(Some(tenant)) = found else {
         return;
     };
     if authenticate(provider, req, state, &tenant, &envelope).is_ok()
         && !crate::domain::holds_nul(&envelope.raw)
     {
-        draft.tenant(TenantId(tenant.id), true);
+        draft.tenant(tenant.id, true);
         draft.body(envelope.raw);
     }
 }
@@ -306,21 +308,23 @@ async fn read_body(
     Ok(body)
 }
 
-/// The provider's signature check under the tenant's webhook secret, else the platform's; with
-/// neither, only a tenant that allows unsigned webhooks gets through (and the provider's checks
-/// that need no secret still run).
+/// The provider's signature check under the webhook secret of the tenant's account there, else
+/// the platform's; with neither, only a tenant that allows unsigned webhooks gets through (and
+/// the provider's checks that need no secret still run).
 fn authenticate(
     provider: Provider,
     req: &HttpRequest,
     state: &AppState,
-    tenant: &entity::tenant::Model,
+    tenant: &Tenant,
     notification: &Notification,
 ) -> Result<(), AppError> {
-    let platform_secret = state.services.config.mp_webhook_secret.as_ref();
-    let secret = tenant
-        .mp_webhook_secret
-        .as_deref()
-        .or(platform_secret.map(|s| s.expose()));
+    let platform_secret = match provider {
+        Provider::MercadoPago => state.services.config.mp_webhook_secret.as_ref(),
+    };
+    let own_secret = tenant
+        .account(provider)
+        .and_then(|account| account.webhook_secret.as_deref());
+    let secret = own_secret.or(platform_secret.map(|s| s.expose()));
     if secret.is_none() && !tenant.allow_unsigned {
         return Err(AppError::Unauthorized(
             "no webhook secret configured for this tenant".into(),
@@ -334,6 +338,7 @@ fn authenticate(
 fn new_event(
     state: &AppState,
     tenant: TenantId,
+    provider: Provider,
     n: Notification,
     received: crate::store::events::Received,
 ) -> NewEvent {
@@ -345,6 +350,7 @@ fn new_event(
     };
     NewEvent {
         tenant_id: tenant,
+        provider,
         received: Some(received),
         resource: EventResource {
             kind: n.topic.resource(),

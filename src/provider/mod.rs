@@ -17,41 +17,10 @@ use crate::domain::{
     PaymentSnapshot,
 };
 
-/// A payment provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Provider {
-    MercadoPago,
-}
+pub use crate::domain::Provider;
 
+/// What each provider does, as inherent methods on the core's plain [`Provider`] name.
 impl Provider {
-    /// The provider's name as a person reads it in messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Provider::MercadoPago => "MercadoPago",
-        }
-    }
-
-    /// The provider's name in data: the delivery log's `provider`, the API's `provider` fields.
-    pub fn key(self) -> &'static str {
-        match self {
-            Provider::MercadoPago => "mercadopago",
-        }
-    }
-
-    /// The path its webhooks are posted to (a wire name users configure at the provider).
-    pub fn webhook_path(self) -> &'static str {
-        match self {
-            Provider::MercadoPago => "/webhooks/mp",
-        }
-    }
-
-    /// The provider a tenant takes payments with. Every tenant is a MercadoPago seller today
-    /// (its credentials are the `mp_*` columns); a second provider's migration adds
-    /// `tenants.provider`, and this reads it.
-    pub fn of_tenant(_tenant: &entity::tenant::Model) -> Provider {
-        Provider::MercadoPago
-    }
-
     /// Reads a webhook body (and what it needs of the request): a payment notification, a
     /// reason to ignore it, or a body too broken to answer anything but 400.
     pub fn read_webhook(

@@ -1,23 +1,28 @@
-//! A tenant's MercadoPago connection (SPEC §14): the single-use OAuth `state` rows, storing what
+//! A tenant's MercadoPago connection (SPEC §14), on its `tenant_accounts` row: the single-use OAuth `state` rows, storing what
 //! a code exchange or a refresh granted (tokens sealed under `COBRO_SECRET_KEY`), marking a
 //! connection broken, and finding the tokens due for refresh. `connect::Connections` decides;
 //! this only reads and writes.
 
 use chrono::{DateTime, Utc};
 use entity::oauth_state::{self, Entity as OauthState};
-use entity::tenant::{self, ActiveModel, Column, Entity as Tenant, Model};
-use sea_orm::ActiveValue::{Set, Unchanged};
+use entity::tenant::Entity as Tenant;
+use entity::tenant_account::{Column, Entity as Account};
+use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect, SqlErr, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QuerySelect, SqlErr, TransactionTrait,
 };
 use uuid::Uuid;
 
+use super::accounts::{self, AccountRow};
 use super::events::{self, NewEvent, Stored};
-use crate::domain::{MpConnection, TenantId};
+use crate::domain::{MpConnection, Provider, TenantId};
+
+/// The provider whose connections these are: OAuth is MercadoPago's today.
+const PROVIDER: Provider = Provider::MercadoPago;
 use crate::secrets::SecretBox;
 
-/// What a grant stores on the tenant, tokens still in clear (sealed here).
+/// What a grant stores on the account, tokens still in clear (sealed here).
 pub struct Granted<'a> {
     pub access_token: &'a str,
     pub refresh_token: Option<&'a str>,
@@ -84,41 +89,55 @@ pub async fn forget_expired_states(db: &DatabaseConnection) -> Result<u64, DbErr
     Ok(gone.rows_affected)
 }
 
-/// A code exchange succeeded: the tenant is `connected` as `mp_user_id`, with these tokens.
+/// A code exchange succeeded: the tenant's MercadoPago account is `connected` as `mp_user_id`,
+/// with these tokens.
 pub async fn connect(
     db: &DatabaseConnection,
     secrets: &SecretBox,
     tenant: TenantId,
     mp_user_id: &str,
     granted: Granted<'_>,
-) -> Result<Model, ConnectError> {
+) -> Result<(), ConnectError> {
     // BEGIN IMMEDIATE on SQLite: this transaction reads then writes, and a write made meanwhile
     // outside the writer's gate (the demo creates orders straight on the pool) made the upgrade
     // fail at once with "database is locked"; taking the lock first waits for it instead.
     let txn = db
         .begin_with_options(super::db::write_transaction())
         .await?;
-    let holder = Tenant::find()
-        .filter(Column::MpUserId.eq(mp_user_id))
-        .one(&txn)
-        .await?;
-    if holder.is_some_and(|other| other.id != tenant.0) {
+    let holder = accounts::holder(&txn, PROVIDER, mp_user_id).await?;
+    if holder.is_some_and(|other| other != tenant) {
         return Err(ConnectError::TakenByAnother(mp_user_id.to_owned()));
     }
     if Tenant::find_by_id(tenant.0).one(&txn).await?.is_none() {
         return Err(ConnectError::NoTenant);
     }
-    let mut row = granted_row(tenant.0, secrets, &granted);
-    row.mp_user_id = Set(mp_user_id.to_owned());
-    row.mp_connected_at = Set(Some(Utc::now()));
-    let updated = row.update(&txn).await.map_err(|e| match e.sql_err() {
+    let mut row = granted_row(secrets, &granted);
+    row.account_id = Set(Some(mp_user_id.to_owned()));
+    row.connected_at = Set(Some(Utc::now()));
+    let taken = |e: DbErr| match e.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => {
             ConnectError::TakenByAnother(mp_user_id.to_owned())
         }
         _ => ConnectError::Db(e),
-    })?;
+    };
+    let updated = Account::update_many()
+        .set(row.clone())
+        .filter(accounts::of(tenant, PROVIDER))
+        .exec(&txn)
+        .await
+        .map_err(taken)?;
+    if updated.rows_affected == 0 {
+        // A tenant without a MercadoPago account yet (none today; a later provider's tenants).
+        let now = Utc::now();
+        row.id = Set(super::new_id());
+        row.tenant_id = Set(tenant.0);
+        row.provider = Set(PROVIDER.key().to_owned());
+        row.webhook_secret = Set(None);
+        row.created_at = Set(now);
+        Account::insert(row).exec(&txn).await.map_err(taken)?;
+    }
     txn.commit().await?;
-    Ok(updated)
+    Ok(())
 }
 
 /// A refresh succeeded: stores the new tokens if the refresh token is still `previous` (as
@@ -131,24 +150,22 @@ pub async fn save_refreshed(
     previous: &str,
     granted: Granted<'_>,
 ) -> Result<bool, DbErr> {
-    let row = granted_row(tenant.0, secrets, &granted);
-    let updated = Tenant::update_many()
-        .set(row)
-        .filter(Column::Id.eq(tenant.0))
-        .filter(Column::MpRefreshToken.eq(previous))
+    let updated = Account::update_many()
+        .set(granted_row(secrets, &granted))
+        .filter(accounts::of(tenant, PROVIDER))
+        .filter(Column::RefreshToken.eq(previous))
         .exec(db)
         .await?;
     Ok(updated.rows_affected == 1)
 }
 
-fn granted_row(id: Uuid, secrets: &SecretBox, granted: &Granted<'_>) -> ActiveModel {
-    ActiveModel {
-        id: Unchanged(id),
-        mp_access_token: Set(secrets.seal(granted.access_token)),
-        mp_refresh_token: Set(granted.refresh_token.map(|t| secrets.seal(t))),
-        mp_token_expires_at: Set(granted.expires_at),
-        mp_connection: Set(MpConnection::Connected.as_str().to_owned()),
-        mp_last_error: Set(None),
+fn granted_row(secrets: &SecretBox, granted: &Granted<'_>) -> AccountRow {
+    AccountRow {
+        access_token: Set(secrets.seal(granted.access_token)),
+        refresh_token: Set(granted.refresh_token.map(|t| secrets.seal(t))),
+        token_expires_at: Set(granted.expires_at),
+        connection: Set(MpConnection::Connected.as_str().to_owned()),
+        last_error: Set(None),
         updated_at: Set(Utc::now()),
         ..Default::default()
     }
@@ -162,16 +179,15 @@ pub async fn mark(
     connection: MpConnection,
     why: Option<String>,
 ) -> Result<(), DbErr> {
-    let row = ActiveModel {
-        id: Unchanged(tenant.0),
-        mp_connection: Set(connection.as_str().to_owned()),
-        mp_last_error: Set(why),
+    let row = AccountRow {
+        connection: Set(connection.as_str().to_owned()),
+        last_error: Set(why),
         updated_at: Set(Utc::now()),
         ..Default::default()
     };
-    Tenant::update_many()
+    Account::update_many()
         .set(row)
-        .filter(Column::Id.eq(tenant.0))
+        .filter(accounts::of(tenant, PROVIDER))
         .exec(db)
         .await?;
     Ok(())
@@ -196,8 +212,8 @@ pub async fn record_notice(
         return Ok(stored);
     };
     events::mark_handled(&txn, id).await?;
-    let tenant = Tenant::find_by_id(event.tenant_id.0).one(&txn).await?;
-    let connected_at = tenant.and_then(|t| t.mp_connected_at);
+    let account = accounts::row(&txn, event.tenant_id, PROVIDER).await?;
+    let connected_at = account.and_then(|a| a.connected_at);
     if stale_revocation(connection, event, connected_at) {
         let note = "older than the seller's last connection: nothing changed";
         events::note_success(&txn, id, note).await?;
@@ -233,11 +249,12 @@ pub async fn due_for_refresh(
     db: &DatabaseConnection,
     before: DateTime<Utc>,
 ) -> Result<Vec<TenantId>, DbErr> {
-    let ids: Vec<Uuid> = Tenant::find()
+    let ids: Vec<Uuid> = Account::find()
         .select_only()
-        .column(Column::Id)
-        .filter(Column::MpConnection.eq(MpConnection::Connected.as_str()))
-        .filter(Column::MpTokenExpiresAt.lt(before))
+        .column(Column::TenantId)
+        .filter(Column::Provider.eq(PROVIDER.key()))
+        .filter(Column::Connection.eq(MpConnection::Connected.as_str()))
+        .filter(Column::TokenExpiresAt.lt(before))
         .into_tuple()
         .all(db)
         .await?;
@@ -246,9 +263,10 @@ pub async fn due_for_refresh(
 
 /// How many tokens expire before `before` (a metric: refreshes that keep failing show here).
 pub async fn expiring(db: &DatabaseConnection, before: DateTime<Utc>) -> Result<u64, DbErr> {
-    Tenant::find()
-        .filter(Column::MpTokenExpiresAt.lt(before))
-        .filter(tenant::Column::MpConnection.ne(MpConnection::Manual.as_str()))
+    Account::find()
+        .filter(Column::Provider.eq(PROVIDER.key()))
+        .filter(Column::TokenExpiresAt.lt(before))
+        .filter(Column::Connection.ne(MpConnection::Manual.as_str()))
         .count(db)
         .await
 }

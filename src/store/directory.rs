@@ -1,9 +1,9 @@
-//! Tenant lookups of the ack path and the pipeline, cached: a webhook names its tenant by MP
-//! `user_id`, and reading the tenant row for every webhook would put a query in front of every
-//! insert (and another in every processing attempt). Entries, including "no such tenant", live
+//! Tenant lookups of the ack path and the pipeline, cached: a webhook names its tenant by the
+//! seller's provider account (MP `user_id`), and reading the tenant for every webhook would put
+//! queries in front of every insert (and more in every processing attempt). Entries, including "no such tenant", live
 //! [`TTL`]; the admin API forgets them on any tenant change, so this process is never stale and
 //! another instance (or `cobro tenant add`) is at most `TTL` late. Secrets are opened here
-//! (`secrets::SecretBox`), so the tenants it answers carry them as they were given.
+//! (`secrets::SecretBox`), so the [`Tenant`]s it answers carry them as they were given.
 
 use std::hash::Hash;
 use std::sync::Arc;
@@ -11,16 +11,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
-use entity::tenant;
 use sea_orm::{DatabaseConnection, DbErr};
 
-use super::tenants;
-use crate::domain::TenantId;
-use crate::secrets::SecretBox;
+use super::accounts::{self, StoredTenant};
+use crate::domain::{Account, GhlSettings, MpConnection, Provider, Tenant, TenantId};
+use crate::secrets::{SecretBox, SecretError};
 
 pub const TTL: Duration = Duration::from_secs(5);
 
-type Found = Option<Arc<tenant::Model>>;
+type Found = Option<Arc<Tenant>>;
 
 struct Entry<T> {
     value: T,
@@ -34,8 +33,8 @@ pub struct TenantDirectory {
     secrets: SecretBox,
     /// Tenants with their secrets opened; `None`: no such tenant.
     by_id: DashMap<TenantId, Entry<Found>>,
-    /// Seller account (MP `user_id`) → tenant id; `None`: no tenant has that account.
-    by_mp_user: DashMap<String, Entry<Option<TenantId>>>,
+    /// Seller account (provider, account id) → tenant id; `None`: no tenant has that account.
+    by_account: DashMap<(Provider, String), Entry<Option<TenantId>>>,
     /// When entries past their TTL were last dropped (milliseconds after `born`).
     swept_ms: AtomicU64,
     born: Instant,
@@ -47,15 +46,16 @@ impl TenantDirectory {
             db,
             secrets,
             by_id: DashMap::new(),
-            by_mp_user: DashMap::new(),
+            by_account: DashMap::new(),
             swept_ms: AtomicU64::new(0),
             born: Instant::now(),
         }
     }
 
-    /// The tenant a webhook's `user_id` names (ingest).
-    pub async fn find(&self, mp_user_id: &str) -> Result<Found, DbErr> {
-        match fresh(&self.by_mp_user, mp_user_id) {
+    /// The tenant whose account at `provider` a webhook names (ingest).
+    pub async fn find(&self, provider: Provider, account_id: &str) -> Result<Found, DbErr> {
+        let key = (provider, account_id.to_owned());
+        match fresh(&self.by_account, &key) {
             Some(None) => return Ok(None),
             Some(Some(id)) => {
                 if let Some(found) = fresh(&self.by_id, &id) {
@@ -64,10 +64,12 @@ impl TenantDirectory {
             }
             None => {}
         }
-        let found = tenants::find_by_mp_user(&self.db, mp_user_id).await?;
-        let found = self.opened(found)?;
-        let id = found.as_ref().map(|t| TenantId(t.id));
-        remember(&self.by_mp_user, mp_user_id.to_owned(), id);
+        let found = match accounts::holder(&self.db, provider, account_id).await? {
+            Some(id) => self.opened(accounts::get(&self.db, id).await?)?,
+            None => None,
+        };
+        let id = found.as_ref().map(|t| t.id);
+        remember(&self.by_account, key, id);
         if let Some(id) = id {
             remember(&self.by_id, id, found.clone());
         }
@@ -80,9 +82,11 @@ impl TenantDirectory {
         if let Some(found) = fresh(&self.by_id, &id) {
             return Ok(found);
         }
-        let found = self.opened(tenants::get(&self.db, id).await?)?;
-        if let Some(tenant) = &found {
-            remember(&self.by_mp_user, tenant.mp_user_id.clone(), Some(id));
+        let found = self.opened(accounts::get(&self.db, id).await?)?;
+        for account in found.iter().flat_map(|t| &t.accounts) {
+            if let Some(account_id) = &account.account_id {
+                remember(&self.by_account, (account.provider, account_id.clone()), Some(id));
+            }
         }
         remember(&self.by_id, id, found.clone());
         self.sweep_now_and_then();
@@ -104,36 +108,24 @@ impl TenantDirectory {
             return;
         }
         self.by_id.retain(|_, entry| entry.fetched.elapsed() < TTL);
-        self.by_mp_user
+        self.by_account
             .retain(|_, entry| entry.fetched.elapsed() < TTL);
     }
 
-    /// The row with its secrets opened. Start-up checked that the key opens every stored one,
+    /// The tenant with its secrets opened. Start-up checked that the key opens every stored one,
     /// so a failure here is a value damaged since: the attempt fails as a database error would.
-    fn opened(&self, row: Option<tenant::Model>) -> Result<Found, DbErr> {
-        let Some(mut row) = row else {
+    fn opened(&self, stored: Option<StoredTenant>) -> Result<Found, DbErr> {
+        let Some(stored) = stored else {
             return Ok(None);
         };
-        let refuse = |e: crate::secrets::SecretError| DbErr::Custom(e.to_string());
-        row.mp_access_token = self.secrets.open(&row.mp_access_token).map_err(refuse)?;
-        row.mp_webhook_secret = self
-            .secrets
-            .open_optional(row.mp_webhook_secret.as_deref())
-            .map_err(refuse)?;
-        row.ghl_api_key = self
-            .secrets
-            .open_optional(row.ghl_api_key.as_deref())
-            .map_err(refuse)?;
-        row.mp_refresh_token = self
-            .secrets
-            .open_optional(row.mp_refresh_token.as_deref())
-            .map_err(refuse)?;
-        Ok(Some(Arc::new(row)))
+        opened(&self.secrets, stored)
+            .map(|tenant| Some(Arc::new(tenant)))
+            .map_err(|e| DbErr::Custom(e.to_string()))
     }
 
     /// Called after any tenant is created, changed or deleted.
     pub fn forget_all(&self) {
-        self.by_mp_user.clear();
+        self.by_account.clear();
         self.by_id.clear();
     }
 }
@@ -151,4 +143,41 @@ where
 fn remember<K: Eq + Hash, T>(map: &DashMap<K, Entry<T>>, key: K, value: T) {
     let fetched = Instant::now();
     map.insert(key, Entry { value, fetched });
+}
+
+/// The core's [`Tenant`] from its rows, secrets opened.
+fn opened(secrets: &SecretBox, stored: StoredTenant) -> Result<Tenant, SecretError> {
+    let StoredTenant { tenant, accounts } = stored;
+    let ghl = match (tenant.ghl_api_key, tenant.ghl_location_id, tenant.ghl_tag) {
+        (Some(key), Some(location_id), Some(tag)) => Some(GhlSettings {
+            api_key: secrets.open(&key)?,
+            location_id,
+            tag,
+        }),
+        _ => None,
+    };
+    let accounts = accounts
+        .into_iter()
+        .filter_map(|row| Some((accounts::known(&row)?, row)))
+        .map(|(provider, row)| {
+            Ok(Account {
+                provider,
+                account_id: row.account_id,
+                access_token: secrets.open(&row.access_token)?,
+                refresh_token: secrets.open_optional(row.refresh_token.as_deref())?,
+                webhook_secret: secrets.open_optional(row.webhook_secret.as_deref())?,
+                connection: MpConnection::parse(&row.connection),
+                token_expires_at: row.token_expires_at,
+                last_error: row.last_error,
+                connected_at: row.connected_at,
+            })
+        })
+        .collect::<Result<_, SecretError>>()?;
+    Ok(Tenant {
+        id: TenantId(tenant.id),
+        name: tenant.name,
+        allow_unsigned: tenant.allow_unsigned,
+        ghl,
+        accounts,
+    })
 }

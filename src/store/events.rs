@@ -17,10 +17,12 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::run::{self, Run};
-use crate::domain::{EventStatus, ResourceKind, TenantId};
+use crate::domain::{EventStatus, Provider, ResourceKind, TenantId};
 
 pub struct NewEvent {
     pub tenant_id: TenantId,
+    /// The provider it came from: processing calls that provider with the tenant's account there.
+    pub provider: Provider,
     /// The request that brought it, kept on the row (the accepted delivery's record).
     pub received: Option<Received>,
     /// What the notification is about (SPEC §17).
@@ -103,6 +105,7 @@ fn new_row(new: &NewEvent) -> ActiveModel {
             .received
             .as_ref()
             .map(|r| i64::try_from(r.started.elapsed().as_millis()).unwrap_or(i64::MAX))),
+        provider: Set(new.provider.key().to_owned()),
     }
 }
 

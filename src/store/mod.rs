@@ -2,6 +2,7 @@
 //! functions instead of building queries themselves; tenant data is always reached through a
 //! [`TenantId`](crate::domain::TenantId).
 
+pub mod accounts;
 pub mod attempts;
 pub mod cluster;
 pub mod connections;

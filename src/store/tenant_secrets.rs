@@ -1,12 +1,14 @@
-//! The tenant secret columns as a whole (SPEC §16): the start-up check that the key opens every
+//! The tenant secret columns as a whole (SPEC §16: `tenants.ghl_api_key`, the accounts' tokens
+//! and webhook secrets): the start-up check that the key opens every
 //! sealed value, sealing the plain ones once a key is set, and re-sealing everything under a new
 //! key. Each runs in one transaction, so a failure changes nothing. Called by `app::start` and
 //! `cobro secrets rotate`; the per-tenant sealing on write is in `store::tenants`.
 
-use entity::tenant::{ActiveModel, Column, Entity as Tenant};
-use sea_orm::ActiveValue::Set;
+use entity::{tenant, tenant_account};
+use sea_orm::ActiveValue::{Set, Unchanged};
 use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, DbErr, EntityTrait, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QuerySelect,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -20,21 +22,24 @@ pub enum SecretsError {
     Db(#[from] DbErr),
 }
 
-/// One tenant's secret columns as stored.
+/// Where secret values are stored.
+#[derive(Clone, Copy)]
+enum Row {
+    /// `tenants.ghl_api_key`.
+    Tenant(Uuid),
+    /// `tenant_accounts.access_token`, `refresh_token`, `webhook_secret`, in that order.
+    Account(Uuid),
+}
+
+/// One row's secret values as stored.
 struct Stored {
-    id: Uuid,
-    mp_access_token: String,
-    mp_webhook_secret: Option<String>,
-    ghl_api_key: Option<String>,
-    mp_refresh_token: Option<String>,
+    row: Row,
+    values: Vec<Option<String>>,
 }
 
 impl Stored {
     fn values(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.mp_access_token.as_str())
-            .chain(self.mp_webhook_secret.as_deref())
-            .chain(self.ghl_api_key.as_deref())
-            .chain(self.mp_refresh_token.as_deref())
+        self.values.iter().flatten().map(String::as_str)
     }
 
     /// Every value opened with `from` and sealed with `to`; `only_plain` leaves sealed ones be.
@@ -43,51 +48,76 @@ impl Stored {
         from: &SecretBox,
         to: &SecretBox,
         only_plain: bool,
-    ) -> Result<ActiveModel, SecretError> {
+    ) -> Result<Vec<Option<String>>, SecretError> {
         let reseal = |stored: &str| -> Result<String, SecretError> {
             if only_plain && is_sealed(stored) {
                 return Ok(stored.to_owned());
             }
             Ok(to.seal(&from.open(stored)?))
         };
-        let optional = |stored: &Option<String>| stored.as_deref().map(reseal).transpose();
-        Ok(ActiveModel {
-            id: sea_orm::ActiveValue::Unchanged(self.id),
-            mp_access_token: Set(reseal(&self.mp_access_token)?),
-            mp_webhook_secret: Set(optional(&self.mp_webhook_secret)?),
-            ghl_api_key: Set(optional(&self.ghl_api_key)?),
-            mp_refresh_token: Set(optional(&self.mp_refresh_token)?),
-            ..Default::default()
-        })
+        self.values
+            .iter()
+            .map(|value| value.as_deref().map(reseal).transpose())
+            .collect()
+    }
+
+    /// Writes `values` (in [`Row`]'s order) back to the row.
+    async fn save(&self, db: &impl ConnectionTrait, values: Vec<Option<String>>) -> Result<(), DbErr> {
+        let mut values = values.into_iter();
+        let mut next = || values.next().flatten();
+        match self.row {
+            Row::Tenant(id) => {
+                let row = tenant::ActiveModel {
+                    id: Unchanged(id),
+                    ghl_api_key: Set(next()),
+                    ..Default::default()
+                };
+                row.update(db).await?;
+            }
+            Row::Account(id) => {
+                let row = tenant_account::ActiveModel {
+                    id: Unchanged(id),
+                    access_token: Set(next().unwrap_or_default()),
+                    refresh_token: Set(next()),
+                    webhook_secret: Set(next()),
+                    ..Default::default()
+                };
+                row.update(db).await?;
+            }
+        }
+        Ok(())
     }
 }
 
-async fn stored(db: &impl sea_orm::ConnectionTrait) -> Result<Vec<Stored>, DbErr> {
-    type Row = (Uuid, String, Option<String>, Option<String>, Option<String>);
-    let rows: Vec<Row> = Tenant::find()
+/// Every stored secret value: the tenants' GoHighLevel keys and the accounts' credentials.
+async fn stored(db: &impl ConnectionTrait) -> Result<Vec<Stored>, DbErr> {
+    let tenants: Vec<(Uuid, Option<String>)> = tenant::Entity::find()
+        .select_only()
+        .columns([tenant::Column::Id, tenant::Column::GhlApiKey])
+        .into_tuple()
+        .all(db)
+        .await?;
+    type AccountSecrets = (Uuid, String, Option<String>, Option<String>);
+    let accounts: Vec<AccountSecrets> = tenant_account::Entity::find()
         .select_only()
         .columns([
-            Column::Id,
-            Column::MpAccessToken,
-            Column::MpWebhookSecret,
-            Column::GhlApiKey,
-            Column::MpRefreshToken,
+            tenant_account::Column::Id,
+            tenant_account::Column::AccessToken,
+            tenant_account::Column::RefreshToken,
+            tenant_account::Column::WebhookSecret,
         ])
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, mp_access_token, mp_webhook_secret, ghl_api_key, mp_refresh_token)| Stored {
-                id,
-                mp_access_token,
-                mp_webhook_secret,
-                ghl_api_key,
-                mp_refresh_token,
-            },
-        )
-        .collect())
+    let tenants = tenants.into_iter().map(|(id, ghl)| Stored {
+        row: Row::Tenant(id),
+        values: vec![ghl],
+    });
+    let accounts = accounts.into_iter().map(|(id, access, refresh, webhook)| Stored {
+        row: Row::Account(id),
+        values: vec![Some(access), refresh, webhook],
+    });
+    Ok(tenants.chain(accounts).collect())
 }
 
 /// What start-up found and did.
@@ -119,7 +149,7 @@ pub async fn prepare(
             }
         }
         if secrets.has_key() && row.values().any(|v| !is_sealed(v)) {
-            row.resealed(secrets, secrets, true)?.update(&txn).await?;
+            row.save(&txn, row.resealed(secrets, secrets, true)?).await?;
         }
     }
     txn.commit().await?;
@@ -140,7 +170,7 @@ pub async fn rotate(
     let mut count = 0;
     for row in &rows {
         count += row.values().count();
-        row.resealed(old, new, false)?.update(&txn).await?;
+        row.save(&txn, row.resealed(old, new, false)?).await?;
     }
     entity::oauth_state::Entity::delete_many()
         .exec(&txn)

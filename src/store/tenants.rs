@@ -1,18 +1,20 @@
-//! Tenants: creation (with its one-time admin token), lookups by MP `user_id` and by token hash,
-//! updates and deletion. The admin API and the `cobro tenant` command both come through here, so
-//! the rules (a secret must apply, `mp_user_id` is unique, tokens are stored hashed, tenant
-//! secrets are sealed under `COBRO_SECRET_KEY`) live once.
+//! Tenants: creation (with its one-time admin token and its MercadoPago account), lookup by token
+//! hash, updates and deletion. The admin API and the `cobro tenant` command both come through
+//! here, so the rules (a secret must apply, a seller account has one tenant, tokens are stored
+//! hashed, tenant secrets are sealed under `COBRO_SECRET_KEY`) live once. The `mp_*` fields of
+//! the API are the tenant's MercadoPago account (SPEC §19), a row of `tenant_accounts`.
 
-use chrono::Utc;
-use entity::tenant::{self, ActiveModel, Column, Entity as Tenant, Model};
+use chrono::{DateTime, Utc};
+use entity::tenant::{self, ActiveModel, Entity as Tenant, Model};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    TransactionTrait,
 };
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
-use crate::domain::{MpConnection, TenantId};
+use super::accounts::{self, AccountRow, StoredTenant};
+use crate::domain::{MpConnection, Provider, TenantId};
 use crate::secrets::SecretBox;
 
 #[derive(Debug, Clone)]
@@ -70,18 +72,17 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Creates a tenant and answers it with its admin token, shown this once.
+/// Creates a tenant with its MercadoPago account, in one transaction, and answers it with its
+/// admin token, shown this once.
 pub async fn create(
     db: &DatabaseConnection,
     secrets: &SecretBox,
     new: NewTenant,
     global_secret: bool,
-) -> Result<(Model, String), TenantError> {
-    let id = crate::store::new_id();
-    // Without an account no webhook reaches the tenant, whatever token it holds, until OAuth or
-    // a `PATCH` links one.
-    let mp_user_id = new.mp_user_id.unwrap_or_else(|| unlinked(id));
-    require_non_empty("mp_user_id", &mp_user_id)?;
+) -> Result<(StoredTenant, String), TenantError> {
+    if let Some(account) = &new.mp_user_id {
+        require_non_empty("mp_user_id", account)?;
+    }
     require_non_empty("name", &new.name)?;
     if let Some(token) = &new.mp_access_token {
         require_non_empty("mp_access_token", token)?;
@@ -103,140 +104,189 @@ pub async fn create(
     }
     let (token, hash) = new_admin_token();
     let now = Utc::now();
+    let id = crate::store::new_id();
     let ghl = new.ghl;
-    let model = ActiveModel {
+    let tenant = ActiveModel {
         id: Set(id),
         name: Set(new.name),
-        mp_user_id: Set(mp_user_id.clone()),
-        // `''`: no token yet (the column is NOT NULL; see the OAuth migration).
-        mp_access_token: Set(secrets.seal(new.mp_access_token.as_deref().unwrap_or_default())),
-        mp_webhook_secret: Set(own_secret.map(|s| secrets.seal(&s))),
         allow_unsigned: Set(new.allow_unsigned),
         ghl_api_key: Set(ghl.as_ref().map(|g| secrets.seal(&g.api_key))),
         ghl_location_id: Set(ghl.as_ref().map(|g| g.location_id.clone())),
         ghl_tag: Set(ghl.map(|g| g.tag)),
         admin_token_hash: Set(hash),
-        mp_connection: Set(connection.as_str().to_owned()),
-        mp_refresh_token: Set(None),
-        mp_token_expires_at: Set(None),
-        mp_last_error: Set(None),
-        mp_connected_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
-    let model = model.insert(db).await.map_err(|e| match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => TenantError::Duplicate(mp_user_id),
-        _ => TenantError::Db(e),
-    })?;
-    Ok((model, token))
+    let account = AccountRow {
+        id: Set(crate::store::new_id()),
+        tenant_id: Set(id),
+        provider: Set(Provider::MercadoPago.key().to_owned()),
+        account_id: Set(new.mp_user_id.clone()),
+        // `''`: no token yet.
+        access_token: Set(secrets.seal(new.mp_access_token.as_deref().unwrap_or_default())),
+        refresh_token: Set(None),
+        webhook_secret: Set(own_secret.map(|s| secrets.seal(&s))),
+        connection: Set(connection.as_str().to_owned()),
+        token_expires_at: Set(None),
+        last_error: Set(None),
+        connected_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let duplicate = || TenantError::Duplicate(new.mp_user_id.clone().unwrap_or_default());
+    let txn = db.begin_with_options(super::db::write_transaction()).await?;
+    let tenant = tenant.insert(&txn).await?;
+    let account = account
+        .insert(&txn)
+        .await
+        .map_err(|e| unique_or(e, duplicate))?;
+    txn.commit().await?;
+    let stored = StoredTenant {
+        tenant,
+        accounts: vec![account],
+    };
+    Ok((stored, token))
 }
 
-/// Applies a patch; answers the new admin token when one was rotated.
+/// Applies a patch to the tenant and its MercadoPago account, in one transaction; answers the
+/// new admin token when one was rotated.
 pub async fn update(
     db: &DatabaseConnection,
     secrets: &SecretBox,
     id: TenantId,
     patch: TenantPatch,
     global_secret: bool,
-) -> Result<Option<(Model, Option<String>)>, TenantError> {
-    let Some(current) = get(db, id).await? else {
+) -> Result<Option<(StoredTenant, Option<String>)>, TenantError> {
+    let txn = db.begin_with_options(super::db::write_transaction()).await?;
+    let Some(current) = accounts::get(&txn, id).await? else {
         return Ok(None);
     };
-    let mut model: ActiveModel = current.clone().into();
-    if let Some(name) = patch.name {
-        require_non_empty("name", &name)?;
-        model.name = Set(name);
-    }
-    if let Some(mp_user_id) = &patch.mp_user_id {
-        require_non_empty("mp_user_id", mp_user_id)?;
-        model.mp_user_id = Set(mp_user_id.clone());
-    }
-    if let Some(token) = patch.mp_access_token {
-        require_non_empty("mp_access_token", &token)?;
-        // A token typed in replaces an OAuth connection: it is used as it is, never refreshed.
-        model.mp_access_token = Set(secrets.seal(&token));
-        model.mp_connection = Set(MpConnection::Manual.as_str().to_owned());
-        model.mp_refresh_token = Set(None);
-        model.mp_token_expires_at = Set(None);
-        model.mp_last_error = Set(None);
-    }
-    if let Some(secret) = patch.mp_webhook_secret.clone() {
-        model.mp_webhook_secret = Set(secret.filter(|s| !s.is_empty()).map(|s| secrets.seal(&s)));
-    }
-    if let Some(allow) = patch.allow_unsigned {
-        model.allow_unsigned = Set(allow);
-    }
-    if let Some(ghl) = patch.ghl {
-        if let Some(g) = &ghl {
-            validate_ghl(g)?;
-        }
-        model.ghl_api_key = Set(ghl.as_ref().map(|g| secrets.seal(&g.api_key)));
-        model.ghl_location_id = Set(ghl.as_ref().map(|g| g.location_id.clone()));
-        model.ghl_tag = Set(ghl.map(|g| g.tag));
-    }
+    let mp = current.account(Provider::MercadoPago).cloned();
     let secret_applies = match &patch.mp_webhook_secret {
         Some(secret) => secret.as_deref().is_some_and(|s| !s.is_empty()),
-        None => current.mp_webhook_secret.is_some(),
+        None => mp.as_ref().is_some_and(|a| a.webhook_secret.is_some()),
     };
-    let allow_unsigned = patch.allow_unsigned.unwrap_or(current.allow_unsigned);
+    let allow_unsigned = patch.allow_unsigned.unwrap_or(current.tenant.allow_unsigned);
     if !secret_applies && !global_secret && !allow_unsigned {
         return Err(TenantError::Invalid(
             "no webhook secret would apply to this tenant".into(),
         ));
     }
+    let mut tenant: ActiveModel = current.tenant.clone().into();
+    patch_tenant(&mut tenant, secrets, &patch)?;
     let mut new_token = None;
     if patch.rotate_admin_token {
         let (token, hash) = new_admin_token();
-        model.admin_token_hash = Set(hash);
+        tenant.admin_token_hash = Set(hash);
         new_token = Some(token);
     }
-    model.updated_at = Set(Utc::now());
-    let updated = model.update(db).await.map_err(|e| match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            TenantError::Duplicate(patch.mp_user_id.clone().unwrap_or_default())
+    let now = Utc::now();
+    tenant.updated_at = Set(now);
+    let tenant = tenant.update(&txn).await?;
+    let mut account: AccountRow = match mp {
+        Some(row) => row.into(),
+        None => unlinked_account(id, secrets, now),
+    };
+    let changed = patch_account(&mut account, secrets, &patch)?;
+    let duplicate = || TenantError::Duplicate(patch.mp_user_id.clone().unwrap_or_default());
+    if changed {
+        account.updated_at = Set(now);
+        account.save(&txn).await.map_err(|e| unique_or(e, duplicate))?;
+    }
+    txn.commit().await?;
+    let updated = accounts::get(db, id).await?.ok_or(DbErr::RecordNotFound(
+        "the tenant was deleted while it was updated".into(),
+    ))?;
+    Ok(Some((StoredTenant { tenant, ..updated }, new_token)))
+}
+
+/// The tenant's own fields of a patch.
+fn patch_tenant(
+    tenant: &mut ActiveModel,
+    secrets: &SecretBox,
+    patch: &TenantPatch,
+) -> Result<(), TenantError> {
+    if let Some(name) = &patch.name {
+        require_non_empty("name", name)?;
+        tenant.name = Set(name.clone());
+    }
+    if let Some(allow) = patch.allow_unsigned {
+        tenant.allow_unsigned = Set(allow);
+    }
+    if let Some(ghl) = &patch.ghl {
+        if let Some(g) = ghl {
+            validate_ghl(g)?;
         }
+        tenant.ghl_api_key = Set(ghl.as_ref().map(|g| secrets.seal(&g.api_key)));
+        tenant.ghl_location_id = Set(ghl.as_ref().map(|g| g.location_id.clone()));
+        tenant.ghl_tag = Set(ghl.as_ref().map(|g| g.tag.clone()));
+    }
+    Ok(())
+}
+
+/// The `mp_*` fields of a patch, on the MercadoPago account; answers whether any was given.
+fn patch_account(
+    account: &mut AccountRow,
+    secrets: &SecretBox,
+    patch: &TenantPatch,
+) -> Result<bool, TenantError> {
+    let mut changed = false;
+    if let Some(mp_user_id) = &patch.mp_user_id {
+        require_non_empty("mp_user_id", mp_user_id)?;
+        account.account_id = Set(Some(mp_user_id.clone()));
+        changed = true;
+    }
+    if let Some(token) = &patch.mp_access_token {
+        require_non_empty("mp_access_token", token)?;
+        // A token typed in replaces an OAuth connection: it is used as it is, never refreshed.
+        account.access_token = Set(secrets.seal(token));
+        account.connection = Set(MpConnection::Manual.as_str().to_owned());
+        account.refresh_token = Set(None);
+        account.token_expires_at = Set(None);
+        account.last_error = Set(None);
+        changed = true;
+    }
+    if let Some(secret) = &patch.mp_webhook_secret {
+        let secret = secret.as_deref().filter(|s| !s.is_empty());
+        account.webhook_secret = Set(secret.map(|s| secrets.seal(s)));
+        changed = true;
+    }
+    Ok(changed)
+}
+
+/// A MercadoPago account not linked nor connected yet, for a tenant that has none.
+fn unlinked_account(tenant: TenantId, secrets: &SecretBox, now: DateTime<Utc>) -> AccountRow {
+    AccountRow {
+        id: Set(crate::store::new_id()),
+        tenant_id: Set(tenant.0),
+        provider: Set(Provider::MercadoPago.key().to_owned()),
+        account_id: Set(None),
+        access_token: Set(secrets.seal("")),
+        refresh_token: Set(None),
+        webhook_secret: Set(None),
+        connection: Set(MpConnection::Disconnected.as_str().to_owned()),
+        token_expires_at: Set(None),
+        last_error: Set(None),
+        connected_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+/// A unique-index violation as `duplicate()`, any other error as itself.
+fn unique_or(e: DbErr, duplicate: impl FnOnce() -> TenantError) -> TenantError {
+    match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => duplicate(),
         _ => TenantError::Db(e),
-    })?;
-    Ok(Some((updated, new_token)))
+    }
 }
 
 pub async fn get(db: &DatabaseConnection, id: TenantId) -> Result<Option<Model>, DbErr> {
     Tenant::find_by_id(id.0).one(db).await
 }
 
-pub async fn list(db: &DatabaseConnection) -> Result<Vec<Model>, DbErr> {
-    Tenant::find().order_by_asc(Column::Id).all(db).await
-}
-
 pub async fn delete(db: &DatabaseConnection, id: TenantId) -> Result<bool, DbErr> {
     Ok(Tenant::delete_by_id(id.0).exec(db).await?.rows_affected > 0)
-}
-
-/// What `mp_user_id` holds for a tenant created by name alone (the column is `NOT NULL UNIQUE`,
-/// and changing it would mean rebuilding `tenants` on SQLite): never digits, so no webhook's
-/// `user_id` and no API input can name it.
-pub fn unlinked(id: Uuid) -> String {
-    format!("{UNLINKED}{id}")
-}
-
-const UNLINKED: &str = "unlinked:";
-
-/// The seller's account id, when the tenant has one.
-pub fn linked_account(mp_user_id: &str) -> Option<&str> {
-    Some(mp_user_id).filter(|id| !id.starts_with(UNLINKED))
-}
-
-pub async fn find_by_mp_user(
-    db: &DatabaseConnection,
-    mp_user_id: &str,
-) -> Result<Option<Model>, DbErr> {
-    if linked_account(mp_user_id).is_none() {
-        return Ok(None);
-    }
-    Tenant::find()
-        .filter(Column::MpUserId.eq(mp_user_id))
-        .one(db)
-        .await
 }
 
 /// The tenant whose admin token this is, if any. The hash is a unique index, so this is one probe.

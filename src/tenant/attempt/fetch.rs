@@ -12,8 +12,7 @@ use serde_json::json;
 use super::credentials;
 use super::payment::check_seller;
 use super::{Steps, Stop};
-use crate::domain::{Failure, OrderStatus, PaymentSnapshot, ResourceKind};
-use crate::provider::Provider;
+use crate::domain::{Account, Failure, OrderStatus, PaymentSnapshot, ResourceKind};
 use crate::store::resources::{OrderChange, PaymentChange};
 
 /// What a notification names, as fetched: its payments' changes and the order move.
@@ -24,21 +23,21 @@ impl Steps<'_> {
     /// payments).
     pub async fn fetch_named(
         &self,
-        tenant: &entity::tenant::Model,
+        account: &Account,
         event: &webhook_event::Model,
         kind: ResourceKind,
     ) -> Result<Named, Stop> {
         let resource = event.resource_id.as_deref().unwrap_or_default();
         match kind {
-            ResourceKind::Order => self.order(tenant, resource).await,
-            ResourceKind::Chargeback => self.chargeback(tenant, event, resource).await,
+            ResourceKind::Order => self.order(account, resource).await,
+            ResourceKind::Chargeback => self.chargeback(account, event, resource).await,
             ResourceKind::FraudAlert => {
                 let payment = event.mp_payment_id.clone();
-                let mut change = self.checked_payment(tenant, payment).await?;
+                let mut change = self.checked_payment(account, payment).await?;
                 change.fraud_alert = true;
                 Ok(alone(change, true))
             }
-            ResourceKind::Claim => self.claim(tenant, resource).await,
+            ResourceKind::Claim => self.claim(account, resource).await,
             ResourceKind::Payment | ResourceKind::Connection => {
                 let message = format!("a {} event has no resource step", kind.as_str());
                 Err(Failure::permanent(message, json!({})).into())
@@ -47,15 +46,15 @@ impl Steps<'_> {
     }
 
     /// An order of the Orders API: its payments as it lists them, its status as the order move.
-    async fn order(&self, tenant: &entity::tenant::Model, id: &str) -> Result<Named, Stop> {
-        let (providers, provider) = (&self.svc.providers, Provider::of_tenant(tenant));
+    async fn order(&self, account: &Account, id: &str) -> Result<Named, Stop> {
+        let (providers, provider) = (&self.svc.providers, account.provider);
         let order = self
-            .with_token(tenant, |token| async move {
+            .with_token(account, |token| async move {
                 providers.fetch_order(provider, &token, id).await
             })
             .await?;
         if let Some(owner) = &order.seller_account_id {
-            check_owner(owner, &tenant.mp_user_id, &format!("order {}", order.id))?;
+            check_owner(owner, account, &format!("order {}", order.id))?;
         }
         let changes = order
             .payments
@@ -73,13 +72,13 @@ impl Steps<'_> {
     /// A chargeback, then each payment it names (the notification's own when it names none).
     async fn chargeback(
         &self,
-        tenant: &entity::tenant::Model,
+        account: &Account,
         event: &webhook_event::Model,
         id: &str,
     ) -> Result<Named, Stop> {
-        let (providers, provider) = (&self.svc.providers, Provider::of_tenant(tenant));
+        let (providers, provider) = (&self.svc.providers, account.provider);
         let dispute = self
-            .with_token(tenant, |token| async move {
+            .with_token(account, |token| async move {
                 providers.fetch_dispute(provider, &token, id).await
             })
             .await?;
@@ -89,7 +88,7 @@ impl Steps<'_> {
         }
         let mut changes = Vec::with_capacity(ids.len());
         for id in ids {
-            let mut change = self.checked_payment(tenant, id).await?;
+            let mut change = self.checked_payment(account, id).await?;
             change.dispute = Some(dispute.summary.clone());
             changes.push(change);
         }
@@ -98,10 +97,10 @@ impl Steps<'_> {
     }
 
     /// A buyer's claim, then the payment it is about.
-    async fn claim(&self, tenant: &entity::tenant::Model, id: &str) -> Result<Named, Stop> {
-        let (providers, provider) = (&self.svc.providers, Provider::of_tenant(tenant));
+    async fn claim(&self, account: &Account, id: &str) -> Result<Named, Stop> {
+        let (providers, provider) = (&self.svc.providers, account.provider);
         let claim = self
-            .with_token(tenant, |token| async move {
+            .with_token(account, |token| async move {
                 providers.fetch_claim(provider, &token, id).await
             })
             .await?;
@@ -109,7 +108,7 @@ impl Steps<'_> {
             let message = format!("claim {} is not on a payment; nothing to update", claim.id);
             return Err(Failure::permanent(message, json!({ "service": "mercadopago" })).into());
         };
-        let mut change = self.checked_payment(tenant, payment).await?;
+        let mut change = self.checked_payment(account, payment).await?;
         change.claim = Some(claim.summary.clone());
         Ok(alone(change, false))
     }
@@ -117,17 +116,17 @@ impl Steps<'_> {
     /// A payment fetched and checked to be the tenant's, as a change with nothing added yet.
     async fn checked_payment(
         &self,
-        tenant: &entity::tenant::Model,
+        account: &Account,
         id: String,
     ) -> Result<PaymentChange, Stop> {
-        let (providers, provider) = (&self.svc.providers, Provider::of_tenant(tenant));
+        let (providers, provider) = (&self.svc.providers, account.provider);
         let snapshot = self
-            .with_token(tenant, |token| {
+            .with_token(account, |token| {
                 let id = id.clone();
                 async move { providers.fetch_payment(provider, &token, &id).await }
             })
             .await?;
-        check_seller(&snapshot, &tenant.mp_user_id)?;
+        check_seller(&snapshot, account)?;
         Ok(change(id, snapshot))
     }
 
@@ -135,7 +134,7 @@ impl Steps<'_> {
     /// token is refreshed once and the call made again.
     async fn with_token<T, F, Fut>(
         &self,
-        tenant: &entity::tenant::Model,
+        account: &Account,
         call: F,
     ) -> Result<T, Stop>
     where
@@ -143,11 +142,11 @@ impl Steps<'_> {
         Fut: Future<Output = Result<T, Failure>>,
     {
         let limits = self.limits;
-        let token = tenant.mp_access_token.clone();
+        let token = account.access_token.clone();
         let attempt = async {
             limits.provider.until_ready().await;
             match call(token.clone()).await {
-                Err(refused) if credentials::worth_refreshing(tenant, &refused) => {
+                Err(refused) if credentials::worth_refreshing(account, &refused) => {
                     let fresh =
                         credentials::refreshed(self.svc, self.tenant, &token, refused).await?;
                     limits.provider.until_ready().await;
@@ -195,8 +194,9 @@ fn follow_payment(changes: &[PaymentChange], fraud: bool) -> Option<OrderChange>
 }
 
 /// The body is not signed: what the provider answers must be the notified seller's.
-fn check_owner(owner: &str, seller: &str, what: &str) -> Result<(), Failure> {
-    match owner == seller {
+fn check_owner(owner: &str, account: &Account, what: &str) -> Result<(), Failure> {
+    let seller = account.account_id.as_deref().unwrap_or("none");
+    match account.account_id.as_deref() == Some(owner) {
         true => Ok(()),
         false => Err(Failure::permanent(
             format!(

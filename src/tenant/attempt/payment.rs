@@ -10,10 +10,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::credentials;
-use super::tagging::{ghl_settings, tag_buyer};
+use super::tagging::tag_buyer;
 use super::{AttemptOutcome, Fetched, Processed, Steps, Stop, guarded};
-use crate::domain::{PaymentSnapshot, PaymentStatus};
-use crate::provider::Provider;
+use crate::domain::{Account, PaymentSnapshot, PaymentStatus};
 use crate::tenant::failure::{self, Failure};
 use crate::writer::{self as record, Claimed, PaymentStored, WriteError};
 
@@ -26,24 +25,19 @@ impl Steps<'_> {
         started: Instant,
     ) -> Result<Fetched, Stop> {
         let (svc, limits) = (self.svc, self.limits);
-        let tenant = svc
-            .directory
-            .get(self.tenant)
-            .await
-            .map_err(failure::from_db)?
-            .ok_or_else(|| Failure::permanent("the tenant was deleted", json!({})))?;
+        let tenant = self.tenant().await?;
         let payment_id = event.mp_payment_id.as_str();
-        let provider = Provider::of_tenant(&tenant);
-        credentials::usable(&tenant)?;
+        let account = credentials::account(&tenant, event)?;
+        let provider = account.provider;
         let fetch = async {
             limits.provider.until_ready().await;
-            let token = &tenant.mp_access_token;
+            let token = &account.access_token;
             let first = svc
                 .providers
                 .fetch_payment(provider, token, payment_id)
                 .await;
             match first {
-                Err(refused) if credentials::worth_refreshing(&tenant, &refused) => {
+                Err(refused) if credentials::worth_refreshing(account, &refused) => {
                     let fresh = credentials::refreshed(svc, self.tenant, token, refused).await?;
                     limits.provider.until_ready().await;
                     svc.providers
@@ -54,9 +48,9 @@ impl Steps<'_> {
             }
         };
         let snapshot = guarded(self.fence, fetch).await??;
-        check_seller(&snapshot, &tenant.mp_user_id)?;
+        check_seller(&snapshot, account)?;
         let approved = snapshot.status == PaymentStatus::Approved;
-        let tagging = ghl_settings(&tenant).filter(|_| approved);
+        let tagging = tenant.ghl.clone().filter(|_| approved);
         let update = record::PaymentUpdate {
             tenant: self.tenant,
             event_id: event.id,
@@ -159,9 +153,10 @@ impl Steps<'_> {
     }
 }
 
-/// Step 3: the body is not signed, so the payment must belong to the tenant that was notified.
-pub fn check_seller(payment: &PaymentSnapshot, mp_user_id: &str) -> Result<(), Failure> {
-    if payment.seller_account_id.as_deref() == Some(mp_user_id) {
+/// Step 3: the body is not signed, so the payment must belong to the account that was notified.
+pub fn check_seller(payment: &PaymentSnapshot, account: &Account) -> Result<(), Failure> {
+    let mp_user_id = account.account_id.as_deref().unwrap_or("none");
+    if account.account_id.is_some() && payment.seller_account_id == account.account_id {
         return Ok(());
     }
     let found = payment.seller_account_id.as_deref().unwrap_or("none");

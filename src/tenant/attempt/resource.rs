@@ -8,14 +8,13 @@
 use std::time::Instant;
 
 use entity::webhook_event;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::credentials;
 use super::publish::status_update;
-use super::tagging::{ghl_settings, tag_buyer, untag_buyer};
+use super::tagging::{tag_buyer, untag_buyer};
 use super::{AttemptOutcome, Steps, Stop};
-use crate::domain::{Failure, PaymentSnapshot, ResourceKind};
+use crate::domain::{PaymentSnapshot, ResourceKind};
 use crate::publish::{FraudAlert, StatusUpdate};
 use crate::store::resources::{OrderChange, PaymentChange, ResourceStored, ResourceWrite};
 use crate::tenant::failure;
@@ -58,16 +57,16 @@ impl Steps<'_> {
         then_claim: Vec<Uuid>,
     ) -> Result<(AttemptOutcome, Vec<Claimed>), Stop> {
         let (svc, lease) = (self.svc, self.lease());
-        let tenant = self.tenant_row().await?;
-        let ghl = ghl_settings(&tenant);
+        let tenant = self.tenant().await?;
+        let ghl = tenant.ghl.clone();
         let fetched = match self.superseded(event, kind).await? {
             Some(note) => Fetched {
                 write: self.write(event, Vec::new(), None, false, Some(note), started),
                 snapshots: Vec::new(),
             },
             None => {
-                credentials::usable(&tenant)?;
-                let (changes, order) = self.fetch_named(&tenant, event, kind).await?;
+                let account = credentials::account(&tenant, event)?;
+                let (changes, order) = self.fetch_named(account, event, kind).await?;
                 let snapshots = changes.iter().map(|c| c.snapshot.clone()).collect();
                 let write = self.write(event, changes, order, ghl.is_some(), None, started);
                 Fetched { write, snapshots }
@@ -94,12 +93,6 @@ impl Steps<'_> {
         tracing::info!(event = %finished.id, resource = kind.as_str(),
             processing_ms = finished.processing_ms, "event processed");
         Ok((AttemptOutcome::Succeeded, next))
-    }
-
-    async fn tenant_row(&self) -> Result<std::sync::Arc<entity::tenant::Model>, Stop> {
-        let found = self.svc.directory.get(self.tenant).await;
-        let tenant = found.map_err(failure::from_db)?;
-        Ok(tenant.ok_or_else(|| Failure::permanent("the tenant was deleted", json!({})))?)
     }
 
     /// SPEC §17: an order notification whose version is not above the last one processed for

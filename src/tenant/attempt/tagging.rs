@@ -1,4 +1,4 @@
-//! Step 6 of an attempt: the tenant's GoHighLevel settings, and tagging an approved payment's
+//! Step 6 of an attempt: tagging an approved payment's
 //! buyer (find or create the contact, add the tag) under the tenant's GHL rate limiter. Called
 //! by the attempt's steps (`payment`, `resource`); the HTTP calls are `ghl`'s.
 
@@ -9,14 +9,6 @@ use crate::ghl::{Buyer, GhlSettings};
 use crate::tenant::failure::{Failure, from_ghl};
 use crate::tenant::limits::Limiters;
 use crate::tenant::processing::Processing;
-
-pub(super) fn ghl_settings(tenant: &entity::tenant::Model) -> Option<GhlSettings> {
-    Some(GhlSettings {
-        api_key: tenant.ghl_api_key.clone()?,
-        location_id: tenant.ghl_location_id.clone()?,
-        tag: tenant.ghl_tag.clone()?,
-    })
-}
 
 /// Step 6: find or create the contact and add the tag; answers the tagged contact's id (`None`:
 /// no payer email, nothing to tag).
