@@ -5,6 +5,8 @@
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
+use crate::domain::Provider;
+use crate::store::accounts::{self, StoredTenant};
 use crate::store::{db, tenants};
 
 #[derive(Parser)]
@@ -120,9 +122,12 @@ pub async fn secrets(config: &Config, command: SecretsCommand) -> Result<(), Cli
     Ok(())
 }
 
-/// A tenant's account as `tenant list` shows it: `-` until one is linked.
-fn shown(mp_user_id: &str) -> &str {
-    tenants::linked_account(mp_user_id).unwrap_or("-")
+/// A tenant's MercadoPago account as `tenant list` shows it: `-` until one is linked.
+fn shown(tenant: &StoredTenant) -> &str {
+    tenant
+        .account(Provider::MercadoPago)
+        .and_then(|a| a.account_id.as_deref())
+        .unwrap_or("-")
 }
 
 pub async fn migrate(config: &Config) -> Result<(), CliError> {
@@ -182,18 +187,18 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> Result<(), CliEr
             )
             .await?;
             println!("tenant created");
-            println!("  id:          {}", tenant.id);
-            println!("  mp_user_id:  {}", shown(&tenant.mp_user_id));
+            println!("  id:          {}", tenant.id());
+            println!("  mp_user_id:  {}", shown(&tenant));
             println!("  admin_token: {token}   (shown once: store it now)");
         }
         TenantCommand::List => {
             println!("{:<36}  {:<14}  NAME", "ID", "MP USER ID");
-            for tenant in tenants::list(&conn).await? {
+            for tenant in accounts::list(&conn).await? {
                 println!(
                     "{:<36}  {:<14}  {}",
-                    tenant.id,
-                    shown(&tenant.mp_user_id),
-                    tenant.name
+                    tenant.id(),
+                    shown(&tenant),
+                    tenant.tenant.name
                 );
             }
         }

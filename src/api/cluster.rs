@@ -76,7 +76,7 @@ pub(crate) async fn cluster(
             }
         }
         None => {
-            let owned = tenants::list(&state.services.db).await?.len();
+            let owned = tenants::count(&state.services.db).await?;
             ClusterOut {
                 mode: "single".into(),
                 node_id: config.node_id.clone(),

@@ -132,7 +132,11 @@ async fn with_checkout(
         .get(tenant)
         .await?
         .ok_or(AppError::NotFound("tenant"))?;
-    let provider = Provider::of_tenant(&seller);
+    // SPEC §8: checkouts are MercadoPago's; the seller's account there creates it.
+    let provider = Provider::MercadoPago;
+    let access_token = seller
+        .account(provider)
+        .map_or("", |account| account.access_token.as_str());
     let public_url = services.config.public_url.as_str().trim_end_matches('/');
     let checkout = CheckoutOrder {
         order_id: order.id,
@@ -144,7 +148,7 @@ async fn with_checkout(
     };
     let created = services
         .providers
-        .create_checkout(provider, &seller.mp_access_token, &checkout)
+        .create_checkout(provider, access_token, &checkout)
         .await;
     let init_point = created.map_err(|why| {
         AppError::BadGateway(format!(

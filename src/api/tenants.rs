@@ -13,7 +13,9 @@ use super::mp_user_id::MpUserIdIn;
 use crate::auth::Caller;
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
-use crate::store::tenants::{self, GhlInput, NewTenant, TenantPatch, linked_account};
+use crate::domain::{MpConnection, Provider};
+use crate::store::accounts::{self, StoredTenant};
+use crate::store::tenants::{self, GhlInput, NewTenant, TenantPatch};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/me").route(web::get().to(me)))
@@ -119,6 +121,8 @@ pub struct TenantOut {
     pub mp_token_expires_at: Option<DateTime<Utc>>,
     /// Why the connection does not work, in words a person can act on.
     pub mp_last_error: Option<String>,
+    /// The tenant's provider accounts (SPEC §19); the `mp_*` fields repeat its MercadoPago one.
+    pub accounts: Vec<AccountOut>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Only in the answer to a `PATCH` that rotated it: shown this once.
@@ -132,8 +136,40 @@ pub struct GhlOut {
     pub tag: String,
 }
 
-impl From<entity::tenant::Model> for TenantOut {
-    fn from(t: entity::tenant::Model) -> Self {
+/// A tenant's account at one payment provider (SPEC §19), without its secrets.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountOut {
+    /// `mercadopago`.
+    pub provider: String,
+    /// The seller's id at the provider; `null` until linked.
+    pub account_id: Option<String>,
+    #[schema(pattern = "^(manual|connected|disconnected|refresh_failed)$")]
+    pub connection: String,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub has_webhook_secret: bool,
+}
+
+impl From<&entity::tenant_account::Model> for AccountOut {
+    fn from(a: &entity::tenant_account::Model) -> Self {
+        Self {
+            provider: a.provider.clone(),
+            account_id: a.account_id.clone(),
+            connection: a.connection.clone(),
+            token_expires_at: a.token_expires_at,
+            last_error: a.last_error.clone(),
+            has_webhook_secret: a.webhook_secret.is_some(),
+        }
+    }
+}
+
+impl From<StoredTenant> for TenantOut {
+    fn from(stored: StoredTenant) -> Self {
+        let accounts: Vec<AccountOut> = stored.accounts.iter().map(AccountOut::from).collect();
+        // The `mp_*` fields are the MercadoPago account's, as before accounts existed.
+        let mp = stored.account(Provider::MercadoPago).cloned();
+        let mp = mp.as_ref();
+        let t = stored.tenant;
         let ghl = match (t.ghl_location_id, t.ghl_tag) {
             (Some(location_id), Some(tag)) if t.ghl_api_key.is_some() => {
                 Some(GhlOut { location_id, tag })
@@ -143,13 +179,17 @@ impl From<entity::tenant::Model> for TenantOut {
         Self {
             id: t.id,
             name: t.name,
-            mp_user_id: linked_account(&t.mp_user_id).map(str::to_owned),
-            has_webhook_secret: t.mp_webhook_secret.is_some(),
-            mp_connection: t.mp_connection,
-            mp_token_expires_at: t.mp_token_expires_at,
-            mp_last_error: t.mp_last_error,
+            mp_user_id: mp.and_then(|a| a.account_id.clone()),
+            has_webhook_secret: mp.is_some_and(|a| a.webhook_secret.is_some()),
+            mp_connection: mp.map_or_else(
+                || MpConnection::Disconnected.as_str().to_owned(),
+                |a| a.connection.clone(),
+            ),
+            mp_token_expires_at: mp.and_then(|a| a.token_expires_at),
+            mp_last_error: mp.and_then(|a| a.last_error.clone()),
             allow_unsigned: t.allow_unsigned,
             ghl,
+            accounts,
             created_at: t.created_at,
             updated_at: t.updated_at,
             admin_token: None,
@@ -233,11 +273,14 @@ pub(crate) async fn create(
     )
     .await?;
     state.services.directory.forget_all();
-    tracing::info!(tenant = %tenant.id, mp_user_id = %tenant.mp_user_id, "tenant created");
+    let mp_user_id = tenant
+        .account(Provider::MercadoPago)
+        .and_then(|a| a.account_id.clone());
+    tracing::info!(tenant = %tenant.tenant.id, mp_user_id = ?mp_user_id, "tenant created");
     Ok(HttpResponse::Created().json(TenantCreatedOut {
-        id: tenant.id,
-        name: tenant.name,
-        mp_user_id: linked_account(&tenant.mp_user_id).map(str::to_owned),
+        id: tenant.tenant.id,
+        name: tenant.tenant.name,
+        mp_user_id,
         admin_token: token,
     }))
 }
@@ -248,7 +291,7 @@ pub(crate) async fn list(
     _: SuperAdmin,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let items = tenants::list(&state.services.db)
+    let items = accounts::list(&state.services.db)
         .await?
         .into_iter()
         .map(TenantOut::from)
@@ -266,7 +309,7 @@ pub(crate) async fn read(
     access: TenantAccess,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let found = tenants::get(&state.services.db, access.0)
+    let found = accounts::get(&state.services.db, access.0)
         .await?
         .ok_or(AppError::NotFound("tenant"))?;
     Ok(HttpResponse::Ok().json(TenantOut::from(found)))

@@ -28,7 +28,7 @@ use crate::store::connections::{self, ConnectError, Granted};
 use crate::store::directory::TenantDirectory;
 use crate::store::events::{NewEvent, Stored};
 use crate::store::gate::WriteGate;
-use crate::store::tenants;
+use crate::store::accounts;
 
 /// How long an authorization link works (SPEC §14).
 pub const STATE_LIFETIME: Duration = Duration::from_secs(10 * 60);
@@ -246,13 +246,10 @@ pub async fn refresh(
     };
     let lock = svc.lock_for(tenant);
     let _one_at_a_time = lock.lock().await;
-    let row = tenants::get(&svc.db, tenant)
+    let row = accounts::row(&svc.db, tenant, Provider::MercadoPago)
         .await?
         .ok_or(RefreshError::NotConnected)?;
-    let stored_refresh = match (
-        MpConnection::parse(&row.mp_connection),
-        &row.mp_refresh_token,
-    ) {
+    let stored_refresh = match (MpConnection::parse(&row.connection), &row.refresh_token) {
         (MpConnection::Connected, Some(token)) => token.clone(),
         _ => return Err(RefreshError::NotConnected),
     };
@@ -262,7 +259,7 @@ pub async fn refresh(
             .open(sealed)
             .map_err(|e| RefreshError::Db(e.to_string()))
     };
-    let current_access = open(&row.mp_access_token)?;
+    let current_access = open(&row.access_token)?;
     if already_done(svc, &row, &current_access, reason) {
         return Ok(current_access);
     }
@@ -289,10 +286,10 @@ pub async fn refresh(
     svc.directory.forget_all();
     if !saved {
         // Another node refreshed between our read and our write: its token is the one to use.
-        let row = tenants::get(&svc.db, tenant)
+        let row = accounts::row(&svc.db, tenant, Provider::MercadoPago)
             .await?
             .ok_or(RefreshError::NotConnected)?;
-        return open(&row.mp_access_token);
+        return open(&row.access_token);
     }
     metrics::counter!("cobro_mp_token_refreshes_total", "outcome" => "refreshed").increment(1);
     tracing::info!(%tenant, "MercadoPago token refreshed");
@@ -302,7 +299,7 @@ pub async fn refresh(
 /// Whether the refresh asked for was made while this caller waited for the lock.
 fn already_done(
     svc: &Connector,
-    row: &entity::tenant::Model,
+    row: &entity::tenant_account::Model,
     current_access: &str,
     reason: Reason<'_>,
 ) -> bool {
@@ -311,7 +308,7 @@ fn already_done(
         Reason::Expiring => {
             let window =
                 chrono::Duration::from_std(svc.config.mp_token_refresh_before).unwrap_or_default();
-            row.mp_token_expires_at
+            row.token_expires_at
                 .is_some_and(|expires| expires > Utc::now() + window)
         }
     }

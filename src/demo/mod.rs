@@ -8,7 +8,6 @@ pub mod sandbox;
 use std::time::Duration;
 
 use crate::config::{Config, MpOAuth, RetrySchedule, Secret};
-use crate::domain::TenantId;
 use crate::store::tenants::{self, GhlInput, NewTenant};
 use crate::{RunError, app};
 use generator::{DEMO_SECRET, DemoTenant};
@@ -109,7 +108,7 @@ async fn create_tenants(state: &crate::state::AppState) -> Result<Vec<DemoTenant
         .await
         .map_err(|e| RunError::Demo(e.to_string()))?;
         created.push(DemoTenant {
-            id: TenantId(tenant.id),
+            id: tenant.id(),
             name: name.into(),
             mp_user_id: mp_user_id.into(),
             token,

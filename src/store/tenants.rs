@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use entity::tenant::{self, ActiveModel, Entity as Tenant, Model};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter,
     TransactionTrait,
 };
 use sha2::{Digest, Sha256};
@@ -283,6 +284,11 @@ fn unique_or(e: DbErr, duplicate: impl FnOnce() -> TenantError) -> TenantError {
 
 pub async fn get(db: &DatabaseConnection, id: TenantId) -> Result<Option<Model>, DbErr> {
     Tenant::find_by_id(id.0).one(db).await
+}
+
+/// How many tenants there are.
+pub async fn count(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    Tenant::find().count(db).await
 }
 
 pub async fn delete(db: &DatabaseConnection, id: TenantId) -> Result<bool, DbErr> {

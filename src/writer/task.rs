@@ -255,6 +255,7 @@ mod tests {
         let (reply, _) = oneshot::channel();
         let event = NewEvent {
             tenant_id: TenantId(Uuid::nil()),
+            provider: crate::domain::Provider::MercadoPago,
             received: None,
             resource: EventResource::payment(n.to_string()),
             notification_id: format!("n{n}"),
