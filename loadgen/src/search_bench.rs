@@ -73,19 +73,11 @@ async fn create_tenants(db: &DatabaseConnection) -> Result<Vec<Uuid>, sea_orm::D
         let row = entity::tenant::ActiveModel {
             id: Set(id),
             name: Set(format!("bench {n}")),
-            mp_user_id: Set(format!("900{n}")),
-            mp_access_token: Set("APP_USR-bench".into()),
-            mp_webhook_secret: Set(None),
             allow_unsigned: Set(true),
             ghl_api_key: Set(None),
             ghl_location_id: Set(None),
             ghl_tag: Set(None),
             admin_token_hash: Set(format!("bench-{id}")),
-            mp_connection: Set("manual".into()),
-            mp_refresh_token: Set(None),
-            mp_token_expires_at: Set(None),
-            mp_last_error: Set(None),
-            mp_connected_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         };
@@ -156,6 +148,7 @@ fn rows(
     let event = entity::webhook_event::ActiveModel {
         id: Set(id),
         tenant_id: Set(tenant),
+        provider: Set("mercadopago".into()),
         notification_id: Set(format!("n{i}")),
         request_id: Set(None),
         webhook_type: Set("payment".into()),

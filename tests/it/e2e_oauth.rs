@@ -9,7 +9,7 @@ use crate::utils::oauth::{
 };
 use crate::utils::{ADMIN, TestApp};
 use cobro::connect::state;
-use cobro::domain::TenantId;
+use cobro::domain::{Provider, TenantId};
 
 #[actix_web::test]
 async fn a_seller_connects_and_its_events_use_the_granted_token() {
@@ -276,14 +276,13 @@ async fn granted_tokens_and_pkce_verifiers_are_sealed_at_rest() {
         callback(&app, &[("code", "sealed-code"), ("state", &query["state"])]).await;
     assert_eq!(status, 200, "{page}");
     let id = uuid::Uuid::parse_str(&tenant.id).expect("uuid");
-    let row = entity::tenant::Entity::find_by_id(id)
-        .one(db)
+    let row = cobro::store::accounts::row(db, TenantId(id), Provider::MercadoPago)
         .await
         .expect("query")
         .expect("row");
     for stored in [
-        row.mp_access_token.as_str(),
-        row.mp_refresh_token.as_deref().unwrap_or_default(),
+        row.access_token.as_str(),
+        row.refresh_token.as_deref().unwrap_or_default(),
     ] {
         assert!(
             stored.starts_with("enc:v1:") && !stored.contains("plain"),

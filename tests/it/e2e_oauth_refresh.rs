@@ -22,11 +22,12 @@ fn tenant_id(tenant: &Tenant) -> TenantId {
 
 /// The refresh token stored for the tenant, opened.
 async fn stored_refresh_token(app: &TestApp, tenant: &Tenant) -> Option<String> {
-    let row = cobro::store::tenants::get(&app.state.services.db, tenant_id(tenant))
+    let provider = cobro::domain::Provider::MercadoPago;
+    let row = cobro::store::accounts::row(&app.state.services.db, tenant_id(tenant), provider)
         .await
         .expect("query")
-        .expect("tenant");
-    let sealed = row.mp_refresh_token?;
+        .expect("the MercadoPago account");
+    let sealed = row.refresh_token?;
     app.state.services.config.secrets.open(&sealed).ok()
 }
 

@@ -18,15 +18,24 @@ fn key(byte: u8) -> String {
     base64::engine::general_purpose::STANDARD.encode([byte; 32])
 }
 
-/// The secret columns of the only tenant, as stored.
+/// The secret columns of the only tenant and its accounts, as stored.
 async fn stored_secrets(db_url: &str) -> Vec<String> {
     let conn = Database::connect(db_url).await.expect("database");
-    let rows = entity::tenant::Entity::find()
+    let tenants = entity::tenant::Entity::find()
         .all(&conn)
         .await
         .expect("tenants");
-    rows.into_iter()
-        .flat_map(|t| [Some(t.mp_access_token), t.mp_webhook_secret, t.ghl_api_key])
+    let accounts = entity::tenant_account::Entity::find()
+        .all(&conn)
+        .await
+        .expect("accounts");
+    let of_accounts = accounts
+        .into_iter()
+        .flat_map(|a| [Some(a.access_token), a.refresh_token, a.webhook_secret]);
+    tenants
+        .into_iter()
+        .map(|t| t.ghl_api_key)
+        .chain(of_accounts)
         .flatten()
         .collect()
 }
@@ -226,13 +235,13 @@ async fn a_tenant_whose_secret_was_damaged_can_be_mended_through_the_api() {
     let app = TestApp::spawn_with(&[("secret_key", &key(5))]).await;
     let tenant = app.create_tenant(SELLER, None).await;
     let conn = Database::connect(&app.db.url).await.expect("database");
-    let mut row: entity::tenant::ActiveModel = entity::tenant::Entity::find()
+    let mut row: entity::tenant_account::ActiveModel = entity::tenant_account::Entity::find()
         .one(&conn)
         .await
         .expect("read")
-        .expect("the tenant")
+        .expect("the tenant's account")
         .into();
-    row.mp_access_token = sea_orm::ActiveValue::Set("enc:v1:AAAA".into());
+    row.access_token = sea_orm::ActiveValue::Set("enc:v1:AAAA".into());
     sea_orm::ActiveModelTrait::update(row, &conn)
         .await
         .expect("damaged");

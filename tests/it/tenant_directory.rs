@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use cobro::domain::TenantId;
+use cobro::domain::{Provider, TenantId};
+
+const MP: Provider = Provider::MercadoPago;
 use serde_json::json;
 
 use crate::utils::{ADMIN, TestApp};
@@ -16,12 +18,12 @@ async fn a_tenant_found_by_seller_and_by_id_is_one_copy_and_changes_are_seen() {
     let id = TenantId(tenant.id.parse().expect("a uuid"));
     let directory = &app.state.services.directory;
 
-    let by_seller = directory.find("7001").await.expect("read").expect("found");
+    let by_seller = directory.find(MP, "7001").await.expect("read").expect("found");
     let by_id = directory.get(id).await.expect("read").expect("found");
     assert!(Arc::ptr_eq(&by_seller, &by_id), "one copy of the tenant");
-    let again = directory.find("7001").await.expect("read").expect("found");
+    let again = directory.find(MP, "7001").await.expect("read").expect("found");
     assert!(Arc::ptr_eq(&by_seller, &again), "answered from the cache");
-    assert!(directory.find("7999").await.expect("read").is_none());
+    assert!(directory.find(MP, "7999").await.expect("read").is_none());
 
     let path = format!("/api/tenants/{}", tenant.id);
     let ghl = json!({"api_key": "ghl-key", "location_id": "loc-1", "tag": "vip"});
@@ -32,11 +34,11 @@ async fn a_tenant_found_by_seller_and_by_id_is_one_copy_and_changes_are_seen() {
     assert_eq!(status, 200);
     let changed = directory.get(id).await.expect("read").expect("found");
     assert_eq!(
-        changed.ghl_tag.as_deref(),
+        changed.ghl.as_ref().map(|g| g.tag.as_str()),
         Some("vip"),
         "the change is seen at once"
     );
-    let found = directory.find("7001").await.expect("read").expect("found");
+    let found = directory.find(MP, "7001").await.expect("read").expect("found");
     assert!(
         Arc::ptr_eq(&changed, &found),
         "still one copy after the change"

@@ -21,6 +21,7 @@ const SELLER: &str = "2079614828";
 async fn store(writer: &Writer, tenant: TenantId, n: u32) -> Uuid {
     let event = NewEvent {
         tenant_id: tenant,
+        provider: cobro::domain::Provider::MercadoPago,
         received: None,
         resource: EventResource::payment(format!("55500{n}")),
         notification_id: format!("writer-test-{n}"),
