@@ -30,6 +30,7 @@ mod e2e_shutdown;
 mod e2e_stats;
 mod e2e_ws;
 mod layers;
+mod migration_accounts;
 mod prop_parsers;
 mod tenant_directory;
 mod utils;

@@ -68,6 +68,19 @@ impl TestApp {
         Self::start(db, mp, ghl, overrides).await
     }
 
+    /// Starts on a database the test prepared (e.g. one built by older migrations).
+    pub async fn spawn_on(db: TestDb, overrides: &[(&str, &str)]) -> Self {
+        let (mp, ghl) = (
+            Arc::new(MockServer::start().await),
+            Arc::new(MockServer::start().await),
+        );
+        let overrides = overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self::start(Arc::new(db), mp, ghl, overrides).await
+    }
+
     async fn start(
         db: Arc<TestDb>,
         mp: Arc<MockServer>,
