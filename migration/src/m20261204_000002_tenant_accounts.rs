@@ -131,10 +131,8 @@ impl MigrationTrait for Migration {
             "UPDATE tenants SET mp_access_token = '' WHERE mp_access_token IS NULL",
         )
         .await?;
-        db.execute_unprepared(
-            "CREATE UNIQUE INDEX ux_tenants_mp_user_id ON tenants (mp_user_id)",
-        )
-        .await?;
+        db.execute_unprepared("CREATE UNIQUE INDEX ux_tenants_mp_user_id ON tenants (mp_user_id)")
+            .await?;
         manager
             .drop_table(Table::drop().table(TenantAccounts::Table).to_owned())
             .await?;
@@ -157,7 +155,9 @@ fn accounts_table() -> TableCreateStatement {
         .col(text_null(TenantAccounts::RefreshToken))
         .col(text_null(TenantAccounts::WebhookSecret))
         .col(string(TenantAccounts::Connection).default("manual"))
-        .col(timestamp_with_time_zone_null(TenantAccounts::TokenExpiresAt))
+        .col(timestamp_with_time_zone_null(
+            TenantAccounts::TokenExpiresAt,
+        ))
         .col(text_null(TenantAccounts::LastError))
         .col(timestamp_with_time_zone_null(TenantAccounts::ConnectedAt))
         .col(timestamp_with_time_zone(TenantAccounts::CreatedAt))
@@ -255,12 +255,17 @@ async fn sqlite_up(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
 async fn sqlite_rebuild(conn: &mut sqlx::SqliteConnection) -> Result<(), DbErr> {
     let kept = "id, name, allow_unsigned, ghl_api_key, ghl_location_id, ghl_tag, \
                 admin_token_hash, created_at, updated_at";
-    let mut statements = vec!["BEGIN IMMEDIATE".to_owned(), accounts_table().to_string(SqliteQueryBuilder)];
+    let mut statements = vec![
+        "BEGIN IMMEDIATE".to_owned(),
+        accounts_table().to_string(SqliteQueryBuilder),
+    ];
     statements.extend(account_indexes().map(|index| index.to_string(SqliteQueryBuilder)));
     statements.push(copy_accounts());
     statements.push(event_provider().to_string(SqliteQueryBuilder));
     statements.push(tenants_without_mp("tenants_new").to_string(SqliteQueryBuilder));
-    statements.push(format!("INSERT INTO tenants_new ({kept}) SELECT {kept} FROM tenants"));
+    statements.push(format!(
+        "INSERT INTO tenants_new ({kept}) SELECT {kept} FROM tenants"
+    ));
     statements.push("DROP TABLE tenants".to_owned());
     statements.push("ALTER TABLE tenants_new RENAME TO tenants".to_owned());
     for statement in &statements {

@@ -18,6 +18,7 @@ mod orders;
 mod page;
 mod payments;
 mod stats;
+mod tenant_out;
 mod tenants;
 
 use actix_web::dev::ServiceResponse;

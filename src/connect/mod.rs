@@ -24,11 +24,11 @@ use crate::config::{Config, MpOAuth};
 use crate::domain::{MpConnection, RECONNECT, TenantId};
 use crate::provider::Providers;
 use crate::provider::{GrantError, Provider};
+use crate::store::accounts;
 use crate::store::connections::{self, ConnectError, Granted};
 use crate::store::directory::TenantDirectory;
 use crate::store::events::{NewEvent, Stored};
 use crate::store::gate::WriteGate;
-use crate::store::accounts;
 
 /// How long an authorization link works (SPEC §14).
 pub const STATE_LIFETIME: Duration = Duration::from_secs(10 * 60);

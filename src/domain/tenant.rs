@@ -98,12 +98,19 @@ mod tests {
             accounts: vec![account],
         };
         let shown = format!("{tenant:?}");
-        for secret in ["secret-token", "secret-refresh", "whsec-secret", "ghl-secret-key"] {
+        for secret in [
+            "secret-token",
+            "secret-refresh",
+            "whsec-secret",
+            "ghl-secret-key",
+        ] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
         assert!(shown.contains("123") && shown.contains("loc"));
         assert_eq!(
-            tenant.account(Provider::MercadoPago).map(|a| a.access_token.as_str()),
+            tenant
+                .account(Provider::MercadoPago)
+                .map(|a| a.access_token.as_str()),
             Some("APP_USR-secret-token")
         );
     }

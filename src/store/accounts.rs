@@ -25,9 +25,7 @@ pub struct StoredTenant {
 impl StoredTenant {
     /// The tenant's account at `provider`, if it has one.
     pub fn account(&self, provider: Provider) -> Option<&Model> {
-        self.accounts
-            .iter()
-            .find(|a| a.provider == provider.key())
+        self.accounts.iter().find(|a| a.provider == provider.key())
     }
 
     pub fn id(&self) -> TenantId {
@@ -60,7 +58,10 @@ pub async fn list(db: &DatabaseConnection) -> Result<Vec<StoredTenant>, DbErr> {
         .all(db)
         .await?;
     for account in accounts {
-        by_tenant.entry(account.tenant_id).or_default().push(account);
+        by_tenant
+            .entry(account.tenant_id)
+            .or_default()
+            .push(account);
     }
     Ok(tenants
         .into_iter()

@@ -19,9 +19,6 @@ use super::run::{self, Run};
 use super::search::id_floor;
 use crate::domain::{DeliveryOutcome, TenantId};
 
-/// The provider of every event today (`webhook_events` gains a `provider` with the second one).
-pub const MERCADOPAGO: &str = "mercadopago";
-
 /// A delivery as ingest saw it. For a webhook handed to the writer, `outcome` and `event_id` are
 /// set by the cycle that stores its event (accepted or duplicate).
 #[derive(Debug, Clone)]
@@ -53,7 +50,7 @@ impl NewDelivery {
         Self {
             received_at: chrono::Utc::now(),
             started: received.map_or_else(Instant::now, |r| r.started),
-            provider: MERCADOPAGO,
+            provider: event.provider.key(),
             tenant_id: Some(event.tenant_id),
             outcome: DeliveryOutcome::Duplicate,
             reason: None,
@@ -209,7 +206,7 @@ pub fn accepted(event: entity::webhook_event::Model) -> Model {
     Model {
         id: event.id,
         received_at: event.created_at,
-        provider: MERCADOPAGO.to_owned(),
+        provider: event.provider,
         tenant_id: Some(event.tenant_id),
         outcome: DeliveryOutcome::Accepted.as_str().to_owned(),
         reason: None,

@@ -85,7 +85,11 @@ impl TenantDirectory {
         let found = self.opened(accounts::get(&self.db, id).await?)?;
         for account in found.iter().flat_map(|t| &t.accounts) {
             if let Some(account_id) = &account.account_id {
-                remember(&self.by_account, (account.provider, account_id.clone()), Some(id));
+                remember(
+                    &self.by_account,
+                    (account.provider, account_id.clone()),
+                    Some(id),
+                );
             }
         }
         remember(&self.by_id, id, found.clone());

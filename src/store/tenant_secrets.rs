@@ -62,7 +62,11 @@ impl Stored {
     }
 
     /// Writes `values` (in [`Row`]'s order) back to the row.
-    async fn save(&self, db: &impl ConnectionTrait, values: Vec<Option<String>>) -> Result<(), DbErr> {
+    async fn save(
+        &self,
+        db: &impl ConnectionTrait,
+        values: Vec<Option<String>>,
+    ) -> Result<(), DbErr> {
         let mut values = values.into_iter();
         let mut next = || values.next().flatten();
         match self.row {
@@ -113,10 +117,12 @@ async fn stored(db: &impl ConnectionTrait) -> Result<Vec<Stored>, DbErr> {
         row: Row::Tenant(id),
         values: vec![ghl],
     });
-    let accounts = accounts.into_iter().map(|(id, access, refresh, webhook)| Stored {
-        row: Row::Account(id),
-        values: vec![Some(access), refresh, webhook],
-    });
+    let accounts = accounts
+        .into_iter()
+        .map(|(id, access, refresh, webhook)| Stored {
+            row: Row::Account(id),
+            values: vec![Some(access), refresh, webhook],
+        });
     Ok(tenants.chain(accounts).collect())
 }
 
@@ -149,7 +155,8 @@ pub async fn prepare(
             }
         }
         if secrets.has_key() && row.values().any(|v| !is_sealed(v)) {
-            row.save(&txn, row.resealed(secrets, secrets, true)?).await?;
+            row.save(&txn, row.resealed(secrets, secrets, true)?)
+                .await?;
         }
     }
     txn.commit().await?;

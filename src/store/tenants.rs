@@ -9,8 +9,7 @@ use entity::tenant::{self, ActiveModel, Entity as Tenant, Model};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter,
-    TransactionTrait,
+    QueryFilter, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -135,7 +134,9 @@ pub async fn create(
         updated_at: Set(now),
     };
     let duplicate = || TenantError::Duplicate(new.mp_user_id.clone().unwrap_or_default());
-    let txn = db.begin_with_options(super::db::write_transaction()).await?;
+    let txn = db
+        .begin_with_options(super::db::write_transaction())
+        .await?;
     let tenant = tenant.insert(&txn).await?;
     let account = account
         .insert(&txn)
@@ -158,7 +159,9 @@ pub async fn update(
     patch: TenantPatch,
     global_secret: bool,
 ) -> Result<Option<(StoredTenant, Option<String>)>, TenantError> {
-    let txn = db.begin_with_options(super::db::write_transaction()).await?;
+    let txn = db
+        .begin_with_options(super::db::write_transaction())
+        .await?;
     let Some(current) = accounts::get(&txn, id).await? else {
         return Ok(None);
     };
@@ -167,7 +170,9 @@ pub async fn update(
         Some(secret) => secret.as_deref().is_some_and(|s| !s.is_empty()),
         None => mp.as_ref().is_some_and(|a| a.webhook_secret.is_some()),
     };
-    let allow_unsigned = patch.allow_unsigned.unwrap_or(current.tenant.allow_unsigned);
+    let allow_unsigned = patch
+        .allow_unsigned
+        .unwrap_or(current.tenant.allow_unsigned);
     if !secret_applies && !global_secret && !allow_unsigned {
         return Err(TenantError::Invalid(
             "no webhook secret would apply to this tenant".into(),
@@ -192,7 +197,10 @@ pub async fn update(
     let duplicate = || TenantError::Duplicate(patch.mp_user_id.clone().unwrap_or_default());
     if changed {
         account.updated_at = Set(now);
-        account.save(&txn).await.map_err(|e| unique_or(e, duplicate))?;
+        account
+            .save(&txn)
+            .await
+            .map_err(|e| unique_or(e, duplicate))?;
     }
     txn.commit().await?;
     let updated = accounts::get(db, id).await?.ok_or(DbErr::RecordNotFound(

@@ -13,12 +13,11 @@ use crate::utils::cluster::postgres;
 async fn tenant(pool: &PgPool, n: u32) -> Uuid {
     let id = Uuid::now_v7();
     sqlx::query(
-        "INSERT INTO tenants (id, name, mp_user_id, mp_access_token, admin_token_hash, created_at, updated_at)
-         VALUES ($1, $2, $3, 'token', $4, now(), now())",
+        "INSERT INTO tenants (id, name, admin_token_hash, created_at, updated_at)
+         VALUES ($1, $2, $3, now(), now())",
     )
     .bind(id)
     .bind(format!("shop {n}"))
-    .bind(format!("9000{n}"))
     .bind(format!("hash-{n}"))
     .execute(pool)
     .await

@@ -108,16 +108,25 @@ async fn fill(db: &DatabaseConnection, seal: &SecretBox, now: DateTime<Utc>) -> 
             ("name", old.name.into()),
             ("mp_user_id", seller.into()),
             ("mp_access_token", seal.seal(old.access_token).into()),
-            ("mp_webhook_secret", old.own_secret.map(|s| seal.seal(s)).into()),
+            (
+                "mp_webhook_secret",
+                old.own_secret.map(|s| seal.seal(s)).into(),
+            ),
             ("allow_unsigned", false.into()),
             ("ghl_api_key", Some(seal.seal("ghl-key")).into()),
             ("ghl_location_id", Some("loc-1").into()),
             ("ghl_tag", Some(format!("tag-{}", old.name)).into()),
-            ("admin_token_hash", hash_token(&format!("cbt_old_{n}")).into()),
+            (
+                "admin_token_hash",
+                hash_token(&format!("cbt_old_{n}")).into(),
+            ),
             ("created_at", now.into()),
             ("updated_at", now.into()),
             ("mp_connection", old.connection.into()),
-            ("mp_refresh_token", old.refresh_token.map(|t| seal.seal(t)).into()),
+            (
+                "mp_refresh_token",
+                old.refresh_token.map(|t| seal.seal(t)).into(),
+            ),
             ("mp_token_expires_at", expires.into()),
             ("mp_last_error", old.last_error.into()),
             ("mp_connected_at", old.connected.then_some(now).into()),
@@ -128,42 +137,54 @@ async fn fill(db: &DatabaseConnection, seal: &SecretBox, now: DateTime<Utc>) -> 
     for (n, tenant) in ids.iter().take(2).enumerate() {
         let (event, payment_row, order) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
         let mp_payment = format!("90{n}");
-        insert(db, "orders", vec![
-            ("id", order.into()),
-            ("tenant_id", (*tenant).into()),
-            ("amount", 100.0.into()),
-            ("currency", "ARS".into()),
-            ("description", "old order".into()),
-            ("status", "PAID".into()),
-            ("created_at", now.into()),
-            ("updated_at", now.into()),
-        ])
+        insert(
+            db,
+            "orders",
+            vec![
+                ("id", order.into()),
+                ("tenant_id", (*tenant).into()),
+                ("amount", 100.0.into()),
+                ("currency", "ARS".into()),
+                ("description", "old order".into()),
+                ("status", "PAID".into()),
+                ("created_at", now.into()),
+                ("updated_at", now.into()),
+            ],
+        )
         .await;
-        insert(db, "payments", vec![
-            ("id", payment_row.into()),
-            ("tenant_id", (*tenant).into()),
-            ("mp_payment_id", mp_payment.clone().into()),
-            ("status", "APPROVED".into()),
-            ("mp_status", "approved".into()),
-            ("order_id", Some(order).into()),
-            ("raw", json!({ "id": mp_payment }).into()),
-            ("created_at", now.into()),
-            ("updated_at", now.into()),
-        ])
+        insert(
+            db,
+            "payments",
+            vec![
+                ("id", payment_row.into()),
+                ("tenant_id", (*tenant).into()),
+                ("mp_payment_id", mp_payment.clone().into()),
+                ("status", "APPROVED".into()),
+                ("mp_status", "approved".into()),
+                ("order_id", Some(order).into()),
+                ("raw", json!({ "id": mp_payment }).into()),
+                ("created_at", now.into()),
+                ("updated_at", now.into()),
+            ],
+        )
         .await;
-        insert(db, "webhook_events", vec![
-            ("id", event.into()),
-            ("tenant_id", (*tenant).into()),
-            ("notification_id", format!("old-{n}").into()),
-            ("webhook_type", "payment".into()),
-            ("action", "payment.updated".into()),
-            ("mp_payment_id", mp_payment.into()),
-            ("payment_id", Some(payment_row).into()),
-            ("raw_payload", json!({ "type": "payment" }).into()),
-            ("status", "success".into()),
-            ("max_attempts", 5.into()),
-            ("created_at", now.into()),
-        ])
+        insert(
+            db,
+            "webhook_events",
+            vec![
+                ("id", event.into()),
+                ("tenant_id", (*tenant).into()),
+                ("notification_id", format!("old-{n}").into()),
+                ("webhook_type", "payment".into()),
+                ("action", "payment.updated".into()),
+                ("mp_payment_id", mp_payment.into()),
+                ("payment_id", Some(payment_row).into()),
+                ("raw_payload", json!({ "type": "payment" }).into()),
+                ("status", "success".into()),
+                ("max_attempts", 5.into()),
+                ("created_at", now.into()),
+            ],
+        )
         .await;
     }
     ids
@@ -202,7 +223,10 @@ async fn tenants_of_the_old_schema_migrate_with_their_secrets_and_keep_being_ser
     let seal = SecretBox::from_base64(&key()).expect("key");
     let now = Utc::now();
     let (db, ids) = old_database(&seal, now).await;
-    let overrides = [("secret_key", key()), ("mp_webhook_secret", PLATFORM_SECRET.into())];
+    let overrides = [
+        ("secret_key", key()),
+        ("mp_webhook_secret", PLATFORM_SECRET.into()),
+    ];
     let overrides: Vec<(&str, &str)> = overrides.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let app = TestApp::spawn_on(db, &overrides).await;
 
@@ -242,10 +266,17 @@ async fn assert_secrets_open(app: &TestApp, seal: &SecretBox, ids: &[Uuid]) {
             .expect("read")
             .expect("the MercadoPago account");
         assert!(account.access_token.starts_with("enc:v1:"), "still sealed");
-        assert_eq!(seal.open(&account.access_token).ok().as_deref(), Some(old.access_token));
-        let refresh = seal.open_optional(account.refresh_token.as_deref()).expect("opens");
+        assert_eq!(
+            seal.open(&account.access_token).ok().as_deref(),
+            Some(old.access_token)
+        );
+        let refresh = seal
+            .open_optional(account.refresh_token.as_deref())
+            .expect("opens");
         assert_eq!(refresh.as_deref(), old.refresh_token);
-        let secret = seal.open_optional(account.webhook_secret.as_deref()).expect("opens");
+        let secret = seal
+            .open_optional(account.webhook_secret.as_deref())
+            .expect("opens");
         assert_eq!(secret.as_deref(), old.own_secret);
         assert_eq!(account.connected_at.is_some(), old.connected);
     }
@@ -253,12 +284,25 @@ async fn assert_secrets_open(app: &TestApp, seal: &SecretBox, ids: &[Uuid]) {
 
 async fn assert_rows_kept(app: &TestApp) {
     let db = &app.state.services.db;
-    let events = entity::webhook_event::Entity::find().all(db).await.expect("events");
+    let events = entity::webhook_event::Entity::find()
+        .all(db)
+        .await
+        .expect("events");
     assert_eq!(events.len(), 2, "no event lost to a cascade");
     assert!(events.iter().all(|e| e.provider == "mercadopago"));
-    let payments = entity::payment::Entity::find().count(db).await.expect("payments");
-    let orders = entity::order::Entity::find().count(db).await.expect("orders");
-    assert_eq!((payments, orders), (2, 2), "no payment or order lost to a cascade");
+    let payments = entity::payment::Entity::find()
+        .count(db)
+        .await
+        .expect("payments");
+    let orders = entity::order::Entity::find()
+        .count(db)
+        .await
+        .expect("orders");
+    assert_eq!(
+        (payments, orders),
+        (2, 2),
+        "no payment or order lost to a cascade"
+    );
 }
 
 async fn assert_old_admin_tokens_work(app: &TestApp, ids: &[Uuid]) {

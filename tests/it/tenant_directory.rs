@@ -18,10 +18,18 @@ async fn a_tenant_found_by_seller_and_by_id_is_one_copy_and_changes_are_seen() {
     let id = TenantId(tenant.id.parse().expect("a uuid"));
     let directory = &app.state.services.directory;
 
-    let by_seller = directory.find(MP, "7001").await.expect("read").expect("found");
+    let by_seller = directory
+        .find(MP, "7001")
+        .await
+        .expect("read")
+        .expect("found");
     let by_id = directory.get(id).await.expect("read").expect("found");
     assert!(Arc::ptr_eq(&by_seller, &by_id), "one copy of the tenant");
-    let again = directory.find(MP, "7001").await.expect("read").expect("found");
+    let again = directory
+        .find(MP, "7001")
+        .await
+        .expect("read")
+        .expect("found");
     assert!(Arc::ptr_eq(&by_seller, &again), "answered from the cache");
     assert!(directory.find(MP, "7999").await.expect("read").is_none());
 
@@ -38,7 +46,11 @@ async fn a_tenant_found_by_seller_and_by_id_is_one_copy_and_changes_are_seen() {
         Some("vip"),
         "the change is seen at once"
     );
-    let found = directory.find(MP, "7001").await.expect("read").expect("found");
+    let found = directory
+        .find(MP, "7001")
+        .await
+        .expect("read")
+        .expect("found");
     assert!(
         Arc::ptr_eq(&changed, &found),
         "still one copy after the change"

@@ -26,14 +26,26 @@ impl Steps<'_> {
 }
 
 /// The tenant's account at the provider `event` came from, if its connection lets it be used.
-pub fn account<'t>(tenant: &'t Tenant, event: &webhook_event::Model) -> Result<&'t Account, Failure> {
+pub fn account<'t>(
+    tenant: &'t Tenant,
+    event: &webhook_event::Model,
+) -> Result<&'t Account, Failure> {
     let Some(provider) = Provider::from_key(&event.provider) else {
-        let message = format!("the event came from a provider this server does not know ({})", event.provider);
-        return Err(Failure::permanent(message, json!({ "provider": event.provider })));
+        let message = format!(
+            "the event came from a provider this server does not know ({})",
+            event.provider
+        );
+        return Err(Failure::permanent(
+            message,
+            json!({ "provider": event.provider }),
+        ));
     };
     let Some(account) = tenant.account(provider) else {
         let message = format!("the tenant has no {} account any more", provider.name());
-        return Err(Failure::permanent(message, json!({ "service": provider.key() })));
+        return Err(Failure::permanent(
+            message,
+            json!({ "service": provider.key() }),
+        ));
     };
     usable(account)?;
     Ok(account)

@@ -114,11 +114,7 @@ impl Steps<'_> {
     }
 
     /// A payment fetched and checked to be the tenant's, as a change with nothing added yet.
-    async fn checked_payment(
-        &self,
-        account: &Account,
-        id: String,
-    ) -> Result<PaymentChange, Stop> {
+    async fn checked_payment(&self, account: &Account, id: String) -> Result<PaymentChange, Stop> {
         let (providers, provider) = (&self.svc.providers, account.provider);
         let snapshot = self
             .with_token(account, |token| {
@@ -132,11 +128,7 @@ impl Steps<'_> {
 
     /// A provider call under the tenant's limiter and lease, with its token; a refused OAuth
     /// token is refreshed once and the call made again.
-    async fn with_token<T, F, Fut>(
-        &self,
-        account: &Account,
-        call: F,
-    ) -> Result<T, Stop>
+    async fn with_token<T, F, Fut>(&self, account: &Account, call: F) -> Result<T, Stop>
     where
         F: Fn(String) -> Fut,
         Fut: Future<Output = Result<T, Failure>>,
