@@ -5,15 +5,14 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{EventId, TenantId};
 
 /// `webhookEventUpdated` data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEventUpdated {
-    pub id: Uuid,
+    pub id: EventId,
     pub status: String,
     pub attempts: i32,
     pub max_attempts: i32,
@@ -27,7 +26,7 @@ pub struct WebhookEventUpdated {
 impl From<&entity::webhook_event::Model> for WebhookEventUpdated {
     fn from(event: &entity::webhook_event::Model) -> Self {
         Self {
-            id: event.id,
+            id: EventId(event.id),
             status: event.status.clone(),
             attempts: event.attempts,
             max_attempts: event.max_attempts,

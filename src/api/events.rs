@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::access::TenantAccess;
 use super::page::PageOut;
-use crate::domain::{EventStatus, ResourceKind, TenantId};
+use crate::domain::{EventId, EventStatus, ResourceKind, TenantId};
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
 use crate::store::search::{self, Filter};
@@ -275,7 +275,7 @@ pub(crate) async fn read(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let id = super::input::parse_id(&path.1, "event")?;
+    let id = EventId(super::input::parse_id(&path.1, "event")?);
     let db = &state.services.db;
     let event = events::get(db, access.0, id)
         .await?
@@ -303,7 +303,7 @@ pub(crate) async fn retry(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let tenant = access.0;
-    let id = super::input::parse_id(&path.1, "event")?;
+    let id = EventId(super::input::parse_id(&path.1, "event")?);
     let db = &state.services.db;
     let fresh = state.services.config.retry_schedule.attempts();
     let Some(event) = events::requeue(db, tenant, id, fresh).await? else {
@@ -315,7 +315,7 @@ pub(crate) async fn retry(
             current.status
         )));
     };
-    queue_now(&state, tenant, event.id);
+    queue_now(&state, tenant, id);
     tracing::info!(%tenant, event = %event.id, "manual retry");
     Ok(HttpResponse::Accepted().json(EventOut::from(event)))
 }
@@ -339,7 +339,7 @@ pub(crate) async fn retry_failed(
     }))
 }
 
-fn queue_now(state: &AppState, tenant: TenantId, event_id: Uuid) {
+fn queue_now(state: &AppState, tenant: TenantId, event_id: EventId) {
     state.supervisor.do_send(Enqueue {
         tenant,
         event_id,

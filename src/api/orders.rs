@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::access::TenantAccess;
 use super::page::{PageIn, PageOut};
-use crate::domain::TenantId;
+use crate::domain::{OrderId, TenantId};
 use crate::error::{AppError, ErrorBody};
 use crate::provider::{CheckoutOrder, Provider};
 use crate::state::AppState;
@@ -179,7 +179,7 @@ pub(crate) async fn read(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let id = super::input::parse_id(&path.1, "order")?;
+    let id = OrderId(super::input::parse_id(&path.1, "order")?);
     let order = orders::get(&state.services.db, access.0, id)
         .await?
         .ok_or(AppError::NotFound("order"))?;

@@ -21,7 +21,7 @@ use sqlx::postgres::{PgListener, PgPool};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{EventId, TenantId};
 use crate::publish::{StatusPublisher, StatusUpdate};
 use crate::store::cluster as store;
 use crate::tenant::TenantSupervisor;
@@ -50,7 +50,7 @@ impl WorkAnnouncer {
 }
 
 impl AnnounceWork for WorkAnnouncer {
-    fn announce(&self, tenant: TenantId, event: Uuid) {
+    fn announce(&self, tenant: TenantId, event: EventId) {
         let _ = self.queue.send(format!("{tenant}:{event}"));
     }
 }
@@ -189,11 +189,11 @@ fn dispatch(to: &Receivers, channel: &str, payload: &str) {
     }
 }
 
-fn parse_work(item: &str) -> Option<(TenantId, Uuid)> {
+fn parse_work(item: &str) -> Option<(TenantId, EventId)> {
     let (tenant, event) = item.split_once(':')?;
     Some((
         TenantId(Uuid::parse_str(tenant).ok()?),
-        Uuid::parse_str(event).ok()?,
+        EventId(Uuid::parse_str(event).ok()?),
     ))
 }
 
@@ -218,7 +218,10 @@ mod tests {
     #[test]
     fn work_items_are_tenant_and_event_ids() {
         let (t, e) = (Uuid::now_v7(), Uuid::now_v7());
-        assert_eq!(parse_work(&format!("{t}:{e}")), Some((TenantId(t), e)));
+        assert_eq!(
+            parse_work(&format!("{t}:{e}")),
+            Some((TenantId(t), EventId(e)))
+        );
         assert_eq!(parse_work("garbage"), None);
         assert_eq!(parse_work(&format!("{t}:nope")), None);
     }

@@ -7,6 +7,7 @@
 mod connection;
 mod delivery;
 mod failure;
+mod ids;
 mod notification;
 mod order_state;
 mod payment;
@@ -19,6 +20,7 @@ mod tenant;
 pub use connection::{MpConnection, RECONNECT};
 pub use delivery::DeliveryOutcome;
 pub use failure::Failure;
+pub use ids::{EventId, OrderId, PaymentId, TenantId};
 pub use notification::{BodyError, Classified, Notification, ResourceKind, Topic};
 pub use order_state::{OrderMove, OrderStatus, plan_order_move};
 pub use payment::{PaymentSnapshot, normalize_id};
@@ -27,20 +29,6 @@ pub use resources::{ClaimSnapshot, DisputeSnapshot, OrderSnapshot};
 pub use retry::RetrySchedule;
 pub use status::{EventStatus, PaymentStatus};
 pub use tenant::{Account, GhlSettings, Tenant};
-
-/// A tenant's id. Store functions that read tenant data take one, so a query cannot forget to
-/// scope itself to a tenant.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(transparent)]
-pub struct TenantId(pub uuid::Uuid);
-
-impl std::fmt::Display for TenantId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
 
 /// A text with nothing but blanks in it: Unicode white space and the information separators
 /// U+001C–U+001F. The same characters the API's schemas leave out with the pattern `\S` (a

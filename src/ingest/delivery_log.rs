@@ -20,7 +20,7 @@ use actix_web::{HttpRequest, ResponseError};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
 
-use crate::domain::{DeliveryOutcome, TenantId};
+use crate::domain::{DeliveryOutcome, EventId, TenantId};
 use crate::error::AppError;
 use crate::provider::Provider;
 use crate::store::deliveries::NewDelivery;
@@ -164,7 +164,7 @@ impl Draft {
 /// How a request ended, as the delivery log needs it.
 pub enum Finished {
     Ignored(String),
-    Stored { duplicate: bool, event: uuid::Uuid },
+    Stored { duplicate: bool, event: EventId },
 }
 
 fn refusal(err: &AppError) -> DeliveryOutcome {

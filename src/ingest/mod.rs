@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use crate::domain::{Classified, EventStatus, Notification, Tenant, TenantId, Topic};
+use crate::domain::{Classified, EventId, EventStatus, Notification, Tenant, TenantId, Topic};
 use crate::error::{AppError, ErrorBody};
 use crate::provider::{Delivery, Provider};
 use crate::publish::{StatusUpdate, WebhookEventUpdated};
@@ -31,8 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// What ingest decided, before it becomes an HTTP answer.
 enum Outcome {
-    Accepted(Uuid),
-    Duplicate(Uuid),
+    Accepted(EventId),
+    Duplicate(EventId),
     Ignored(String),
 }
 
@@ -48,7 +48,7 @@ impl Outcome {
     fn into_response(self) -> HttpResponse {
         let label = self.label().to_owned();
         let (event_id, reason) = match self {
-            Outcome::Accepted(id) | Outcome::Duplicate(id) => (Some(id), None),
+            Outcome::Accepted(id) | Outcome::Duplicate(id) => (Some(id.0), None),
             Outcome::Ignored(reason) => (None, Some(reason)),
         };
         HttpResponse::Ok().json(WebhookOut {
@@ -264,7 +264,7 @@ async fn record_connection_notice(
 /// The `webhookEventUpdated` of a freshly stored event, so dashboards see it before processing.
 fn pending_update(new: &NewEvent) -> WebhookEventUpdated {
     WebhookEventUpdated {
-        id: Uuid::nil(),
+        id: EventId(Uuid::nil()),
         status: EventStatus::Pending.as_str().into(),
         attempts: 0,
         max_attempts: new.max_attempts,

@@ -6,10 +6,9 @@ use entity::event_attempt::{ActiveModel, Column, Entity as Attempt, Model};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::Value;
-use uuid::Uuid;
 
 use super::run::{self, Run};
-use crate::domain::TenantId;
+use crate::domain::{EventId, TenantId};
 
 /// How much of a failure's details an attempt keeps.
 const DETAILS_EXCERPT_CHARS: usize = 1_000;
@@ -67,7 +66,7 @@ pub async fn insert_many(db: &impl Run, rows: Vec<ActiveModel>) -> Result<(), Db
 pub async fn of_event(
     db: &impl ConnectionTrait,
     tenant: TenantId,
-    event: Uuid,
+    event: EventId,
 ) -> Result<Vec<Model>, DbErr> {
     Attempt::find()
         .filter(Column::TenantId.eq(tenant.0))

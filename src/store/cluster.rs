@@ -11,6 +11,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::run::Run;
+use crate::domain::EventId;
 
 /// "Node `n` is alive": a heartbeat younger than the lease, and either the session it heartbeats
 /// on still exists or the heartbeat is younger than the crash grace. So a killed process is dead
@@ -293,7 +294,7 @@ pub async fn held_leases(
 /// A pending event as a tenant actor pulls it.
 #[derive(Debug, Clone, Copy)]
 pub struct PendingEvent {
-    pub id: Uuid,
+    pub id: EventId,
     pub seq: i64,
     pub next_retry_at: Option<DateTime<Utc>>,
     /// A fraud alert: queued ahead of the tenant's others (SPEC §17).
@@ -346,7 +347,7 @@ pub async fn pending_after_many(
             .and_then(|i| answers.get_mut(i))
             .ok_or_else(|| sqlx::Error::Protocol(format!("pull number {n} out of range")))?;
         slot.push(PendingEvent {
-            id,
+            id: EventId(id),
             seq,
             next_retry_at,
             urgent,

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::accounts::{self, AccountRow};
 use super::events::{self, NewEvent, Stored};
-use crate::domain::{MpConnection, Provider, TenantId};
+use crate::domain::{EventId, MpConnection, Provider, TenantId};
 
 /// The provider whose connections these are: OAuth is MercadoPago's today.
 const PROVIDER: Provider = Provider::MercadoPago;
@@ -207,7 +207,7 @@ pub async fn record_notice(
     let stored = stored
         .first()
         .copied()
-        .unwrap_or(Stored::Duplicate(Uuid::nil()));
+        .unwrap_or(Stored::Duplicate(EventId(Uuid::nil())));
     let Stored::Accepted(id) = stored else {
         return Ok(stored);
     };

@@ -17,7 +17,7 @@ use super::events::NewEvent;
 use super::page::{self, Page, PageQuery};
 use super::run::{self, Run};
 use super::search::id_floor;
-use crate::domain::{DeliveryOutcome, TenantId};
+use crate::domain::{DeliveryOutcome, EventId, TenantId};
 
 /// A delivery as ingest saw it. For a webhook handed to the writer, `outcome` and `event_id` are
 /// set by the cycle that stores its event (accepted or duplicate).
@@ -37,7 +37,7 @@ pub struct NewDelivery {
     pub request_id: Option<String>,
     pub remote_addr: Option<String>,
     pub body_bytes: usize,
-    pub event_id: Option<Uuid>,
+    pub event_id: Option<EventId>,
     /// Kept only when the outcome keeps bodies and the tenant is known (see [`NewDelivery::row`]).
     pub body: Option<Value>,
 }
@@ -45,7 +45,7 @@ pub struct NewDelivery {
 impl NewDelivery {
     /// The row of a webhook found to be a duplicate of event `id`: what the event was built
     /// from, and its own body.
-    pub fn duplicate_of(event: &NewEvent, id: Uuid) -> Self {
+    pub fn duplicate_of(event: &NewEvent, id: EventId) -> Self {
         let received = event.received.as_ref();
         Self {
             received_at: chrono::Utc::now(),
@@ -83,7 +83,7 @@ impl NewDelivery {
             remote_addr: Set(self.remote_addr.clone()),
             body_bytes: Set(i64::try_from(self.body_bytes).unwrap_or(i64::MAX)),
             ack_ms: Set(i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX)),
-            event_id: Set(self.event_id),
+            event_id: Set(self.event_id.map(Uuid::from)),
             body: Set(self.body.clone().filter(|_| keep_body)),
         }
     }

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::run::{self, Run};
-use crate::domain::{EventStatus, Provider, ResourceKind, TenantId};
+use crate::domain::{EventId, EventStatus, PaymentId, Provider, ResourceKind, TenantId};
 
 pub struct NewEvent {
     pub tenant_id: TenantId,
@@ -67,8 +67,8 @@ impl EventResource {
 /// of concurrent deliveries of one notification exactly one is `Accepted`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
-    Accepted(Uuid),
-    Duplicate(Uuid),
+    Accepted(EventId),
+    Duplicate(EventId),
 }
 
 /// The row of a freshly accepted event.
@@ -149,9 +149,9 @@ pub async fn insert_batch(db: &impl Run, batch: &[NewEvent]) -> Result<Vec<Store
             let candidate = candidate_of[key];
             let stored_id = existing.get(key).copied().unwrap_or(ids[candidate]);
             if candidate == index && stored_id == ids[candidate] {
-                Stored::Accepted(stored_id)
+                Stored::Accepted(EventId(stored_id))
             } else {
-                Stored::Duplicate(stored_id)
+                Stored::Duplicate(EventId(stored_id))
             }
         })
         .collect())
@@ -183,7 +183,7 @@ async fn existing_ids(
 }
 
 /// An event that needs no processing (a connection notice): `success` at once, no attempt made.
-pub async fn mark_handled(db: &impl Run, id: Uuid) -> Result<(), DbErr> {
+pub async fn mark_handled(db: &impl Run, id: EventId) -> Result<(), DbErr> {
     let done = Event::update_many()
         .col_expr(Column::Status, Expr::value(EventStatus::Success.as_str()))
         .col_expr(Column::Processed, Expr::value(true))
@@ -197,23 +197,23 @@ pub async fn mark_handled(db: &impl Run, id: Uuid) -> Result<(), DbErr> {
 /// Moves a `pending` event to `processing` and counts the attempt. `None` when the event is not
 /// pending any more (already done, failed, or claimed by someone else), so a stale queue entry
 /// never processes an event twice.
-pub async fn claim(db: &impl Run, id: Uuid) -> Result<Option<Model>, DbErr> {
+pub async fn claim(db: &impl Run, id: EventId) -> Result<Option<Model>, DbErr> {
     Ok(super::many::claim_many(db, &[id]).await?.remove(&id))
 }
 
 pub async fn mark_success(
     db: &impl Run,
-    id: Uuid,
-    payment_id: Option<Uuid>,
+    id: EventId,
+    payment_id: Option<PaymentId>,
     processing_ms: i64,
 ) -> Result<Model, DbErr> {
     let row = ActiveModel {
-        id: Unchanged(id),
+        id: Unchanged(id.0),
         status: Set(EventStatus::Success.as_str().into()),
         processed: Set(true),
         processed_at: Set(Some(Utc::now())),
         processing_ms: Set(Some(processing_ms)),
-        payment_id: Set(payment_id),
+        payment_id: Set(payment_id.map(Uuid::from)),
         last_error: Set(None),
         error_details: Set(None),
         next_retry_at: Set(None),
@@ -247,9 +247,9 @@ pub async fn last_version_processed(
 }
 
 /// A success that fetched nothing keeps why in `last_error` ("superseded by version N").
-pub async fn note_success(db: &impl Run, id: Uuid, note: &str) -> Result<Model, DbErr> {
+pub async fn note_success(db: &impl Run, id: EventId, note: &str) -> Result<Model, DbErr> {
     let row = ActiveModel {
-        id: Unchanged(id),
+        id: Unchanged(id.0),
         last_error: Set(Some(note.to_owned())),
         ..Default::default()
     };
@@ -258,7 +258,7 @@ pub async fn note_success(db: &impl Run, id: Uuid, note: &str) -> Result<Model, 
 
 /// A claimed event that was not processed goes back to `pending` with its claim's attempt
 /// uncounted. Only a `processing` event moves; anything else is left as it is.
-pub async fn release(db: &impl Run, id: Uuid) -> Result<(), DbErr> {
+pub async fn release(db: &impl Run, id: EventId) -> Result<(), DbErr> {
     let release = Event::update_many()
         .col_expr(Column::Status, Expr::value(EventStatus::Pending.as_str()))
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1))
@@ -271,7 +271,7 @@ pub async fn release(db: &impl Run, id: Uuid) -> Result<(), DbErr> {
 /// Records a failed attempt: `pending` again with `next_retry_at`, or `failed` when `None`.
 pub async fn mark_attempt_failed(
     db: &impl Run,
-    id: Uuid,
+    id: EventId,
     next_retry_at: Option<DateTime<Utc>>,
     last_error: String,
     error_details: Value,
@@ -282,7 +282,7 @@ pub async fn mark_attempt_failed(
         None => EventStatus::Failed,
     };
     let row = ActiveModel {
-        id: Unchanged(id),
+        id: Unchanged(id.0),
         status: Set(status.as_str().into()),
         next_retry_at: Set(next_retry_at),
         last_error: Set(Some(last_error)),
@@ -296,9 +296,9 @@ pub async fn mark_attempt_failed(
 pub async fn get(
     db: &impl ConnectionTrait,
     tenant: TenantId,
-    id: Uuid,
+    id: EventId,
 ) -> Result<Option<Model>, DbErr> {
-    Event::find_by_id(id)
+    Event::find_by_id(id.0)
         .filter(Column::TenantId.eq(tenant.0))
         .one(db)
         .await
@@ -310,7 +310,7 @@ pub async fn get(
 pub async fn requeue(
     db: &impl ConnectionTrait,
     tenant: TenantId,
-    id: Uuid,
+    id: EventId,
     fresh_attempts: i32,
 ) -> Result<Option<Model>, DbErr> {
     let requeued = requeue_where(fresh_attempts)
@@ -330,7 +330,7 @@ pub async fn requeue_failed(
     db: &impl ConnectionTrait,
     tenant: TenantId,
     fresh_attempts: i32,
-) -> Result<Vec<Uuid>, DbErr> {
+) -> Result<Vec<EventId>, DbErr> {
     requeue_failed_matching(db, tenant, None, fresh_attempts).await
 }
 
@@ -341,7 +341,7 @@ pub async fn requeue_failed_because(
     tenant: TenantId,
     reason: &str,
     fresh_attempts: i32,
-) -> Result<Vec<Uuid>, DbErr> {
+) -> Result<Vec<EventId>, DbErr> {
     let ending = Column::LastError.like(format!("%{reason}"));
     requeue_failed_matching(db, tenant, Some(ending), fresh_attempts).await
 }
@@ -351,7 +351,7 @@ async fn requeue_failed_matching(
     tenant: TenantId,
     also: Option<sea_orm::sea_query::SimpleExpr>,
     fresh_attempts: i32,
-) -> Result<Vec<Uuid>, DbErr> {
+) -> Result<Vec<EventId>, DbErr> {
     let mut select = Event::find()
         .select_only()
         .column(Column::Id)
@@ -362,14 +362,14 @@ async fn requeue_failed_matching(
     }
     let failed: Vec<Uuid> = select.order_by_asc(Column::Id).into_tuple().all(db).await?;
     if failed.is_empty() {
-        return Ok(failed);
+        return Ok(Vec::new());
     }
     requeue_where(fresh_attempts)
         .filter(Column::Id.is_in(failed.clone()))
         .filter(Column::Status.eq(EventStatus::Failed.as_str()))
         .exec(db)
         .await?;
-    Ok(failed)
+    Ok(failed.into_iter().map(EventId).collect())
 }
 
 fn requeue_where(fresh_attempts: i32) -> sea_orm::UpdateMany<Event> {
@@ -388,7 +388,7 @@ fn requeue_where(fresh_attempts: i32) -> sea_orm::UpdateMany<Event> {
 /// An event waiting to be processed, for recovery at start-up.
 #[derive(Debug, Clone, Copy)]
 pub struct Unfinished {
-    pub id: Uuid,
+    pub id: EventId,
     pub tenant_id: TenantId,
     pub next_retry_at: Option<DateTime<Utc>>,
     /// A fraud alert: processed ahead of the tenant's other pending events.
@@ -437,7 +437,7 @@ pub async fn recover_unfinished(db: &impl ConnectionTrait) -> Result<Vec<Unfinis
     Ok(rows
         .into_iter()
         .map(|(id, tenant, next_retry_at, resource)| Unfinished {
-            id,
+            id: EventId(id),
             tenant_id: TenantId(tenant),
             next_retry_at,
             urgent: is_urgent(&resource),

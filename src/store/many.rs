@@ -19,11 +19,11 @@ use super::payments::StoredPayment;
 use super::run::{Run, returning, returning_columns};
 use uuid::Uuid;
 
-use crate::domain::EventStatus;
+use crate::domain::{EventId, EventStatus, PaymentId};
 
 /// Moves every `pending` event of `ids` to `processing` and counts the attempt; answers the rows
 /// it moved (an id missing from the answer was not pending any more).
-pub async fn claim_many(db: &impl Run, ids: &[Uuid]) -> Result<HashMap<Uuid, Model>, DbErr> {
+pub async fn claim_many(db: &impl Run, ids: &[EventId]) -> Result<HashMap<EventId, Model>, DbErr> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -41,7 +41,7 @@ pub async fn claim_many(db: &impl Run, ids: &[Uuid]) -> Result<HashMap<Uuid, Mod
         .filter(pending_without_its_index())
         .into_query();
     let claimed: Vec<Model> = returning(db, claim).await?;
-    Ok(claimed.into_iter().map(|m| (m.id, m)).collect())
+    Ok(claimed.into_iter().map(|m| (EventId(m.id), m)).collect())
 }
 
 /// `status || '' = 'pending'`: the same test as `status = 'pending'`, but no index can serve it.
@@ -56,9 +56,9 @@ fn pending_without_its_index() -> sea_orm::sea_query::SimpleExpr {
 
 /// One event to mark `success`.
 pub struct Success {
-    pub event: Uuid,
+    pub event: EventId,
     /// `None`: an attempt that stored no payment (an order without payments, a superseded one).
-    pub payment: Option<Uuid>,
+    pub payment: Option<PaymentId>,
     pub processing_ms: i64,
 }
 
@@ -71,7 +71,7 @@ const SUCCESSES_PER_STATEMENT: usize = 32;
 pub async fn mark_success_many(
     db: &impl Run,
     done: &[Success],
-) -> Result<HashMap<Uuid, Model>, DbErr> {
+) -> Result<HashMap<EventId, Model>, DbErr> {
     let mut marked = HashMap::with_capacity(done.len());
     for chunk in done.chunks(SUCCESSES_PER_STATEMENT) {
         marked.extend(mark_success_chunk(db, chunk).await?);
@@ -82,7 +82,7 @@ pub async fn mark_success_many(
 async fn mark_success_chunk(
     db: &impl Run,
     done: &[Success],
-) -> Result<HashMap<Uuid, Model>, DbErr> {
+) -> Result<HashMap<EventId, Model>, DbErr> {
     let Some(first) = done.first() else {
         return Ok(HashMap::new());
     };
@@ -106,7 +106,10 @@ async fn mark_success_chunk(
             Column::NextRetryAt,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
-        .col_expr(Column::PaymentId, by_event(|s| s.payment.into()).into())
+        .col_expr(
+            Column::PaymentId,
+            by_event(|s| s.payment.map(Uuid::from).into()).into(),
+        )
         .col_expr(
             Column::ProcessingMs,
             by_event(|s| s.processing_ms.into()).into(),
@@ -114,7 +117,7 @@ async fn mark_success_chunk(
         .filter(Column::Id.is_in(done.iter().map(|s| s.event)))
         .into_query();
     let updated: Vec<Model> = returning(db, update).await?;
-    Ok(updated.into_iter().map(|m| (m.id, m)).collect())
+    Ok(updated.into_iter().map(|m| (EventId(m.id), m)).collect())
 }
 
 /// Inserts or refreshes many payment rows in one statement (at most one per

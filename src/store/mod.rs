@@ -11,6 +11,7 @@ pub mod deliveries;
 pub mod directory;
 pub mod events;
 pub mod gate;
+pub mod ids;
 pub mod many;
 pub mod orders;
 pub mod owned_sqlite;

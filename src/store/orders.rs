@@ -5,11 +5,10 @@ use chrono::Utc;
 use entity::order::{ActiveModel, Column, Entity as Order, Model};
 use sea_orm::ActiveValue::{Set, Unchanged};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
-use uuid::Uuid;
 
 use super::page::{self, Page, PageQuery};
 use super::run::{self, Run};
-use crate::domain::{OrderMove, OrderStatus, TenantId, plan_order_move};
+use crate::domain::{OrderId, OrderMove, OrderStatus, TenantId, plan_order_move};
 
 #[derive(Debug)]
 pub struct NewOrder {
@@ -43,8 +42,8 @@ pub async fn create(
     .await
 }
 
-pub async fn get(db: &impl Run, tenant: TenantId, id: Uuid) -> Result<Option<Model>, DbErr> {
-    let query = Order::find_by_id(id).filter(Column::TenantId.eq(tenant.0));
+pub async fn get(db: &impl Run, tenant: TenantId, id: OrderId) -> Result<Option<Model>, DbErr> {
+    let query = Order::find_by_id(id.0).filter(Column::TenantId.eq(tenant.0));
     let found: Vec<Model> = run::select(db, &query).await?;
     Ok(found.into_iter().next())
 }
@@ -87,12 +86,12 @@ pub async fn apply_payment(
 /// does this (SPEC §17).
 pub async fn force_status(
     db: &impl Run,
-    id: Uuid,
+    id: OrderId,
     status: OrderStatus,
     mp_payment_id: &str,
 ) -> Result<(), DbErr> {
     let row = ActiveModel {
-        id: Unchanged(id),
+        id: Unchanged(id.0),
         status: Set(status.as_str().into()),
         mp_payment_id: Set(Some(mp_payment_id.to_owned()).filter(|p| !p.is_empty())),
         updated_at: Set(Utc::now()),
@@ -103,9 +102,9 @@ pub async fn force_status(
 }
 
 /// MercadoPago flagged a payment of this order as fraud: do not deliver.
-pub async fn flag_fraud(db: &impl Run, id: Uuid) -> Result<(), DbErr> {
+pub async fn flag_fraud(db: &impl Run, id: OrderId) -> Result<(), DbErr> {
     let row = ActiveModel {
-        id: Unchanged(id),
+        id: Unchanged(id.0),
         fraud_alert: Set(true),
         updated_at: Set(Utc::now()),
         ..Default::default()

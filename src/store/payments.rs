@@ -11,7 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::run::{self, Run};
-use crate::domain::{PaymentSnapshot, TenantId};
+use crate::domain::{OrderId, PaymentId, PaymentSnapshot, TenantId};
 
 /// What the write path reads back of a payment it stored: enough to finish the event, decide on
 /// the tag and broadcast. Not the row: reading back (and parsing again) the provider's document
@@ -28,6 +28,10 @@ pub struct StoredPayment {
 }
 
 impl StoredPayment {
+    pub fn payment_id(&self) -> PaymentId {
+        PaymentId(self.id)
+    }
+
     /// The columns it is read from.
     pub const COLUMNS: [Column; 7] = [
         Column::Id,
@@ -60,7 +64,7 @@ pub fn new_row(
     tenant: TenantId,
     mp_payment_id: &str,
     snapshot: &PaymentSnapshot,
-    order_id: Option<Uuid>,
+    order_id: Option<OrderId>,
 ) -> ActiveModel {
     let now = Utc::now();
     let mut row = ActiveModel {
@@ -78,7 +82,7 @@ pub fn new_row(
 
 /// Sets what the provider's answer decides (everything but the id, tenant, GoHighLevel fields
 /// and `created_at`).
-fn refresh(row: &mut ActiveModel, mp: &PaymentSnapshot, order_id: Option<Uuid>) {
+fn refresh(row: &mut ActiveModel, mp: &PaymentSnapshot, order_id: Option<OrderId>) {
     row.status = Set(mp.status.as_str().to_owned());
     row.mp_status = Set(mp.provider_status.clone().unwrap_or_default());
     row.status_detail = Set(mp.status_detail.clone());
@@ -91,7 +95,7 @@ fn refresh(row: &mut ActiveModel, mp: &PaymentSnapshot, order_id: Option<Uuid>) 
     row.payment_method = Set(mp.payment_method.clone());
     row.payment_type = Set(mp.payment_type.clone());
     row.external_reference = Set(mp.external_reference.clone());
-    row.order_id = Set(order_id);
+    row.order_id = Set(order_id.map(Uuid::from));
     row.date_created = Set(mp.date_created.clone());
     row.date_approved = Set(mp.date_approved.clone());
     row.date_last_updated = Set(mp.date_last_updated.clone());
@@ -105,7 +109,7 @@ pub async fn upsert(
     tenant: TenantId,
     mp_payment_id: &str,
     snapshot: &PaymentSnapshot,
-    order_id: Option<Uuid>,
+    order_id: Option<OrderId>,
 ) -> Result<Model, DbErr> {
     match get(db, tenant, mp_payment_id).await? {
         Some(found) => {
@@ -126,9 +130,9 @@ pub async fn upsert(
 }
 
 /// Records that the buyer of this payment carries the tenant's tag in GoHighLevel.
-pub async fn mark_tagged(db: &impl Run, id: Uuid, contact_id: &str) -> Result<(), DbErr> {
+pub async fn mark_tagged(db: &impl Run, id: PaymentId, contact_id: &str) -> Result<(), DbErr> {
     let row = ActiveModel {
-        id: Unchanged(id),
+        id: Unchanged(id.0),
         ghl_contact_id: Set(Some(contact_id.to_owned())),
         ghl_tagged_at: Set(Some(Utc::now())),
         ..Default::default()
@@ -139,9 +143,9 @@ pub async fn mark_tagged(db: &impl Run, id: Uuid, contact_id: &str) -> Result<()
 
 /// A fraud alert took the buyer's tag back: the payment is no longer tagged (and, flagged as
 /// fraud, is never tagged again).
-pub async fn mark_untagged(db: &impl Run, id: Uuid) -> Result<(), DbErr> {
+pub async fn mark_untagged(db: &impl Run, id: PaymentId) -> Result<(), DbErr> {
     let row = ActiveModel {
-        id: Unchanged(id),
+        id: Unchanged(id.0),
         ghl_tagged_at: Set(None),
         ..Default::default()
     };

@@ -15,13 +15,15 @@ use uuid::Uuid;
 use super::payments::StoredPayment;
 use super::run::{self, Run};
 use super::{events, orders, payments};
-use crate::domain::{OrderMove, OrderStatus, PaymentSnapshot, PaymentStatus, TenantId};
+use crate::domain::{
+    EventId, OrderId, OrderMove, OrderStatus, PaymentSnapshot, PaymentStatus, TenantId,
+};
 
 /// What one attempt writes.
 #[derive(Debug, Clone)]
 pub struct ResourceWrite {
     pub tenant: TenantId,
-    pub event_id: Uuid,
+    pub event_id: EventId,
     pub payments: Vec<PaymentChange>,
     pub order: Option<OrderChange>,
     /// The tenant tags buyers in GoHighLevel: a payment may then still need its tag added (or,
@@ -81,7 +83,7 @@ impl ResourceWrite {
 pub async fn apply(db: &impl Run, write: &ResourceWrite) -> Result<ResourceStored, DbErr> {
     let order = match &write.order {
         Some(change) => match Uuid::parse_str(&change.reference) {
-            Ok(id) => orders::get(db, write.tenant, id).await?,
+            Ok(id) => orders::get(db, write.tenant, OrderId(id)).await?,
             Err(_) => None,
         },
         None => None,
@@ -98,11 +100,11 @@ pub async fn apply(db: &impl Run, write: &ResourceWrite) -> Result<ResourceStore
     let finished = match due {
         true => None,
         false => {
-            let payment = stored.first().map(|(p, _)| p.id);
+            let payment = stored.first().map(|(p, _)| p.payment_id());
             let done =
                 events::mark_success(db, write.event_id, payment, write.processing_ms).await?;
             Some(match &write.note {
-                Some(note) => events::note_success(db, done.id, note).await?,
+                Some(note) => events::note_success(db, write.event_id, note).await?,
                 None => done,
             })
         }
@@ -123,7 +125,8 @@ async fn store_payment(
     let before = payments::get(db, tenant, &change.payment_id).await?;
     let order_id = order
         .map(|o| o.id)
-        .or(before.as_ref().and_then(|p| p.order_id));
+        .or(before.as_ref().and_then(|p| p.order_id))
+        .map(OrderId);
     let row = payments::upsert(db, tenant, &change.payment_id, &change.snapshot, order_id).await?;
     let row = mark(db, row, change).await?;
     let previous = before.map(|p| p.status);
@@ -178,7 +181,7 @@ async fn move_order(
         );
     let status = match fraud_cancels {
         true => {
-            orders::force_status(db, order.id, OrderStatus::Cancelled, payment_id).await?;
+            orders::force_status(db, OrderId(order.id), OrderStatus::Cancelled, payment_id).await?;
             OrderStatus::Cancelled.as_str().to_owned()
         }
         false => match orders::apply_payment(db, order, change.target, payment_id).await? {
@@ -187,7 +190,7 @@ async fn move_order(
         },
     };
     if change.fraud {
-        orders::flag_fraud(db, order.id).await?;
+        orders::flag_fraud(db, OrderId(order.id)).await?;
     }
     Ok((order.id, status))
 }

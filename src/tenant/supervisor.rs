@@ -13,10 +13,9 @@ use actix::prelude::*;
 use actix::{Arbiter, ArbiterHandle};
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
-use uuid::Uuid;
 
 use super::actor::{Drain, Process, Pull, Retire, TenantActor};
-use crate::domain::TenantId;
+use crate::domain::{EventId, TenantId};
 use crate::lease::Fence;
 use crate::tenant::processing::Processing;
 
@@ -25,7 +24,7 @@ use crate::tenant::processing::Processing;
 #[rtype(result = "()")]
 pub struct Enqueue {
     pub tenant: TenantId,
-    pub event_id: Uuid,
+    pub event_id: EventId,
     pub not_before: Option<DateTime<Utc>>,
     /// A fraud alert: goes ahead of the tenant's queue (SPEC §17).
     pub urgent: bool,
@@ -64,7 +63,7 @@ pub struct LeaseLost(pub TenantId, pub i64);
 #[rtype(result = "()")]
 pub struct Announced {
     pub tenant: TenantId,
-    pub event_id: Uuid,
+    pub event_id: EventId,
 }
 
 /// Something may be pending for this tenant (a notification from another node, the backstop
@@ -118,7 +117,7 @@ pub struct Ownership {
 /// channel, `cluster::notify`). Never blocks; a lost announcement only delays, as the owner's
 /// poll finds the event anyway.
 pub trait AnnounceWork: Send + Sync {
-    fn announce(&self, tenant: TenantId, event: Uuid);
+    fn announce(&self, tenant: TenantId, event: EventId);
 }
 
 pub struct TenantSupervisor {

@@ -12,7 +12,7 @@ use super::messages::{
     AttemptFailed, Claimed, PaymentUpdate, StoreError, Write, WriteError, Written,
 };
 use super::replies::database;
-use crate::domain::OrderMove;
+use crate::domain::{EventId, OrderId, OrderMove};
 use crate::lease::FenceToken;
 use crate::store::cluster;
 use crate::store::deliveries::NewDelivery;
@@ -43,7 +43,7 @@ impl Outcome {
 pub(super) struct Writes {
     pub leases: Vec<Option<FenceToken>>,
     pub writes: Vec<Write>,
-    pub then_claim: Vec<Vec<Uuid>>,
+    pub then_claim: Vec<Vec<EventId>>,
 }
 
 /// The delivery-log rows of a webhook cycle (SPEC §18). An accepted webhook's event row is its
@@ -117,12 +117,12 @@ pub(super) async fn record_failed(
 }
 
 /// The order a payment names, when its `external_reference` is an order id.
-pub(super) fn order_reference(update: &PaymentUpdate) -> Option<Uuid> {
+pub(super) fn order_reference(update: &PaymentUpdate) -> Option<OrderId> {
     let reference = update.snapshot.external_reference.as_deref()?;
-    Uuid::parse_str(reference).ok()
+    Uuid::parse_str(reference).ok().map(OrderId)
 }
 
-pub(super) fn log_order_move(order: Uuid, plan: Option<OrderMove>) {
+pub(super) fn log_order_move(order: OrderId, plan: Option<OrderMove>) {
     match plan {
         Some(OrderMove::Move { from, to }) => {
             tracing::info!(%order, from = from.as_str(), to = to.as_str(), "order moved")

@@ -10,10 +10,9 @@ use entity::webhook_event;
 use sea_orm::DbErr;
 use serde_json::Value;
 use tokio::sync::oneshot;
-use uuid::Uuid;
 
 use super::txn::WriteDb;
-use crate::domain::{OrderStatus, PaymentSnapshot, TenantId};
+use crate::domain::{EventId, OrderStatus, PaymentId, PaymentSnapshot, TenantId};
 use crate::lease::{FenceToken, LeaseLost};
 use crate::store::deliveries::NewDelivery;
 use crate::store::events::{NewEvent, Stored};
@@ -38,7 +37,7 @@ pub struct Finished {
 /// One of the tenant's next events, claimed in the same cycle as the write that ended the attempt
 /// before it (see [`Writer::mark_success`]): so an event costs the writer one cycle, not two.
 pub struct Claimed {
-    pub id: Uuid,
+    pub id: EventId,
     /// `None`: the event was not pending any more; there is nothing to process.
     pub event: Option<webhook_event::Model>,
 }
@@ -46,7 +45,7 @@ pub struct Claimed {
 /// Steps 4–5 (and 7 when no tag is due) of one attempt.
 pub struct PaymentUpdate {
     pub tenant: TenantId,
-    pub event_id: Uuid,
+    pub event_id: EventId,
     pub payment_id: String,
     /// The payment as its provider answered it.
     pub snapshot: PaymentSnapshot,
@@ -64,7 +63,7 @@ impl PaymentUpdate {
 
 /// A failed attempt: `pending` again with `next_retry_at`, or `failed` when `None`.
 pub struct AttemptFailed {
-    pub event_id: Uuid,
+    pub event_id: EventId,
     pub next_retry_at: Option<DateTime<Utc>>,
     pub message: String,
     pub details: Value,
@@ -109,24 +108,24 @@ pub(super) enum Ingest {
 pub(super) struct Fenced {
     pub lease: Option<FenceToken>,
     pub write: Write,
-    pub then_claim: Vec<Uuid>,
+    pub then_claim: Vec<EventId>,
     pub reply: Reply,
 }
 
 pub(super) enum Write {
-    Claim(Uuid),
+    Claim(EventId),
     Payment(Box<PaymentUpdate>),
     /// An attempt on an order, dispute, fraud alert or claim (SPEC §17).
     Resource(Box<ResourceWrite>),
     Tagged {
-        payment: Uuid,
+        payment: PaymentId,
         contact: String,
     },
     /// A fraud alert took the buyer's tag back.
-    Untagged(Uuid),
+    Untagged(PaymentId),
     Success {
-        event: Uuid,
-        payment: Option<Uuid>,
+        event: EventId,
+        payment: Option<PaymentId>,
         started: Instant,
         /// GoHighLevel tagged the buyer in this attempt (for its history).
         tagged: bool,
@@ -134,7 +133,7 @@ pub(super) enum Write {
     Failed(AttemptFailed),
     /// A claimed event that will not be processed now goes back to `pending`, its attempt
     /// uncounted (a node draining with the next event already claimed).
-    Release(Uuid),
+    Release(EventId),
 }
 
 impl Write {

@@ -47,8 +47,8 @@ use std::time::Instant;
 use entity::webhook_event;
 use sea_orm::DbErr;
 use tokio::sync::{Mutex, mpsc, oneshot};
-use uuid::Uuid;
 
+use crate::domain::{EventId, PaymentId};
 use crate::lease::FenceToken;
 use crate::store::deliveries::NewDelivery;
 use crate::store::events::{NewEvent, Stored};
@@ -140,7 +140,7 @@ impl Writer {
     pub fn claim(
         &self,
         lease: Option<FenceToken>,
-        event: Uuid,
+        event: EventId,
     ) -> impl Future<Output = Result<Option<webhook_event::Model>, WriteError>> + use<> {
         self.ask(lease, Write::Claim(event), Vec::new(), Reply::Claim)
     }
@@ -151,7 +151,7 @@ impl Writer {
         &self,
         lease: Option<FenceToken>,
         update: PaymentUpdate,
-        then_claim: Vec<Uuid>,
+        then_claim: Vec<EventId>,
     ) -> impl Future<Output = Result<PaymentStored, WriteError>> + use<> {
         let write = Write::Payment(Box::new(update));
         self.ask(lease, write, then_claim, Reply::Payment)
@@ -171,7 +171,7 @@ impl Writer {
     pub fn mark_untagged(
         &self,
         lease: Option<FenceToken>,
-        payment: Uuid,
+        payment: PaymentId,
     ) -> impl Future<Output = Result<(), WriteError>> + use<> {
         self.ask(lease, Write::Untagged(payment), Vec::new(), Reply::Done)
     }
@@ -179,7 +179,7 @@ impl Writer {
     pub fn mark_tagged(
         &self,
         lease: Option<FenceToken>,
-        payment: Uuid,
+        payment: PaymentId,
         contact: String,
     ) -> impl Future<Output = Result<(), WriteError>> + use<> {
         let write = Write::Tagged { payment, contact };
@@ -191,11 +191,11 @@ impl Writer {
     pub fn mark_success(
         &self,
         lease: Option<FenceToken>,
-        event: Uuid,
-        payment: Option<Uuid>,
+        event: EventId,
+        payment: Option<PaymentId>,
         started: Instant,
         tagged: bool,
-        then_claim: Vec<Uuid>,
+        then_claim: Vec<EventId>,
     ) -> impl Future<Output = Result<Finished, WriteError>> + use<> {
         let write = Write::Success {
             event,
@@ -211,7 +211,7 @@ impl Writer {
         &self,
         lease: Option<FenceToken>,
         failed: AttemptFailed,
-        then_claim: Vec<Uuid>,
+        then_claim: Vec<EventId>,
     ) -> impl Future<Output = Result<Finished, WriteError>> + use<> {
         let write = Write::Failed(failed);
         self.ask(lease, write, then_claim, Reply::Finished)
@@ -222,7 +222,7 @@ impl Writer {
     pub fn release(
         &self,
         lease: Option<FenceToken>,
-        event: Uuid,
+        event: EventId,
     ) -> impl Future<Output = Result<(), WriteError>> + use<> {
         self.ask(lease, Write::Release(event), Vec::new(), Reply::Done)
     }
@@ -235,7 +235,7 @@ impl Writer {
         &self,
         lease: Option<FenceToken>,
         write: Write,
-        then_claim: Vec<Uuid>,
+        then_claim: Vec<EventId>,
         reply: fn(Answer<T>) -> Reply,
     ) -> impl Future<Output = Result<T, WriteError>> + use<T> {
         let (to, answer) = oneshot::channel();

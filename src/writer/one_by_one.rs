@@ -4,8 +4,6 @@
 
 use sea_orm::DbErr;
 
-use uuid::Uuid;
-
 use super::both_paths::{
     Deliveries, Outcome, Writes, finishes, held_leases, log_order_move, order_reference,
     record_failed,
@@ -16,6 +14,7 @@ use super::messages::{
 };
 use super::replies::database;
 use super::txn::{Txn, WriteDb};
+use crate::domain::{EventId, OrderId};
 use crate::lease::LeaseLost;
 use crate::store::deliveries::NewDelivery;
 use crate::store::events::{self, NewEvent, Stored};
@@ -119,7 +118,7 @@ async fn in_savepoint(
     txn: &Txn<'_>,
     node: Option<&str>,
     write: &Write,
-    then_claim: &[Uuid],
+    then_claim: &[EventId],
 ) -> Result<(Written, Vec<Claimed>), WriteError> {
     let savepoint = txn.savepoint().await?;
     let both = async {
@@ -180,7 +179,7 @@ async fn store_payment(db: &impl Run, update: &PaymentUpdate) -> Result<PaymentS
         Some(id) => orders::get(db, update.tenant, id).await?,
         None => None,
     };
-    let order_ref = order.as_ref().map(|o| o.id);
+    let order_ref = order.as_ref().map(|o| OrderId(o.id));
     let payment: StoredPayment = payments::upsert(
         db,
         update.tenant,
@@ -192,7 +191,7 @@ async fn store_payment(db: &impl Run, update: &PaymentUpdate) -> Result<PaymentS
     .into();
     if let (Some(order), Some(target)) = (&order, update.order_target()) {
         log_order_move(
-            order.id,
+            OrderId(order.id),
             orders::apply_payment(db, order, target, &update.payment_id).await?,
         );
     }
@@ -202,7 +201,7 @@ async fn store_payment(db: &impl Run, update: &PaymentUpdate) -> Result<PaymentS
             events::mark_success(
                 db,
                 update.event_id,
-                Some(payment.id),
+                Some(payment.payment_id()),
                 elapsed_ms(update.started),
             )
             .await?,

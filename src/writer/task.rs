@@ -273,7 +273,7 @@ mod tests {
         let (to, _) = oneshot::channel();
         Fenced {
             lease: None,
-            write: Write::Release(Uuid::now_v7()),
+            write: Write::Release(crate::domain::EventId(Uuid::now_v7())),
             then_claim: Vec::new(),
             reply: Reply::Done(to),
         }

@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 
 use sea_orm::DbErr;
-use uuid::Uuid;
 
 use super::both_paths::{
     Deliveries, Leases, Outcome, Writes, finishes, held_leases, log_order_move, order_reference,
@@ -18,7 +17,7 @@ use super::messages::{
     Claimed, PaymentStored, PaymentUpdate, Write, WriteError, Written, elapsed_ms,
 };
 use super::txn::WriteDb;
-use crate::domain::OrderMove;
+use crate::domain::{EventId, OrderId, OrderMove};
 use crate::lease::{FenceToken, LeaseLost};
 use crate::store::events::{self, NewEvent};
 use crate::store::many::{self, Success};
@@ -82,11 +81,11 @@ fn refuse_lost(leases: &[Option<FenceToken>], held: &Leases) -> Results {
 async fn claims(
     txn: &impl Run,
     live: &[(usize, &Write)],
-    then_claim: &[Vec<Uuid>],
+    then_claim: &[Vec<EventId>],
     results: &mut Results,
 ) -> Result<Vec<Vec<Claimed>>, DbErr> {
     let next_of = |i: usize| then_claim.get(i).map(Vec::as_slice).unwrap_or_default();
-    let ids: Vec<Uuid> = live
+    let ids: Vec<EventId> = live
         .iter()
         .flat_map(|(i, w)| match w {
             Write::Claim(id) => std::slice::from_ref(id),
@@ -128,7 +127,7 @@ async fn store_payments<'a>(
         .collect();
     // Orders by id, kept current as this cycle moves them: two payments of one order in a cycle
     // must each be planned from the status the one before left (never backwards).
-    let mut orders: HashMap<Uuid, entity::order::Model> = HashMap::new();
+    let mut orders: HashMap<OrderId, entity::order::Model> = HashMap::new();
     let mut rows = Vec::with_capacity(updates.len());
     for (_, update) in &updates {
         let order = match order_reference(update) {
@@ -158,7 +157,7 @@ async fn store_payments<'a>(
             if let Some(OrderMove::Move { to, .. }) = &plan {
                 order.status = to.as_str().into();
             }
-            log_order_move(order.id, plan);
+            log_order_move(OrderId(order.id), plan);
         }
         done.push((i, update, payment));
     }
@@ -177,7 +176,7 @@ async fn finish(
         .filter(|(_, update, payment)| finishes(update.wants_tag, payment))
         .map(|(_, update, payment)| Success {
             event: update.event_id,
-            payment: Some(payment.id),
+            payment: Some(payment.payment_id()),
             processing_ms: elapsed_ms(update.started),
         })
         .collect();
@@ -195,7 +194,7 @@ async fn finish(
         _ => None,
     }));
     let mut finished = many::mark_success_many(txn, &done).await?;
-    let mut take = |event: &Uuid| finished.remove(event).ok_or(DbErr::RecordNotUpdated);
+    let mut take = |event: &EventId| finished.remove(event).ok_or(DbErr::RecordNotUpdated);
     for (i, update, payment) in payments {
         let finished = match finishes(update.wants_tag, &payment) {
             true => Some(take(&update.event_id)?),

@@ -80,7 +80,7 @@ async fn pulls_waiting_together_are_answered_by_one_read_each_as_if_alone() {
     let answer = |r: Result<Vec<cobro::store::cluster::PendingEvent>, _>| {
         r.expect("answered")
             .into_iter()
-            .map(|e| e.id)
+            .map(|e| e.id.0)
             .collect::<Vec<_>>()
     };
     assert_eq!(

@@ -174,7 +174,7 @@ async fn a_write_under_a_taken_over_lease_is_refused_and_changes_nothing() {
 
     let update = |payment: &str| PaymentUpdate {
         tenant: tenant_id,
-        event_id: uuid::Uuid::nil(),
+        event_id: cobro::domain::EventId(uuid::Uuid::nil()),
         payment_id: payment.to_owned(),
         snapshot: read(crate::utils::payment(
             payment,

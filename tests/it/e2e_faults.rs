@@ -95,7 +95,8 @@ async fn thirty_percent_faults_still_end_in_success_and_never_tag_twice() {
 
 /// Every retry starts no earlier than the `nextRetryAt` its failed attempt announced.
 fn assert_retries_waited_for_their_time(app: &TestApp) {
-    let mut planned: HashMap<uuid::Uuid, chrono::DateTime<chrono::Utc>> = HashMap::new();
+    let mut planned: HashMap<cobro::domain::EventId, chrono::DateTime<chrono::Utc>> =
+        HashMap::new();
     let mut retries = 0;
     for (at, _, update) in app.recorder.all() {
         let StatusUpdate::Event(event) = update else {

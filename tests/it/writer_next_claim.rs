@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use cobro::domain::TenantId;
+use cobro::domain::{EventId, TenantId};
 use cobro::provider::mercadopago::payment::read;
 use cobro::store::events::{EventResource, NewEvent, Stored};
 use cobro::writer::{AttemptFailed, PaymentUpdate, Writer};
@@ -18,7 +18,7 @@ use crate::utils::{TestApp, payment};
 
 const SELLER: &str = "2079614828";
 
-async fn store(writer: &Writer, tenant: TenantId, n: u32) -> Uuid {
+async fn store(writer: &Writer, tenant: TenantId, n: u32) -> EventId {
     let event = NewEvent {
         tenant_id: tenant,
         provider: cobro::domain::Provider::MercadoPago,
@@ -38,7 +38,7 @@ async fn store(writer: &Writer, tenant: TenantId, n: u32) -> Uuid {
     }
 }
 
-fn update(tenant: TenantId, event_id: Uuid, n: u32, wants_tag: bool) -> PaymentUpdate {
+fn update(tenant: TenantId, event_id: EventId, n: u32, wants_tag: bool) -> PaymentUpdate {
     let id = format!("55500{n}");
     PaymentUpdate {
         tenant,
@@ -50,8 +50,8 @@ fn update(tenant: TenantId, event_id: Uuid, n: u32, wants_tag: bool) -> PaymentU
     }
 }
 
-async fn row(db: &DatabaseConnection, id: Uuid) -> (String, i32) {
-    let event = webhook_event::Entity::find_by_id(id)
+async fn row(db: &DatabaseConnection, id: EventId) -> (String, i32) {
+    let event = webhook_event::Entity::find_by_id(id.0)
         .one(db)
         .await
         .expect("query")
@@ -85,7 +85,7 @@ async fn the_write_that_ends_an_attempt_claims_the_next_event() {
         .expect("payment stored");
     let finished = stored.finished.expect("no tag due: the event is finished");
     assert_eq!(finished.status, "success");
-    let next: Vec<(Uuid, Option<(String, i32)>)> = stored
+    let next: Vec<(EventId, Option<(String, i32)>)> = stored
         .next
         .into_iter()
         .map(|n| (n.id, n.event.map(|e| (e.status, e.attempts))))
@@ -112,7 +112,7 @@ async fn the_write_that_ends_an_attempt_claims_the_next_event() {
         .await
         .expect("recorded");
     assert_eq!(recorded.event.status, "pending");
-    let next: Vec<(Uuid, bool)> = recorded
+    let next: Vec<(EventId, bool)> = recorded
         .next
         .iter()
         .map(|n| (n.id, n.event.is_some()))

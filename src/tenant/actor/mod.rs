@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
-use uuid::Uuid;
 
 mod pull;
 
@@ -28,7 +27,7 @@ use super::attempt::AttemptOutcome;
 use super::batch::{self, BATCH, Batch, NextUp, Start, StopAfterAttempt};
 use super::limits::Limiters;
 use super::supervisor::{Enqueue, LeaseLost, TenantIdle, TenantSupervisor};
-use crate::domain::TenantId;
+use crate::domain::{EventId, TenantId};
 use crate::lease::Fence;
 use crate::tenant::processing::Processing;
 use entity::webhook_event;
@@ -40,7 +39,7 @@ const IDLE_CHECK_MAX: Duration = Duration::from_secs(5);
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Process {
-    pub event_id: Uuid,
+    pub event_id: EventId,
     pub not_before: Option<DateTime<Utc>>,
     /// Goes to the front of the queue (a fraud alert).
     pub urgent: bool,
@@ -64,26 +63,26 @@ pub struct TenantActor {
     processing: Arc<Processing>,
     supervisor: Addr<TenantSupervisor>,
     limits: Arc<Limiters>,
-    queue: VecDeque<Uuid>,
+    queue: VecDeque<EventId>,
     /// Events in `queue` or in flight, so a repeated `Process` does not queue twice.
-    queued: HashSet<Uuid>,
+    queued: HashSet<EventId>,
     /// The events of the batch in flight (empty: none is).
-    in_flight: Vec<Uuid>,
+    in_flight: Vec<EventId>,
     /// Events at the front of `queue` already claimed by the last write of the previous batch
     /// (`None`: it was not pending any more), so the next batch starts without a claim.
-    claimed: HashMap<Uuid, Option<webhook_event::Model>>,
+    claimed: HashMap<EventId, Option<webhook_event::Model>>,
     /// Set when the node drains: the batch in flight stops after its current attempt.
     stop_batch: StopAfterAttempt,
     /// The front of `queue`, shown to the batch in flight (see [`NextUp`]); made when a batch
     /// starts and dropped once the actor is idle, as are the collections' allocations: at
     /// 10,000 live tenants every byte an idle actor keeps is 10 kB (issue 23).
-    next_up: Option<tokio::sync::watch::Sender<Vec<Uuid>>>,
-    timers: HashMap<Uuid, SpawnHandle>,
+    next_up: Option<tokio::sync::watch::Sender<Vec<EventId>>>,
+    timers: HashMap<EventId, SpawnHandle>,
     last_active: Instant,
     /// Set once idleness was reported: new work goes back to the supervisor for a fresh actor.
     retiring: bool,
     /// Urgent events queued (fraud alerts), kept ahead of the others.
-    urgent: HashSet<Uuid>,
+    urgent: HashSet<EventId>,
     /// Set by [`Drain`]: no new attempt starts; the sender is told when the current one ends.
     draining: Option<Option<oneshot::Sender<()>>>,
     /// Cluster only: this node's lease on the tenant; its presence means the queue is pulled.
@@ -121,14 +120,14 @@ impl TenantActor {
     }
 
     /// Queued, waiting on a timer, or in flight.
-    fn knows(&self, event_id: &Uuid) -> bool {
+    fn knows(&self, event_id: &EventId) -> bool {
         self.queued.contains(event_id) || self.timers.contains_key(event_id)
     }
 
     /// Takes an event into the queue now or on a timer, unless it is already known.
     fn take(
         &mut self,
-        event_id: Uuid,
+        event_id: EventId,
         not_before: Option<DateTime<Utc>>,
         urgent: bool,
         ctx: &mut Context<Self>,
@@ -145,7 +144,7 @@ impl TenantActor {
         }
     }
 
-    fn push(&mut self, event_id: Uuid, urgent: bool, ctx: &mut Context<Self>) {
+    fn push(&mut self, event_id: EventId, urgent: bool, ctx: &mut Context<Self>) {
         if let Some(timer) = self.timers.remove(&event_id) {
             ctx.cancel_future(timer);
         }
@@ -158,7 +157,7 @@ impl TenantActor {
     /// An urgent event (a fraud alert, SPEC §17) goes ahead of everything not yet started: after
     /// the claimed front (events already `processing`) and any urgent one before it; the batch
     /// in flight, at most [`BATCH`] events, finishes first.
-    fn enqueue(&mut self, event_id: Uuid, urgent: bool) {
+    fn enqueue(&mut self, event_id: EventId, urgent: bool) {
         if !urgent {
             return self.queue.push_back(event_id);
         }
@@ -251,7 +250,7 @@ impl TenantActor {
             .iter()
             .map(|start| match start {
                 Start::Claim(id) => *id,
-                Start::Claimed(event) => event.id,
+                Start::Claimed(event) => EventId(event.id),
             })
             .collect();
         let front = self.queue.iter().take(BATCH).copied().collect();
@@ -321,7 +320,7 @@ impl TenantActor {
         ctx.spawn(release.into_actor(self));
     }
 
-    fn schedule(&mut self, event_id: Uuid, at: DateTime<Utc>, ctx: &mut Context<Self>) {
+    fn schedule(&mut self, event_id: EventId, at: DateTime<Utc>, ctx: &mut Context<Self>) {
         let delay = (at - Utc::now()).to_std().unwrap_or_default();
         if let Some(old) = self.timers.remove(&event_id) {
             ctx.cancel_future(old);

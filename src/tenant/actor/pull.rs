@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use super::TenantActor;
+use crate::domain::EventId;
 use crate::store::cluster::PendingEvent;
 use crate::tenant::supervisor::Poke;
 
@@ -36,9 +36,9 @@ pub(super) struct PullState {
     /// older than `cursor`). Taken only after a pull that *started* after they were named, so
     /// everything committed before them (an earlier webhook accepted by another node) is queued
     /// first.
-    pub(super) named: Vec<(Uuid, Option<DateTime<Utc>>)>,
+    pub(super) named: Vec<(EventId, Option<DateTime<Utc>>)>,
     /// Those the running pull answers for.
-    named_before_pull: Vec<(Uuid, Option<DateTime<Utc>>)>,
+    named_before_pull: Vec<(EventId, Option<DateTime<Utc>>)>,
 }
 
 impl TenantActor {

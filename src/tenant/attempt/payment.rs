@@ -7,12 +7,11 @@ use std::time::Instant;
 
 use entity::webhook_event;
 use serde_json::json;
-use uuid::Uuid;
 
 use super::credentials;
 use super::tagging::tag_buyer;
 use super::{AttemptOutcome, Fetched, Processed, Steps, Stop, guarded};
-use crate::domain::{Account, PaymentSnapshot, PaymentStatus};
+use crate::domain::{Account, EventId, PaymentSnapshot, PaymentStatus};
 use crate::tenant::failure::{self, Failure};
 use crate::writer::{self as record, Claimed, PaymentStored, WriteError};
 
@@ -53,7 +52,7 @@ impl Steps<'_> {
         let tagging = tenant.ghl.clone().filter(|_| approved);
         let update = record::PaymentUpdate {
             tenant: self.tenant,
-            event_id: event.id,
+            event_id: EventId(event.id),
             payment_id: payment_id.to_owned(),
             snapshot: snapshot.clone(),
             wants_tag: tagging.is_some(),
@@ -73,7 +72,7 @@ impl Steps<'_> {
         &self,
         event: &webhook_event::Model,
         fetched: Fetched,
-        then_claim: Vec<Uuid>,
+        then_claim: Vec<EventId>,
     ) -> Result<(Processed, Vec<Claimed>), Stop> {
         let (svc, lease) = (self.svc, self.lease());
         let Fetched {
@@ -91,15 +90,15 @@ impl Steps<'_> {
                     let tag = tag_buyer(svc, self.limits, &settings, &snapshot);
                     if let Some(contact) = guarded(self.fence, tag).await?? {
                         svc.writer
-                            .mark_tagged(lease, stored.payment.id, contact)
+                            .mark_tagged(lease, stored.payment.payment_id(), contact)
                             .await?;
                         tagged = true;
                     }
                 }
-                let payment = stored.payment.id;
+                let payment = stored.payment.payment_id();
                 let success = svc.writer.mark_success(
                     lease,
-                    event.id,
+                    EventId(event.id),
                     Some(payment),
                     started,
                     tagged,

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use entity::webhook_event;
 use serde_json::json;
 use tracing::warn;
-use uuid::Uuid;
 
 use super::{AttemptOutcome, Steps};
+use crate::domain::EventId;
 use crate::tenant::failure::Failure;
 use crate::tenant::processing::Processing;
 use crate::writer::{self as record, Claimed, WriteError};
@@ -25,7 +25,7 @@ impl Steps<'_> {
         let mut details = failure.details.clone();
         details["permanent"] = json!(failure.permanent);
         record::AttemptFailed {
-            event_id: event.id,
+            event_id: EventId(event.id),
             next_retry_at: next_retry_at(self.svc, event, failure),
             message: failure.message.clone(),
             details,
@@ -39,7 +39,7 @@ impl Steps<'_> {
         event: &webhook_event::Model,
         failure: Failure,
         started: Instant,
-        then_claim: Vec<Uuid>,
+        then_claim: Vec<EventId>,
     ) -> (AttemptOutcome, Vec<Claimed>) {
         let failed = self.failed_attempt(event, &failure, started);
         let retry_at = failed.next_retry_at;

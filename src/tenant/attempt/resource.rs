@@ -8,13 +8,12 @@
 use std::time::Instant;
 
 use entity::webhook_event;
-use uuid::Uuid;
 
 use super::credentials;
 use super::publish::status_update;
 use super::tagging::{tag_buyer, untag_buyer};
 use super::{AttemptOutcome, Steps, Stop};
-use crate::domain::{PaymentSnapshot, ResourceKind};
+use crate::domain::{EventId, PaymentSnapshot, ResourceKind};
 use crate::publish::{FraudAlert, StatusUpdate};
 use crate::store::resources::{OrderChange, PaymentChange, ResourceStored, ResourceWrite};
 use crate::tenant::failure;
@@ -34,7 +33,7 @@ impl Steps<'_> {
         event: &webhook_event::Model,
         kind: ResourceKind,
         started: Instant,
-        then_claim: Vec<Uuid>,
+        then_claim: Vec<EventId>,
     ) -> (AttemptOutcome, Vec<Claimed>) {
         match self
             .resource_steps(event, kind, started, then_claim.clone())
@@ -54,7 +53,7 @@ impl Steps<'_> {
         event: &webhook_event::Model,
         kind: ResourceKind,
         started: Instant,
-        then_claim: Vec<Uuid>,
+        then_claim: Vec<EventId>,
     ) -> Result<(AttemptOutcome, Vec<Claimed>), Stop> {
         let (svc, lease) = (self.svc, self.lease());
         let tenant = self.tenant().await?;
@@ -80,10 +79,15 @@ impl Steps<'_> {
             Some(event) => (event, Vec::new()),
             None => {
                 let tagged = self.settle_tags(&fetched, &stored, ghl.as_ref()).await?;
-                let payment = stored.payments.first().map(|(p, _)| p.id);
-                let success = svc
-                    .writer
-                    .mark_success(lease, event.id, payment, started, tagged, then_claim);
+                let payment = stored.payments.first().map(|(p, _)| p.payment_id());
+                let success = svc.writer.mark_success(
+                    lease,
+                    EventId(event.id),
+                    payment,
+                    started,
+                    tagged,
+                    then_claim,
+                );
                 let done = success.await?;
                 (done.event, done.next)
             }
@@ -126,7 +130,7 @@ impl Steps<'_> {
     ) -> ResourceWrite {
         ResourceWrite {
             tenant: self.tenant,
-            event_id: event.id,
+            event_id: EventId(event.id),
             payments,
             order,
             ghl,
@@ -156,13 +160,17 @@ impl Steps<'_> {
                 (true, Some(contact)) => {
                     let untag = untag_buyer(svc, self.limits, settings, contact);
                     self.guarded(untag).await??;
-                    svc.writer.mark_untagged(lease, payment.id).await?;
+                    svc.writer
+                        .mark_untagged(lease, payment.payment_id())
+                        .await?;
                 }
                 (true, None) => {}
                 (false, _) => {
                     let tag = tag_buyer(svc, self.limits, settings, snapshot);
                     if let Some(contact) = self.guarded(tag).await?? {
-                        svc.writer.mark_tagged(lease, payment.id, contact).await?;
+                        svc.writer
+                            .mark_tagged(lease, payment.payment_id(), contact)
+                            .await?;
                         tagged = true;
                     }
                 }

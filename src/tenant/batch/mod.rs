@@ -35,9 +35,8 @@ use entity::webhook_event;
 use futures_util::future::Either;
 use tokio::sync::mpsc;
 use tracing::{Instrument, info_span, warn};
-use uuid::Uuid;
 
-use crate::domain::{ResourceKind, TenantId};
+use crate::domain::{EventId, ResourceKind, TenantId};
 use crate::lease::{Fence, FenceToken};
 use crate::tenant::attempt::record::record_metrics;
 use crate::tenant::attempt::{AttemptOutcome, Fetched, Steps, Stop};
@@ -53,7 +52,7 @@ pub const BATCH: usize = 32;
 /// How an event's attempt begins: with the event still to claim, or with the event already
 /// claimed by the write that ended the tenant's previous batch.
 pub enum Start {
-    Claim(Uuid),
+    Claim(EventId),
     Claimed(Box<webhook_event::Model>),
 }
 
@@ -61,12 +60,12 @@ pub enum Start {
 /// its last write claimed them.
 #[derive(Default)]
 pub struct Batch {
-    pub outcomes: Vec<(Uuid, AttemptOutcome)>,
+    pub outcomes: Vec<(EventId, AttemptOutcome)>,
     pub next: Vec<Claimed>,
 }
 
 impl Batch {
-    fn done(&mut self, event: Uuid, outcome: AttemptOutcome, started: Instant) {
+    fn done(&mut self, event: EventId, outcome: AttemptOutcome, started: Instant) {
         record_metrics(outcome, started.elapsed());
         self.outcomes.push((event, outcome));
     }
@@ -74,7 +73,7 @@ impl Batch {
 
 /// The front of the tenant's queue (at most [`BATCH`] events), kept current by its actor while a
 /// batch runs: the batch's last write claims them, read at the moment that write is made.
-pub type NextUp = tokio::sync::watch::Receiver<Vec<Uuid>>;
+pub type NextUp = tokio::sync::watch::Receiver<Vec<EventId>>;
 
 /// Set by the actor when the node drains: the batch finishes the attempt under way and gives
 /// the rest of its events back (`pending`, their attempt uncounted) for the next start.
@@ -162,7 +161,7 @@ async fn produce(
         // The first attempt is under way once the batch started (its event shows `processing`).
         if i > 0 && stop.load(Ordering::Relaxed) {
             let rest = std::iter::once(event).chain(events.map(|(_, e)| e));
-            let ids: Vec<Uuid> = rest.map(|event| event.id).collect();
+            let ids: Vec<EventId> = rest.map(|event| EventId(event.id)).collect();
             give_back(&steps.svc.writer, steps.lease(), ids.clone()).await;
             batch
                 .outcomes
@@ -183,7 +182,7 @@ async fn produce(
             let attempt = steps.process_resource(&event, kind, started, then_claim());
             let (outcome, next) = attempt.instrument(span).await;
             batch.next.extend(next);
-            batch.done(event.id, outcome, started);
+            batch.done(EventId(event.id), outcome, started);
             continue;
         }
         let fetched = steps.fetch(&event, started).instrument(span.clone()).await;
@@ -201,7 +200,7 @@ async fn produce(
                     }
                 };
                 batch.next.extend(next);
-                batch.done(event.id, outcome, started);
+                batch.done(EventId(event.id), outcome, started);
                 continue;
             }
             Ok(fetched) => {
@@ -237,7 +236,7 @@ async fn produce(
             Err(Stop::LeaseLost) => {
                 // Nothing more is called or written: the new owner takes these up again.
                 for event in std::iter::once(event).chain(events.map(|(_, e)| e)) {
-                    batch.done(event.id, AttemptOutcome::LeaseLost, started);
+                    batch.done(EventId(event.id), AttemptOutcome::LeaseLost, started);
                 }
                 break;
             }
@@ -264,7 +263,7 @@ fn not_a_payment(event: &webhook_event::Model) -> Option<ResourceKind> {
 pub fn give_back(
     writer: &Writer,
     lease: Option<FenceToken>,
-    ids: Vec<Uuid>,
+    ids: Vec<EventId>,
 ) -> impl Future<Output = ()> + 'static {
     let releases: Vec<_> = ids
         .into_iter()
@@ -300,7 +299,7 @@ async fn answer(steps: &Steps<'_>, mut queued: mpsc::UnboundedReceiver<Queued>) 
                     .payment_answered(&event, *snapshot, mapped_order_status, started, stored)
                     .await;
                 batch.next.extend(next);
-                batch.done(event.id, outcome, started);
+                batch.done(EventId(event.id), outcome, started);
             }
             Queued::Failure {
                 event,
@@ -312,7 +311,7 @@ async fn answer(steps: &Steps<'_>, mut queued: mpsc::UnboundedReceiver<Queued>) 
                 let written = answer.await;
                 let (outcome, next) = steps.failure_recorded(&failure, retry_at, written);
                 batch.next.extend(next);
-                batch.done(event.id, outcome, started);
+                batch.done(EventId(event.id), outcome, started);
             }
         }
     }

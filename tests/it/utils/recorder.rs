@@ -33,7 +33,7 @@ impl Recorder {
         self.all()
             .into_iter()
             .filter_map(|(_, _, update)| match update {
-                StatusUpdate::Event(e) if e.id == event_id => Some(e.status),
+                StatusUpdate::Event(e) if e.id.0 == event_id => Some(e.status),
                 _ => None,
             })
             .collect()
