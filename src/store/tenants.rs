@@ -117,22 +117,13 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    let account = AccountRow {
-        id: Set(crate::store::new_id()),
-        tenant_id: Set(id),
-        provider: Set(Provider::MercadoPago.key().to_owned()),
-        account_id: Set(new.mp_user_id.clone()),
-        // `''`: no token yet.
-        access_token: Set(secrets.seal(new.mp_access_token.as_deref().unwrap_or_default())),
-        refresh_token: Set(None),
-        webhook_secret: Set(own_secret.map(|s| secrets.seal(&s))),
-        connection: Set(connection.as_str().to_owned()),
-        token_expires_at: Set(None),
-        last_error: Set(None),
-        connected_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
+    let mut account = unlinked_account(TenantId(id), secrets, now);
+    account.account_id = Set(new.mp_user_id.clone());
+    if let Some(token) = &new.mp_access_token {
+        account.access_token = Set(secrets.seal(token));
+    }
+    account.webhook_secret = Set(own_secret.map(|s| secrets.seal(&s)));
+    account.connection = Set(connection.as_str().to_owned());
     let duplicate = || TenantError::Duplicate(new.mp_user_id.clone().unwrap_or_default());
     let txn = db
         .begin_with_options(super::db::write_transaction())
@@ -263,7 +254,8 @@ fn patch_account(
     Ok(changed)
 }
 
-/// A MercadoPago account not linked nor connected yet, for a tenant that has none.
+/// A MercadoPago account not linked nor connected yet (no token: `''`), for a tenant that has
+/// none; creation fills in what it was given.
 fn unlinked_account(tenant: TenantId, secrets: &SecretBox, now: DateTime<Utc>) -> AccountRow {
     AccountRow {
         id: Set(crate::store::new_id()),

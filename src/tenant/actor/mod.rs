@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 mod pull;
 
 pub use pull::Pull;
-use pull::PullState;
+use pull::{Clustered, PullState};
 
 use super::attempt::AttemptOutcome;
 use super::batch::{self, BATCH, Batch, NextUp, Start, StopAfterAttempt};
@@ -85,9 +85,9 @@ pub struct TenantActor {
     urgent: HashSet<EventId>,
     /// Set by [`Drain`]: no new attempt starts; the sender is told when the current one ends.
     draining: Option<Option<oneshot::Sender<()>>>,
-    /// Cluster only: this node's lease on the tenant; its presence means the queue is pulled.
-    fence: Option<Fence>,
-    pulls: PullState,
+    /// Cluster only: this node's lease on the tenant and where its pulls stand; its presence
+    /// means the queue is pulled. Boxed: on one node every actor would carry it empty.
+    cluster: Option<Box<Clustered>>,
 }
 
 impl TenantActor {
@@ -114,8 +114,12 @@ impl TenantActor {
             last_active: Instant::now(),
             retiring: false,
             draining: None,
-            fence,
-            pulls: PullState::default(),
+            cluster: fence.map(|fence| {
+                Box::new(Clustered {
+                    fence,
+                    pulls: PullState::default(),
+                })
+            }),
         }
     }
 
@@ -268,7 +272,7 @@ impl TenantActor {
         self.last_active = Instant::now();
         let (processing, limits, tenant) =
             (self.processing.clone(), self.limits.clone(), self.tenant);
-        let fence = self.fence.clone();
+        let fence = self.cluster.as_ref().map(|c| c.fence.clone());
         let batch = async move {
             let fence = fence.as_ref();
             batch::run_batch(&processing, &limits, tenant, starts, control, fence).await
@@ -300,8 +304,9 @@ impl TenantActor {
             tracing::warn!(tenant = %self.tenant, "lease lost during an attempt; dropping the tenant");
             self.queue.clear();
             self.claimed.clear();
-            if let Some(fence) = &self.fence {
-                self.supervisor.do_send(LeaseLost(self.tenant, fence.token));
+            if let Some(cluster) = &self.cluster {
+                let token = cluster.fence.token;
+                self.supervisor.do_send(LeaseLost(self.tenant, token));
             }
         }
     }
@@ -309,7 +314,7 @@ impl TenantActor {
     /// Draining: the events claimed with the last batch will not be processed now, so they go
     /// back to `pending` (their attempt uncounted) before the drain is answered.
     fn release_claimed_then(&mut self, done: oneshot::Sender<()>, ctx: &mut Context<Self>) {
-        let lease = self.fence.as_ref().map(Fence::token);
+        let lease = self.cluster.as_ref().map(|c| c.fence.token());
         let claimed = self.claimed.drain().filter(|(_, event)| event.is_some());
         let ids = claimed.map(|(id, _)| id).collect();
         let released = batch::give_back(&self.processing.writer, lease, ids);
@@ -342,7 +347,7 @@ impl TenantActor {
 
     fn is_idle(&self) -> bool {
         self.in_flight.is_empty()
-            && !self.pulls.running
+            && !self.cluster.as_ref().is_some_and(|c| c.pulls.running)
             && self.queue.is_empty()
             && self.timers.is_empty()
             && self.last_active.elapsed() >= self.processing.settings.tenant_idle
@@ -391,8 +396,8 @@ impl Handler<Process> for TenantActor {
             return;
         }
         self.last_active = Instant::now();
-        if self.fence.is_some() {
-            self.pulls.named.push((msg.event_id, msg.not_before));
+        if let Some(cluster) = self.cluster.as_deref_mut() {
+            cluster.pulls.named.push((msg.event_id, msg.not_before));
             return self.pull(false, ctx);
         }
         match msg.not_before {

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::TenantActor;
 use crate::domain::EventId;
+use crate::lease::Fence;
 use crate::store::cluster::PendingEvent;
 use crate::tenant::supervisor::Poke;
 
@@ -22,6 +23,12 @@ const PULL_PAGE: i64 = 1000;
 #[rtype(result = "()")]
 pub struct Pull {
     pub from_start: bool,
+}
+
+/// What only a cluster actor holds: its lease and its pulls.
+pub(super) struct Clustered {
+    pub(super) fence: Fence,
+    pub(super) pulls: PullState,
 }
 
 /// Where the pulls of a cluster actor stand.
@@ -46,45 +53,63 @@ impl TenantActor {
         let Some(reads) = self.processing.pending_reads.clone() else {
             return; // SQLite: a single node, nothing to pull
         };
-        if self.fence.is_none() || self.retiring || self.draining.is_some() {
+        let nothing_in_hand = self.queue.is_empty() && self.in_flight.is_empty();
+        let stopping = self.retiring || self.draining.is_some();
+        let Some(pulls) = self.cluster.as_deref_mut().map(|c| &mut c.pulls) else {
+            return;
+        };
+        if stopping {
             return;
         }
-        if self.pulls.running {
-            self.pulls.again = true;
+        if pulls.running {
+            pulls.again = true;
             return;
         }
-        if from_start && self.queue.is_empty() && self.in_flight.is_empty() {
-            self.pulls.cursor = 0;
+        if from_start && nothing_in_hand {
+            pulls.cursor = 0;
         }
-        self.pulls.running = true;
-        self.pulls.named_before_pull = std::mem::take(&mut self.pulls.named);
-        let read = reads.after(self.tenant, self.pulls.cursor, PULL_PAGE);
+        pulls.running = true;
+        pulls.named_before_pull = std::mem::take(&mut pulls.named);
+        let read = reads.after(self.tenant, pulls.cursor, PULL_PAGE);
         ctx.spawn(read.into_actor(self).map(|read, actor, ctx| {
-            actor.pulls.running = false;
+            let Some(pulls) = actor.pulls() else { return };
+            pulls.running = false;
             match read {
                 Ok(events) => actor.pulled(events, ctx),
                 Err(err) => {
                     // Named events wait for the next pull (the poll asks for one).
-                    let named = std::mem::take(&mut actor.pulls.named_before_pull);
-                    actor.pulls.named.splice(0..0, named);
+                    let named = std::mem::take(&mut pulls.named_before_pull);
+                    pulls.named.splice(0..0, named);
                     tracing::warn!(tenant = %actor.tenant, error = %err, "could not read pending events; the poll will retry");
                 }
             }
         }));
     }
 
+    fn pulls(&mut self) -> Option<&mut PullState> {
+        self.cluster.as_deref_mut().map(|c| &mut c.pulls)
+    }
+
     fn pulled(&mut self, events: Vec<PendingEvent>, ctx: &mut Context<Self>) {
         let full = events.len() as i64 >= PULL_PAGE;
+        let named = match self.pulls() {
+            Some(pulls) => {
+                let newest = events.iter().map(|e| e.seq).max().unwrap_or(pulls.cursor);
+                pulls.cursor = pulls.cursor.max(newest);
+                std::mem::take(&mut pulls.named_before_pull)
+            }
+            None => Vec::new(),
+        };
         for event in events {
-            self.pulls.cursor = self.pulls.cursor.max(event.seq);
             self.take(event.id, event.next_retry_at, event.urgent, ctx);
         }
-        for (event_id, not_before) in std::mem::take(&mut self.pulls.named_before_pull) {
+        for (event_id, not_before) in named {
             self.take(event_id, not_before, false, ctx);
         }
         self.pump(ctx);
         // A `Process` that arrived while this pull ran set `again`: its event needs a new pull.
-        if full || std::mem::take(&mut self.pulls.again) {
+        let again = self.pulls().is_some_and(|p| std::mem::take(&mut p.again));
+        if full || again {
             self.pull(false, ctx);
         }
     }
