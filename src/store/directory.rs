@@ -1,8 +1,8 @@
 //! Tenant lookups of the ack path and the pipeline, cached: a webhook names its tenant by the
 //! seller's provider account (MP `user_id`), and reading the tenant for every webhook would put
-//! queries in front of every insert (and more in every processing attempt). Entries, including "no such tenant", live
-//! [`TTL`]; the admin API forgets them on any tenant change, so this process is never stale and
-//! another instance (or `cobro tenant add`) is at most `TTL` late. Secrets are opened here
+//! queries in front of every insert (and more in every processing attempt). Entries, including
+//! "no such tenant", live [`TTL`]; the admin API forgets them on any tenant change, so this
+//! process is never stale and another instance (or `cobro tenant add`) is at most `TTL` late. Secrets are opened here
 //! (`secrets::SecretBox`), so the [`Tenant`]s it answers carry them as they were given.
 
 use std::hash::Hash;

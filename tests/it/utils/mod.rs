@@ -56,16 +56,7 @@ impl TestApp {
 
     /// Overrides are config keys (`retry_schedule`, ...) as in `config/default.toml`.
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
-        let db = Arc::new(TestDb::new().await);
-        let (mp, ghl) = (
-            Arc::new(MockServer::start().await),
-            Arc::new(MockServer::start().await),
-        );
-        let overrides = overrides
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Self::start(db, mp, ghl, overrides).await
+        Self::spawn_on(TestDb::new().await, overrides).await
     }
 
     /// Starts on a database the test prepared (e.g. one built by older migrations).
