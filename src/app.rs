@@ -19,6 +19,7 @@ use crate::publish::{FanOut, StatusPublisher};
 use crate::services::Services;
 use crate::state::AppState;
 use crate::store::{db, events};
+use crate::tenant::depths::QueueDepths;
 use crate::tenant::processing::{Processing, Settings};
 use crate::tenant::{Enqueue, TenantSupervisor};
 use crate::writer::WriteDb;
@@ -87,8 +88,9 @@ pub async fn start(
         },
         services.config.retention_interval,
     );
+    let queue_depths = QueueDepths::default();
     let supervisor = TenantSupervisor::new(
-        Arc::new(processing(&services)),
+        Arc::new(processing(&services, queue_depths.clone())),
         cluster.as_ref().map(|c| c.ownership()),
     );
     let registry = supervisor.registry();
@@ -98,12 +100,14 @@ pub async fn start(
         supervisor,
         hub,
         registry,
+        queue_depths,
         cluster,
         started_at: chrono::Utc::now(),
         ingest_limiter,
         delivery_log: DeliveryLog::new(delivery_log_anon_per_second),
     };
     start_token_refresh(&state);
+    crate::store::directory::TenantDirectory::sweep_in_background(&state.services.directory);
     match &state.cluster {
         // Tenants come with their leases: each one taken resumes its unfinished events.
         Some(cluster) => cluster.start(state.supervisor.clone(), hub_publisher).await,
@@ -211,7 +215,7 @@ pub fn http_server(state: AppState, listener: TcpListener) -> std::io::Result<Se
 }
 
 /// The part of the process's services that processing uses (`tenant::Processing`).
-fn processing(services: &Services) -> Processing {
+fn processing(services: &Services, queue_depths: QueueDepths) -> Processing {
     Processing {
         db: services.db.clone(),
         writer: services.writer.clone(),
@@ -221,6 +225,7 @@ fn processing(services: &Services) -> Processing {
         connector: services.connector.clone(),
         publisher: services.publisher.clone(),
         pending_reads: services.pending_reads.clone(),
+        queue_depths,
         settings: Settings::from_config(&services.config),
     }
 }

@@ -13,7 +13,8 @@
 //!   pipeline writes per pipeline cycle; `cobro_write_cycle_seconds{kind}` (webhooks, pipeline):
 //!   how long each cycle took (begin to answers sent);
 //!   `cobro_write_cycles_redone_total`: cycles redone one write at a time (should stay 0)
-//! - `cobro_tenant_queue_depth{tenant}`, `cobro_tenant_actors`, `cobro_ws_sessions`
+//! - `cobro_tenant_queue_depth{tenant}` (only tenants with work; `tenant::depths`),
+//!   `cobro_tenant_actors`, `cobro_ws_sessions`
 //! - cluster (PostgreSQL): `cobro_cluster_pulls_per_read` (the actors' pulls each read of
 //!   pending events answered), `cobro_cluster_nodes_alive`, `cobro_cluster_tenants_owned` (this
 //!   node), and per registered node `cobro_cluster_node_alive{node}`,
@@ -70,9 +71,11 @@ pub(crate) async fn render(state: web::Data<AppState>) -> HttpResponse {
         }
     }
     handle.run_upkeep();
+    let mut text = handle.render();
+    text.push_str(&state.queue_depths.render());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(handle.render())
+        .body(text)
 }
 
 async fn refresh_event_gauges(db: &DatabaseConnection) -> Result<(), DbErr> {

@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::ingest::delivery_log::DeliveryLog;
 use crate::services::Services;
 use crate::tenant::TenantSupervisor;
+use crate::tenant::depths::QueueDepths;
 use crate::tenant::supervisor::Registry;
 use crate::ws::hub::WsHub;
 
@@ -25,6 +26,8 @@ pub struct AppState {
     pub supervisor: Addr<TenantSupervisor>,
     pub hub: Addr<WsHub>,
     pub registry: Registry,
+    /// The tenants with work and their queue depths (`GET /metrics`).
+    pub queue_depths: QueueDepths,
     /// This node's part in the cluster (PostgreSQL); `None` on SQLite, which is single-node.
     pub cluster: Option<Arc<Cluster>>,
     pub started_at: chrono::DateTime<chrono::Utc>,

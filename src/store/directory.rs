@@ -7,7 +7,6 @@
 
 use std::hash::Hash;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -35,9 +34,6 @@ pub struct TenantDirectory {
     by_id: DashMap<TenantId, Entry<Found>>,
     /// Seller account (provider, account id) → tenant id; `None`: no tenant has that account.
     by_account: DashMap<(Provider, String), Entry<Option<TenantId>>>,
-    /// When entries past their TTL were last dropped (milliseconds after `born`).
-    swept_ms: AtomicU64,
-    born: Instant,
 }
 
 impl TenantDirectory {
@@ -47,8 +43,6 @@ impl TenantDirectory {
             secrets,
             by_id: DashMap::new(),
             by_account: DashMap::new(),
-            swept_ms: AtomicU64::new(0),
-            born: Instant::now(),
         }
     }
 
@@ -73,7 +67,6 @@ impl TenantDirectory {
         if let Some(id) = id {
             remember(&self.by_id, id, found.clone());
         }
-        self.sweep_now_and_then();
         Ok(found)
     }
 
@@ -93,27 +86,35 @@ impl TenantDirectory {
             }
         }
         remember(&self.by_id, id, found.clone());
-        self.sweep_now_and_then();
         Ok(found)
     }
 
-    /// Drops the entries past their TTL, at most once a TTL: they are never answered again, and
-    /// kept they would hold every tenant ever looked up.
-    fn sweep_now_and_then(&self) {
-        let now = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let last = self.swept_ms.load(Ordering::Relaxed);
-        let due = now.saturating_sub(last) >= TTL.as_millis() as u64;
-        if !due
-            || self
-                .swept_ms
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
-        {
-            return;
-        }
+    /// Drops the entries past their TTL every TTL, in a task that ends with the directory. Driven
+    /// by a clock rather than by lookups: after a burst over 10,000 tenants the lookups stop, and
+    /// the expired entries (each tenant with its secrets opened) would stay until the next burst.
+    pub fn sweep_in_background(directory: &Arc<Self>) {
+        let directory = Arc::downgrade(directory);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(TTL);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                let Some(directory) = directory.upgrade() else {
+                    return;
+                };
+                directory.sweep();
+            }
+        });
+    }
+
+    /// Drops the entries past their TTL (they are never answered again) and gives back the room
+    /// they took: a map keeps its largest size otherwise.
+    fn sweep(&self) {
         self.by_id.retain(|_, entry| entry.fetched.elapsed() < TTL);
+        self.by_id.shrink_to_fit();
         self.by_account
             .retain(|_, entry| entry.fetched.elapsed() < TTL);
+        self.by_account.shrink_to_fit();
     }
 
     /// The tenant with its secrets opened. Start-up checked that the key opens every stored one,

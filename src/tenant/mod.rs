@@ -6,6 +6,7 @@
 pub mod actor;
 pub mod attempt;
 pub mod batch;
+pub mod depths;
 pub mod failure;
 pub mod limits;
 pub mod processing;

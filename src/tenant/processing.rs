@@ -17,6 +17,7 @@ use crate::provider::Providers;
 use crate::publish::StatusPublisher;
 use crate::store::directory::TenantDirectory;
 use crate::store::pending_reads::PendingReads;
+use crate::tenant::depths::QueueDepths;
 use crate::writer::Writer;
 
 pub struct Processing {
@@ -30,6 +31,8 @@ pub struct Processing {
     /// A seller's token refreshed once when the provider refuses it.
     pub connector: Arc<Connector>,
     pub publisher: Arc<dyn StatusPublisher>,
+    /// Where the actors publish their queue depth for `GET /metrics`.
+    pub queue_depths: QueueDepths,
     /// PostgreSQL: the actors' pulls, read together (`None` on SQLite, which never pulls).
     pub pending_reads: Option<PendingReads>,
     pub settings: Settings,

@@ -194,12 +194,29 @@ async fn health_ready_and_an_unconfigured_admin_token() {
 
 #[actix_web::test]
 async fn metrics_are_prometheus_text_with_the_spec_series() {
-    let app = TestApp::spawn().await;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let app = TestApp::spawn_with(&[("retry_schedule", "60")]).await;
     let tenant = app.create_tenant("2079614828", None).await;
     app.mp_serves("1", "approved", "2079614828", None).await;
     let (_, answer) = app.webhook("2079614828", "1", 1).await;
     app.wait_status(&tenant, answer["event_id"].as_str().expect("id"), "success")
         .await;
+    // A second seller whose payment MercadoPago cannot serve: its event waits a minute for its
+    // retry, so its queue depth is 1 while the first seller's is 0.
+    let waiting = app.create_tenant("2079614829", None).await;
+    Mock::given(method("GET"))
+        .and(path("/v1/payments/2"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&app.mp)
+        .await;
+    let (_, answer) = app.webhook("2079614829", "2", 2).await;
+    let retrying = answer["event_id"].as_str().expect("id");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.event(&waiting, retrying).await["attempts"] != 1 {
+        assert!(std::time::Instant::now() < deadline, "no first attempt");
+        actix_rt::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
     app.call(reqwest::Method::POST, "/webhooks/mp", None, None)
         .await;
 
@@ -224,11 +241,14 @@ async fn metrics_are_prometheus_text_with_the_spec_series() {
         "cobro_events{status=\"failed\"} 0",
         "cobro_processing_duration_seconds_bucket{result=\"success\",le=\"0.005\"}",
         "cobro_outbound_request_duration_seconds_bucket{service=\"mercadopago\",status=\"200\"",
-        &format!("cobro_tenant_queue_depth{{tenant=\"{}\"}}", tenant.id),
+        &format!("cobro_tenant_queue_depth{{tenant=\"{}\"}} 1", waiting.id),
         "cobro_tenant_actors",
     ] {
         assert!(text.contains(series), "{series} missing from:\n{text}");
     }
+    // Only tenants with work have a series: a tenant with an empty queue is not listed.
+    let idle = format!("cobro_tenant_queue_depth{{tenant=\"{}\"}}", tenant.id);
+    assert!(!text.contains(&idle), "{idle} listed in:\n{text}");
 }
 
 #[actix_web::test]

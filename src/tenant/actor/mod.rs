@@ -10,7 +10,6 @@
 //! a `Process` there only says "look", so an event accepted on another node a moment earlier is
 //! never overtaken by one accepted here (`pull`).
 
-use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,18 +18,19 @@ use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
 mod pull;
+mod work;
 
 pub use pull::Pull;
 use pull::{Clustered, PullState};
+use work::Work;
 
 use super::attempt::AttemptOutcome;
-use super::batch::{self, BATCH, Batch, NextUp, Start, StopAfterAttempt};
+use super::batch::{self, BATCH, Batch, NextUp, Start};
 use super::limits::Limiters;
 use super::supervisor::{Enqueue, LeaseLost, TenantIdle, TenantSupervisor};
 use crate::domain::{EventId, TenantId};
 use crate::lease::Fence;
 use crate::tenant::processing::Processing;
-use entity::webhook_event;
 
 /// How often an actor checks whether it has been idle long enough to retire.
 const IDLE_CHECK_MAX: Duration = Duration::from_secs(5);
@@ -63,28 +63,11 @@ pub struct TenantActor {
     processing: Arc<Processing>,
     supervisor: Addr<TenantSupervisor>,
     limits: Arc<Limiters>,
-    queue: VecDeque<EventId>,
-    /// Events in `queue` or in flight, so a repeated `Process` does not queue twice.
-    queued: HashSet<EventId>,
-    /// The events of the batch in flight (empty: none is).
-    in_flight: Vec<EventId>,
-    /// Events at the front of `queue` already claimed by the last write of the previous batch
-    /// (`None`: it was not pending any more), so the next batch starts without a claim.
-    claimed: HashMap<EventId, Option<webhook_event::Model>>,
-    /// Set when the node drains: the batch in flight stops after its current attempt.
-    stop_batch: StopAfterAttempt,
-    /// The front of `queue`, shown to the batch in flight (see [`NextUp`]); made when a batch
-    /// starts and dropped once the actor is idle, as are the collections' allocations: at
-    /// 10,000 live tenants every byte an idle actor keeps is 10 kB (issue 23).
-    next_up: Option<tokio::sync::watch::Sender<Vec<EventId>>>,
-    timers: HashMap<EventId, SpawnHandle>,
+    /// The queue and everything around it; `None` while there is nothing to do (see [`Work`]).
+    work: Option<Box<Work>>,
     last_active: Instant,
     /// Set once idleness was reported: new work goes back to the supervisor for a fresh actor.
     retiring: bool,
-    /// Urgent events queued (fraud alerts), kept ahead of the others.
-    urgent: HashSet<EventId>,
-    /// Set by [`Drain`]: no new attempt starts; the sender is told when the current one ends.
-    draining: Option<Option<oneshot::Sender<()>>>,
     /// Cluster only: this node's lease on the tenant and where its pulls stand; its presence
     /// means the queue is pulled. Boxed: on one node every actor would carry it empty.
     cluster: Option<Box<Clustered>>,
@@ -103,17 +86,9 @@ impl TenantActor {
             processing,
             supervisor,
             limits,
-            queue: VecDeque::new(),
-            queued: HashSet::new(),
-            urgent: HashSet::new(),
-            in_flight: Vec::new(),
-            claimed: HashMap::new(),
-            stop_batch: StopAfterAttempt::default(),
-            next_up: None,
-            timers: HashMap::new(),
+            work: None,
             last_active: Instant::now(),
             retiring: false,
-            draining: None,
             cluster: fence.map(|fence| {
                 Box::new(Clustered {
                     fence,
@@ -123,9 +98,28 @@ impl TenantActor {
         }
     }
 
+    /// The work state, made when work arrives.
+    fn work(&mut self) -> &mut Work {
+        self.work.get_or_insert_with(Box::default)
+    }
+
     /// Queued, waiting on a timer, or in flight.
     fn knows(&self, event_id: &EventId) -> bool {
-        self.queued.contains(event_id) || self.timers.contains_key(event_id)
+        self.work.as_ref().is_some_and(|work| work.knows(event_id))
+    }
+
+    /// In the queue or in flight (not on a timer).
+    fn is_queued(&self, event_id: &EventId) -> bool {
+        self.work
+            .as_ref()
+            .is_some_and(|work| work.queued.contains(event_id))
+    }
+
+    /// Nothing queued and nothing in flight (events on a timer may wait).
+    fn nothing_in_hand(&self) -> bool {
+        self.work
+            .as_ref()
+            .is_none_or(|work| work.queue.is_empty() && work.in_flight.is_empty())
     }
 
     /// Takes an event into the queue now or on a timer, unless it is already known.
@@ -142,36 +136,22 @@ impl TenantActor {
         match not_before {
             Some(at) if at > Utc::now() => self.schedule(event_id, at, ctx),
             _ => {
-                self.queued.insert(event_id);
-                self.enqueue(event_id, urgent);
+                let work = self.work();
+                work.queued.insert(event_id);
+                work.enqueue(event_id, urgent);
             }
         }
     }
 
     fn push(&mut self, event_id: EventId, urgent: bool, ctx: &mut Context<Self>) {
-        if let Some(timer) = self.timers.remove(&event_id) {
+        let work = self.work();
+        if let Some(timer) = work.timers.remove(&event_id) {
             ctx.cancel_future(timer);
         }
-        if self.queued.insert(event_id) {
-            self.enqueue(event_id, urgent);
+        if work.queued.insert(event_id) {
+            work.enqueue(event_id, urgent);
         }
         self.pump(ctx);
-    }
-
-    /// An urgent event (a fraud alert, SPEC §17) goes ahead of everything not yet started: after
-    /// the claimed front (events already `processing`) and any urgent one before it; the batch
-    /// in flight, at most [`BATCH`] events, finishes first.
-    fn enqueue(&mut self, event_id: EventId, urgent: bool) {
-        if !urgent {
-            return self.queue.push_back(event_id);
-        }
-        let ahead = self
-            .queue
-            .iter()
-            .take_while(|id| self.claimed.contains_key(id) || self.urgent.contains(id))
-            .count();
-        self.urgent.insert(event_id);
-        self.queue.insert(ahead, event_id);
     }
 
     /// Starts the next batch if none is running. The only place batches start, which is what
@@ -179,96 +159,62 @@ impl TenantActor {
     /// flight always sees the current front.
     fn pump(&mut self, ctx: &mut Context<Self>) {
         self.start_next(ctx);
-        let front = self.queue.iter().take(BATCH);
-        if let Some(next_up) = &self.next_up
-            && !next_up.borrow().iter().eq(front.clone())
-        {
-            next_up.send_replace(front.copied().collect());
+        if let Some(work) = &self.work {
+            work.show_front();
         }
         self.release_memory_when_idle();
     }
 
-    /// Nothing queued and nothing in flight: give back what the busy actor grew (a channel, the
-    /// collections' allocations), so that a live but idle tenant costs only the actor itself.
+    /// Nothing left to do: give back the work state, so that a live but idle tenant costs only
+    /// the actor itself.
     fn release_memory_when_idle(&mut self) {
-        if !self.in_flight.is_empty() || !self.queue.is_empty() || self.draining.is_some() {
-            return;
+        if self.work.as_ref().is_some_and(|work| work.is_empty()) {
+            self.work = None;
         }
-        self.next_up = None;
-        self.queue.shrink_to_fit();
-        self.in_flight.shrink_to_fit();
-        self.queued.shrink_to_fit();
-        self.urgent.shrink_to_fit();
-        self.claimed.shrink_to_fit();
-        self.timers.shrink_to_fit();
-    }
-
-    /// The next batch: the claimed events at the front of the queue, or, when the front is not
-    /// claimed, the unclaimed events there (claimed together when the batch starts). Never both,
-    /// so claimed events do not wait for the claim of the others.
-    fn take_batch(&mut self) -> Vec<Start> {
-        let mut batch = Vec::new();
-        let claimed_front = self
-            .queue
-            .front()
-            .is_some_and(|id| self.claimed.contains_key(id));
-        while batch.len() < BATCH {
-            let Some(&id) = self.queue.front() else { break };
-            if self.claimed.contains_key(&id) != claimed_front {
-                break;
-            }
-            self.queue.pop_front();
-            match self.claimed.remove(&id) {
-                Some(Some(event)) => batch.push(Start::Claimed(Box::new(event))),
-                // Not pending any more (done or failed meanwhile): nothing to process.
-                Some(None) => {
-                    self.queued.remove(&id);
-                }
-                None => batch.push(Start::Claim(id)),
-            }
-        }
-        batch
     }
 
     fn start_next(&mut self, ctx: &mut Context<Self>) {
-        if let Some(waiter) = &mut self.draining {
-            if self.in_flight.is_empty()
+        let Some(work) = self.work.as_deref_mut() else {
+            return self.report_depth();
+        };
+        if let Some(waiter) = &mut work.draining {
+            if work.in_flight.is_empty()
                 && let Some(done) = waiter.take()
             {
                 self.release_claimed_then(done, ctx);
             }
             return;
         }
-        if !self.in_flight.is_empty() {
+        if !work.in_flight.is_empty() {
             return self.report_depth();
         }
-        let starts = self.take_batch();
+        let starts = work.take_batch();
         if starts.is_empty() {
-            if !self.queue.is_empty() {
+            if !work.queue.is_empty() {
                 // Only events that were not pending any more: look at what follows them.
                 return self.start_next(ctx);
             }
             return self.report_depth();
         }
-        self.in_flight = starts
+        work.in_flight = starts
             .iter()
             .map(|start| match start {
                 Start::Claim(id) => *id,
                 Start::Claimed(event) => EventId(event.id),
             })
             .collect();
-        let front = self.queue.iter().take(BATCH).copied().collect();
-        let next_up: NextUp = match &self.next_up {
+        let front = work.queue.iter().take(BATCH).copied().collect();
+        let next_up: NextUp = match &work.next_up {
             Some(sender) => {
                 sender.send_replace(front);
                 sender.subscribe()
             }
-            None => self
+            None => work
                 .next_up
                 .insert(tokio::sync::watch::Sender::new(front))
                 .subscribe(),
         };
-        let control = (next_up, self.stop_batch.clone());
+        let control = (next_up, work.stop_batch.clone());
         self.last_active = Instant::now();
         let (processing, limits, tenant) =
             (self.processing.clone(), self.limits.clone(), self.tenant);
@@ -285,13 +231,14 @@ impl TenantActor {
     }
 
     fn batch_done(&mut self, batch: Batch, ctx: &mut Context<Self>) {
-        for id in self.in_flight.drain(..) {
-            self.queued.remove(&id);
-            self.urgent.remove(&id);
+        let work = self.work();
+        for id in std::mem::take(&mut work.in_flight) {
+            work.queued.remove(&id);
+            work.urgent.remove(&id);
         }
-        self.last_active = Instant::now();
-        self.claimed
+        work.claimed
             .extend(batch.next.into_iter().map(|next| (next.id, next.event)));
+        self.last_active = Instant::now();
         let mut lease_lost = false;
         for (event_id, outcome) in batch.outcomes {
             match outcome {
@@ -302,8 +249,9 @@ impl TenantActor {
         }
         if lease_lost {
             tracing::warn!(tenant = %self.tenant, "lease lost during an attempt; dropping the tenant");
-            self.queue.clear();
-            self.claimed.clear();
+            let work = self.work();
+            work.queue.clear();
+            work.claimed.clear();
             if let Some(cluster) = &self.cluster {
                 let token = cluster.fence.token;
                 self.supervisor.do_send(LeaseLost(self.tenant, token));
@@ -315,7 +263,11 @@ impl TenantActor {
     /// back to `pending` (their attempt uncounted) before the drain is answered.
     fn release_claimed_then(&mut self, done: oneshot::Sender<()>, ctx: &mut Context<Self>) {
         let lease = self.cluster.as_ref().map(|c| c.fence.token());
-        let claimed = self.claimed.drain().filter(|(_, event)| event.is_some());
+        let claimed = self
+            .work()
+            .claimed
+            .drain()
+            .filter(|(_, event)| event.is_some());
         let ids = claimed.map(|(id, _)| id).collect();
         let released = batch::give_back(&self.processing.writer, lease, ids);
         let release = async move {
@@ -327,29 +279,26 @@ impl TenantActor {
 
     fn schedule(&mut self, event_id: EventId, at: DateTime<Utc>, ctx: &mut Context<Self>) {
         let delay = (at - Utc::now()).to_std().unwrap_or_default();
-        if let Some(old) = self.timers.remove(&event_id) {
+        if let Some(old) = self.work().timers.remove(&event_id) {
             ctx.cancel_future(old);
         }
         let handle = ctx.run_later(delay, move |actor, ctx| {
-            actor.timers.remove(&event_id);
+            actor.work().timers.remove(&event_id);
             actor.push(event_id, false, ctx);
         });
-        self.timers.insert(event_id, handle);
+        self.work().timers.insert(event_id, handle);
         self.report_depth();
     }
 
     /// Publishes this tenant's queue depth (queued, waiting on a timer, or in flight).
     fn report_depth(&self) {
-        let depth = self.queue.len() + self.timers.len() + self.in_flight.len();
-        metrics::gauge!("cobro_tenant_queue_depth", "tenant" => self.tenant.to_string())
-            .set(depth as f64);
+        let depth = self.work.as_ref().map_or(0, |work| work.depth());
+        self.processing.queue_depths.set(self.tenant, depth);
     }
 
     fn is_idle(&self) -> bool {
-        self.in_flight.is_empty()
+        self.work.as_ref().is_none_or(|work| work.is_empty())
             && !self.cluster.as_ref().is_some_and(|c| c.pulls.running)
-            && self.queue.is_empty()
-            && self.timers.is_empty()
             && self.last_active.elapsed() >= self.processing.settings.tenant_idle
     }
 
@@ -377,7 +326,7 @@ impl Actor for TenantActor {
 
     fn stopped(&mut self, _: &mut Self::Context) {
         metrics::gauge!("cobro_tenant_actors").decrement(1.0);
-        metrics::gauge!("cobro_tenant_queue_depth", "tenant" => self.tenant.to_string()).set(0.0);
+        self.processing.queue_depths.set(self.tenant, 0);
     }
 }
 
@@ -401,7 +350,7 @@ impl Handler<Process> for TenantActor {
             return self.pull(false, ctx);
         }
         match msg.not_before {
-            Some(at) if at > Utc::now() && !self.queued.contains(&msg.event_id) => {
+            Some(at) if at > Utc::now() && !self.is_queued(&msg.event_id) => {
                 self.schedule(msg.event_id, at, ctx)
             }
             _ => self.push(msg.event_id, msg.urgent, ctx),
@@ -413,14 +362,15 @@ impl Handler<Drain> for TenantActor {
     type Result = ResponseFuture<()>;
 
     fn handle(&mut self, _: Drain, ctx: &mut Context<Self>) -> Self::Result {
-        for (_, timer) in self.timers.drain() {
+        let work = self.work();
+        for (_, timer) in work.timers.drain() {
             ctx.cancel_future(timer);
         }
-        self.queue.clear();
-        self.stop_batch
+        work.queue.clear();
+        work.stop_batch
             .store(true, std::sync::atomic::Ordering::Relaxed);
         let (done, finished) = oneshot::channel();
-        self.draining = Some(Some(done));
+        work.draining = Some(Some(done));
         self.pump(ctx);
         Box::pin(async move {
             let _ = finished.await;

@@ -53,8 +53,12 @@ impl TenantActor {
         let Some(reads) = self.processing.pending_reads.clone() else {
             return; // SQLite: a single node, nothing to pull
         };
-        let nothing_in_hand = self.queue.is_empty() && self.in_flight.is_empty();
-        let stopping = self.retiring || self.draining.is_some();
+        let nothing_in_hand = self.nothing_in_hand();
+        let draining = self
+            .work
+            .as_ref()
+            .is_some_and(|work| work.draining.is_some());
+        let stopping = self.retiring || draining;
         let Some(pulls) = self.cluster.as_deref_mut().map(|c| &mut c.pulls) else {
             return;
         };
