@@ -62,8 +62,9 @@ pub async fn connect_writer_pool(
 }
 
 /// The writer connection's page cache (SQLite's default is 2 MiB): the pages a cycle touches
-/// (recent events, their indexes, payments) stay in memory instead of being read again.
-const WRITER_CACHE_KIB: u32 = 16 * 1024;
+/// (recent events, their indexes, payments) stay in memory instead of being read again. 16 MiB
+/// measured no faster than 8 and is resident once filled (issue 23, docs/BENCHMARKS.md).
+const WRITER_CACHE_KIB: u32 = 8 * 1024;
 /// WAL pages before the writer's commit copies them back into the database (SQLite's default is
 /// 1,000): a cycle dirties the same hot pages (index roots, the newest leaves) again and again, and
 /// a longer log copies each of them once per checkpoint rather than once per few cycles.

@@ -31,9 +31,11 @@ pub struct Tuning {
     pub checkpoint_pages: u32,
 }
 
-/// Statements kept prepared: a cycle's statements differ with their number of rows, and the same
-/// sizes come back often under a steady load.
-const PREPARED: usize = 256;
+/// Statements kept prepared (least recently used dropped first): a cycle's statements differ with
+/// their number of rows, and the same sizes come back often under a steady load. A prepared
+/// statement of many rows holds tens of kB: 256 of them were 11 MB after a burst over 10,000
+/// tenants (issue 23, heaptrack), and 64 sustain the same rate (docs/BENCHMARKS.md).
+const PREPARED: usize = 64;
 
 pub struct OwnedSqlite {
     // A mutex only so the connection can be shared by reference with sea-orm's `Sync` trait;
