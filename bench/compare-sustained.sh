@@ -3,7 +3,8 @@
 # with the bare endpoint as this run's baseline:
 #   bench/compare-sustained.sh <target/release of build A> <target/release of build B> [sqlite|pg] [rates...]
 # Needs `cobro-load` built in this checkout (cargo build --release -p cobro-loadgen) and, for pg,
-# PostgreSQL on 127.0.0.1:5432 (trust auth). Not part of CI.
+# PostgreSQL on 127.0.0.1:5432 (trust auth); PG_PARAMS is appended to its URL (e.g.
+# PG_PARAMS='?sslmode=disable'). Not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A=$1; B=$2; DB=${3:-sqlite}; shift 3 || shift $#
@@ -20,7 +21,7 @@ for rate in ${RATES[*]}; do
   for bin in "$A" "$B"; do
     if [[ $DB == pg ]]; then
       psql -h 127.0.0.1 -U postgres -d test -qc "DROP DATABASE IF EXISTS cobro_compare WITH (FORCE)" -c "CREATE DATABASE cobro_compare"
-      url=postgres://postgres@127.0.0.1:5432/cobro_compare
+      url=postgres://postgres@127.0.0.1:5432/cobro_compare${PG_PARAMS:-}
     else
       url="sqlite://$WORK/$(date +%s%N).db?mode=rwc"
     fi

@@ -17,6 +17,8 @@ use crate::domain::{Account, GhlSettings, MpConnection, Provider, Tenant, Tenant
 use crate::secrets::{SecretBox, SecretError};
 
 pub const TTL: Duration = Duration::from_secs(5);
+/// How often expired entries are dropped: an entry outlives its TTL by at most this.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 type Found = Option<Arc<Tenant>>;
 
@@ -89,13 +91,14 @@ impl TenantDirectory {
         Ok(found)
     }
 
-    /// Drops the entries past their TTL every TTL, in a task that ends with the directory. Driven
-    /// by a clock rather than by lookups: after a burst over 10,000 tenants the lookups stop, and
-    /// the expired entries (each tenant with its secrets opened) would stay until the next burst.
+    /// Drops the entries past their TTL every [`SWEEP_EVERY`], in a task that ends with the
+    /// directory. Driven by a clock rather than by lookups: after a burst over 10,000 tenants the
+    /// lookups stop, and the expired entries (each tenant with its secrets opened) would stay
+    /// until the next burst.
     pub fn sweep_in_background(directory: &Arc<Self>) {
         let directory = Arc::downgrade(directory);
         tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(TTL);
+            let mut ticker = tokio::time::interval(SWEEP_EVERY);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticker.tick().await;
