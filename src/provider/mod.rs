@@ -8,6 +8,7 @@
 
 pub mod mercadopago;
 mod port;
+pub mod stripe;
 
 pub use port::{CheckoutOrder, CheckoutRefused, Delivery, Grant, GrantError, Refused};
 
