@@ -12,10 +12,12 @@ use serde::Deserialize;
 use url::Url;
 
 mod checks;
+mod stripe;
 use checks::{
     base_url, database_kind, default_node_id, mp_oauth, non_zero, parse_schedule, positive_millis,
     secret_box,
 };
+pub use stripe::StripeConfig;
 
 const DEFAULTS: &str = include_str!("../../config/default.toml");
 const ENV_PREFIX: &str = "COBRO_";
@@ -96,6 +98,8 @@ pub struct Config {
     pub mp_token_refresh_before: Duration,
     /// How often each node looks for tokens to refresh.
     pub mp_token_refresh_interval: Duration,
+    /// Stripe, the second provider (SPEC §19).
+    pub stripe: StripeConfig,
     pub ghl_api_base: Url,
     pub retry_schedule: RetrySchedule,
     pub http_timeout: Duration,
@@ -152,6 +156,8 @@ struct RawConfig {
     mp_auth_base: String,
     mp_token_refresh_before_secs: u64,
     mp_token_refresh_interval_secs: u64,
+    #[serde(flatten)]
+    stripe: stripe::RawStripe,
     ghl_api_base: String,
     retry_schedule: ScheduleInput,
     http_timeout_ms: u64,
@@ -281,6 +287,7 @@ impl RawConfig {
             mp_token_refresh_interval: Duration::from_secs(
                 self.mp_token_refresh_interval_secs.max(1),
             ),
+            stripe: self.stripe.validate()?,
             ghl_api_base: base_url("ghl_api_base", &self.ghl_api_base)?,
             retry_schedule: parse_schedule(self.retry_schedule)?,
             http_timeout: positive_millis("http_timeout_ms", self.http_timeout_ms)?,
@@ -363,6 +370,42 @@ mod tests {
         let config = with("retry_schedule", "0.5, 2")?;
         let delays = config.retry_schedule.delays();
         assert_eq!(delays, [Duration::from_millis(500), Duration::from_secs(2)]);
+        Ok(())
+    }
+
+    #[test]
+    fn stripe_defaults_and_a_rotation_list() -> Result<(), ConfigError> {
+        let config = Config::from_figment(Config::defaults())?;
+        assert!(config.stripe.secret_key.is_none());
+        assert!(config.stripe.webhook_secrets.is_empty());
+        assert_eq!(config.stripe.api_base.as_str(), "https://api.stripe.com/");
+        assert_eq!(config.stripe.tolerance, Duration::from_secs(300));
+        assert!(config.stripe.livemode);
+        let config = with("stripe_webhook_secret", " whsec_old , whsec_new,")?;
+        let secrets: Vec<&str> = config
+            .stripe
+            .webhook_secrets
+            .iter()
+            .map(Secret::expose)
+            .collect();
+        assert_eq!(secrets, ["whsec_old", "whsec_new"]);
+        let config = Config::from_figment(
+            Config::defaults()
+                .merge(Serialized::default("stripe_livemode", false))
+                .merge(Serialized::default("stripe_secret_key", "sk_test_hunter2")),
+        )?;
+        assert!(!config.stripe.livemode);
+        assert!(
+            !format!("{config:?}").contains("hunter2"),
+            "the key is logged"
+        );
+        assert_eq!(
+            with("stripe_api_base", "ftp://x")
+                .err()
+                .map(|e| e.option)
+                .as_deref(),
+            Some("COBRO_STRIPE_API_BASE")
+        );
         Ok(())
     }
 
