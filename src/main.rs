@@ -19,7 +19,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Memory freed on a thread goes back to the system at once rather than after mimalloc's delay
 /// (1 s in mimalloc 3), which is only acted on when that thread allocates again: after a burst, the actors' threads
-/// sit idle and kept up to 16 MB of freed pages resident with 10,000 live tenants (issue 23).
+/// sit idle and kept 9–16 MB of freed pages resident with 10,000 live tenants (issue 23).
 /// Measured no slower on the sustained scenario (docs/BENCHMARKS.md).
 #[allow(unsafe_code)]
 fn return_freed_memory_at_once() {

@@ -2,8 +2,9 @@
 //! seller's provider account (MP `user_id`), and reading the tenant for every webhook would put
 //! queries in front of every insert (and more in every processing attempt). Entries, including
 //! "no such tenant", live [`TTL`]; the admin API forgets them on any tenant change, so this
-//! process is never stale and another instance (or `cobro tenant add`) is at most `TTL` late. Secrets are opened here
-//! (`secrets::SecretBox`), so the [`Tenant`]s it answers carry them as they were given.
+//! process is never stale and another instance (or `cobro tenant add`) is at most `TTL` late.
+//! Secrets are opened here (`secrets::SecretBox`), so the [`Tenant`]s it answers carry them as
+//! they were given.
 
 use std::hash::Hash;
 use std::sync::Arc;
@@ -113,11 +114,8 @@ impl TenantDirectory {
     /// Drops the entries past their TTL (they are never answered again) and gives back the room
     /// they took: a map keeps its largest size otherwise.
     fn sweep(&self) {
-        self.by_id.retain(|_, entry| entry.fetched.elapsed() < TTL);
-        self.by_id.shrink_to_fit();
-        self.by_account
-            .retain(|_, entry| entry.fetched.elapsed() < TTL);
-        self.by_account.shrink_to_fit();
+        sweep(&self.by_id);
+        sweep(&self.by_account);
     }
 
     /// The tenant with its secrets opened. Start-up checked that the key opens every stored one,
@@ -146,6 +144,15 @@ where
     map.get(key)
         .filter(|e| e.fetched.elapsed() < TTL)
         .map(|e| e.value.clone())
+}
+
+/// Shrinks only a map mostly empty (after a burst): under a steady load the map keeps its room
+/// rather than being rehashed every second under its lookups' feet.
+fn sweep<K: Eq + Hash, T>(map: &DashMap<K, Entry<T>>) {
+    map.retain(|_, entry| entry.fetched.elapsed() < TTL);
+    if map.len() < map.capacity() / 4 {
+        map.shrink_to_fit();
+    }
 }
 
 fn remember<K: Eq + Hash, T>(map: &DashMap<K, Entry<T>>, key: K, value: T) {

@@ -59,6 +59,7 @@ impl TenantActor {
             .as_ref()
             .is_some_and(|work| work.draining.is_some());
         let stopping = self.retiring || draining;
+        // The field itself, not `self.pulls()`: `self.tenant` is read while `pulls` is held.
         let Some(pulls) = self.cluster.as_deref_mut().map(|c| &mut c.pulls) else {
             return;
         };
