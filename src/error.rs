@@ -23,6 +23,10 @@ pub enum AppError {
     InvalidQuery(String),
     #[error("{0}")]
     Unauthorized(String),
+    /// A webhook whose provider signature (Stripe's) does not check out: 401 `bad_signature`
+    /// (SPEC §19). MercadoPago's refusals stay `unauthorized`, as SPEC §5 has them.
+    #[error("{0}")]
+    BadSignature(String),
     #[error("forbidden")]
     Forbidden,
     #[error("{0} not found")]
@@ -81,6 +85,7 @@ impl AppError {
             AppError::InvalidJson(_) => "invalid_json",
             AppError::InvalidQuery(_) => "invalid_query",
             AppError::Unauthorized(_) => "unauthorized",
+            AppError::BadSignature(_) => "bad_signature",
             AppError::Forbidden => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::MethodNotAllowed => "method_not_allowed",
@@ -108,7 +113,9 @@ impl From<crate::store::tenants::TenantError> for AppError {
         use crate::store::tenants::TenantError;
         match err {
             TenantError::Invalid(why) => AppError::Unprocessable(why),
-            TenantError::Duplicate(_) => AppError::Conflict(err.to_string()),
+            TenantError::Duplicate(_) | TenantError::DuplicateStripe(_) => {
+                AppError::Conflict(err.to_string())
+            }
             TenantError::Db(db) => AppError::from(db),
         }
     }
@@ -120,7 +127,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) | AppError::InvalidJson(_) | AppError::InvalidQuery(_) => {
                 StatusCode::BAD_REQUEST
             }
-            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized(_) | AppError::BadSignature(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

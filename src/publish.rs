@@ -53,7 +53,7 @@ pub struct PaymentStatusUpdated {
     /// (`PAY01…` of the Orders API), for which `mpPaymentId` is `null`.
     #[serde(default)]
     pub payment_id: String,
-    /// The payment's provider (SPEC §19): `mercadopago`.
+    /// The payment's provider (SPEC §19): `mercadopago` or `stripe`.
     #[serde(default)]
     pub provider: String,
     pub mp_status_detail: Option<String>,

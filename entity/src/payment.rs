@@ -1,4 +1,5 @@
-//! A MercadoPago payment as last fetched for a tenant, upserted by the processing pipeline.
+//! A payment as its provider last described it for a tenant, upserted by the processing
+//! pipeline; unique by (tenant, provider, provider payment id).
 //! `ghl_tagged_at` records that the buyer was tagged in GoHighLevel, so a replay never tags twice.
 
 use sea_orm::entity::prelude::*;
@@ -10,6 +11,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub tenant_id: Uuid,
+    /// The provider that described it (`mercadopago`, `stripe`).
+    pub provider: String,
+    /// The provider's payment id (MercadoPago's number, Stripe's `pi_…`), as text.
     pub mp_payment_id: String,
     /// Mapped status (`APPROVED`, `REFUNDED`, ...); `mp_status` keeps MP's own word.
     pub status: String,

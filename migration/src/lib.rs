@@ -10,6 +10,7 @@ mod m20261203_000002_event_attempts;
 mod m20261203_000003_search_indexes;
 mod m20261204_000001_mp_topics;
 mod m20261204_000002_tenant_accounts;
+mod m20261205_000001_payment_provider;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_search_indexes::Migration),
             Box::new(m20261204_000001_mp_topics::Migration),
             Box::new(m20261204_000002_tenant_accounts::Migration),
+            Box::new(m20261205_000001_payment_provider::Migration),
         ]
     }
 }

@@ -31,6 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct EventOut {
     pub id: Uuid,
     pub tenant_id: Uuid,
+    /// The provider it came from: `mercadopago` or `stripe` (SPEC §19).
+    pub provider: String,
     /// The deduplication key: the notification's `id`, else `req:<x-request-id>`, else
     /// `sha256:<body hash>`.
     pub notification_id: String,
@@ -164,6 +166,7 @@ impl From<entity::webhook_event::Model> for EventOut {
             processing_ms: e.processing_ms,
             resource_type: e.resource_type,
             resource_id: e.resource_id,
+            provider: e.provider,
         }
     }
 }

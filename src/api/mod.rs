@@ -5,6 +5,7 @@
 //! authentication comes before routing, path parsing and body validation. Errors are `AppError`.
 
 pub mod access;
+mod checkout_done;
 mod cluster;
 mod connect;
 mod deliveries;
@@ -32,6 +33,7 @@ pub use page::PageOut;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
+    checkout_done::configure(cfg);
     openapi::configure(cfg);
     connect::configure_callback(cfg);
     cfg.service(

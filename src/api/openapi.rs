@@ -14,9 +14,9 @@ use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Cobro", description = "Multi-tenant MercadoPago webhook receiver: admin API, webhooks, live updates. Every error body is {\"error\", \"code\"}; the codes are listed in docs/API.md."),
+    info(title = "Cobro", description = "Multi-tenant MercadoPago and Stripe webhook receiver: admin API, webhooks, live updates. Every error body is {\"error\", \"code\"}; the codes are listed in docs/API.md."),
     paths(
-        crate::ingest::receive,
+        crate::ingest::receive, crate::ingest::receive_stripe, super::checkout_done::done,
         super::tenants::create, super::tenants::list, super::tenants::read, super::tenants::patch,
         super::tenants::delete, super::tenants::me, super::connect::start, super::connect::callback,
         super::events::list, super::events::read, super::events::retry, super::events::retry_failed,

@@ -1,5 +1,6 @@
 //! `/api/tenants/{tid}/orders` (SPEC §8): create and read orders. Their status is moved by
-//! payments only. `"checkout": true` also creates the MercadoPago checkout preference.
+//! payments only. `"checkout": true` also creates the payment page at the tenant's provider
+//! (`"provider"`: a MercadoPago preference by default, a Stripe Checkout Session, SPEC §19).
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -11,7 +12,7 @@ use super::access::TenantAccess;
 use super::page::{PageIn, PageOut};
 use crate::domain::{OrderId, TenantId};
 use crate::error::{AppError, ErrorBody};
-use crate::provider::{CheckoutOrder, Provider};
+use crate::provider::{CheckoutOrder, Provider, Seller};
 use crate::state::AppState;
 use crate::store::orders::{self, NewOrder};
 
@@ -35,9 +36,13 @@ pub struct OrderIn {
     pub description: String,
     #[schema(pattern = r"^[^\x00]*$")]
     pub customer_email: Option<String>,
-    /// Also create the MercadoPago checkout preference.
+    /// Also create the payment page: a MercadoPago checkout preference, or a Stripe Checkout
+    /// Session on the tenant's connected account.
     #[serde(default)]
     pub checkout: bool,
+    /// Where the checkout is created: `mercadopago` (the default) or `stripe`.
+    #[schema(value_type = Option<String>, example = "stripe")]
+    pub provider: Option<String>,
 }
 
 /// An order; its status is moved by payments only (SPEC §7).
@@ -53,8 +58,10 @@ pub struct OrderOut {
     /// or `CHARGED_BACK`.
     pub status: String,
     pub mp_payment_id: Option<String>,
-    /// The checkout page, when one was created.
+    /// The checkout page, when one was created (MercadoPago's name for it).
     pub init_point: Option<String>,
+    /// The same page under a name for any provider (SPEC §19).
+    pub checkout_url: Option<String>,
     /// MercadoPago flagged a payment of this order as fraud: do not deliver (SPEC §17).
     pub fraud_alert: bool,
     pub created_at: DateTime<Utc>,
@@ -72,6 +79,7 @@ impl From<entity::order::Model> for OrderOut {
             customer_email: o.customer_email,
             status: o.status,
             mp_payment_id: o.mp_payment_id,
+            checkout_url: o.init_point.clone(),
             init_point: o.init_point,
             fraud_alert: o.fraud_alert,
             created_at: o.created_at,
@@ -82,8 +90,8 @@ impl From<entity::order::Model> for OrderOut {
 
 #[utoipa::path(post, path = "/api/tenants/{tid}/orders", tag = "orders", security(("bearer" = [])), params(("tid" = Uuid, Path, description = "tenant id")), request_body = OrderIn,
     responses((status = 201, description = "the order; with checkout, PENDING_PAYMENT and its init_point", body = OrderOut),
-        (status = 422, description = "amount not positive, or currency empty", body = ErrorBody),
-        (status = 502, description = "MercadoPago refused the checkout; the order stays CREATED", body = ErrorBody)))]
+        (status = 422, description = "amount not positive, currency empty, an unknown provider, a tenant without an account there, or an amount Stripe cannot charge in that currency", body = ErrorBody),
+        (status = 502, description = "the provider refused the checkout; the order stays CREATED", body = ErrorBody)))]
 pub(crate) async fn create(
     access: TenantAccess,
     state: web::Data<AppState>,
@@ -96,7 +104,10 @@ pub(crate) async fn create(
         ("description", Some(&body.description)),
         ("customer_email", body.customer_email.as_ref()),
     ])?;
-    let checkout = body.checkout;
+    let checkout = match body.checkout {
+        true => Some(checkout_provider(body.provider.as_deref())?),
+        false => None,
+    };
     let order = NewOrder {
         amount: body.amount,
         currency: body.currency,
@@ -111,19 +122,65 @@ pub(crate) async fn create(
     if crate::domain::is_blank(&order.currency) {
         return Err(AppError::Unprocessable("currency must not be empty".into()));
     }
+    if let Some(provider) = checkout {
+        checkable(&state, tenant, provider, &order).await?;
+    }
     let created = orders::create(&state.services.db, tenant, order).await?;
     let created = match checkout {
-        true => with_checkout(&state, tenant, created).await?,
-        false => created,
+        Some(provider) => with_checkout(&state, tenant, provider, created).await?,
+        None => created,
     };
     Ok(HttpResponse::Created().json(OrderOut::from(created)))
 }
 
-/// SPEC §8: the order's payment page at the tenant's provider, which posts the payment's
-/// webhooks back here. A refusal leaves the order `CREATED` and says so.
+/// The provider a checkout is asked of (SPEC §19: MercadoPago unless named).
+fn checkout_provider(named: Option<&str>) -> Result<Provider, AppError> {
+    let Some(key) = named else {
+        return Ok(Provider::MercadoPago);
+    };
+    Provider::from_key(key).ok_or_else(|| {
+        AppError::Unprocessable(format!(
+            "provider must be mercadopago or stripe, not '{key}'"
+        ))
+    })
+}
+
+/// Refuses, before the order is written, a checkout that cannot be made: a Stripe checkout of a
+/// tenant with no Stripe account, or of an amount the currency cannot hold.
+async fn checkable(
+    state: &AppState,
+    tenant: TenantId,
+    provider: Provider,
+    order: &NewOrder,
+) -> Result<(), AppError> {
+    if provider != Provider::Stripe {
+        return Ok(());
+    }
+    let seller = state.services.directory.get(tenant).await?;
+    let linked = seller
+        .as_ref()
+        .and_then(|s| s.account(provider))
+        .is_some_and(|account| account.account_id.is_some());
+    if !linked {
+        return Err(AppError::Unprocessable(
+            "the tenant has no Stripe account: set stripe_account_id first".into(),
+        ));
+    }
+    if crate::provider::stripe::checkout::minor_units(order.amount, &order.currency).is_none() {
+        return Err(AppError::Unprocessable(format!(
+            "{} {} has more decimals than the currency has",
+            order.amount, order.currency
+        )));
+    }
+    Ok(())
+}
+
+/// SPEC §8, §19: the order's payment page at the provider, which posts the payment's webhooks
+/// back here. A refusal leaves the order `CREATED` and says so.
 async fn with_checkout(
     state: &AppState,
     tenant: TenantId,
+    provider: Provider,
     order: entity::order::Model,
 ) -> Result<entity::order::Model, AppError> {
     let services = &state.services;
@@ -132,11 +189,11 @@ async fn with_checkout(
         .get(tenant)
         .await?
         .ok_or(AppError::NotFound("tenant"))?;
-    // SPEC §8: checkouts are MercadoPago's; the seller's account there creates it.
-    let provider = Provider::MercadoPago;
-    let access_token = seller
-        .account(provider)
-        .map_or("", |account| account.access_token.as_str());
+    let account = seller.account(provider);
+    let seller_at_provider = Seller {
+        account_id: account.and_then(|a| a.account_id.as_deref()).unwrap_or(""),
+        token: account.map_or("", |a| a.access_token.as_str()),
+    };
     let public_url = services.config.public_url.as_str().trim_end_matches('/');
     let checkout = CheckoutOrder {
         order_id: order.id,
@@ -145,10 +202,11 @@ async fn with_checkout(
         currency: &order.currency,
         payer_email: order.customer_email.as_deref(),
         notification_url: format!("{public_url}{}", provider.webhook_path()),
+        return_url: format!("{public_url}{}", super::checkout_done::PATH),
     };
     let created = services
         .providers
-        .create_checkout(provider, access_token, &checkout)
+        .create_checkout(provider, seller_at_provider, &checkout)
         .await;
     let init_point = created.map_err(|why| {
         AppError::BadGateway(format!(
@@ -157,7 +215,7 @@ async fn with_checkout(
             provider.name()
         ))
     })?;
-    tracing::info!(order = %order.id, "checkout preference created");
+    tracing::info!(order = %order.id, provider = provider.key(), "checkout created");
     Ok(orders::attach_checkout(&services.db, &order, &init_point).await?)
 }
 

@@ -35,6 +35,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct PaymentOut {
     pub id: Uuid,
     pub tenant_id: Uuid,
+    /// `mercadopago` or `stripe` (SPEC §19).
+    pub provider: String,
+    /// The provider's payment id: MercadoPago's number, or a Stripe PaymentIntent's `pi_…`.
     pub mp_payment_id: String,
     /// Cobro's status (`APPROVED`, `REFUNDED`, ..., `UNKNOWN`); `mp_status` is MercadoPago's word.
     pub status: String,
@@ -54,7 +57,8 @@ pub struct PaymentOut {
     pub ghl_contact_id: Option<String>,
     /// When the buyer was tagged in GoHighLevel (at most once per payment).
     pub ghl_tagged_at: Option<DateTime<Utc>>,
-    /// The payment document as MercadoPago answered it.
+    /// The payment document as its provider answered it (MercadoPago's payment, Stripe's
+    /// PaymentIntent with its latest charge).
     pub raw: Value,
     /// The amount exactly as the provider wrote it, when it sends decimal text (the Orders API;
     /// `transaction_amount` is the same as a number).
@@ -79,6 +83,7 @@ impl From<entity::payment::Model> for PaymentOut {
         Self {
             id: p.id,
             tenant_id: p.tenant_id,
+            provider: p.provider,
             mp_payment_id: p.mp_payment_id,
             status: p.status,
             mp_status: p.mp_status,
@@ -192,7 +197,7 @@ pub(crate) async fn export(
 }
 
 #[utoipa::path(get, path = "/api/tenants/{tid}/payments/{mp_payment_id}", tag = "payments", security(("bearer" = [])),
-    params(("tid" = Uuid, Path, description = "tenant id"), ("mp_payment_id" = String, Path, pattern = r"^[A-Za-z0-9_-]+$", description = "the provider's payment id: digits for MercadoPago's Payments API, `PAY01…` for its Orders API")),
+    params(("tid" = Uuid, Path, description = "tenant id"), ("mp_payment_id" = String, Path, pattern = r"^[A-Za-z0-9_-]+$", description = "the provider's payment id: digits for MercadoPago's Payments API, `PAY01…` for its Orders API, `pi_…` for Stripe")),
     responses((status = 200, description = "the payment as last fetched from MercadoPago", body = PaymentOut)))]
 pub(crate) async fn read(
     access: TenantAccess,

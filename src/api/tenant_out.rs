@@ -46,7 +46,7 @@ pub struct GhlOut {
 /// A tenant's account at one payment provider (SPEC §19), without its secrets.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccountOut {
-    /// `mercadopago`.
+    /// `mercadopago` or `stripe`.
     pub provider: String,
     /// The seller's id at the provider; `null` until linked.
     pub account_id: Option<String>,

@@ -92,6 +92,11 @@ pub struct TenantPatchIn {
     /// Issue a new admin token (answered once); the old one stops working.
     #[serde(default)]
     pub rotate_admin_token: bool,
+    /// Links the seller's connected Stripe account (`acct_…`, SPEC §19; 409 when another tenant
+    /// has it); `null` unlinks it.
+    #[serde(default, deserialize_with = "present_or_null")]
+    #[schema(value_type = Option<String>, pattern = r"^acct_[A-Za-z0-9]+$")]
+    pub stripe_account_id: Option<Option<String>>,
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from an absent one (`None`, via `default`).
@@ -208,8 +213,8 @@ pub(crate) async fn read(
 #[utoipa::path(patch, path = "/api/tenants/{tid}", tag = "tenants", security(("bearer" = [])), params(("tid" = Uuid, Path, description = "tenant id")), request_body = TenantPatchIn,
     responses((status = 200, description = "the tenant; admin_token when rotated", body = TenantOut),
         (status = 400, description = "not JSON, or not this schema", body = ErrorBody),
-        (status = 409, description = "another tenant has this mp_user_id", body = ErrorBody),
-        (status = 422, description = "a field is empty, or no webhook secret would apply", body = ErrorBody)))]
+        (status = 409, description = "another tenant has this mp_user_id or stripe_account_id", body = ErrorBody),
+        (status = 422, description = "a field is empty, a stripe_account_id is not acct_…, or no webhook secret would apply", body = ErrorBody)))]
 pub(crate) async fn patch(
     _: SuperAdmin,
     access: TenantAccess,
@@ -238,6 +243,7 @@ pub(crate) async fn patch(
         allow_unsigned: body.allow_unsigned,
         ghl: body.ghl.map(|ghl| ghl.map(Into::into)),
         rotate_admin_token: body.rotate_admin_token,
+        stripe_account_id: body.stripe_account_id,
     };
     let (updated, token) = tenants::update(
         &state.services.db,

@@ -131,7 +131,6 @@ pub async fn start(svc: &Connector, tenant: TenantId) -> Result<String, Connecti
     )
     .await?;
     Ok(svc.providers.authorization_url(
-        Provider::MercadoPago,
         oauth,
         &redirect_uri(svc),
         &issued.state,
@@ -156,7 +155,7 @@ pub async fn finish(
     let redirect = redirect_uri(svc);
     let grant = svc
         .providers
-        .exchange_code(Provider::MercadoPago, oauth, code, &verifier, &redirect)
+        .exchange_code(oauth, code, &verifier, &redirect)
         .await
         .map_err(|e| match e {
             GrantError::Refused(why) => ConnectionError::Refused(why),
@@ -265,7 +264,7 @@ pub async fn refresh(
     }
     let answer = svc
         .providers
-        .refresh_grant(Provider::MercadoPago, oauth, &open(&stored_refresh)?)
+        .refresh_grant(oauth, &open(&stored_refresh)?)
         .await;
     let grant = match answer {
         Ok(grant) => grant,

@@ -113,4 +113,7 @@ pub enum BodyError {
     NotJson(String),
     #[error("body is not a JSON object")]
     NotObject,
+    /// A field the provider always sends is absent (a Stripe event's `id`, `type`, `data.object`).
+    #[error("event has no {0}")]
+    Missing(&'static str),
 }

@@ -4,15 +4,22 @@
 
 use serde_json::Value;
 
+use super::order_state::OrderStatus;
+use super::provider::Provider;
 use super::status::PaymentStatus;
 
 /// The fields Cobro uses, normalised. `raw` keeps the provider's whole document for the
 /// database; nothing reads fields out of it above the adapter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PaymentSnapshot {
+    /// The provider that described it: with the tenant and `id`, the payment's key (SPEC §19).
+    pub provider: Provider,
     pub id: Option<String>,
     /// Cobro's status, mapped by the provider (SPEC §7).
     pub status: PaymentStatus,
+    /// Where the payment's order goes, as its provider's table says (SPEC §7; §19 leaves the
+    /// order alone while a Stripe dispute is open or after one was won). `None`: unchanged.
+    pub order_target: Option<OrderStatus>,
     /// The provider's own word for the status, as sent (stored as `mp_status`).
     pub provider_status: Option<String>,
     pub status_detail: Option<String>,

@@ -6,15 +6,17 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Provider {
     MercadoPago,
+    Stripe,
 }
 
 impl Provider {
-    pub const ALL: [Provider; 1] = [Provider::MercadoPago];
+    pub const ALL: [Provider; 2] = [Provider::MercadoPago, Provider::Stripe];
 
     /// The provider's name as a person reads it in messages.
     pub fn name(self) -> &'static str {
         match self {
             Provider::MercadoPago => "MercadoPago",
+            Provider::Stripe => "Stripe",
         }
     }
 
@@ -23,6 +25,7 @@ impl Provider {
     pub fn key(self) -> &'static str {
         match self {
             Provider::MercadoPago => "mercadopago",
+            Provider::Stripe => "stripe",
         }
     }
 
@@ -35,6 +38,7 @@ impl Provider {
     pub fn webhook_path(self) -> &'static str {
         match self {
             Provider::MercadoPago => "/webhooks/mp",
+            Provider::Stripe => "/webhooks/stripe",
         }
     }
 }

@@ -1,23 +1,23 @@
-//! `POST /webhooks/mp`: the acknowledgement path, and its row in the delivery log. The provider adapter reads and verifies the
-//! webhook (`provider::Provider`); ingest finds the tenant, persists the event and hands it to the
-//! tenant supervisor, and never calls a provider or GoHighLevel. Every refusal happens before the
-//! single write, and `accepted` is answered only after that write committed.
+//! `POST /webhooks/mp` and `POST /webhooks/stripe`: the acknowledgement path, and its row in the
+//! delivery log. The provider adapter reads and verifies the webhook (`provider::Provider`);
+//! ingest finds the tenant, persists the event and hands it to the tenant supervisor, and never
+//! calls a provider or GoHighLevel. Every refusal happens before the single write, and
+//! `accepted` is answered only after that write committed.
 
 pub mod delivery_log;
+mod event;
 pub mod schema;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
-use sha2::{Digest, Sha256};
 use tracing::{info, warn};
-use uuid::Uuid;
 
-use crate::domain::{Classified, EventId, EventStatus, Notification, Tenant, TenantId, Topic};
+use crate::domain::{Classified, EventId, Notification, Tenant, Topic};
 use crate::error::{AppError, ErrorBody};
 use crate::provider::{Delivery, Provider};
 use crate::publish::{StatusUpdate, WebhookEventUpdated};
 use crate::state::AppState;
-use crate::store::events::{EventResource, NewEvent, Stored};
+use crate::store::events::{NewEvent, Stored};
 use crate::tenant::Enqueue;
 use delivery_log::{Draft, Finished};
 use schema::WebhookOut;
@@ -26,7 +26,10 @@ use schema::WebhookOut;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource(Provider::MercadoPago.webhook_path()).route(web::post().to(receive)));
+    cfg.service(web::resource(Provider::MercadoPago.webhook_path()).route(web::post().to(receive)))
+        .service(
+            web::resource(Provider::Stripe.webhook_path()).route(web::post().to(receive_stripe)),
+        );
 }
 
 /// What ingest decided, before it becomes an HTTP answer.
@@ -64,7 +67,7 @@ fn refusal_label(err: &AppError) -> &'static str {
     match err {
         AppError::BadRequest(_) => "bad_request",
         AppError::PayloadTooLarge { .. } => "too_large",
-        AppError::Unauthorized(_) => "unauthorized",
+        AppError::Unauthorized(_) | AppError::BadSignature(_) => "unauthorized",
         AppError::RateLimited { .. } => "rate_limited",
         _ => "error",
     }
@@ -86,6 +89,24 @@ pub(crate) async fn receive(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     receive_from(Provider::MercadoPago, req, payload, state).await
+}
+
+#[tracing::instrument(name = "webhook", skip_all, fields(tenant, mp_payment, outcome))]
+#[utoipa::path(post, path = "/webhooks/stripe", tag = "webhooks",
+    params(("Stripe-Signature" = String, Header, description = "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\">; several v1 during a rotation (SPEC §19)")),
+    request_body(content = schema::StripeEventIn, content_type = "application/json"),
+    responses((status = 200, description = "accepted, duplicate or ignored (livemode mismatch, unknown account, unsupported type: <type>)", body = WebhookOut),
+        (status = 400, description = "not a JSON object with id, type and data.object, or a text in it holds a NUL character", body = ErrorBody),
+        (status = 401, description = "no or malformed Stripe-Signature, no v1 matching under any configured secret, or t outside the tolerance: code bad_signature", body = ErrorBody),
+        (status = 413, description = "over 64 KiB", body = ErrorBody),
+        (status = 429, description = "tenant over its ingest rate; see Retry-After", body = ErrorBody),
+        (status = 500, description = "the event could not be stored; Stripe will retry", body = ErrorBody)))]
+pub(crate) async fn receive_stripe(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    receive_from(Provider::Stripe, req, payload, state).await
 }
 
 /// A provider's webhook: answered, counted, logged by outcome and written to the delivery log.
@@ -139,16 +160,24 @@ async fn ingest(
     draft: &mut Draft,
 ) -> Result<Outcome, AppError> {
     let body = read_body(req, payload, draft).await?;
-    let read = provider.read_webhook(&body, req);
+    let config = &state.services.config;
+    provider
+        .verify_delivery(&body, req, config)
+        .map_err(|refused| AppError::BadSignature(refused.0))?;
+    let read = provider.read_webhook(&body, req, config);
     let notification = match read.map_err(|e| AppError::BadRequest(e.to_string()))? {
         Classified::Payment(n) => n,
         Classified::Ignored(reason) => {
-            attribute_ignored(provider, req, state, &body, draft).await;
-            return Ok(Outcome::Ignored(reason));
+            let seller_known = attribute_ignored(provider, req, state, &body, draft).await;
+            return Ok(Outcome::Ignored(ignored_reason(
+                provider,
+                reason,
+                seller_known,
+            )));
         }
     };
     draft.about(
-        Some(webhook_type(notification.topic).to_owned()),
+        Some(event::webhook_type(provider, &notification)),
         Some(notification.action.clone()),
         Some(notification.resource_id.clone()),
     );
@@ -162,7 +191,7 @@ async fn ingest(
     let directory = &state.services.directory;
     let account = &notification.seller_account_id;
     let Some(tenant) = directory.find(provider, account).await? else {
-        return Ok(Outcome::Ignored("unknown tenant".into()));
+        return Ok(Outcome::Ignored(provider.unknown_seller().into()));
     };
     let tenant_id = tenant.id;
     span.record("tenant", tracing::field::display(tenant_id));
@@ -171,7 +200,9 @@ async fn ingest(
     draft.tenant(tenant_id, true);
     state.check_ingest_rate(tenant_id)?;
     let topic = notification.topic;
-    let new = new_event(state, tenant_id, provider, notification, draft.received());
+    let max_attempts = state.services.config.retry_schedule.attempts();
+    let received = draft.received();
+    let new = event::new_event(tenant_id, provider, notification, received, max_attempts);
     if let Topic::Connection { authorized } = topic {
         draft.body(new.raw_payload.clone());
         let outcome = record_connection_notice(state, &new, authorized).await?;
@@ -179,7 +210,7 @@ async fn ingest(
         draft.written_with_event = matches!(outcome, Outcome::Accepted(_));
         return Ok(outcome);
     }
-    let first_update = pending_update(&new);
+    let first_update = event::pending_update(&new);
     let stored = state
         .services
         .writer
@@ -210,19 +241,28 @@ async fn ingest(
     }
 }
 
+/// The reason an ignored body is answered with: the adapter's, except that a provider whose
+/// answer table puts the seller first (Stripe) says `unknown account` for a seller no tenant
+/// holds whatever the type.
+fn ignored_reason(provider: Provider, reason: String, seller_known: Option<bool>) -> String {
+    match (provider.seller_before_type(), seller_known) {
+        (true, Some(false)) => provider.unknown_seller().into(),
+        _ => reason,
+    }
+}
+
 /// An ignored body that names a seller whose signature checks out is that tenant's delivery
 /// (with its body) in the log; anything else stays anonymous. Off the hot path: only ignored
-/// bodies are read twice.
+/// bodies are read twice. Answers whether a tenant holds the seller the body names (`None`:
+/// it names none, or the directory could not say).
 async fn attribute_ignored(
     provider: Provider,
     req: &HttpRequest,
     state: &AppState,
     body: &[u8],
     draft: &mut Draft,
-) {
-    let Some(envelope) = provider.envelope(body, req) else {
-        return;
-    };
+) -> Option<bool> {
+    let envelope = provider.envelope(body, req)?;
     let kind = envelope
         .raw
         .get("type")
@@ -234,8 +274,10 @@ async fn attribute_ignored(
     );
     let directory = &state.services.directory;
     let found = directory.find(provider, &envelope.seller_account_id).await;
-    let Ok(Some(tenant)) = found else {
-        return;
+    let tenant = match found {
+        Ok(Some(tenant)) => tenant,
+        Ok(None) => return Some(false),
+        Err(_) => return None,
     };
     if authenticate(provider, req, state, &tenant, &envelope).is_ok()
         && !crate::domain::holds_nul(&envelope.raw)
@@ -243,6 +285,7 @@ async fn attribute_ignored(
         draft.tenant(tenant.id, true);
         draft.body(envelope.raw);
     }
+    Some(true)
 }
 
 /// SPEC §14: an `mp-connect` notice is stored already handled and marks the tenant's connection,
@@ -259,21 +302,6 @@ async fn record_connection_notice(
         Stored::Accepted(id) => Outcome::Accepted(id),
         Stored::Duplicate(id) => Outcome::Duplicate(id),
     })
-}
-
-/// The `webhookEventUpdated` of a freshly stored event, so dashboards see it before processing.
-fn pending_update(new: &NewEvent) -> WebhookEventUpdated {
-    WebhookEventUpdated {
-        id: EventId(Uuid::nil()),
-        status: EventStatus::Pending.as_str().into(),
-        attempts: 0,
-        max_attempts: new.max_attempts,
-        last_error: None,
-        next_retry_at: None,
-        mp_payment_id: new.mp_payment_id.clone(),
-        action: new.action.clone(),
-        processing_ms: None,
-    }
 }
 
 /// Reads the body, refusing with 413 as soon as it passes the limit (by `Content-Length` when
@@ -320,6 +348,9 @@ fn authenticate(
 ) -> Result<(), AppError> {
     let platform_secret = match provider {
         Provider::MercadoPago => state.services.config.mp_webhook_secret.as_ref(),
+        // Stripe's signature is the platform endpoint's, checked over the raw body before the
+        // body was read (`Provider::verify_delivery`); nothing of the tenant's is left to check.
+        Provider::Stripe => return Ok(()),
     };
     let own_secret = tenant
         .account(provider)
@@ -333,61 +364,6 @@ fn authenticate(
     provider
         .verify_webhook(req, notification, secret.map(str::as_bytes))
         .map_err(|e| AppError::Unauthorized(e.0))
-}
-
-fn new_event(
-    state: &AppState,
-    tenant: TenantId,
-    provider: Provider,
-    n: Notification,
-    received: crate::store::events::Received,
-) -> NewEvent {
-    let notification_id = dedup_key(&n);
-    let webhook_type = webhook_type(n.topic);
-    let version = match n.topic {
-        Topic::Order { version } => version,
-        _ => None,
-    };
-    NewEvent {
-        tenant_id: tenant,
-        provider,
-        received: Some(received),
-        resource: EventResource {
-            kind: n.topic.resource(),
-            id: n.resource_id,
-            version,
-        },
-        notification_id,
-        request_id: n.delivery_id,
-        webhook_type: webhook_type.into(),
-        action: n.action,
-        mp_payment_id: n.payment_id,
-        raw_payload: n.raw,
-        max_attempts: state.services.config.retry_schedule.attempts(),
-    }
-}
-
-/// The body's `type` of each topic, as MercadoPago names it.
-fn webhook_type(topic: Topic) -> &'static str {
-    match topic {
-        Topic::Payment => "payment",
-        Topic::Order { .. } => "order",
-        Topic::Chargeback => "topic_chargebacks_wh",
-        Topic::FraudAlert => "stop_delivery_op_wh",
-        Topic::Claim => "topic_claims_integration_wh",
-        Topic::Connection { .. } => "mp-connect",
-    }
-}
-
-/// SPEC §5 and §17: an order notification with a version is one per (order, version); else the
-/// body id; without one, the delivery id; without both, the exact body.
-fn dedup_key(n: &Notification) -> String {
-    match (n.topic, &n.notification_id, &n.delivery_id) {
-        (Topic::Order { version: Some(v) }, _, _) => format!("order:{}:{v}", n.resource_id),
-        (_, Some(id), _) => id.clone(),
-        (_, None, Some(rid)) => format!("req:{rid}"),
-        (_, None, None) => format!("sha256:{}", hex::encode(Sha256::digest(n.raw.to_string()))),
-    }
 }
 
 /// What a provider may read of the request: headers and query parameters, as text.

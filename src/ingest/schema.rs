@@ -35,6 +35,27 @@ pub struct NotificationIn {
     date_created: Option<serde_json::Value>,
 }
 
+/// A Stripe event (SPEC §19) as a Connect endpoint receives it. Taken types:
+/// `payment_intent.succeeded | processing | payment_failed | canceled | requires_action |
+/// amount_capturable_updated`, `charge.refunded`, `charge.dispute.created | updated | closed`,
+/// `checkout.session.completed | async_payment_succeeded | async_payment_failed`; others are
+/// answered `ignored`. `data.object` is read for ids only: processing fetches the current state.
+#[derive(ToSchema)]
+#[allow(dead_code)] // described, never built: `provider::stripe::event` reads the raw JSON
+pub struct StripeEventIn {
+    /// `evt_…`: with the tenant, the deduplication key.
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    /// The connected account (`acct_…`): picks the tenant.
+    account: Option<String>,
+    /// Must equal `COBRO_STRIPE_LIVEMODE`, else the event is ignored.
+    livemode: Option<bool>,
+    /// `{"object": {…}}`: a PaymentIntent, a charge, a dispute or a Checkout Session.
+    data: serde_json::Value,
+    created: Option<i64>,
+}
+
 /// What ingest decided: `accepted` (stored, `event_id`), `duplicate` (already stored,
 /// `event_id`) or `ignored` (not stored, `reason`).
 #[derive(Debug, Serialize, ToSchema)]

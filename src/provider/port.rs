@@ -17,6 +17,15 @@ pub trait Delivery {
     fn query_param(&self, name: &str) -> Option<String>;
 }
 
+/// Whom a provider call is for: the seller's account there (Stripe's `Stripe-Account`) and,
+/// where the provider gives each seller a token (MercadoPago's OAuth), that token (`""` when it
+/// gives none: Stripe calls with the platform's key).
+#[derive(Clone, Copy)]
+pub struct Seller<'a> {
+    pub account_id: &'a str,
+    pub token: &'a str,
+}
+
 /// Why a webhook's signature was refused: the text of the 401 body.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -30,8 +39,10 @@ pub struct CheckoutOrder<'a> {
     pub amount: f64,
     pub currency: &'a str,
     pub payer_email: Option<&'a str>,
-    /// Where the provider posts the payment's webhooks.
+    /// Where the provider posts the payment's webhooks (MercadoPago takes it per preference).
     pub notification_url: String,
+    /// Where the buyer is sent once paid (Stripe Checkout's `success_url`).
+    pub return_url: String,
 }
 
 /// Why a provider did not create a checkout page, in its own words when it gave some.

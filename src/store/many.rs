@@ -120,13 +120,16 @@ async fn mark_success_chunk(
     Ok(updated.into_iter().map(|m| (EventId(m.id), m)).collect())
 }
 
+/// A payment's key: tenant, provider (`Provider::key`) and the provider's payment id.
+pub type PaymentKey = (Uuid, String, String);
+
 /// Inserts or refreshes many payment rows in one statement (at most one per
-/// `(tenant_id, mp_payment_id)`); the GoHighLevel fields, id and `created_at` of an existing row
-/// are kept. Answers what the write path needs of each, by `(tenant_id, mp_payment_id)`.
+/// `(tenant_id, provider, mp_payment_id)`); the GoHighLevel fields, id and `created_at` of an
+/// existing row are kept. Answers what the write path needs of each, by that key.
 pub async fn upsert_payments(
     db: &impl Run,
     rows: Vec<payment::ActiveModel>,
-) -> Result<HashMap<(Uuid, String), StoredPayment>, DbErr> {
+) -> Result<HashMap<PaymentKey, StoredPayment>, DbErr> {
     use payment::Column as P;
     if rows.is_empty() {
         return Ok(HashMap::new());
@@ -153,7 +156,7 @@ pub async fn upsert_payments(
     ];
     let upsert = Payment::insert_many(rows)
         .on_conflict(
-            OnConflict::columns([P::TenantId, P::MpPaymentId])
+            OnConflict::columns([P::TenantId, P::Provider, P::MpPaymentId])
                 .update_columns(refreshed)
                 .to_owned(),
         )
@@ -162,7 +165,12 @@ pub async fn upsert_payments(
     let stored: Vec<StoredPayment> = returning_columns(db, upsert, read_back).await?;
     Ok(stored
         .into_iter()
-        .map(|p| ((p.tenant_id, p.mp_payment_id.clone()), p))
+        .map(|p| {
+            (
+                (p.tenant_id, p.provider.clone(), p.mp_payment_id.clone()),
+                p,
+            )
+        })
         .collect())
 }
 

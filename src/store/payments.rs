@@ -11,7 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::run::{self, Run};
-use crate::domain::{OrderId, PaymentId, PaymentSnapshot, TenantId};
+use crate::domain::{OrderId, PaymentId, PaymentSnapshot, Provider, TenantId};
 
 /// What the write path reads back of a payment it stored: enough to finish the event, decide on
 /// the tag and broadcast. Not the row: reading back (and parsing again) the provider's document
@@ -20,6 +20,7 @@ use crate::domain::{OrderId, PaymentId, PaymentSnapshot, TenantId};
 pub struct StoredPayment {
     pub id: Uuid,
     pub tenant_id: Uuid,
+    pub provider: String,
     pub mp_payment_id: String,
     pub status: String,
     pub ghl_contact_id: Option<String>,
@@ -33,9 +34,10 @@ impl StoredPayment {
     }
 
     /// The columns it is read from.
-    pub const COLUMNS: [Column; 7] = [
+    pub const COLUMNS: [Column; 8] = [
         Column::Id,
         Column::TenantId,
+        Column::Provider,
         Column::MpPaymentId,
         Column::Status,
         Column::GhlContactId,
@@ -49,6 +51,7 @@ impl From<Model> for StoredPayment {
         Self {
             id: row.id,
             tenant_id: row.tenant_id,
+            provider: row.provider,
             mp_payment_id: row.mp_payment_id,
             status: row.status,
             ghl_contact_id: row.ghl_contact_id,
@@ -70,6 +73,7 @@ pub fn new_row(
     let mut row = ActiveModel {
         id: Set(super::new_id()),
         tenant_id: Set(tenant.0),
+        provider: Set(snapshot.provider.key().to_owned()),
         mp_payment_id: Set(mp_payment_id.to_owned()),
         ghl_contact_id: Set(None),
         ghl_tagged_at: Set(None),
@@ -103,7 +107,8 @@ fn refresh(row: &mut ActiveModel, mp: &PaymentSnapshot, order_id: Option<OrderId
     row.updated_at = Set(Utc::now());
 }
 
-/// Inserts or refreshes the payment row of `mp_payment_id`; the GoHighLevel fields are kept.
+/// Inserts or refreshes the payment row of `mp_payment_id` at the snapshot's provider; the
+/// GoHighLevel fields are kept.
 pub async fn upsert(
     db: &impl Run,
     tenant: TenantId,
@@ -111,7 +116,7 @@ pub async fn upsert(
     snapshot: &PaymentSnapshot,
     order_id: Option<OrderId>,
 ) -> Result<Model, DbErr> {
-    match get(db, tenant, mp_payment_id).await? {
+    match get_at(db, tenant, snapshot.provider, mp_payment_id).await? {
         Some(found) => {
             let mut row = ActiveModel {
                 id: Unchanged(found.id),
@@ -186,6 +191,8 @@ pub async fn acknowledge_fraud(
     run::update_one(db, row).await.map(Some)
 }
 
+/// The tenant's payment of this id, whichever provider's it is (the API's paths name an id
+/// only; MercadoPago's ids are numbers and Stripe's `pi_…`, so they never meet).
 pub async fn get(
     db: &impl Run,
     tenant: TenantId,
@@ -193,6 +200,22 @@ pub async fn get(
 ) -> Result<Option<Model>, DbErr> {
     let query = Payment::find()
         .filter(Column::TenantId.eq(tenant.0))
+        .filter(Column::MpPaymentId.eq(mp_payment_id))
+        .limit(1);
+    let found: Vec<Model> = run::select(db, &query).await?;
+    Ok(found.into_iter().next())
+}
+
+/// The tenant's payment of this id at `provider`: the write path's key (SPEC §19).
+pub async fn get_at(
+    db: &impl Run,
+    tenant: TenantId,
+    provider: Provider,
+    mp_payment_id: &str,
+) -> Result<Option<Model>, DbErr> {
+    let query = Payment::find()
+        .filter(Column::TenantId.eq(tenant.0))
+        .filter(Column::Provider.eq(provider.key()))
         .filter(Column::MpPaymentId.eq(mp_payment_id))
         .limit(1);
     let found: Vec<Model> = run::select(db, &query).await?;

@@ -122,7 +122,8 @@ async fn store_payment(
     change: &PaymentChange,
     order: Option<&entity::order::Model>,
 ) -> Result<(StoredPayment, Option<String>), DbErr> {
-    let before = payments::get(db, tenant, &change.payment_id).await?;
+    let provider = change.snapshot.provider;
+    let before = payments::get_at(db, tenant, provider, &change.payment_id).await?;
     let order_id = order
         .map(|o| o.id)
         .or(before.as_ref().and_then(|p| p.order_id))

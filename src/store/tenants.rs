@@ -49,6 +49,8 @@ pub struct TenantPatch {
     pub allow_unsigned: Option<bool>,
     pub ghl: Option<Option<GhlInput>>,
     pub rotate_admin_token: bool,
+    /// The seller's connected Stripe account (`acct_…`, SPEC §19); `Some(None)` unlinks it.
+    pub stripe_account_id: Option<Option<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +59,8 @@ pub enum TenantError {
     Invalid(String),
     #[error("a tenant with mp_user_id {0} already exists")]
     Duplicate(String),
+    #[error("a tenant with stripe_account_id {0} already exists")]
+    DuplicateStripe(String),
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -193,6 +197,10 @@ pub async fn update(
             .await
             .map_err(|e| unique_or(e, duplicate))?;
     }
+    if let Some(stripe) = &patch.stripe_account_id {
+        let row = current.account(Provider::Stripe).cloned();
+        link_stripe(&txn, secrets, id, row, stripe.as_deref(), now).await?;
+    }
     txn.commit().await?;
     let updated = accounts::get(db, id).await?.ok_or(DbErr::RecordNotFound(
         "the tenant was deleted while it was updated".into(),
@@ -252,6 +260,57 @@ fn patch_account(
         changed = true;
     }
     Ok(changed)
+}
+
+/// Links the tenant's Stripe account (a new row, or its row's id changed) or, with `None`,
+/// removes it. Stripe calls carry the platform's key, so the account holds no token (`''`) and
+/// is `manual`: linked by a person.
+async fn link_stripe(
+    txn: &sea_orm::DatabaseTransaction,
+    secrets: &SecretBox,
+    tenant: TenantId,
+    row: Option<entity::tenant_account::Model>,
+    account_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), TenantError> {
+    use sea_orm::ModelTrait;
+    let Some(account_id) = account_id else {
+        if let Some(row) = row {
+            row.delete(txn).await?;
+        }
+        return Ok(());
+    };
+    if !is_stripe_account(account_id) {
+        return Err(TenantError::Invalid(format!(
+            "stripe_account_id must look like acct_ followed by letters and digits, not '{account_id}'"
+        )));
+    }
+    let duplicate = || TenantError::DuplicateStripe(account_id.to_owned());
+    let saved = match row {
+        Some(row) => {
+            let mut account: AccountRow = row.into();
+            account.account_id = Set(Some(account_id.to_owned()));
+            account.updated_at = Set(now);
+            account.update(txn).await
+        }
+        None => {
+            let account = AccountRow {
+                provider: Set(Provider::Stripe.key().to_owned()),
+                account_id: Set(Some(account_id.to_owned())),
+                connection: Set(MpConnection::Manual.as_str().to_owned()),
+                ..unlinked_account(tenant, secrets, now)
+            };
+            account.insert(txn).await
+        }
+    };
+    saved.map_err(|e| unique_or(e, duplicate))?;
+    Ok(())
+}
+
+/// `acct_` and letters or digits: Stripe's connected account ids.
+fn is_stripe_account(id: &str) -> bool {
+    id.strip_prefix("acct_")
+        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// A MercadoPago account not linked nor connected yet (no token: `''`), for a tenant that has

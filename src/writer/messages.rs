@@ -55,9 +55,15 @@ pub struct PaymentUpdate {
 }
 
 impl PaymentUpdate {
+    /// The payment's key (tenant, provider, payment id), as `store::many` answers by it.
+    pub fn key(&self) -> crate::store::many::PaymentKey {
+        let provider = self.snapshot.provider.key().to_owned();
+        (self.tenant.0, provider, self.payment_id.clone())
+    }
+
     /// The status the payment's order moves to (SPEC §7), if any.
     pub fn order_target(&self) -> Option<OrderStatus> {
-        self.snapshot.status.order_target()
+        self.snapshot.order_target
     }
 }
 

@@ -149,7 +149,7 @@ async fn store_payments<'a>(
     let mut done = Vec::with_capacity(updates.len());
     for (i, update) in updates {
         let payment = stored
-            .remove(&(update.tenant.0, update.payment_id.clone()))
+            .remove(&update.key())
             .ok_or(DbErr::RecordNotInserted)?;
         let order = order_reference(update).and_then(|id| orders.get_mut(&id));
         if let (Some(order), Some(target)) = (order, update.order_target()) {

@@ -341,6 +341,8 @@ async fn the_openapi_document_describes_every_route() {
     );
     let routes = [
         ("post", "/webhooks/mp"),
+        ("post", "/webhooks/stripe"),
+        ("get", "/checkout/done"),
         ("get", "/api/me"),
         ("post", "/api/tenants"),
         ("get", "/api/tenants"),

@@ -4,7 +4,6 @@
 //! the order status table row by row, an unknown status, chargebacks with their deadline, fraud
 //! alerts (in `e2e_fraud_alerts`) and claims.
 
-use cobro::publish::StatusUpdate;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -80,15 +79,7 @@ async fn an_order_notification_pays_the_order_stores_exact_amounts_and_tags_once
         .and_then(|v| v.to_str().ok());
     assert_eq!(auth, Some(format!("Bearer APP_USR-{SELLER}").as_str()));
     // paymentStatusUpdated names the payment by its text id.
-    let published: Vec<_> = app
-        .recorder
-        .all()
-        .into_iter()
-        .filter_map(|(_, _, u)| match u {
-            StatusUpdate::Payment(p) => Some(p),
-            _ => None,
-        })
-        .collect();
+    let published = app.recorder.payment_updates();
     assert_eq!(published.len(), 1);
     assert_eq!(published[0].payment_id, "PAY01JQ4S4KY8HWQ6NA5PXB65B3D4");
     assert_eq!(published[0].mp_payment_id, None);

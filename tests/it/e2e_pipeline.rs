@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use cobro::publish::StatusUpdate;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -114,14 +113,7 @@ async fn approved_payment_pays_the_order_stores_the_payment_and_tags_once() {
         app.recorder.event_statuses(uuid),
         ["pending", "processing", "success"]
     );
-    let payment_update = app
-        .recorder
-        .all()
-        .into_iter()
-        .find_map(|(_, _, u)| match u {
-            StatusUpdate::Payment(p) => Some(p),
-            _ => None,
-        });
+    let payment_update = app.recorder.payment_updates().into_iter().next();
     let data =
         serde_json::to_value(payment_update.expect("payment update published")).expect("json");
     assert_eq!(data["mpPaymentId"], json!(150211668619u64));

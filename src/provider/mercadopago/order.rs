@@ -6,7 +6,9 @@
 use serde_json::Value;
 
 use super::payment::{number, payer_name, payer_parts};
-use crate::domain::{OrderSnapshot, OrderStatus, PaymentSnapshot, PaymentStatus, normalize_id};
+use crate::domain::{
+    OrderSnapshot, OrderStatus, PaymentSnapshot, PaymentStatus, Provider, normalize_id,
+};
 
 /// Why an order body could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -125,8 +127,10 @@ fn payment(
     let amount = of_entry("/amount").or_else(|| of_entry("/paid_amount"));
     let (first_name, last_name) = payer_parts(order);
     Ok(PaymentSnapshot {
+        provider: Provider::MercadoPago,
         id: of_entry("/id"),
         status,
+        order_target: status.order_target(),
         provider_status,
         status_detail: detail,
         seller_account_id: of_order("/user_id"),

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::status;
-use crate::domain::{PaymentSnapshot, normalize_id};
+use crate::domain::{PaymentSnapshot, Provider, normalize_id};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("payment body is not a JSON object")]
@@ -19,9 +19,12 @@ pub fn read(raw: Value) -> Result<PaymentSnapshot, UnreadablePayment> {
     let text = |path: &str| raw.pointer(path).and_then(normalize_id);
     let provider_status = text("/status");
     let (first_name, last_name) = payer_parts(&raw);
+    let mapped = status::map(provider_status.as_deref().unwrap_or_default());
     Ok(PaymentSnapshot {
+        provider: Provider::MercadoPago,
         id: text("/id"),
-        status: status::map(provider_status.as_deref().unwrap_or_default()),
+        status: mapped,
+        order_target: mapped.order_target(),
         provider_status,
         status_detail: text("/status_detail"),
         seller_account_id: text("/collector_id"),

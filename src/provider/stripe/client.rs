@@ -36,6 +36,28 @@ impl StripeClient {
         self.get(account, &format!("v1/disputes/{id}")).await
     }
 
+    /// `GET /v1/disputes?payment_intent={id}&limit=1`: the intent's latest dispute, when its
+    /// charge says it is disputed (a PaymentIntent names no dispute of its own).
+    pub async fn latest_dispute_of(&self, account: &str, intent: &str) -> Result<Value, CallError> {
+        let path = format!("v1/disputes?payment_intent={intent}&limit=1");
+        self.get(account, &path).await
+    }
+
+    /// `POST /v1/checkout/sessions` on the connected account, form-encoded as Stripe takes it.
+    pub async fn create_checkout_session(
+        &self,
+        account: &str,
+        form: &[(String, String)],
+    ) -> Result<Value, CallError> {
+        let request = self
+            .http
+            .post(join(&self.base, "v1/checkout/sessions"))
+            .bearer_auth(self.secret_key.expose())
+            .header("Stripe-Account", account)
+            .form(form);
+        send("stripe", request).await
+    }
+
     async fn get(&self, account: &str, path: &str) -> Result<Value, CallError> {
         let request = self
             .http

@@ -6,6 +6,8 @@
 
 use serde_json::Value;
 
+use crate::domain::BodyError;
+
 /// The event types Cobro takes (SPEC §19); others are answered `ignored`.
 pub const TAKEN: [&str; 13] = [
     "payment_intent.succeeded",
@@ -22,17 +24,6 @@ pub const TAKEN: [&str; 13] = [
     "checkout.session.async_payment_succeeded",
     "checkout.session.async_payment_failed",
 ];
-
-/// A body that is not an event: answered 400.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EventError {
-    #[error("body is not valid JSON: {0}")]
-    NotJson(String),
-    #[error("body is not a JSON object")]
-    NotObject,
-    #[error("event has no {0}")]
-    Missing(&'static str),
-}
 
 /// The envelope of every event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,16 +53,23 @@ pub enum Read {
     Ignored(Envelope, String),
 }
 
-pub fn read(body: &[u8]) -> Result<Read, EventError> {
+/// Parses and reads a body (the unit tests' way in).
+#[cfg(test)]
+pub fn read(body: &[u8]) -> Result<Read, BodyError> {
     let value: Value =
-        serde_json::from_slice(body).map_err(|e| EventError::NotJson(e.to_string()))?;
-    let event = value.as_object().ok_or(EventError::NotObject)?;
+        serde_json::from_slice(body).map_err(|e| BodyError::NotJson(e.to_string()))?;
+    read_value(&value)
+}
+
+/// Reads a parsed body.
+pub fn read_value(value: &Value) -> Result<Read, BodyError> {
+    let event = value.as_object().ok_or(BodyError::NotObject)?;
     let text = |key: &'static str| {
         event
             .get(key)
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
-            .ok_or(EventError::Missing(key))
+            .ok_or(BodyError::Missing(key))
     };
     let envelope = Envelope {
         id: text("id")?.to_owned(),
@@ -85,7 +83,7 @@ pub fn read(body: &[u8]) -> Result<Read, EventError> {
     let object = value
         .pointer("/data/object")
         .filter(|o| o.is_object())
-        .ok_or(EventError::Missing("data.object"))?;
+        .ok_or(BodyError::Missing("data.object"))?;
     if !TAKEN.contains(&envelope.kind.as_str()) {
         let reason = format!("unsupported type: {}", envelope.kind);
         return Ok(Read::Ignored(envelope, reason));
@@ -192,15 +190,15 @@ mod tests {
 
     #[test]
     fn bodies_that_are_not_events() {
-        assert!(matches!(read(b"nope"), Err(EventError::NotJson(_))));
-        assert_eq!(read(b"[]"), Err(EventError::NotObject));
+        assert!(matches!(read(b"nope"), Err(BodyError::NotJson(_))));
+        assert_eq!(read(b"[]"), Err(BodyError::NotObject));
         assert_eq!(
             read(br#"{"type":"charge.refunded","data":{"object":{}}}"#),
-            Err(EventError::Missing("id"))
+            Err(BodyError::Missing("id"))
         );
         assert_eq!(
             read(br#"{"id":"evt_1","type":"charge.refunded","data":{}}"#),
-            Err(EventError::Missing("data.object"))
+            Err(BodyError::Missing("data.object"))
         );
     }
 }

@@ -64,8 +64,8 @@ pub fn sign(secret: &str, t: i64, body: &[u8]) -> String {
 
 /// Checks a header against the raw body: the time first, then each configured secret against
 /// each `v1` with `Mac::verify_slice`, which compares in constant time.
-pub fn verify(
-    secrets: &[String],
+pub fn verify<S: AsRef<str>>(
+    secrets: &[S],
     header: &SignatureHeader,
     body: &[u8],
     now: i64,
@@ -75,7 +75,7 @@ pub fn verify(
         return Err(SignatureError::Expired);
     }
     let genuine = secrets.iter().any(|secret| {
-        let expected = mac(secret, header.t, body);
+        let expected = mac(secret.as_ref(), header.t, body);
         header
             .v1
             .iter()
@@ -89,8 +89,8 @@ pub fn verify(
 }
 
 /// Parses and verifies in one step; `None` for the header means it was not sent.
-pub fn check(
-    secrets: &[String],
+pub fn check<S: AsRef<str>>(
+    secrets: &[S],
     header: Option<&str>,
     body: &[u8],
     now: i64,
@@ -189,7 +189,7 @@ mod tests {
             );
         }
         assert_eq!(
-            check(&[], None, b"", 0, TOLERANCE),
+            check::<&str>(&[], None, b"", 0, TOLERANCE),
             Err(SignatureError::Missing)
         );
     }

@@ -13,6 +13,7 @@ use super::credentials;
 use super::payment::check_seller;
 use super::{Steps, Stop};
 use crate::domain::{Account, Failure, OrderStatus, PaymentSnapshot, ResourceKind};
+use crate::provider::Seller;
 use crate::store::resources::{OrderChange, PaymentChange};
 
 /// What a notification names, as fetched: its payments' changes and the order move.
@@ -50,7 +51,9 @@ impl Steps<'_> {
         let (providers, provider) = (&self.svc.providers, account.provider);
         let order = self
             .with_token(account, |token| async move {
-                providers.fetch_order(provider, &token, id).await
+                providers
+                    .fetch_order(provider, seller(account, &token), id)
+                    .await
             })
             .await?;
         if let Some(owner) = &order.seller_account_id {
@@ -79,7 +82,9 @@ impl Steps<'_> {
         let (providers, provider) = (&self.svc.providers, account.provider);
         let dispute = self
             .with_token(account, |token| async move {
-                providers.fetch_dispute(provider, &token, id).await
+                providers
+                    .fetch_dispute(provider, seller(account, &token), id)
+                    .await
             })
             .await?;
         let mut ids = dispute.payment_ids.clone();
@@ -101,7 +106,9 @@ impl Steps<'_> {
         let (providers, provider) = (&self.svc.providers, account.provider);
         let claim = self
             .with_token(account, |token| async move {
-                providers.fetch_claim(provider, &token, id).await
+                providers
+                    .fetch_claim(provider, seller(account, &token), id)
+                    .await
             })
             .await?;
         let Some(payment) = claim.payment_id.clone() else {
@@ -119,7 +126,11 @@ impl Steps<'_> {
         let snapshot = self
             .with_token(account, |token| {
                 let id = id.clone();
-                async move { providers.fetch_payment(provider, &token, &id).await }
+                async move {
+                    providers
+                        .fetch_payment(provider, seller(account, &token), &id)
+                        .await
+                }
             })
             .await?;
         check_seller(&snapshot, account)?;
@@ -136,18 +147,26 @@ impl Steps<'_> {
         let limits = self.limits;
         let token = account.access_token.clone();
         let attempt = async {
-            limits.provider.until_ready().await;
+            limits.provider(account.provider).until_ready().await;
             match call(token.clone()).await {
                 Err(refused) if credentials::worth_refreshing(account, &refused) => {
                     let fresh =
                         credentials::refreshed(self.svc, self.tenant, &token, refused).await?;
-                    limits.provider.until_ready().await;
+                    limits.provider(account.provider).until_ready().await;
                     call(fresh).await
                 }
                 other => other,
             }
         };
         Ok(self.guarded(attempt).await??)
+    }
+}
+
+/// The seller a call is for: the account's id there and `token`.
+pub fn seller<'a>(account: &'a Account, token: &'a str) -> Seller<'a> {
+    Seller {
+        account_id: account.account_id.as_deref().unwrap_or_default(),
+        token,
     }
 }
 
@@ -175,7 +194,7 @@ fn follow_payment(changes: &[PaymentChange], fraud: bool) -> Option<OrderChange>
         let reference = change.snapshot.external_reference.clone()?;
         let target = match fraud {
             true => OrderStatus::Cancelled,
-            false => change.snapshot.status.order_target()?,
+            false => change.snapshot.order_target?,
         };
         Some(OrderChange {
             reference,

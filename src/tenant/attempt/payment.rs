@@ -9,6 +9,7 @@ use entity::webhook_event;
 use serde_json::json;
 
 use super::credentials;
+use super::fetch::seller;
 use super::tagging::tag_buyer;
 use super::{AttemptOutcome, Fetched, Processed, Steps, Stop, guarded};
 use crate::domain::{Account, EventId, PaymentSnapshot, PaymentStatus};
@@ -29,24 +30,27 @@ impl Steps<'_> {
         let account = credentials::account(&tenant, event)?;
         let provider = account.provider;
         let fetch = async {
-            limits.provider.until_ready().await;
+            limits.provider(provider).until_ready().await;
             let token = &account.access_token;
             let first = svc
                 .providers
-                .fetch_payment(provider, token, payment_id)
+                .fetch_payment(provider, seller(account, token), payment_id)
                 .await;
             match first {
                 Err(refused) if credentials::worth_refreshing(account, &refused) => {
                     let fresh = credentials::refreshed(svc, self.tenant, token, refused).await?;
-                    limits.provider.until_ready().await;
+                    limits.provider(provider).until_ready().await;
                     svc.providers
-                        .fetch_payment(provider, &fresh, payment_id)
+                        .fetch_payment(provider, seller(account, &fresh), payment_id)
                         .await
                 }
                 other => other,
             }
         };
-        let snapshot = guarded(self.fence, fetch).await??;
+        let mut snapshot = guarded(self.fence, fetch).await??;
+        if snapshot.external_reference.is_none() {
+            snapshot.external_reference = provider.order_named_by(&event.raw_payload);
+        }
         check_seller(&snapshot, account)?;
         let approved = snapshot.status == PaymentStatus::Approved;
         let tagging = tenant.ghl.clone().filter(|_| approved);

@@ -5,7 +5,7 @@ use entity::webhook_event;
 use tracing::info;
 
 use super::{AttemptOutcome, Processed, Steps};
-use crate::domain::{PaymentSnapshot, TenantId};
+use crate::domain::{PaymentSnapshot, Provider, TenantId};
 use crate::publish::{PaymentStatusUpdated, StatusUpdate, WebhookEventUpdated};
 
 impl Steps<'_> {
@@ -52,9 +52,12 @@ pub fn status_update(
         mapped_order_status: mapped_order_status.map(str::to_owned),
         transaction_amount: mp.transaction_amount,
         currency_id: mp.currency_id.clone(),
-        mp_payment_id: mp.numeric_id().or_else(|| stored_id.parse().ok()),
+        mp_payment_id: match mp.provider {
+            Provider::MercadoPago => mp.numeric_id().or_else(|| stored_id.parse().ok()),
+            Provider::Stripe => None,
+        },
         payment_id: stored_id.to_owned(),
-        provider: crate::provider::Provider::MercadoPago.key().to_owned(),
+        provider: mp.provider.key().to_owned(),
         mp_status_detail: mp.status_detail.clone(),
         customer_email: mp.payer_email.clone(),
         customer_name: mp.payer_name.clone(),

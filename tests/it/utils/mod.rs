@@ -9,6 +9,7 @@ pub mod mp_topics;
 pub mod oauth;
 pub mod process;
 pub mod recorder;
+pub mod stripe;
 pub mod ws;
 
 use std::future::Future;

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use cobro::domain::TenantId;
-use cobro::publish::{StatusPublisher, StatusUpdate};
+use cobro::publish::{PaymentStatusUpdated, StatusPublisher, StatusUpdate};
 
 /// One published update and when it was published.
 pub type Published = (DateTime<Utc>, TenantId, StatusUpdate);
@@ -34,6 +34,17 @@ impl Recorder {
             .into_iter()
             .filter_map(|(_, _, update)| match update {
                 StatusUpdate::Event(e) if e.id.0 == event_id => Some(e.status),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every `paymentStatusUpdated` published, in order.
+    pub fn payment_updates(&self) -> Vec<PaymentStatusUpdated> {
+        self.all()
+            .into_iter()
+            .filter_map(|(_, _, update)| match update {
+                StatusUpdate::Payment(p) => Some(p),
                 _ => None,
             })
             .collect()
