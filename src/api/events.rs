@@ -207,6 +207,9 @@ impl From<ResourceTypeIn> for ResourceKind {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventListIn {
+    /// Only events from this provider.
+    #[param(inline)]
+    pub provider: Option<super::input::ProviderIn>,
     /// Only events in this status.
     pub status: Option<EventStatusOut>,
     /// Only events with this action (`payment.created`, `payment.updated`, ...).
@@ -252,6 +255,7 @@ pub(crate) async fn list(
     };
     let query = query.into_inner();
     let filter = Filter {
+        provider: query.provider.map(super::input::ProviderIn::key),
         status: query
             .status
             .map(|s| EventStatus::from(s).as_str().to_owned()),

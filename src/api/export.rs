@@ -5,7 +5,8 @@
 
 use entity::payment::Model;
 
-const HEADER: [&str; 12] = [
+/// `provider` came last (issue 24), so scripts that read columns by position keep working.
+const HEADER: [&str; 13] = [
     "mp_payment_id",
     "status",
     "mp_status",
@@ -18,6 +19,7 @@ const HEADER: [&str; 12] = [
     "order_id",
     "date_approved",
     "updated_at",
+    "provider",
 ];
 
 pub fn payments_csv(rows: &[Model]) -> Result<Vec<u8>, csv::Error> {
@@ -38,6 +40,7 @@ pub fn payments_csv(rows: &[Model]) -> Result<Vec<u8>, csv::Error> {
             &safe(p.external_reference.as_deref()),
             p.date_approved.as_deref().unwrap_or_default(),
             &p.updated_at.to_rfc3339(),
+            p.provider.as_str(),
         ])?;
     }
     out.into_inner().map_err(|e| e.into_error().into())

@@ -36,3 +36,22 @@ pub(super) fn search_text(name: &str, asked: Option<String>) -> Result<Option<St
 pub(super) fn parse_id(text: &str, what: &'static str) -> Result<uuid::Uuid, AppError> {
     uuid::Uuid::parse_str(text).map_err(|_| AppError::NotFound(what))
 }
+
+/// A provider as a search filter (SPEC §19).
+#[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderIn {
+    Mercadopago,
+    Stripe,
+}
+
+impl ProviderIn {
+    /// Its name in data (`Provider::key`).
+    pub fn key(self) -> String {
+        let provider = match self {
+            ProviderIn::Mercadopago => crate::domain::Provider::MercadoPago,
+            ProviderIn::Stripe => crate::domain::Provider::Stripe,
+        };
+        provider.key().to_owned()
+    }
+}

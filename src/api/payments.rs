@@ -118,6 +118,9 @@ impl From<entity::payment::Model> for PaymentOut {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PaymentListIn {
+    /// Only payments from this provider.
+    #[param(inline)]
+    pub provider: Option<super::input::ProviderIn>,
     /// Only payments in this status (Cobro's: `APPROVED`, `REFUNDED`, ...; any case).
     #[param(pattern = r"^[^\x00]*$")]
     pub status: Option<String>,
@@ -143,6 +146,7 @@ pub struct PaymentListIn {
 impl PaymentListIn {
     fn filter(&self) -> Result<Filter, AppError> {
         Ok(Filter {
+            provider: self.provider.map(super::input::ProviderIn::key),
             status: super::input::search_text("status", self.status.clone())?,
             action: None,
             mp_payment_id: super::input::search_text("mp_payment_id", self.mp_payment_id.clone())?,

@@ -171,7 +171,7 @@ fn refusal(err: &AppError) -> DeliveryOutcome {
     match err {
         AppError::BadRequest(_) => DeliveryOutcome::BadRequest,
         AppError::PayloadTooLarge { .. } => DeliveryOutcome::TooLarge,
-        AppError::Unauthorized(_) => DeliveryOutcome::Refused,
+        AppError::Unauthorized(_) | AppError::BadSignature(_) => DeliveryOutcome::Refused,
         AppError::RateLimited { .. } => DeliveryOutcome::RateLimited,
         _ => DeliveryOutcome::Error,
     }

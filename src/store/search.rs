@@ -17,6 +17,8 @@ use crate::domain::{EventStatus, ResourceKind, TenantId};
 /// What to look for; every field narrows the search, `None` leaves it open.
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
+    /// The provider's name in data (`mercadopago`, `stripe`).
+    pub provider: Option<String>,
     pub status: Option<String>,
     pub action: Option<String>,
     pub mp_payment_id: Option<String>,
@@ -112,6 +114,9 @@ pub async fn events(
     if let Some(action) = &filter.action {
         select = select.filter(E::Action.eq(action.as_str()));
     }
+    if let Some(provider) = &filter.provider {
+        select = select.filter(E::Provider.eq(provider.as_str()));
+    }
     if let Some(payment) = &filter.mp_payment_id {
         select = select.filter(E::MpPaymentId.eq(payment.as_str()));
     }
@@ -128,6 +133,9 @@ pub async fn events(
 /// The tenant's payments that match (status is Cobro's, `APPROVED`...), newest first.
 pub fn payments_select(tenant: TenantId, filter: &Filter) -> Select<Payment> {
     let mut select = Payment::find().filter(P::TenantId.eq(tenant.0));
+    if let Some(provider) = &filter.provider {
+        select = select.filter(P::Provider.eq(provider.as_str()));
+    }
     if let Some(status) = &filter.status {
         select = select.filter(P::Status.eq(status.to_uppercase()));
     }

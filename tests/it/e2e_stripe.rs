@@ -146,6 +146,51 @@ async fn the_answer_table_row_by_row() {
     assert_eq!(stored["webhook_type"], "payment_intent.succeeded");
     assert_eq!(stored["notification_id"], "evt_table_7");
     assert_eq!(events_of(&stripe, &tenant).await.len(), 1);
+
+    // The delivery log has every request: the tenant's own (the other mode and the type not taken,
+    // both verified and of its account, the accepted and the duplicate), and the refusals among
+    // the anonymous ones, all under `stripe`.
+    let deliveries = |path: String, at_least: usize| {
+        let app = &stripe.app;
+        async move {
+            let listed = || async {
+                let (_, page) = app.get(&path, ADMIN).await;
+                page["items"].as_array().cloned().unwrap_or_default()
+            };
+            let arrived = crate::utils::poll(|| async { listed().await.len() >= at_least }).await;
+            let found = listed().await;
+            assert!(arrived, "{path}: {found:?}");
+            found
+        }
+    };
+    let own = deliveries(format!("/api/tenants/{}/deliveries", tenant.id), 4).await;
+    let mut outcomes: Vec<_> = own
+        .iter()
+        .map(|d| {
+            d["reason"]
+                .as_str()
+                .or(d["outcome"].as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    outcomes.sort();
+    let expected = [
+        "accepted",
+        "duplicate",
+        "livemode mismatch",
+        "unsupported type: customer.created",
+    ];
+    assert_eq!(outcomes, expected, "{own:?}");
+    assert!(own.iter().all(|d| d["provider"] == "stripe"));
+    let all = deliveries("/api/deliveries".to_owned(), 15).await;
+    let refused: Vec<_> = all.iter().filter(|d| d["http_status"] == 401).collect();
+    assert_eq!(refused.len(), 5, "{all:?}");
+    assert!(
+        refused
+            .iter()
+            .all(|d| d["outcome"] == "refused" && d["tenant_id"].is_null()),
+        "{refused:?}"
+    );
 }
 
 #[actix_web::test]

@@ -441,4 +441,69 @@ async fn one_sellers_mercadopago_and_stripe_events_run_one_at_a_time_in_arrival_
             pair[0].1
         );
     }
+
+    // Search, the CSV and the charts see both providers.
+    let count = |page: Value| page["items"].as_array().map_or(0, Vec::len);
+    for provider in ["stripe", "mercadopago"] {
+        let payments = read(&stripe, &tenant, &format!("payments?provider={provider}")).await;
+        assert_eq!(count(payments.clone()), 3, "{provider}: {payments}");
+        assert!(
+            payments["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .all(|p| p["provider"] == provider)
+        );
+        let events = read(&stripe, &tenant, &format!("events?provider={provider}")).await;
+        assert_eq!(count(events), 3, "{provider}");
+    }
+    let (status, _) = stripe
+        .app
+        .get(
+            &format!("/api/tenants/{}/payments?provider=paypal", tenant.id),
+            ADMIN,
+        )
+        .await;
+    assert_eq!(status, 400, "an unknown provider is a bad query");
+    let csv = stripe
+        .app
+        .http
+        .get(format!(
+            "{}/api/tenants/{}/payments/export?provider=stripe",
+            stripe.app.url, tenant.id
+        ))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("export")
+        .text()
+        .await
+        .unwrap_or_default();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].ends_with(",provider"), "{csv}");
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.starts_with("pi_mixed") && l.ends_with(",stripe")),
+        "{csv}"
+    );
+    let stats = read(&stripe, &tenant, "stats").await;
+    let mut per_currency: Vec<(String, f64)> = stats["approved_per_day"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            (
+                d["currency"].as_str().unwrap_or_default().to_owned(),
+                d["amount"].as_f64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    per_currency.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        per_currency,
+        [("ARS".to_owned(), 135000.0), ("USD".to_owned(), 30.0)],
+        "{stats}"
+    );
 }
