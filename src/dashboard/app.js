@@ -113,7 +113,8 @@ async function startConnection() {
 // The search as query parameters; dates are whole days in the browser's time zone.
 function searchParams() {
   const q = new URLSearchParams({ limit: "200" });
-  const { email, payment, order, action, from, to, resource, resourceId } = state.search;
+  const { email, payment, order, action, from, to, resource, resourceId, provider } = state.search;
+  if (provider) q.set("provider", provider);
   if (resource) q.set("resource_type", resource);
   if (resourceId) q.set("resource_id", resourceId);
   if (email) q.set("email", email);
@@ -144,9 +145,10 @@ function newest(known, candidate) {
 }
 
 async function loadPayments() {
-  const { items } = await api("GET", tenantPath("/payments?limit=200"));
+  const provider = state.search.provider ? `&provider=${state.search.provider}` : "";
+  const { items } = await api("GET", tenantPath(`/payments?limit=200${provider}`));
   renderRows("#payments", items, (p) => [
-    cell(p.mp_payment_id, "mono"), badgeCell(p.status, paymentTone(p.status)),
+    cell(p.mp_payment_id, "mono"), cell(providerName(p.provider)), badgeCell(p.status, paymentTone(p.status)),
     cell(money(p.transaction_amount, p.currency_id)), cell(p.payer_name || p.payer_email || "—"),
     cell(p.payment_method || "—"), cell(p.external_reference || "—", "mono"), cell(paymentNotes(p), "error-text"),
     cell(time(p.updated_at), "muted"),
@@ -209,6 +211,7 @@ function applyEventUpdate(d) {
   state.events.set(d.id, {
     ...known, status: d.status, attempts: d.attempts, max_attempts: d.maxAttempts, last_error: d.lastError,
     next_retry_at: d.nextRetryAt, mp_payment_id: d.mpPaymentId, action: d.action, processing_ms: d.processingMs,
+    provider: d.provider || known.provider,
   });
   // An order, dispute or claim names no payment: its row learns what it is about from the API.
   if (!d.mpPaymentId && !known.resource_type) refreshEventsSoon();
@@ -237,7 +240,7 @@ function renderEvents(flashId) {
   $("#retry-all").disabled = !all.some((e) => e.status === "failed");
   const shown = state.filter ? all.filter((e) => e.status === state.filter) : all;
   renderRows("#events", shown, (e) => [
-    cell(time(e.created_at), "muted"), cell(e.mp_payment_id || about(e), "mono"), cell(e.action),
+    cell(time(e.created_at), "muted"), cell(providerName(e.provider)), cell(e.mp_payment_id || about(e), "mono"), cell(e.action),
     badgeCell(e.status, e.status), cell(`${e.attempts}/${e.max_attempts}`),
     cell(e.last_error || "", "error-text"), cell(e.next_retry_at ? time(e.next_retry_at) : "—", "muted"),
     cell(e.processing_ms != null ? `${e.processing_ms} ms` : "—", "muted"), retryCell(e),
@@ -296,6 +299,7 @@ const paymentTone = (s) => ({ APPROVED: "success", REJECTED: "failed", CANCELLED
   CHARGED_BACK: "failed", PENDING: "pending", IN_PROCESS: "pending", AUTHORIZED: "processing" }[s] || "neutral");
 const orderTone = (s) => ({ PAID: "success", DELIVERED: "success", PENDING_PAYMENT: "pending", REJECTED: "failed",
   CANCELLED: "failed", CHARGED_BACK: "failed" }[s] || "neutral");
+const providerName = (key) => ({ mercadopago: "MercadoPago", stripe: "Stripe" }[key] || key || "—");
 const money = (amount, currency) => (amount == null ? "—"
   : new Intl.NumberFormat(undefined, { style: "currency", currency: currency || "USD" }).format(amount));
 const about = (e) => (e.resource_type ? `${e.resource_type.replace(/_/g, " ")} ${e.resource_id || ""}` : "—");
@@ -356,14 +360,14 @@ $("#search").addEventListener("submit", (ev) => {
   ev.preventDefault();
   state.search = { email: $("#q-email").value.trim(), payment: $("#q-payment").value.trim(),
     order: $("#q-order").value.trim(), action: $("#q-action").value, from: $("#q-from").value, to: $("#q-to").value,
-    resource: $("#q-resource").value, resourceId: $("#q-resource-id").value.trim() };
+    resource: $("#q-resource").value, resourceId: $("#q-resource-id").value.trim(), provider: $("#q-provider").value };
   state.events = new Map();
-  loadEvents().catch(showError);
+  Promise.all([loadEvents(), loadPayments()]).catch(showError);
 });
 $("#q-clear").addEventListener("click", () => {
   $("#search").reset();
   state.search = {};
-  loadEvents().catch(showError);
+  Promise.all([loadEvents(), loadPayments()]).catch(showError);
 });
 document.querySelectorAll("#filters .chip").forEach((chip) => chip.addEventListener("click", () => {
   document.querySelectorAll("#filters .chip").forEach((c) => c.classList.toggle("active", c === chip));

@@ -34,7 +34,7 @@ async function showDetail(id) {
   const about = e.resource_type === "payment" ? `Payment ${e.mp_payment_id}` : `${e.resource_type.replace(/_/g, " ")} ${e.resource_id || ""}`;
   $("#detail-title").textContent = `${about} · ${e.action}`;
   facts("#detail-facts", [
-    ["Status", e.status], ["Attempts", `${e.attempts}/${e.max_attempts}`], ["Received", time(e.created_at)],
+    ["Provider", providerName(e.provider)], ["Status", e.status], ["Attempts", `${e.attempts}/${e.max_attempts}`], ["Received", time(e.created_at)],
     ["Processed", time(e.processed_at)], ["Last error", e.last_error || "—"], ["Event id", e.id],
   ]);
   $("#detail-retry").hidden = e.status !== "failed";

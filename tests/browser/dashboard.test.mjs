@@ -17,6 +17,8 @@ const BINARY = join(process.env.CARGO_TARGET_DIR || join(ROOT, "target"), "debug
 const ADMIN = "browser-admin-token";
 const SECRET = "your_secret_key_here";
 const SELLER = "2079614828";
+const STRIPE_ACCOUNT = "acct_1QpXbrowserSeller";
+const WHSEC = "whsec_browser_endpoint";
 const SCREENSHOT = join(ROOT, "target", "dashboard.png");
 const SCREENSHOT_FAILED = join(ROOT, "target", "dashboard-failed.png");
 const AXE = readFileSync(join(ROOT, "tests/browser/node_modules/axe-core/axe.min.js"), "utf8");
@@ -48,6 +50,14 @@ function fakeServer() {
       const script = mpScripts.get(payment[1]);
       const scripted = script && (script.length > 1 ? script.shift() : script[0]);
       const [status, body] = scripted || mpAnswers.get(payment[1]) || [404, { message: "not_found" }];
+      return reply(status, body);
+    }
+    // Stripe: a PaymentIntent on the connected account, with the platform's key.
+    const intent = path.match(/^\/v1\/payment_intents\/(\w+)$/);
+    if (intent) {
+      const [status, body] = req.headers["stripe-account"] === STRIPE_ACCOUNT && req.headers.authorization === "Bearer sk_test_browser"
+        ? mpAnswers.get(`intent:${intent[1]}`) || [404, { error: { message: "No such payment_intent" } }]
+        : [403, { error: { message: "not your account" } }];
       return reply(status, body);
     }
     const chargeback = path.match(/^\/v1\/chargebacks\/(\w+)$/);
@@ -155,7 +165,9 @@ before(async () => {
     COBRO_MP_API_BASE: `http://127.0.0.1:${fakePort}`, COBRO_GHL_API_BASE: `http://127.0.0.1:${fakePort}`,
     COBRO_RETRY_SCHEDULE: "0.2,0.2", RUST_LOG: "warn", COBRO_PUBLIC_URL: baseUrl,
     COBRO_MP_CLIENT_ID: "4096647727026581", COBRO_MP_CLIENT_SECRET: "browser-client-secret",
-    COBRO_MP_AUTH_BASE: `http://127.0.0.1:${fakePort}` };
+    COBRO_MP_AUTH_BASE: `http://127.0.0.1:${fakePort}`,
+    COBRO_STRIPE_API_BASE: `http://127.0.0.1:${fakePort}`, COBRO_STRIPE_SECRET_KEY: "sk_test_browser",
+    COBRO_STRIPE_WEBHOOK_SECRET: WHSEC };
   await startCobro();
   const res = await fetch(`${baseUrl}/api/tenants`, {
     method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
@@ -449,5 +461,57 @@ test("a fraud alert shows a red banner until acknowledged, a dispute its deadlin
   await p.click('#deliveries tr[data-outcome="accepted"] a');
   await p.waitForFunction(() => document.querySelectorAll("#detail-deliveries li").length >= 1);
   assert.match(await p.textContent("#detail-deliveries"), /accepted/);
+  await p.close();
+});
+
+test("a Stripe payment shows its provider, and the provider filter narrows both lists", async () => {
+  const linked = await fetch(`${baseUrl}/api/tenants/${tenant.id}`, {
+    method: "PATCH", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+    body: JSON.stringify({ stripe_account_id: STRIPE_ACCOUNT }),
+  });
+  assert.equal(linked.status, 200);
+  mpAnswers.set("intent:pi_browser1", [200, { id: "pi_browser1", object: "payment_intent", amount: 150000, currency: "clp",
+    status: "succeeded", created: 1764872390, last_payment_error: null, metadata: {},
+    latest_charge: { id: "ch_browser1", refunded: false, amount_refunded: 0, disputed: false, created: 1764872400,
+      billing_details: { email: "ana@example.com", name: "Ana Pérez" }, payment_method_details: { type: "card", card: { brand: "visa" } } } }]);
+  const p = await browser.newPage({ viewport: { width: 1360, height: 820 } });
+  await p.goto(baseUrl);
+  await p.fill("#token", tenant.admin_token);
+  await p.click("button[type=submit]");
+  await p.waitForSelector('#conn[data-state="live"]');
+
+  const event = { id: "evt_browser1", object: "event", type: "payment_intent.succeeded", account: STRIPE_ACCOUNT,
+    livemode: true, created: 1764872500, data: { object: { id: "pi_browser1", object: "payment_intent" } } };
+  const body = JSON.stringify(event);
+  const t = Math.floor(Date.now() / 1000);
+  const v1 = createHmac("sha256", WHSEC).update(`${t}.${body}`).digest("hex");
+  const res = await fetch(`${baseUrl}/webhooks/stripe`, { method: "POST", body,
+    headers: { "content-type": "application/json", "stripe-signature": `t=${t},v1=${v1}` } });
+  const answer = await res.json();
+  assert.equal(answer.status, "accepted", JSON.stringify(answer));
+  const row = `tr[data-event-id="${answer.event_id}"]`;
+  await p.waitForSelector(`${row}[data-status="success"]`);
+  assert.match(await p.textContent(row), /Stripe.*pi_browser1.*payment_intent\.succeeded/);
+
+  await p.click('.tab[data-tab="payments"]');
+  await p.waitForSelector('#payments tr[data-payment="pi_browser1"]');
+  const payment = await p.textContent('#payments tr[data-payment="pi_browser1"]');
+  assert.match(payment, /Stripe/);
+  assert.match(payment, /150[.,\s\u00a0]?000/, "150000 CLP, a zero-decimal currency");
+  assert.match(await p.textContent("#payments tbody"), /MercadoPago/);
+
+  // The provider filter: only Stripe's events and payments.
+  await showEvents(p);
+  await p.selectOption("#q-provider", "stripe");
+  await p.click("#search button[type=submit]");
+  await p.waitForFunction(() => {
+    const rows = [...document.querySelectorAll("#events tbody tr")];
+    return rows.length === 1 && rows[0].textContent.includes("pi_browser1");
+  });
+  await p.click('.tab[data-tab="payments"]');
+  await p.waitForFunction(() => [...document.querySelectorAll("#payments tbody tr")].every((tr) => tr.dataset.payment === "pi_browser1"));
+  assert.equal(await p.locator("#payments tbody tr").count(), 1);
+  assert.deepEqual(await accessibilityProblems(p), [], "the provider column and filter pass axe's WCAG A/AA checks");
+  await p.screenshot({ path: join(ROOT, "target", "dashboard-stripe.png"), fullPage: true });
   await p.close();
 });
