@@ -21,10 +21,6 @@ pub struct WebhookEventUpdated {
     pub mp_payment_id: String,
     pub action: String,
     pub processing_ms: Option<i64>,
-    /// The provider it came from (SPEC §19): `mercadopago` or `stripe`. Absent from a node of an
-    /// older version, hence the default.
-    #[serde(default)]
-    pub provider: String,
 }
 
 impl From<&entity::webhook_event::Model> for WebhookEventUpdated {
@@ -39,7 +35,6 @@ impl From<&entity::webhook_event::Model> for WebhookEventUpdated {
             mp_payment_id: event.mp_payment_id.clone(),
             action: event.action.clone(),
             processing_ms: event.processing_ms,
-            provider: event.provider.clone(),
         }
     }
 }

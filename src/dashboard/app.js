@@ -211,10 +211,10 @@ function applyEventUpdate(d) {
   state.events.set(d.id, {
     ...known, status: d.status, attempts: d.attempts, max_attempts: d.maxAttempts, last_error: d.lastError,
     next_retry_at: d.nextRetryAt, mp_payment_id: d.mpPaymentId, action: d.action, processing_ms: d.processingMs,
-    provider: d.provider || known.provider,
   });
-  // An order, dispute or claim names no payment: its row learns what it is about from the API.
-  if (!d.mpPaymentId && !known.resource_type) refreshEventsSoon();
+  // SPEC §10's payload names neither the provider nor what an order, dispute or claim is about:
+  // a row new to this page learns them from the API.
+  if (!known.provider) refreshEventsSoon();
   renderEvents(d.id);
 }
 

@@ -22,7 +22,6 @@ pub(super) fn pending_update(new: &NewEvent) -> WebhookEventUpdated {
         mp_payment_id: new.mp_payment_id.clone(),
         action: new.action.clone(),
         processing_ms: None,
-        provider: new.provider.key().to_owned(),
     }
 }
 

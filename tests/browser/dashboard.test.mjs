@@ -491,7 +491,8 @@ test("a Stripe payment shows its provider, and the provider filter narrows both 
   assert.equal(answer.status, "accepted", JSON.stringify(answer));
   const row = `tr[data-event-id="${answer.event_id}"]`;
   await p.waitForSelector(`${row}[data-status="success"]`);
-  assert.match(await p.textContent(row), /Stripe.*pi_browser1.*payment_intent\.succeeded/);
+  // The live row learns its provider from the API a moment later (SPEC §10's payload has none).
+  await p.waitForFunction((sel) => /Stripe.*pi_browser1.*payment_intent\.succeeded/.test(document.querySelector(sel).textContent), row);
 
   await p.click('.tab[data-tab="payments"]');
   await p.waitForSelector('#payments tr[data-payment="pi_browser1"]');
