@@ -28,14 +28,7 @@ async fn three_nodes_keep_order_survive_a_sigkill_and_relay_live_updates() {
     chaos.set_payment_rule(payment_rule);
     chaos.set_mp_delay(Duration::from_millis(5));
     let http = client();
-    let mut nodes = vec![
-        Node::start(&db, &chaos, "node-a", 10_000),
-        Node::start(&db, &chaos, "node-b", 10_000),
-        Node::start(&db, &chaos, "node-c", 10_000),
-    ];
-    for node in &nodes {
-        wait_ready(&http, node.url()).await;
-    }
+    let mut nodes = start_nodes(&db, &chaos, &http, &["node-a", "node-b", "node-c"]).await;
     let tenants = create_tenants(&http, nodes[0].url(), TENANTS).await;
     let owned = settled(
         &http,
@@ -73,27 +66,6 @@ async fn three_nodes_keep_order_survive_a_sigkill_and_relay_live_updates() {
     // nodes; node C is killed mid-storm.
     let urls: Vec<String> = nodes.iter().map(|n| n.url().to_owned()).collect();
     let stop_at = Instant::now() + Duration::from_secs(4);
-    let accepted: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-    let mut senders = Vec::new();
-    for t in 0..TENANTS {
-        let (http, urls, accepted, tenant_id) = (
-            http.clone(),
-            urls.clone(),
-            accepted.clone(),
-            tenants[t as usize].clone(),
-        );
-        senders.push(async move {
-            let mut k = 0;
-            while Instant::now() < stop_at {
-                let event = deliver_somewhere(&http, &urls, (t + k) as usize, t, k).await;
-                accepted
-                    .lock()
-                    .expect("lock")
-                    .push((tenant_id.clone(), event));
-                k += 1;
-            }
-        });
-    }
     let killed_at = Arc::new(Mutex::new(None));
     let killed = killed_at.clone();
     let victim = &mut nodes[2];
@@ -102,10 +74,9 @@ async fn three_nodes_keep_order_survive_a_sigkill_and_relay_live_updates() {
         victim.kill();
         *killed.lock().expect("lock") = Some(Instant::now());
     };
-    tokio::join!(futures_util::future::join_all(senders), killer);
+    let (accepted, ()) = tokio::join!(storm(&http, &urls, &tenants, stop_at, false), killer);
     let killed_at = killed_at.lock().expect("lock").expect("killed");
 
-    let accepted = accepted.lock().expect("lock").clone();
     assert!(
         accepted.len() > 100,
         "the storm got through: {}",

@@ -7,6 +7,11 @@
 //! before `/v1/payments` (each node its own), and every payment fetch is logged with its access
 //! token, prefix and time; fetches of one token that overlap in time are counted. A fetch stays
 //! in flight until answered or until its caller hangs up (a killed process).
+//!
+//! It plays Stripe too (issue 24): `GET [/<caller>]/v1/payment_intents/pi_<n>` with
+//! `Stripe-Account: acct_<seller>` serves payment `<n>` as a succeeded PaymentIntent, and is
+//! witnessed under the seller's MercadoPago token `APP_USR-<seller>`, so one tenant's calls to
+//! both providers count as one tenant's: an MP fetch overlapping a Stripe one is an overlap.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -69,6 +74,7 @@ struct Request {
     method: String,
     target: String,
     authorization: String,
+    stripe_account: String,
     body: Vec<u8>,
 }
 
@@ -247,15 +253,21 @@ fn decide(state: &State) -> Fate {
     }
 }
 
-/// `GET [/<caller>]/v1/payments/<id>` → (caller, id).
+/// `GET [/<caller>]/v1/payments/<id>`, or Stripe's `…/v1/payment_intents/pi_<id>` → (caller, id).
 fn payment_fetch(request: &Request) -> Option<(String, String)> {
     let path = request.target.split('?').next().unwrap_or_default();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match (request.method.as_str(), segments.as_slice()) {
-        ("GET", [caller, "v1", "payments", id]) => Some(((*caller).to_owned(), (*id).to_owned())),
-        ("GET", ["v1", "payments", id]) => Some((String::new(), (*id).to_owned())),
-        _ => None,
-    }
+    let (caller, kind, id) = match (request.method.as_str(), segments.as_slice()) {
+        ("GET", [caller, "v1", kind, id]) => (*caller, *kind, *id),
+        ("GET", ["v1", kind, id]) => ("", *kind, *id),
+        _ => return None,
+    };
+    let id = match kind {
+        "payments" => id,
+        "payment_intents" => id.strip_prefix("pi_")?,
+        _ => return None,
+    };
+    Some((caller.to_owned(), id.to_owned()))
 }
 
 /// Serves a payment fetch while keeping the witness's books; `None` when the caller hung up.
@@ -266,10 +278,17 @@ async fn witness_fetch(
     payment: String,
     stream: &mut TcpStream,
 ) -> Option<String> {
-    let token = request
-        .authorization
-        .trim_start_matches("Bearer ")
-        .to_owned();
+    let stripe = !request.stripe_account.is_empty();
+    let token = match stripe {
+        true => format!(
+            "APP_USR-{}",
+            request.stripe_account.trim_start_matches("acct_")
+        ),
+        false => request
+            .authorization
+            .trim_start_matches("Bearer ")
+            .to_owned(),
+    };
     let (delay, status) = match lock(&state.scripts)
         .get_mut(&payment)
         .and_then(VecDeque::pop_front)
@@ -299,11 +318,15 @@ async fn witness_fetch(
     if let Some(now) = lock(&state.in_flight).get_mut(&token) {
         *now -= 1;
     }
-    let target = format!("/v1/payments/{payment}");
+    let target = match stripe {
+        true => format!("/v1/payment_intents/pi_{payment}"),
+        false => format!("/v1/payments/{payment}"),
+    };
     let plain = Request {
         method: "GET".into(),
         target,
         authorization: String::new(),
+        stripe_account: String::new(),
         body: Vec::new(),
     };
     answered.then(|| route(state, &plain, status.as_deref()))
@@ -328,6 +351,12 @@ fn route(state: &State, request: &Request, status: Option<&str>) -> String {
             }
             None => http(404, "", "{\"message\":\"not_found\"}"),
         },
+        ("GET", ["v1", "payment_intents", id]) => {
+            match find_payment(state, id.trim_start_matches("pi_")) {
+                Some((_, email)) => http(200, "", &stripe_intent(id, &email).to_string()),
+                None => http(404, "", "{\"error\":{\"code\":\"resource_missing\"}}"),
+            }
+        }
         ("GET", ["contacts", "search", "duplicate"]) => {
             let email = url::form_urlencoded::parse(query.as_bytes())
                 .find(|(k, _)| k == "email")
@@ -360,6 +389,16 @@ fn route(state: &State, request: &Request, status: Option<&str>) -> String {
     }
 }
 
+/// A succeeded PaymentIntent of 100.50 BRL paid by `email`, its charge expanded.
+fn stripe_intent(id: &str, email: &str) -> Value {
+    json!({ "id": id, "object": "payment_intent", "status": "succeeded", "amount": 10050,
+        "currency": "brl", "created": 1764872390, "last_payment_error": null, "metadata": {},
+        "latest_charge": { "id": format!("ch_{id}"), "created": 1764872400, "refunded": false,
+            "amount_refunded": 0, "disputed": false,
+            "billing_details": { "email": email, "name": "Ana Souza" },
+            "payment_method_details": { "type": "card", "card": { "brand": "visa" } } } })
+}
+
 fn find_payment(state: &State, id: &str) -> Option<(String, String)> {
     if let Some(found) = lock(&state.payments).get(id) {
         return Some(found.clone());
@@ -383,6 +422,7 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     let (method, target) = (parts.next()?.to_owned(), parts.next()?.to_owned());
     let mut length = 0usize;
     let mut authorization = String::new();
+    let mut stripe_account = String::new();
     loop {
         let mut header = String::new();
         reader.read_line(&mut header).await.ok()?;
@@ -395,6 +435,8 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
                 length = value.trim().parse().unwrap_or(0);
             } else if name.eq_ignore_ascii_case("authorization") {
                 authorization = value.trim().to_owned();
+            } else if name.eq_ignore_ascii_case("stripe-account") {
+                stripe_account = value.trim().to_owned();
             }
         }
     }
@@ -404,6 +446,7 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         method,
         target,
         authorization,
+        stripe_account,
         body,
     })
 }

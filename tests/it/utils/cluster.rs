@@ -13,6 +13,49 @@ use super::chaos::Chaos;
 use super::process::{Server, spawn_cobro};
 use super::{ADMIN, SECRET, TestDb, notification, sign};
 
+/// The Connect endpoint's signing secret every node is given.
+pub const STRIPE_WHSEC: &str = "whsec_cluster_endpoint";
+
+/// A tenant's connected Stripe account: its seller number after `acct_`, which the fake maps
+/// back to the tenant's MercadoPago token.
+pub fn stripe_account(tenant: u64) -> String {
+    format!("acct_{}", seller(tenant))
+}
+
+/// Links each tenant (in tenant order) to its Stripe account through `url`.
+pub async fn link_stripe(http: &reqwest::Client, url: &str, tenants: &[String]) {
+    for (t, id) in tenants.iter().enumerate() {
+        let response = http
+            .patch(format!("{url}/api/tenants/{id}"))
+            .bearer_auth(ADMIN)
+            .json(&json!({ "stripe_account_id": stripe_account(t as u64) }))
+            .send()
+            .await
+            .expect("link stripe");
+        assert_eq!(response.status(), 200);
+    }
+}
+
+/// Payment `k` of `tenant` as a signed Stripe `payment_intent.succeeded` to `url`.
+async fn deliver_stripe(http: &reqwest::Client, url: &str, tenant: u64, k: u64) -> Option<Value> {
+    let payment = payment_id(tenant, k);
+    let event = json!({ "id": format!("evt_{payment}"), "object": "event", "type": "payment_intent.succeeded",
+        "account": stripe_account(tenant), "livemode": true, "created": 1764872500,
+        "data": { "object": { "id": format!("pi_{payment}"), "object": "payment_intent" } } });
+    let body = event.to_string();
+    let t = chrono::Utc::now().timestamp();
+    let v1 = super::stripe::sign(STRIPE_WHSEC, t, &body);
+    let response = http
+        .post(format!("{url}/webhooks/stripe"))
+        .header("content-type", "application/json")
+        .header("stripe-signature", format!("t={t},v1={v1}"))
+        .body(body)
+        .send()
+        .await
+        .ok()?;
+    response.json().await.ok()
+}
+
 pub fn postgres() -> bool {
     std::env::var("COBRO_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty())
 }
@@ -52,6 +95,10 @@ impl Node {
                 ("COBRO_MP_REQUESTS_PER_SECOND", "10000"),
                 ("COBRO_GHL_REQUESTS_PER_10S", "100000"),
                 ("COBRO_INGEST_PER_TENANT_PER_SECOND", "0"),
+                // The fake plays Stripe under the same prefix (issue 24).
+                ("COBRO_STRIPE_API_BASE", &mp),
+                ("COBRO_STRIPE_SECRET_KEY", "sk_test_cluster"),
+                ("COBRO_STRIPE_WEBHOOK_SECRET", STRIPE_WHSEC),
             ],
         );
         Self {
@@ -219,9 +266,25 @@ pub async fn deliver_somewhere(
     tenant: u64,
     k: u64,
 ) -> String {
+    deliver_somewhere_by(http, urls, first, tenant, k, false).await
+}
+
+/// [`deliver_somewhere`] as MercadoPago's notification, or (`stripe`) as Stripe's event.
+pub async fn deliver_somewhere_by(
+    http: &reqwest::Client,
+    urls: &[String],
+    first: usize,
+    tenant: u64,
+    k: u64,
+    stripe: bool,
+) -> String {
     for attempt in 0..60 {
         let url = &urls[(first + attempt) % urls.len()];
-        if let Some(answer) = deliver(http, url, tenant, k).await {
+        let answer = match stripe {
+            true => deliver_stripe(http, url, tenant, k).await,
+            false => deliver(http, url, tenant, k).await,
+        };
+        if let Some(answer) = answer {
             match answer["status"].as_str() {
                 Some("accepted") | Some("duplicate") => {
                     return answer["event_id"].as_str().unwrap_or_default().to_owned();
@@ -301,4 +364,51 @@ pub fn assert_fetched_in_arrival_order(chaos: &Chaos) {
             seen.push(n);
         }
     }
+}
+
+/// Starts nodes `names` on `db`, each calling `chaos`, and waits until each is ready.
+pub async fn start_nodes(
+    db: &TestDb,
+    chaos: &Chaos,
+    http: &reqwest::Client,
+    names: &[&str],
+) -> Vec<Node> {
+    let nodes: Vec<Node> = names
+        .iter()
+        .map(|name| Node::start(db, chaos, name, 10_000))
+        .collect();
+    for node in &nodes {
+        super::process::wait_ready(http, node.url()).await;
+    }
+    nodes
+}
+
+/// Each tenant's webhooks one after another until `stop_at` (so arrival order is defined),
+/// spread over the nodes; with `mixed`, MercadoPago's and Stripe's in turn. Answers every
+/// accepted `(tenant id, event id)`.
+pub async fn storm(
+    http: &reqwest::Client,
+    urls: &[String],
+    tenants: &[String],
+    stop_at: Instant,
+    mixed: bool,
+) -> Vec<(String, String)> {
+    let accepted: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>> = Default::default();
+    let senders = tenants.iter().enumerate().map(|(t, tenant_id)| {
+        let accepted = accepted.clone();
+        async move {
+            let (t, mut k) = (t as u64, 0);
+            while Instant::now() < stop_at {
+                let stripe = mixed && k % 2 == 1;
+                let event = deliver_somewhere_by(http, urls, (t + k) as usize, t, k, stripe).await;
+                accepted
+                    .lock()
+                    .expect("lock")
+                    .push((tenant_id.clone(), event));
+                k += 1;
+            }
+        }
+    });
+    futures_util::future::join_all(senders).await;
+    accepted.lock().expect("lock").clone()
 }
