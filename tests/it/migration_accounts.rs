@@ -3,7 +3,8 @@
 //! state with sealed secrets, and their events, payments and orders. After the migration every
 //! `mp_*` field reads as before, the secrets still open, nothing that hung off a tenant is gone
 //! (SQLite rebuilds `tenants`; a cascade there would empty the other tables), and the server
-//! serves: webhooks reach the sellers and are processed with their migrated tokens.
+//! serves: webhooks reach the sellers and are processed with their migrated tokens. The later
+//! migrations run too: issue 24's gives the old payments their provider.
 
 use std::collections::HashMap;
 
@@ -291,9 +292,12 @@ async fn assert_rows_kept(app: &TestApp) {
     assert_eq!(events.len(), 2, "no event lost to a cascade");
     assert!(events.iter().all(|e| e.provider == "mercadopago"));
     let payments = entity::payment::Entity::find()
-        .count(db)
+        .all(db)
         .await
         .expect("payments");
+    // Issue 24's migration (run after this one) names their provider.
+    assert!(payments.iter().all(|p| p.provider == "mercadopago"));
+    let payments = payments.len() as u64;
     let orders = entity::order::Entity::find()
         .count(db)
         .await
