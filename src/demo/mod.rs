@@ -1,14 +1,16 @@
-//! `cobro demo`: the whole system on a fresh SQLite file, with a built-in MercadoPago and
-//! GoHighLevel sandbox ([`sandbox`]) and a generator of signed webhooks ([`generator`]) for three
-//! demo tenants, so a newcomer sees it work in one command without any MercadoPago account.
+//! `cobro demo`: the whole system on a fresh SQLite file, with a built-in MercadoPago, Stripe and
+//! GoHighLevel sandbox ([`sandbox`]), a generator of signed webhooks ([`generator`]) for three
+//! demo tenants and a shop selling through Stripe ([`stripe_shop`]), so a newcomer sees it work
+//! in one command without any provider account.
 
 pub mod generator;
 pub mod sandbox;
+pub mod stripe_shop;
 
 use std::time::Duration;
 
 use crate::config::{Config, MpOAuth, RetrySchedule, Secret};
-use crate::store::tenants::{self, GhlInput, NewTenant};
+use crate::store::tenants::{self, GhlInput, NewTenant, TenantPatch};
 use crate::{RunError, app};
 use generator::{DEMO_SECRET, DemoTenant};
 use sandbox::Sandbox;
@@ -32,6 +34,11 @@ pub async fn run(mut config: Config, rate: f64) -> Result<(), RunError> {
         RetrySchedule::new(vec![Duration::from_secs(2), Duration::from_secs(5)])
             .ok_or_else(|| RunError::Demo("empty retry schedule".into()))?;
     config.sandbox = true;
+    // The Stripe shop's events are test mode, as a Connect platform's sandbox sends them.
+    config.stripe.api_base = config.mp_api_base.clone();
+    config.stripe.secret_key = Some(Secret::new("sk_test_cobro_sandbox"));
+    config.stripe.webhook_secrets = vec![Secret::new(stripe_shop::DEMO_STRIPE_SECRET)];
+    config.stripe.livemode = false;
     let bind = config.bind.clone();
     // SPEC §14 in the sandbox: the shop without a token connects itself through OAuth.
     config.public_url = format!("http://{bind}")
@@ -42,17 +49,27 @@ pub async fn run(mut config: Config, rate: f64) -> Result<(), RunError> {
         client_secret: Secret::new(crate::store::tenants::new_admin_token().0),
         auth_base: config.mp_api_base.clone(),
     });
-    tracing::info!(sandbox = true, url = %sandbox_url, "SANDBOX: MercadoPago and GoHighLevel are simulated locally");
+    tracing::info!(sandbox = true, url = %sandbox_url, "SANDBOX: MercadoPago, Stripe and GoHighLevel are simulated locally");
     let state = app::start(config, Vec::new()).await?;
     let demo_tenants = create_tenants(&state).await?;
     let unconnected = create_unconnected_shop(&state).await?;
+    let stripe_shop = create_stripe_shop(&state).await?;
     let base_url = format!("http://{bind}");
     let (generator_state, tenants_for_generator) = (state.clone(), demo_tenants.clone());
     crate::serve(state, &bind, move || {
         actix_web::rt::spawn(async move {
             wait_until_serving(&base_url).await;
-            print_banner(&base_url, &admin, &demo_tenants, &unconnected);
+            print_banner(&base_url, &admin, &demo_tenants, &unconnected, &stripe_shop);
             actix_web::rt::spawn(print_progress(generator_state.services.db.clone()));
+            // The Stripe shop sells at a third of the MercadoPago shops' rate.
+            let every = Duration::from_secs_f64(3.0 / rate.max(0.1));
+            actix_web::rt::spawn(stripe_shop::run(
+                generator_state.clone(),
+                sandbox.clone(),
+                stripe_shop.clone(),
+                base_url.clone(),
+                every,
+            ));
             generator::run(
                 generator_state,
                 sandbox,
@@ -135,6 +152,39 @@ async fn create_unconnected_shop(state: &crate::state::AppState) -> Result<Strin
     Ok(token)
 }
 
+/// A shop that takes MercadoPago at home and Stripe abroad: its connected Stripe account is
+/// linked as `PATCH {"stripe_account_id"}` would link it.
+async fn create_stripe_shop(state: &crate::state::AppState) -> Result<DemoTenant, RunError> {
+    let (name, mp_user_id) = ("Global Store", "1005005");
+    let new = NewTenant {
+        name: name.into(),
+        mp_user_id: Some(mp_user_id.into()),
+        mp_access_token: Some("APP_USR-sandbox".into()),
+        mp_webhook_secret: None,
+        allow_unsigned: false,
+        ghl: None,
+    };
+    let services = &state.services;
+    let secrets = &services.config.secrets;
+    let failed = |e: crate::store::tenants::TenantError| RunError::Demo(e.to_string());
+    let (tenant, token) = tenants::create(&services.db, secrets, new, true)
+        .await
+        .map_err(failed)?;
+    let link = TenantPatch {
+        stripe_account_id: Some(Some(stripe_shop::DEMO_STRIPE_ACCOUNT.into())),
+        ..TenantPatch::default()
+    };
+    tenants::update(&services.db, secrets, tenant.id(), link, true)
+        .await
+        .map_err(failed)?;
+    Ok(DemoTenant {
+        id: tenant.id(),
+        name: name.into(),
+        mp_user_id: mp_user_id.into(),
+        token,
+    })
+}
+
 /// Every few seconds, one compact line of what happened so far (logs default to warnings in the
 /// demo, so the banner with the sign-in tokens stays on the screen).
 async fn print_progress(db: sea_orm::DatabaseConnection) {
@@ -172,12 +222,18 @@ fn progress_line(at: impl std::fmt::Display, counts: &[(String, i64)]) -> String
 
 /// Written in one go, and a closed stdout (a pipe whose reader went away) is not a reason to stop
 /// the demo: `println!` would panic there and take the webhook generator with it.
-fn print_banner(base_url: &str, admin: &str, tenants: &[DemoTenant], unconnected: &str) {
+fn print_banner(
+    base_url: &str,
+    admin: &str,
+    tenants: &[DemoTenant],
+    unconnected: &str,
+    stripe_shop: &DemoTenant,
+) {
     use std::fmt::Write as _;
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "\n  Cobro demo — SANDBOX: MercadoPago and GoHighLevel are simulated on this machine.\n"
+        "\n  Cobro demo — SANDBOX: MercadoPago, Stripe and GoHighLevel are simulated on this machine.\n"
     );
     let _ = writeln!(text, "  Dashboard:  {base_url}/");
     let _ = writeln!(text, "  Sign in as the super admin with:  {admin}");
@@ -192,6 +248,11 @@ fn print_banner(base_url: &str, admin: &str, tenants: &[DemoTenant], unconnected
         text,
         "  ... or as {:<16} with:  {unconnected}\n      (not connected yet: sign in and click Connect MercadoPago)",
         "Nueva Tienda"
+    );
+    let _ = writeln!(
+        text,
+        "  ... or as {:<16} with:  {}\n      (sells abroad through Stripe: test-mode events on /webhooks/stripe)",
+        stripe_shop.name, stripe_shop.token
     );
     let _ = writeln!(
         text,

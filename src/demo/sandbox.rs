@@ -1,6 +1,6 @@
-//! The demo's built-in MercadoPago and GoHighLevel: a small local HTTP server that answers the
-//! calls Cobro makes, from the payments, orders (Orders API) and chargebacks the generator
-//! registers, and plays MercadoPago's OAuth (its authorization page and token endpoint) so a shop
+//! The demo's built-in MercadoPago, Stripe and GoHighLevel: a small local HTTP server that
+//! answers the calls Cobro makes, from the payments, orders (Orders API), chargebacks and Stripe
+//! PaymentIntents the generators register, and plays MercadoPago's OAuth (its authorization page and token endpoint) so a shop
 //! can connect itself in the browser.
 //! Every answer it gives is labelled sandbox in the logs; nothing leaves the machine.
 
@@ -43,6 +43,8 @@ pub struct Sandbox {
     pub orders: Arc<DashMap<String, Arc<SandboxOrder>>>,
     /// `GET /v1/chargebacks/{id}` answers, as registered.
     pub chargebacks: Arc<DashMap<String, serde_json::Value>>,
+    /// Stripe's PaymentIntents of the demo's Stripe shop (`super::stripe_shop`).
+    pub intents: Arc<DashMap<String, Arc<super::stripe_shop::SandboxIntent>>>,
 }
 
 impl Sandbox {
@@ -57,6 +59,10 @@ impl Sandbox {
                 .route("/v1/payments/{id}", web::get().to(payment))
                 .route("/v1/orders/{id}", web::get().to(order))
                 .route("/v1/chargebacks/{id}", web::get().to(chargeback))
+                .route(
+                    "/v1/payment_intents/{id}",
+                    web::get().to(super::stripe_shop::intent),
+                )
                 .route("/authorization", web::get().to(authorization_page))
                 .route("/oauth/token", web::post().to(token))
                 .route(

@@ -84,7 +84,11 @@ async fn the_demo_runs_in_one_command_and_events_succeed() {
         .iter()
         .filter_map(|t| t["id"].as_str().map(str::to_owned))
         .collect();
-    assert_eq!(ids.len(), 4, "three demo tenants, and a shop to connect");
+    assert_eq!(
+        ids.len(),
+        5,
+        "three demo tenants, a shop to connect, a shop on Stripe"
+    );
     let shop = banner
         .iter()
         .find(|l| l.contains("Nueva Tienda"))
@@ -94,6 +98,7 @@ async fn the_demo_runs_in_one_command_and_events_succeed() {
     connect_through_the_sandbox(&http, &base, &shop).await;
 
     mp_topics_show_up(&get, &ids).await;
+    stripe_sales_show_up(&get, &ids).await;
     let progress = std::iter::from_fn(|| banner_lines.recv_timeout(Duration::from_secs(15)).ok())
         .find(|line| !line.trim().is_empty())
         .expect("a progress line after the banner");
@@ -167,6 +172,38 @@ where
         orders > 0 && disputes > 0 && alerts > 0,
         "orders {orders}, disputes {disputes}, fraud alerts {alerts}"
     );
+}
+
+/// The Stripe shop's sales are processed: approved ones, in dollars and in pesos (zero-decimal),
+/// and a declined card.
+async fn stripe_sales_show_up<F, Fut>(get: &F, ids: &[String])
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Value>,
+{
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let mut statuses: Vec<(String, String)> = Vec::new();
+    let wanted = |s: &[(String, String)]| {
+        ["USD", "CLP"]
+            .iter()
+            .all(|c| s.iter().any(|(st, cur)| st == "APPROVED" && cur == c))
+            && s.iter().any(|(st, _)| st == "REJECTED")
+    };
+    while !wanted(&statuses) && Instant::now() < deadline {
+        statuses.clear();
+        for id in ids {
+            let page = get(format!(
+                "/api/tenants/{id}/payments?provider=stripe&limit=200"
+            ))
+            .await;
+            statuses.extend(page["items"].as_array().into_iter().flatten().map(|p| {
+                let text = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+                (text("status"), text("currency_id"))
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(wanted(&statuses), "Stripe payments: {statuses:?}");
 }
 
 /// What a browser does: start the connection, open the sandbox's authorization page, follow its
