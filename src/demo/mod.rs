@@ -104,18 +104,7 @@ async fn create_tenants(state: &crate::state::AppState) -> Result<Vec<DemoTenant
     ];
     let mut created = Vec::new();
     for (name, mp_user_id, ghl) in shops {
-        let new = NewTenant {
-            name: name.into(),
-            mp_user_id: Some(mp_user_id.into()),
-            mp_access_token: Some("APP_USR-sandbox".into()),
-            mp_webhook_secret: None,
-            allow_unsigned: false,
-            ghl: ghl.then(|| GhlInput {
-                api_key: "sandbox".into(),
-                location_id: "sandbox".into(),
-                tag: "cliente-demo".into(),
-            }),
-        };
+        let new = shop(name, mp_user_id, ghl);
         let (tenant, token) = tenants::create(
             &state.services.db,
             &state.services.config.secrets,
@@ -132,6 +121,22 @@ async fn create_tenants(state: &crate::state::AppState) -> Result<Vec<DemoTenant
         });
     }
     Ok(created)
+}
+
+/// A demo shop with a sandbox MercadoPago token and, with `ghl`, GoHighLevel tagging.
+fn shop(name: &str, mp_user_id: &str, ghl: bool) -> NewTenant {
+    NewTenant {
+        name: name.into(),
+        mp_user_id: Some(mp_user_id.into()),
+        mp_access_token: Some("APP_USR-sandbox".into()),
+        mp_webhook_secret: None,
+        allow_unsigned: false,
+        ghl: ghl.then(|| GhlInput {
+            api_key: "sandbox".into(),
+            location_id: "sandbox".into(),
+            tag: "cliente-demo".into(),
+        }),
+    }
 }
 
 /// A shop with no token yet: it connects itself with **Connect MercadoPago** in the dashboard,
@@ -156,14 +161,7 @@ async fn create_unconnected_shop(state: &crate::state::AppState) -> Result<Strin
 /// linked as `PATCH {"stripe_account_id"}` would link it.
 async fn create_stripe_shop(state: &crate::state::AppState) -> Result<DemoTenant, RunError> {
     let (name, mp_user_id) = ("Global Store", "1005005");
-    let new = NewTenant {
-        name: name.into(),
-        mp_user_id: Some(mp_user_id.into()),
-        mp_access_token: Some("APP_USR-sandbox".into()),
-        mp_webhook_secret: None,
-        allow_unsigned: false,
-        ghl: None,
-    };
+    let new = shop(name, mp_user_id, false);
     let services = &state.services;
     let secrets = &services.config.secrets;
     let failed = |e: crate::store::tenants::TenantError| RunError::Demo(e.to_string());
