@@ -1,5 +1,5 @@
 //! The servers a benchmark runs beside Cobro: the bare baseline endpoint and the instant
-//! MercadoPago fake. Both are plain actix-web, like Cobro itself.
+//! MercadoPago fake (which plays Stripe's PaymentIntents too). Both are plain actix-web, like Cobro itself.
 
 use std::time::Duration;
 
@@ -52,6 +52,7 @@ pub async fn serve_fake_mp(args: FakeMpArgs) -> std::io::Result<()> {
         App::new()
             .app_data(web::Data::new(delay))
             .route("/v1/payments/{id}", web::get().to(payment))
+            .route("/v1/payment_intents/{id}", web::get().to(payment_intent))
     })
     .workers(args.workers)
     // Without it an answer could wait for the client's delayed ACK (~40 ms): a tenant fetches one
@@ -72,5 +73,22 @@ async fn payment(path: web::Path<u64>, delay: web::Data<Duration>) -> HttpRespon
         "collector_id": id / 1_000_000_000, "transaction_amount": 100.0, "currency_id": "BRL",
         "payment_method_id": "pix", "date_approved": "2026-11-23T12:00:00.000-03:00",
         "payer": { "email": format!("buyer{id}@example.com"), "first_name": "Ana", "last_name": "Souza" }
+    }))
+}
+
+/// Stripe's `GET /v1/payment_intents/pi_<n>`: a succeeded intent of 100.00 BRL, its charge
+/// expanded, on whatever account asked.
+async fn payment_intent(path: web::Path<String>, delay: web::Data<Duration>) -> HttpResponse {
+    if !delay.is_zero() {
+        tokio::time::sleep(**delay).await;
+    }
+    let id = path.into_inner();
+    HttpResponse::Ok().json(json!({
+        "id": id, "object": "payment_intent", "status": "succeeded", "amount": 10000, "currency": "brl",
+        "created": 1764872390, "last_payment_error": null, "metadata": {},
+        "latest_charge": { "id": format!("ch_{id}"), "created": 1764872400, "refunded": false,
+            "amount_refunded": 0, "disputed": false,
+            "billing_details": { "email": format!("buyer{id}@example.com"), "name": "Ana Souza" },
+            "payment_method_details": { "type": "card", "card": { "brand": "visa" } } }
     }))
 }

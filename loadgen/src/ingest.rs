@@ -24,6 +24,9 @@ pub struct TargetArgs {
     /// Webhook secret the benchmark tenants are created with.
     #[arg(long, default_value = "bench-secret")]
     pub secret: String,
+    /// The Stripe endpoint secret Cobro runs with (`COBRO_STRIPE_WEBHOOK_SECRET`).
+    #[arg(long, default_value = "whsec_bench")]
+    pub stripe_secret: String,
 }
 
 /// Where requests go, with a client sized for the run.
@@ -31,6 +34,7 @@ pub struct Target {
     pub url: String,
     pub admin_token: Option<String>,
     pub secret: String,
+    pub stripe_secret: String,
     pub http: reqwest::Client,
 }
 
@@ -45,6 +49,7 @@ impl Target {
             url: args.target.trim_end_matches('/').to_owned(),
             admin_token: args.admin_token.clone(),
             secret: args.secret.clone(),
+            stripe_secret: args.stripe_secret.clone(),
             http,
         }
     }
@@ -129,6 +134,42 @@ pub async fn send_webhook(
     Ok((status, answer["status"].as_str().unwrap_or("").to_owned()))
 }
 
+/// A bench tenant's connected Stripe account.
+pub fn stripe_account(mp_user_id: u64) -> String {
+    format!("acct_bench{mp_user_id}")
+}
+
+/// Sends one unique signed Stripe `payment_intent.succeeded` of the tenant's account (the intent
+/// `pi_<payment id>`, which the fake serves); answers like [`send_webhook`].
+pub async fn send_stripe_event(
+    target: &Target,
+    mp_user_id: u64,
+    seq: u64,
+) -> Result<(u16, String), String> {
+    let payment = payment_id(mp_user_id, seq);
+    let body = json!({ "id": format!("evt_{payment}"), "object": "event",
+        "type": "payment_intent.succeeded", "account": stripe_account(mp_user_id), "livemode": true,
+        "created": 1764872500, "data": { "object": { "id": format!("pi_{payment}"), "object": "payment_intent" } } })
+    .to_string();
+    let t = chrono::Utc::now().timestamp();
+    let v1 = cobro::provider::stripe::signature::sign(&target.stripe_secret, t, body.as_bytes());
+    let response = target
+        .http
+        .post(format!("{}/webhooks/stripe", target.url))
+        .header("content-type", "application/json")
+        .header("stripe-signature", format!("t={t},v1={v1}"))
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| match e.is_timeout() {
+            true => "timeout".to_owned(),
+            false => "connection error".to_owned(),
+        })?;
+    let status = response.status().as_u16();
+    let answer: Value = response.json().await.unwrap_or_default();
+    Ok((status, answer["status"].as_str().unwrap_or("").to_owned()))
+}
+
 /// Where the spawned sends of a fixed-rate scenario record what happened to them.
 #[derive(Clone)]
 pub struct Tally {
@@ -147,7 +188,22 @@ impl Tally {
     /// Sends one webhook and records its latency (from `since`) and its outcome; answers whether
     /// it was accepted.
     pub async fn send(&self, target: &Target, user: u64, seq: u64, since: Instant) -> bool {
-        let answer = send_webhook(target, user, seq).await;
+        self.send_as(target, user, seq, since, false).await
+    }
+
+    /// [`Self::send`], as a Stripe event when `stripe`.
+    pub async fn send_as(
+        &self,
+        target: &Target,
+        user: u64,
+        seq: u64,
+        since: Instant,
+        stripe: bool,
+    ) -> bool {
+        let answer = match stripe {
+            true => send_stripe_event(target, user, seq).await,
+            false => send_webhook(target, user, seq).await,
+        };
         if let Ok(mut acks) = self.acks.lock() {
             report::record(&mut acks, since.elapsed());
         }

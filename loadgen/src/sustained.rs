@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::ingest::{Tally, Target, TargetArgs, first_sequence};
+use crate::ingest::{Tally, Target, TargetArgs, first_sequence, stripe_account};
 use crate::report;
 use crate::setup::{ensure_tenants, metric, metric_f64};
 
@@ -38,6 +38,55 @@ pub struct SustainedArgs {
     drain_timeout: u64,
     #[arg(long, default_value = "sustained")]
     label: String,
+    /// How many of the tenants (the first ones) take their payments through Stripe: linked to a
+    /// connected account, sent Stripe events (Cobro must run with `COBRO_STRIPE_*` pointing at
+    /// the fake).
+    #[arg(long, default_value_t = 0)]
+    stripe_tenants: u64,
+}
+
+/// Links each of `users` (by MercadoPago user id) to its connected Stripe account.
+async fn link_stripe(target: &Target, users: &[u64]) -> std::io::Result<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let admin = target.admin_token.clone().unwrap_or_default();
+    let listed: serde_json::Value = target
+        .http
+        .get(format!("{}/api/tenants?limit=500", target.url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .map_err(std::io::Error::other)?
+        .json()
+        .await
+        .map_err(std::io::Error::other)?;
+    for tenant in listed["items"].as_array().into_iter().flatten() {
+        let user = tenant["mp_user_id"]
+            .as_str()
+            .and_then(|u| u.parse::<u64>().ok());
+        let (Some(user), Some(id)) = (user, tenant["id"].as_str()) else {
+            continue;
+        };
+        if !users.contains(&user) {
+            continue;
+        }
+        let linked = target
+            .http
+            .patch(format!("{}/api/tenants/{id}", target.url))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({ "stripe_account_id": stripe_account(user) }))
+            .send()
+            .await
+            .map_err(std::io::Error::other)?;
+        if !linked.status().is_success() {
+            return Err(std::io::Error::other(format!(
+                "linking {user}: {}",
+                linked.status()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Successful attempts so far, from the server's `/metrics`.
@@ -65,6 +114,14 @@ pub async fn run(args: SustainedArgs) -> std::io::Result<()> {
             .map(|t| t.mp_user_id)
             .collect(),
     );
+    let stripe_users: Arc<Vec<u64>> = Arc::new(
+        users
+            .iter()
+            .copied()
+            .take(args.stripe_tenants as usize)
+            .collect(),
+    );
+    link_stripe(&target, &stripe_users).await?;
     let before = processed(&target).await?;
     let progress = Arc::new(Progress::default());
     let tally = Tally::new();
@@ -74,9 +131,10 @@ pub async fn run(args: SustainedArgs) -> std::io::Result<()> {
     let counter = Arc::new(AtomicU64::new(first_sequence()));
     let workers: Vec<_> = (0..args.connections)
         .map(|worker| {
-            let (target, users, counter, progress, tally) = (
+            let (target, users, stripe_users, counter, progress, tally) = (
                 target.clone(),
                 users.clone(),
+                stripe_users.clone(),
                 counter.clone(),
                 progress.clone(),
                 tally.clone(),
@@ -89,7 +147,8 @@ pub async fn run(args: SustainedArgs) -> std::io::Result<()> {
                     let seq = counter.fetch_add(1, Ordering::Relaxed);
                     let user = users[(seq % users.len() as u64) as usize];
                     progress.offered.fetch_add(1, Ordering::Relaxed);
-                    if tally.send(&target, user, seq, due).await {
+                    let stripe = stripe_users.contains(&user);
+                    if tally.send_as(&target, user, seq, due, stripe).await {
                         progress.accepted.fetch_add(1, Ordering::Relaxed);
                     }
                     due += interval;
@@ -98,8 +157,8 @@ pub async fn run(args: SustainedArgs) -> std::io::Result<()> {
         })
         .collect();
     println!(
-        "== {} ({}/s offered over {} tenants, {} connections)",
-        args.label, args.rate, args.tenants, args.connections
+        "== {} ({}/s offered over {} tenants, {} of them on Stripe, {} connections)",
+        args.label, args.rate, args.tenants, args.stripe_tenants, args.connections
     );
     println!(
         "   {:>4}  {:>8}  {:>8}  {:>9}  {:>8}",
