@@ -58,7 +58,8 @@ async fn every_row_of_the_status_table_moves_the_payment_and_its_order() {
     let stripe = StripeApp::spawn().await;
     let tenant = stripe.tenant("3200000001", ACCOUNT, None).await;
     let error = json!({ "code": "card_declined", "decline_code": "insufficient_funds" });
-    // (intent status, last_payment_error, refunded) → (payment, order)
+    // (intent status, last_payment_error, refunded) → (payment, order), each announced by the
+    // event type Stripe sends for it (`kinds`).
     let rows: [(&str, Option<&Value>, bool, &str, &str); 7] = [
         ("succeeded", None, false, "APPROVED", "PAID"),
         ("processing", None, false, "IN_PROCESS", "PENDING_PAYMENT"),
@@ -80,6 +81,15 @@ async fn every_row_of_the_status_table_moves_the_payment_and_its_order() {
         ("canceled", None, false, "CANCELLED", "CANCELLED"),
         ("succeeded", None, true, "REFUNDED", "REFUNDED"),
     ];
+    let kinds = [
+        "payment_intent.succeeded",
+        "payment_intent.processing",
+        "payment_intent.requires_action",
+        "payment_intent.amount_capturable_updated",
+        "payment_intent.payment_failed",
+        "payment_intent.canceled",
+        "charge.refunded",
+    ];
     for (n, (status, failed, refunded, payment_status, order_status)) in
         rows.into_iter().enumerate()
     {
@@ -92,8 +102,17 @@ async fn every_row_of_the_status_table_moves_the_payment_and_its_order() {
             served["latest_charge"]["amount_refunded"] = json!(150000);
         }
         stripe.serves_intent(ACCOUNT, &served).await;
-        let id = accepted(&stripe, &intent_event(n, "succeeded", &pi, "succeeded")).await;
-        stripe.app.wait_status(&tenant, &id, "success").await;
+        // The snapshot always says `succeeded`: only the API's answer decides.
+        let object = match kinds[n] {
+            "charge.refunded" => {
+                json!({ "id": format!("ch_{pi}"), "object": "charge", "payment_intent": pi })
+            }
+            _ => json!({ "id": pi, "object": "payment_intent", "status": "succeeded" }),
+        };
+        let sent = event(&format!("evt_row{n}"), kinds[n], Some(ACCOUNT), object);
+        let id = accepted(&stripe, &sent).await;
+        let stored = stripe.app.wait_status(&tenant, &id, "success").await;
+        assert_eq!(stored["webhook_type"], kinds[n]);
         let payment = read(&stripe, &tenant, &format!("payments/{pi}")).await;
         assert_eq!(payment["status"], payment_status, "{status}: {payment}");
         assert_eq!(payment["provider"], "stripe");
@@ -301,6 +320,11 @@ async fn a_checkout_session_finds_its_order_by_client_reference_id() {
         .await;
     let mut sent = crate::utils::fixture("stripe/event_checkout_session_completed.json");
     sent["data"]["object"]["client_reference_id"] = json!(order);
+    let id = accepted(&stripe, &sent).await;
+    stripe.app.wait_status(&tenant, &id, "success").await;
+    // An asynchronous payment's outcome comes as its own session event, processed the same way.
+    sent["id"] = json!("evt_async_succeeded");
+    sent["type"] = json!("checkout.session.async_payment_succeeded");
     let id = accepted(&stripe, &sent).await;
     stripe.app.wait_status(&tenant, &id, "success").await;
     let payment = read(&stripe, &tenant, "payments/pi_3QpXcobroFixture0001").await;
