@@ -176,6 +176,7 @@ fn rows(
     let payment = entity::payment::ActiveModel {
         id: Set(id),
         tenant_id: Set(tenant),
+        provider: Set("mercadopago".into()),
         mp_payment_id: Set(mp_payment_id),
         status: Set("APPROVED".into()),
         mp_status: Set("approved".into()),
