@@ -124,6 +124,7 @@ async fn start_nodes(args: &ClusterArgs, size: usize) -> std::io::Result<Nodes> 
             url: format!("http://127.0.0.1:{port}"),
             admin_token: Some(args.admin_token.clone()),
             secret: args.secret.clone(),
+            stripe_secret: String::new(),
             http: reqwest::Client::builder()
                 .pool_max_idle_per_host(args.connections)
                 .timeout(Duration::from_secs(30))
