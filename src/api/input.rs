@@ -46,12 +46,15 @@ pub enum ProviderIn {
 }
 
 impl ProviderIn {
-    /// Its name in data (`Provider::key`).
-    pub fn key(self) -> String {
-        let provider = match self {
+    pub fn provider(self) -> crate::domain::Provider {
+        match self {
             ProviderIn::Mercadopago => crate::domain::Provider::MercadoPago,
             ProviderIn::Stripe => crate::domain::Provider::Stripe,
-        };
-        provider.key().to_owned()
+        }
+    }
+
+    /// Its name in data (`Provider::key`).
+    pub fn key(self) -> String {
+        self.provider().key().to_owned()
     }
 }

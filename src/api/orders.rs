@@ -41,8 +41,8 @@ pub struct OrderIn {
     #[serde(default)]
     pub checkout: bool,
     /// Where the checkout is created: `mercadopago` (the default) or `stripe`.
-    #[schema(value_type = Option<String>, example = "stripe")]
-    pub provider: Option<String>,
+    #[schema(inline)]
+    pub provider: Option<super::input::ProviderIn>,
 }
 
 /// An order; its status is moved by payments only (SPEC §7).
@@ -90,7 +90,8 @@ impl From<entity::order::Model> for OrderOut {
 
 #[utoipa::path(post, path = "/api/tenants/{tid}/orders", tag = "orders", security(("bearer" = [])), params(("tid" = Uuid, Path, description = "tenant id")), request_body = OrderIn,
     responses((status = 201, description = "the order; with checkout, PENDING_PAYMENT and its init_point", body = OrderOut),
-        (status = 422, description = "amount not positive, currency empty, an unknown provider, a tenant without an account there, or an amount Stripe cannot charge in that currency", body = ErrorBody),
+        (status = 409, description = "a Stripe checkout for a tenant without a Stripe account", body = ErrorBody),
+        (status = 422, description = "amount not positive, currency empty, or an amount Stripe cannot charge in that currency", body = ErrorBody),
         (status = 502, description = "the provider refused the checkout; the order stays CREATED", body = ErrorBody)))]
 pub(crate) async fn create(
     access: TenantAccess,
@@ -105,7 +106,10 @@ pub(crate) async fn create(
         ("customer_email", body.customer_email.as_ref()),
     ])?;
     let checkout = match body.checkout {
-        true => Some(checkout_provider(body.provider.as_deref())?),
+        true => Some(
+            body.provider
+                .map_or(Provider::MercadoPago, super::input::ProviderIn::provider),
+        ),
         false => None,
     };
     let order = NewOrder {
@@ -133,20 +137,9 @@ pub(crate) async fn create(
     Ok(HttpResponse::Created().json(OrderOut::from(created)))
 }
 
-/// The provider a checkout is asked of (SPEC §19: MercadoPago unless named).
-fn checkout_provider(named: Option<&str>) -> Result<Provider, AppError> {
-    let Some(key) = named else {
-        return Ok(Provider::MercadoPago);
-    };
-    Provider::from_key(key).ok_or_else(|| {
-        AppError::Unprocessable(format!(
-            "provider must be mercadopago or stripe, not '{key}'"
-        ))
-    })
-}
-
 /// Refuses, before the order is written, a checkout that cannot be made: a Stripe checkout of a
-/// tenant with no Stripe account, or of an amount the currency cannot hold.
+/// tenant with no Stripe account (409: the tenant's state, not the request, is wrong), or of an
+/// amount the currency cannot hold (422; a schema cannot say how many decimals a currency has).
 async fn checkable(
     state: &AppState,
     tenant: TenantId,
@@ -162,7 +155,7 @@ async fn checkable(
         .and_then(|s| s.account(provider))
         .is_some_and(|account| account.account_id.is_some());
     if !linked {
-        return Err(AppError::Unprocessable(
+        return Err(AppError::Conflict(
             "the tenant has no Stripe account: set stripe_account_id first".into(),
         ));
     }

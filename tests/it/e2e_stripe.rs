@@ -306,17 +306,33 @@ async fn a_stripe_checkout_is_a_session_on_the_connected_account() {
     let bare = stripe.app.create_tenant("3100000005", None).await;
     let bare_orders = format!("/api/tenants/{}/orders", bare.id);
     let refused = [
-        (&tenant, &orders, 100.5, "CLP", "stripe"),
-        (&bare, &bare_orders, 10.0, "USD", "stripe"),
-        (&bare, &bare_orders, 10.0, "USD", "paypal"),
+        (
+            &tenant,
+            &orders,
+            100.5,
+            "CLP",
+            "stripe",
+            422,
+            "unprocessable",
+        ),
+        (&bare, &bare_orders, 10.0, "USD", "stripe", 409, "conflict"),
+        (
+            &bare,
+            &bare_orders,
+            10.0,
+            "USD",
+            "paypal",
+            400,
+            "invalid_json",
+        ),
     ];
-    for (owner, path, amount, currency, provider) in refused {
+    for (owner, path, amount, currency, provider, status_wanted, code) in refused {
         let body = json!({ "amount": amount, "currency": currency, "description": "x",
             "checkout": true, "provider": provider });
         let (status, answer) = stripe.app.post(path, &owner.token, body).await;
         assert_eq!(
             (status, answer["code"].as_str()),
-            (422, Some("unprocessable")),
+            (status_wanted, Some(code)),
             "{answer}"
         );
     }
