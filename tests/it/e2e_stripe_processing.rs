@@ -2,7 +2,8 @@
 //! the status table with zero- and two-decimal amounts, the API winning over the event's
 //! snapshot and over delivery order, disputes (held, lost, won) with their evidence deadline, a
 //! Checkout Session's `client_reference_id`, the WebSocket update, GoHighLevel tagged once,
-//! retries after a 5xx and a readable failure on a refused key.
+//! retries after a 5xx and a readable failure on a refused key. One seller on both providers is
+//! `e2e_stripe_mixed`, which shares this file's helpers.
 
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -11,7 +12,7 @@ use wiremock::{Mock, ResponseTemplate};
 use crate::utils::stripe::{StripeApp, WHSEC, dispute, event, intent};
 use crate::utils::{ADMIN, Tenant};
 
-const ACCOUNT: &str = "acct_1QpXsellerStripe02";
+pub const ACCOUNT: &str = "acct_1QpXsellerStripe02";
 
 /// A Cobro order of `amount` `currency`; answers its id.
 async fn order(stripe: &StripeApp, tenant: &Tenant, amount: f64, currency: &str) -> String {
@@ -23,7 +24,7 @@ async fn order(stripe: &StripeApp, tenant: &Tenant, amount: f64, currency: &str)
 }
 
 /// Sends `event` signed; answers the accepted event's id.
-async fn accepted(stripe: &StripeApp, event: &Value) -> String {
+pub async fn accepted(stripe: &StripeApp, event: &Value) -> String {
     let (status, answer) = stripe.send(event, WHSEC).await;
     assert_eq!(
         (status, answer["status"].as_str()),
@@ -33,7 +34,7 @@ async fn accepted(stripe: &StripeApp, event: &Value) -> String {
     answer["event_id"].as_str().expect("event id").to_owned()
 }
 
-async fn read(stripe: &StripeApp, tenant: &Tenant, what: &str) -> Value {
+pub async fn read(stripe: &StripeApp, tenant: &Tenant, what: &str) -> Value {
     let (status, body) = stripe
         .app
         .get(&format!("/api/tenants/{}/{what}", tenant.id), ADMIN)
@@ -43,7 +44,7 @@ async fn read(stripe: &StripeApp, tenant: &Tenant, what: &str) -> Value {
 }
 
 /// `payment_intent.<kind>` about `pi`, its snapshot saying `snapshot_status`.
-fn intent_event(n: usize, kind: &str, pi: &str, snapshot_status: &str) -> Value {
+pub fn intent_event(n: usize, kind: &str, pi: &str, snapshot_status: &str) -> Value {
     let object = json!({ "id": pi, "object": "payment_intent", "status": snapshot_status });
     event(
         &format!("evt_{pi}_{n}"),
@@ -381,153 +382,4 @@ async fn a_5xx_is_retried_and_a_refused_key_fails_with_a_readable_reason() {
     );
     let reason = event["last_error"].as_str().unwrap_or_default();
     assert!(reason.contains("COBRO_STRIPE_SECRET_KEY"), "{reason}");
-}
-
-/// Answers `body` after `delay`, noting when each call arrived and its path, in one list shared
-/// by both fakes.
-struct Witness {
-    calls: std::sync::Arc<std::sync::Mutex<Vec<(std::time::Instant, String)>>>,
-    body: Value,
-    delay: std::time::Duration,
-}
-
-impl wiremock::Respond for Witness {
-    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
-        if let Ok(mut calls) = self.calls.lock() {
-            calls.push((std::time::Instant::now(), request.url.path().to_owned()));
-        }
-        ResponseTemplate::new(200)
-            .set_body_json(self.body.clone())
-            .set_delay(self.delay)
-    }
-}
-
-#[actix_web::test]
-async fn one_sellers_mercadopago_and_stripe_events_run_one_at_a_time_in_arrival_order() {
-    let stripe = StripeApp::spawn().await;
-    let seller = "3200000006";
-    let tenant = stripe.tenant(seller, ACCOUNT, None).await;
-    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let delay = std::time::Duration::from_millis(150);
-    for n in 1..=3 {
-        let mp_id = format!("88000{n}");
-        Mock::given(method("GET"))
-            .and(path(format!("/v1/payments/{mp_id}")))
-            .respond_with(Witness {
-                calls: calls.clone(),
-                body: crate::utils::payment(&mp_id, "approved", seller, None),
-                delay,
-            })
-            .mount(&stripe.app.mp)
-            .await;
-        let pi = format!("pi_mixed{n}");
-        Mock::given(method("GET"))
-            .and(path(format!("/v1/payment_intents/{pi}")))
-            .respond_with(Witness {
-                calls: calls.clone(),
-                body: intent(&pi, "succeeded", 1000, "usd", None),
-                delay,
-            })
-            .mount(&stripe.stripe)
-            .await;
-    }
-    // Arrival order: MP, Stripe, MP, Stripe, MP, Stripe, each acknowledged before the next.
-    let mut sent = Vec::new();
-    let mut expected = Vec::new();
-    for n in 1..=3u64 {
-        let mp_id = format!("88000{n}");
-        let (status, answer) = stripe.app.webhook(seller, &mp_id, 9000 + n).await;
-        assert_eq!(status, 200, "{answer}");
-        sent.push(answer["event_id"].as_str().expect("id").to_owned());
-        expected.push(format!("/v1/payments/{mp_id}"));
-        let pi = format!("pi_mixed{n}");
-        sent.push(
-            accepted(
-                &stripe,
-                &intent_event(n as usize, "succeeded", &pi, "succeeded"),
-            )
-            .await,
-        );
-        expected.push(format!("/v1/payment_intents/{pi}"));
-    }
-    for id in &sent {
-        stripe.app.wait_status(&tenant, id, "success").await;
-    }
-    let calls = calls.lock().map(|c| c.clone()).unwrap_or_default();
-    let paths: Vec<_> = calls.iter().map(|(_, p)| p.clone()).collect();
-    assert_eq!(paths, expected, "in arrival order, across providers");
-    for pair in calls.windows(2) {
-        let gap = pair[1].0.duration_since(pair[0].0);
-        assert!(
-            gap >= delay,
-            "{} began {gap:?} after {} began, before its {delay:?} answer: the calls overlapped",
-            pair[1].1,
-            pair[0].1
-        );
-    }
-
-    // Search, the CSV and the charts see both providers.
-    let count = |page: Value| page["items"].as_array().map_or(0, Vec::len);
-    for provider in ["stripe", "mercadopago"] {
-        let payments = read(&stripe, &tenant, &format!("payments?provider={provider}")).await;
-        assert_eq!(count(payments.clone()), 3, "{provider}: {payments}");
-        assert!(
-            payments["items"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .all(|p| p["provider"] == provider)
-        );
-        let events = read(&stripe, &tenant, &format!("events?provider={provider}")).await;
-        assert_eq!(count(events), 3, "{provider}");
-    }
-    let (status, _) = stripe
-        .app
-        .get(
-            &format!("/api/tenants/{}/payments?provider=paypal", tenant.id),
-            ADMIN,
-        )
-        .await;
-    assert_eq!(status, 400, "an unknown provider is a bad query");
-    let csv = stripe
-        .app
-        .http
-        .get(format!(
-            "{}/api/tenants/{}/payments/export?provider=stripe",
-            stripe.app.url, tenant.id
-        ))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .expect("export")
-        .text()
-        .await
-        .unwrap_or_default();
-    let lines: Vec<&str> = csv.lines().collect();
-    assert!(lines[0].ends_with(",provider"), "{csv}");
-    assert_eq!(lines.len(), 4, "{csv}");
-    assert!(
-        lines[1..]
-            .iter()
-            .all(|l| l.starts_with("pi_mixed") && l.ends_with(",stripe")),
-        "{csv}"
-    );
-    let stats = read(&stripe, &tenant, "stats").await;
-    let mut per_currency: Vec<(String, f64)> = stats["approved_per_day"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|d| {
-            (
-                d["currency"].as_str().unwrap_or_default().to_owned(),
-                d["amount"].as_f64().unwrap_or_default(),
-            )
-        })
-        .collect();
-    per_currency.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(
-        per_currency,
-        [("ARS".to_owned(), 135000.0), ("USD".to_owned(), 30.0)],
-        "{stats}"
-    );
 }

@@ -30,6 +30,7 @@ mod e2e_secrets;
 mod e2e_shutdown;
 mod e2e_stats;
 mod e2e_stripe;
+mod e2e_stripe_mixed;
 mod e2e_stripe_processing;
 mod e2e_ws;
 mod layers;

@@ -22,13 +22,7 @@ pub async fn payment(
 ) -> Result<PaymentSnapshot, Failure> {
     let what = format!("payment_intent {id} on {account}");
     let id = path_segment(id, &what)?;
-    let intent = client
-        .get_payment_intent(account, id)
-        .await
-        .map_err(|e| of_call(e, &what))?;
-    if !intent.is_object() {
-        return Err(unreadable(&what));
-    }
+    let intent = object(client.get_payment_intent(account, id).await, &what)?;
     let disputed = intent
         .pointer("/latest_charge/disputed")
         .and_then(Value::as_bool)
@@ -48,13 +42,7 @@ pub async fn dispute(
 ) -> Result<DisputeSnapshot, Failure> {
     let what = format!("dispute {id} on {account}");
     let id = path_segment(id, &what)?;
-    let dispute = client
-        .get_dispute(account, id)
-        .await
-        .map_err(|e| of_call(e, &what))?;
-    if !dispute.is_object() {
-        return Err(unreadable(&what));
-    }
+    let dispute = object(client.get_dispute(account, id).await, &what)?;
     let payment_ids = text(&dispute, "/payment_intent").into_iter().collect();
     Ok(DisputeSnapshot {
         id: text(&dispute, "/id").unwrap_or_else(|| id.to_owned()),
@@ -203,11 +191,16 @@ fn path_segment<'a>(id: &'a str, what: &str) -> Result<&'a str, Failure> {
     }
 }
 
-fn unreadable(what: &str) -> Failure {
-    Failure::permanent(
-        format!("Stripe answered {what} with a body that cannot be read"),
-        json!({ "service": "stripe" }),
-    )
+/// Stripe's answer about `what` as a JSON object; a failed call or any other body is a
+/// [`Failure`] naming it.
+fn object(answer: Result<Value, CallError>, what: &str) -> Result<Value, Failure> {
+    match answer.map_err(|e| of_call(e, what))? {
+        object @ Value::Object(_) => Ok(object),
+        _ => Err(Failure::permanent(
+            format!("Stripe answered {what} with a body that cannot be read"),
+            json!({ "service": "stripe" }),
+        )),
+    }
 }
 
 /// Stripe is strongly consistent: an object it notified exists, so a 404 means the object is
