@@ -41,6 +41,8 @@ pub enum StartError {
     Writer(std::io::Error),
     #[error("{0}")]
     Secrets(crate::store::tenant_secrets::SecretsError),
+    #[error("cannot build the outbound HTTP client: {0}")]
+    Relay(reqwest::Error),
 }
 
 /// Opens the database, migrates it, starts the WebSocket hub and the tenant supervisor (on the
@@ -107,6 +109,7 @@ pub async fn start(
         delivery_log: DeliveryLog::new(delivery_log_anon_per_second),
     };
     start_token_refresh(&state);
+    start_relay(&state)?;
     crate::store::directory::TenantDirectory::sweep_in_background(&state.services.directory);
     match &state.cluster {
         // Tenants come with their leases: each one taken resumes its unfinished events.
@@ -133,6 +136,24 @@ fn start_token_refresh(state: &AppState) {
         state.services.connector.clone(),
         owns,
     ));
+}
+
+/// SPEC §21: this node sends the outbox's messages (on PostgreSQL, those of the tenants whose
+/// lease it holds).
+fn start_relay(state: &AppState) -> Result<(), StartError> {
+    let services = &state.services;
+    let cluster = state
+        .cluster
+        .as_ref()
+        .map(|cluster| (cluster.node.clone(), cluster.held.clone()));
+    crate::relay::start(
+        services.db.clone(),
+        services.config.secrets.clone(),
+        services.config.outbound.clone(),
+        cluster,
+    )
+    .map(drop)
+    .map_err(StartError::Relay)
 }
 
 /// SPEC §16: a key that does not open every stored secret stops start-up; with a key, plain

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod outbound;
 pub mod provider;
 pub mod publish;
+pub mod relay;
 pub mod retention;
 pub mod secrets;
 pub mod services;

@@ -140,7 +140,7 @@ fn transport_error(err: reqwest::Error) -> CallError {
 }
 
 /// `Retry-After` in seconds (MP and most APIs); an HTTP date is rare enough to ignore.
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+pub fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?;
     value
         .trim()

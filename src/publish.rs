@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{EventId, TenantId};
+use crate::domain::{EventId, PaymentSnapshot, Provider, TenantId};
 
 /// `webhookEventUpdated` data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +61,37 @@ pub struct PaymentStatusUpdated {
     pub customer_name: Option<String>,
     pub payment_method: Option<String>,
     pub date_approved: Option<String>,
+}
+
+impl PaymentStatusUpdated {
+    /// The data of a stored payment: `stored_id` is its id as stored, `mapped_order_status` the
+    /// status its order moves to (SPEC §7), if any. Also the `data` of `payment.updated` (§21).
+    pub fn of(
+        tenant: TenantId,
+        snapshot: &PaymentSnapshot,
+        stored_id: &str,
+        mapped_order_status: Option<&str>,
+    ) -> Self {
+        let mp = snapshot;
+        Self {
+            tenant_id: tenant,
+            order_id: mp.external_reference.clone(),
+            mapped_order_status: mapped_order_status.map(str::to_owned),
+            transaction_amount: mp.transaction_amount,
+            currency_id: mp.currency_id.clone(),
+            mp_payment_id: match mp.provider {
+                Provider::MercadoPago => mp.numeric_id().or_else(|| stored_id.parse().ok()),
+                Provider::Stripe => None,
+            },
+            payment_id: stored_id.to_owned(),
+            provider: mp.provider.key().to_owned(),
+            mp_status_detail: mp.status_detail.clone(),
+            customer_email: mp.payer_email.clone(),
+            customer_name: mp.payer_name.clone(),
+            payment_method: mp.payment_method.clone(),
+            date_approved: mp.date_approved.clone(),
+        }
+    }
 }
 
 /// `fraudAlert` data (SPEC §17): MercadoPago asks the seller not to deliver this order.

@@ -11,6 +11,7 @@ mod m20261203_000003_search_indexes;
 mod m20261204_000001_mp_topics;
 mod m20261204_000002_tenant_accounts;
 mod m20261205_000001_payment_provider;
+mod m20261206_000001_outbound;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_mp_topics::Migration),
             Box::new(m20261204_000002_tenant_accounts::Migration),
             Box::new(m20261205_000001_payment_provider::Migration),
+            Box::new(m20261206_000001_outbound::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ mod checkout_done;
 mod cluster;
 mod connect;
 mod deliveries;
+mod endpoints;
 mod events;
 mod export;
 mod health;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(connect::configure)
             // The most specific paths first, the way actix matches them.
             .configure(deliveries::configure)
+            .configure(endpoints::configure)
             .configure(events::configure)
             .configure(orders::configure)
             .configure(payments::configure)

@@ -83,6 +83,11 @@ pub(super) fn secret_box(key: Option<Secret>) -> Result<crate::secrets::SecretBo
 }
 
 pub(super) fn parse_schedule(input: ScheduleInput) -> Result<RetrySchedule, ConfigError> {
+    schedule_of("retry_schedule", input)
+}
+
+/// A retry schedule under the name of its option.
+pub(super) fn schedule_of(key: &str, input: ScheduleInput) -> Result<RetrySchedule, ConfigError> {
     let seconds: Vec<f64> = match input {
         ScheduleInput::Number(n) => vec![n],
         ScheduleInput::List(list) => list,
@@ -92,10 +97,7 @@ pub(super) fn parse_schedule(input: ScheduleInput) -> Result<RetrySchedule, Conf
             .filter(|part| !part.is_empty())
             .map(|part| {
                 part.parse::<f64>().map_err(|_| {
-                    ConfigError::new(
-                        "retry_schedule",
-                        format!("{part:?} is not a number of seconds"),
-                    )
+                    ConfigError::new(key, format!("{part:?} is not a number of seconds"))
                 })
             })
             .collect::<Result<_, _>>()?,
@@ -103,17 +105,12 @@ pub(super) fn parse_schedule(input: ScheduleInput) -> Result<RetrySchedule, Conf
     let delays = seconds
         .into_iter()
         .map(|s| {
-            Duration::try_from_secs_f64(s).map_err(|_| {
-                ConfigError::new("retry_schedule", format!("{s} is not a valid delay"))
-            })
+            Duration::try_from_secs_f64(s)
+                .map_err(|_| ConfigError::new(key, format!("{s} is not a valid delay")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    RetrySchedule::new(delays).ok_or_else(|| {
-        ConfigError::new(
-            "retry_schedule",
-            "empty: give at least one delay in seconds",
-        )
-    })
+    RetrySchedule::new(delays)
+        .ok_or_else(|| ConfigError::new(key, "empty: give at least one delay in seconds"))
 }
 
 pub(super) fn positive_millis(key: &str, value: u64) -> Result<Duration, ConfigError> {

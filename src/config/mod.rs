@@ -12,11 +12,13 @@ use serde::Deserialize;
 use url::Url;
 
 mod checks;
+mod outbound;
 mod stripe;
 use checks::{
     base_url, database_kind, default_node_id, mp_oauth, non_zero, parse_schedule, positive_millis,
     secret_box,
 };
+pub use outbound::OutboundConfig;
 pub use stripe::StripeConfig;
 
 const DEFAULTS: &str = include_str!("../../config/default.toml");
@@ -100,6 +102,8 @@ pub struct Config {
     pub mp_token_refresh_interval: Duration,
     /// Stripe, the second provider (SPEC §19).
     pub stripe: StripeConfig,
+    /// Signed events to the platform's backend (SPEC §21).
+    pub outbound: OutboundConfig,
     pub ghl_api_base: Url,
     pub retry_schedule: RetrySchedule,
     pub http_timeout: Duration,
@@ -158,6 +162,8 @@ struct RawConfig {
     mp_token_refresh_interval_secs: u64,
     #[serde(flatten)]
     stripe: stripe::RawStripe,
+    #[serde(flatten)]
+    outbound: outbound::RawOutbound,
     ghl_api_base: String,
     retry_schedule: ScheduleInput,
     http_timeout_ms: u64,
@@ -288,6 +294,7 @@ impl RawConfig {
                 self.mp_token_refresh_interval_secs.max(1),
             ),
             stripe: self.stripe.validate()?,
+            outbound: self.outbound.validate()?,
             ghl_api_base: base_url("ghl_api_base", &self.ghl_api_base)?,
             retry_schedule: parse_schedule(self.retry_schedule)?,
             http_timeout: positive_millis("http_timeout_ms", self.http_timeout_ms)?,

@@ -14,6 +14,7 @@ pub mod gate;
 pub mod ids;
 pub mod many;
 pub mod orders;
+pub mod outbound;
 pub mod owned_sqlite;
 pub mod page;
 pub mod payments;

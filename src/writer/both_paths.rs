@@ -26,6 +26,8 @@ pub(super) struct Outcome {
     pub writes: Vec<Result<Written, WriteError>>,
     /// For each pipeline write, the next events claimed with it (when they were asked for).
     pub next: Vec<Vec<Claimed>>,
+    /// Outbound messages were committed (SPEC §21): the relay is woken.
+    pub messages_written: bool,
 }
 
 impl Outcome {
@@ -35,6 +37,7 @@ impl Outcome {
             events: Err(StoreError::Database(err.to_string())),
             writes: (0..writes).map(|_| Err(database(err))).collect(),
             next: (0..writes).map(|_| Vec::new()).collect(),
+            messages_written: false,
         }
     }
 }

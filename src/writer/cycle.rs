@@ -105,6 +105,9 @@ pub(super) async fn commit(
             }
         },
     };
+    if outcome.messages_written {
+        crate::store::outbound::outbox::wake();
+    }
     match outcome.events {
         Ok(stored) => {
             for (reply, stored) in event_replies.into_iter().zip(stored) {

@@ -12,7 +12,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::txn::WriteDb;
-use crate::domain::{EventId, OrderStatus, PaymentId, PaymentSnapshot, TenantId};
+use crate::domain::{EventId, OrderId, OrderStatus, PaymentId, PaymentSnapshot, TenantId};
 use crate::lease::{FenceToken, LeaseLost};
 use crate::store::deliveries::NewDelivery;
 use crate::store::events::{NewEvent, Stored};
@@ -26,6 +26,8 @@ pub struct PaymentStored {
     pub finished: Option<webhook_event::Model>,
     /// The next events, when they were asked for and the event was finished.
     pub next: Vec<Claimed>,
+    /// The order this payment moved, if it moved one (an `order.updated` message, SPEC §21).
+    pub order_moved: Option<OrderId>,
 }
 
 /// The write that ended an attempt (success, or a failed attempt recorded).

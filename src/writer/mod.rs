@@ -27,6 +27,7 @@ mod both_paths;
 mod cycle;
 mod history;
 mod messages;
+mod notices;
 mod one_by_one;
 mod replies;
 mod share;

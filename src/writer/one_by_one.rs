@@ -12,9 +12,10 @@ use super::history::attempt_row;
 use super::messages::{
     Claimed, PaymentStored, PaymentUpdate, StoreError, Write, WriteError, Written, elapsed_ms,
 };
+use super::notices;
 use super::replies::database;
 use super::txn::{Txn, WriteDb};
-use crate::domain::{EventId, OrderId};
+use crate::domain::{EventId, OrderId, OrderMove};
 use crate::lease::LeaseLost;
 use crate::store::deliveries::NewDelivery;
 use crate::store::events::{self, NewEvent, Stored};
@@ -41,6 +42,7 @@ pub(super) async fn commit(
     log_alone(&txn, &deliveries.alone).await;
     let mut results = Vec::with_capacity(count);
     let mut next = Vec::with_capacity(count);
+    let mut messages_written = false;
     for ((lease, write), then_claim) in writes
         .leases
         .iter()
@@ -53,7 +55,10 @@ pub(super) async fn commit(
             continue;
         }
         let (result, claimed) = match in_savepoint(&txn, node, write, then_claim).await {
-            Ok((written, claimed)) => (Ok(written), claimed),
+            Ok((written, claimed, wrote)) => {
+                messages_written |= wrote;
+                (Ok(written), claimed)
+            }
             Err(err) => (Err(err), Vec::new()),
         };
         results.push(result);
@@ -64,6 +69,7 @@ pub(super) async fn commit(
             events: stored,
             writes: results,
             next,
+            messages_written,
         },
         Err(err) => Outcome::failed(count, &err),
     }
@@ -113,16 +119,17 @@ async fn log_alone(txn: &Txn<'_>, alone: &[NewDelivery]) {
     }
 }
 
-/// One write, and the next events it names, in a savepoint of their own.
+/// One write, its outbound messages, and the next events it names, in a savepoint of their own.
 async fn in_savepoint(
     txn: &Txn<'_>,
     node: Option<&str>,
     write: &Write,
     then_claim: &[EventId],
-) -> Result<(Written, Vec<Claimed>), WriteError> {
+) -> Result<(Written, Vec<Claimed>, bool), WriteError> {
     let savepoint = txn.savepoint().await?;
     let both = async {
         let written = apply(&savepoint, write).await?;
+        let wrote = notices::enqueue(&savepoint, [(write, &written)]).await?;
         let history = attempt_row(node, write, &written).into_iter().collect();
         attempts::insert_many(&savepoint, history).await?;
         let mut claimed = Vec::with_capacity(then_claim.len());
@@ -130,7 +137,7 @@ async fn in_savepoint(
             let event = events::claim(&savepoint, id).await?;
             claimed.push(Claimed { id, event });
         }
-        Ok::<_, DbErr>((written, claimed))
+        Ok::<_, DbErr>((written, claimed, wrote))
     };
     match both.await {
         Ok(done) => {
@@ -189,11 +196,13 @@ async fn store_payment(db: &impl Run, update: &PaymentUpdate) -> Result<PaymentS
     )
     .await?
     .into();
+    let mut order_moved = None;
     if let (Some(order), Some(target)) = (&order, update.order_target()) {
-        log_order_move(
-            OrderId(order.id),
-            orders::apply_payment(db, order, target, &update.payment_id).await?,
-        );
+        let plan = orders::apply_payment(db, order, target, &update.payment_id).await?;
+        if let Some(OrderMove::Move { .. }) = &plan {
+            order_moved = Some(OrderId(order.id));
+        }
+        log_order_move(OrderId(order.id), plan);
     }
     let finished = match finishes(update.wants_tag, &payment) {
         false => None,
@@ -211,5 +220,6 @@ async fn store_payment(db: &impl Run, update: &PaymentUpdate) -> Result<PaymentS
         payment,
         finished,
         next: Vec::new(),
+        order_moved,
     })
 }

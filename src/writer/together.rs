@@ -16,6 +16,7 @@ use super::history::attempt_row;
 use super::messages::{
     Claimed, PaymentStored, PaymentUpdate, Write, WriteError, Written, elapsed_ms,
 };
+use super::notices;
 use super::txn::WriteDb;
 use crate::domain::{EventId, OrderId, OrderMove};
 use crate::lease::{FenceToken, LeaseLost};
@@ -52,6 +53,11 @@ pub(super) async fn commit(
     let payments = store_payments(&txn, &live).await?;
     finish(&txn, &live, payments, &mut results).await?;
     rare_writes(&txn, &live, &mut results).await?;
+    let done = live.iter().filter_map(|(i, write)| match &results[*i] {
+        Some(Ok(written)) => Some((*write, written)),
+        _ => None,
+    });
+    let messages_written = notices::enqueue(&txn, done).await?;
     record_attempts(&txn, node, &live, &results).await?;
     txn.commit().await?;
     let writes = results
@@ -62,6 +68,7 @@ pub(super) async fn commit(
         events: Ok(stored),
         writes,
         next,
+        messages_written,
     })
 }
 
@@ -117,7 +124,7 @@ async fn claims(
 async fn store_payments<'a>(
     txn: &impl Run,
     live: &[(usize, &'a Write)],
-) -> Result<Vec<(usize, &'a PaymentUpdate, StoredPayment)>, DbErr> {
+) -> Result<Vec<StoredUpdate<'a>>, DbErr> {
     let updates: Vec<(usize, &PaymentUpdate)> = live
         .iter()
         .filter_map(|(i, w)| match w {
@@ -152,29 +159,34 @@ async fn store_payments<'a>(
             .remove(&update.key())
             .ok_or(DbErr::RecordNotInserted)?;
         let order = order_reference(update).and_then(|id| orders.get_mut(&id));
+        let mut moved = None;
         if let (Some(order), Some(target)) = (order, update.order_target()) {
             let plan = orders::apply_payment(txn, order, target, &update.payment_id).await?;
             if let Some(OrderMove::Move { to, .. }) = &plan {
                 order.status = to.as_str().into();
+                moved = Some(OrderId(order.id));
             }
             log_order_move(OrderId(order.id), plan);
         }
-        done.push((i, update, payment));
+        done.push((i, update, payment, moved));
     }
     Ok(done)
 }
+
+/// A payment update as stored: its write's index, the update, the row, the order it moved.
+type StoredUpdate<'a> = (usize, &'a PaymentUpdate, StoredPayment, Option<OrderId>);
 
 /// Step 7 for every payment update that needs no tag and every explicit success: one update.
 async fn finish(
     txn: &impl Run,
     live: &[(usize, &Write)],
-    payments: Vec<(usize, &PaymentUpdate, StoredPayment)>,
+    payments: Vec<StoredUpdate<'_>>,
     results: &mut Results,
 ) -> Result<(), DbErr> {
     let mut done: Vec<Success> = payments
         .iter()
-        .filter(|(_, update, payment)| finishes(update.wants_tag, payment))
-        .map(|(_, update, payment)| Success {
+        .filter(|(_, update, payment, _)| finishes(update.wants_tag, payment))
+        .map(|(_, update, payment, _)| Success {
             event: update.event_id,
             payment: Some(payment.payment_id()),
             processing_ms: elapsed_ms(update.started),
@@ -195,7 +207,7 @@ async fn finish(
     }));
     let mut finished = many::mark_success_many(txn, &done).await?;
     let mut take = |event: &EventId| finished.remove(event).ok_or(DbErr::RecordNotUpdated);
-    for (i, update, payment) in payments {
+    for (i, update, payment, order_moved) in payments {
         let finished = match finishes(update.wants_tag, &payment) {
             true => Some(take(&update.event_id)?),
             false => None,
@@ -204,6 +216,7 @@ async fn finish(
             payment,
             finished,
             next: Vec::new(),
+            order_moved,
         };
         results[i] = Some(Ok(Written::Payment(Box::new(stored))));
     }

@@ -135,6 +135,7 @@ impl Steps<'_> {
                 payment,
                 finished: Some(event),
                 next,
+                ..
             }) => {
                 let processed = Processed {
                     payment,

@@ -5,7 +5,7 @@ use entity::webhook_event;
 use tracing::info;
 
 use super::{AttemptOutcome, Processed, Steps};
-use crate::domain::{PaymentSnapshot, Provider, TenantId};
+use crate::domain::TenantId;
 use crate::publish::{PaymentStatusUpdated, StatusUpdate, WebhookEventUpdated};
 
 impl Steps<'_> {
@@ -30,38 +30,10 @@ impl Steps<'_> {
 }
 
 fn payment_update(tenant: TenantId, done: &Processed) -> PaymentStatusUpdated {
-    status_update(
+    PaymentStatusUpdated::of(
         tenant,
         &done.snapshot,
         &done.payment.mp_payment_id,
         done.mapped_order_status,
     )
-}
-
-/// SPEC §10's `paymentStatusUpdated` of a stored payment.
-pub fn status_update(
-    tenant: TenantId,
-    snapshot: &PaymentSnapshot,
-    stored_id: &str,
-    mapped_order_status: Option<&str>,
-) -> PaymentStatusUpdated {
-    let mp = snapshot;
-    PaymentStatusUpdated {
-        tenant_id: tenant,
-        order_id: mp.external_reference.clone(),
-        mapped_order_status: mapped_order_status.map(str::to_owned),
-        transaction_amount: mp.transaction_amount,
-        currency_id: mp.currency_id.clone(),
-        mp_payment_id: match mp.provider {
-            Provider::MercadoPago => mp.numeric_id().or_else(|| stored_id.parse().ok()),
-            Provider::Stripe => None,
-        },
-        payment_id: stored_id.to_owned(),
-        provider: mp.provider.key().to_owned(),
-        mp_status_detail: mp.status_detail.clone(),
-        customer_email: mp.payer_email.clone(),
-        customer_name: mp.payer_name.clone(),
-        payment_method: mp.payment_method.clone(),
-        date_approved: mp.date_approved.clone(),
-    }
 }

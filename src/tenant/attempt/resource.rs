@@ -10,11 +10,10 @@ use std::time::Instant;
 use entity::webhook_event;
 
 use super::credentials;
-use super::publish::status_update;
 use super::tagging::{tag_buyer, untag_buyer};
 use super::{AttemptOutcome, Steps, Stop};
 use crate::domain::{EventId, PaymentSnapshot, ResourceKind};
-use crate::publish::{FraudAlert, StatusUpdate};
+use crate::publish::{FraudAlert, PaymentStatusUpdated, StatusUpdate};
 use crate::store::resources::{OrderChange, PaymentChange, ResourceStored, ResourceWrite};
 use crate::tenant::failure;
 use crate::writer::{self as record, Claimed};
@@ -195,7 +194,12 @@ impl Steps<'_> {
             if kind == ResourceKind::Order && !changed {
                 continue;
             }
-            let update = status_update(self.tenant, snapshot, &payment.mp_payment_id, order_status);
+            let update = PaymentStatusUpdated::of(
+                self.tenant,
+                snapshot,
+                &payment.mp_payment_id,
+                order_status,
+            );
             publisher.publish(self.tenant, StatusUpdate::Payment(update));
         }
         if kind == ResourceKind::FraudAlert {

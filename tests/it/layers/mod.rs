@@ -38,7 +38,14 @@ const LAYERS: &[&[&str]] = &[
     &["tenant"],
     // What drives the core: ingest (the webhook edge), the cluster, retention; the process's
     // handles; the typed errors every HTTP edge answers with (mapped once, `error`).
-    &["ingest", "cluster", "retention", "services", "error"],
+    &[
+        "ingest",
+        "cluster",
+        "retention",
+        "relay",
+        "services",
+        "error",
+    ],
     // The other HTTP edges.
     &["auth", "api", "ws", "metrics", "dashboard"],
 ];

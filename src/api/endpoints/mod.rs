@@ -1,0 +1,435 @@
+//! Endpoints of signed outbound events (SPEC §21): a tenant's under `/api/tenants/{tid}/endpoints`
+//! (the super admin or the tenant), the platform-wide ones under `/api/endpoints` (super admin:
+//! every tenant's events). Create (the secret is shown once), read, change, delete, rotate the
+//! secret, send a test message, list messages with their attempts, send again one or every failed
+//! one. The routes of each scope are in [`tenant_routes`] and [`platform_routes`]; what they do is
+//! here, once, by [`Scope`].
+
+pub(crate) mod platform_routes;
+pub(crate) mod tenant_routes;
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::domain::{OutboundType, TenantId};
+use crate::error::AppError;
+use crate::relay::address::check_url;
+use crate::state::AppState;
+use crate::store::outbound::endpoints::{self, EndpointError, EndpointPatch, NewEndpoint, Scope};
+use crate::store::outbound::messages;
+use crate::store::outbound::outbox::{self, Notice};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    tenant_routes::configure(cfg);
+    platform_routes::configure(cfg);
+}
+
+/// A new endpoint.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointIn {
+    /// Where to send: `https://` and a public address (`http://` and private addresses only
+    /// with `COBRO_OUTBOUND_ALLOW_PRIVATE=true`).
+    #[schema(
+        pattern = r"^https?://[a-z0-9]+(\.[a-z0-9]+)*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9_~/-]*)?$"
+    )]
+    pub url: String,
+    /// The event types wanted; absent: all.
+    pub events: Option<Vec<EventTypeIn>>,
+    #[schema(pattern = r"^[^\x00]*$")]
+    pub description: Option<String>,
+}
+
+/// A change; absent fields stay as they are (`events: null`: all types again).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointPatchIn {
+    #[schema(
+        pattern = r"^https?://[a-z0-9]+(\.[a-z0-9]+)*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9_~/-]*)?$"
+    )]
+    pub url: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<EventTypeIn>>)]
+    pub events: Option<Option<Vec<EventTypeIn>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, pattern = r"^[^\x00]*$")]
+    pub description: Option<Option<String>>,
+    /// `false` enables an endpoint the relay disabled (its failures are forgiven).
+    pub disabled: Option<bool>,
+}
+
+/// A field present in the body, even as `null`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// An event type an endpoint may ask for (SPEC §21).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub enum EventTypeIn {
+    #[serde(rename = "payment.updated")]
+    PaymentUpdated,
+    #[serde(rename = "order.updated")]
+    OrderUpdated,
+    #[serde(rename = "dispute.updated")]
+    DisputeUpdated,
+    #[serde(rename = "fraud_alert.created")]
+    FraudAlertCreated,
+    #[serde(rename = "claim.updated")]
+    ClaimUpdated,
+    #[serde(rename = "event.failed")]
+    EventFailed,
+    #[serde(rename = "connection.updated")]
+    ConnectionUpdated,
+}
+
+impl EventTypeIn {
+    fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+}
+
+fn type_names(types: Vec<EventTypeIn>) -> Vec<String> {
+    let mut names: Vec<String> = types.into_iter().map(EventTypeIn::name).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// An endpoint as shown (never its secret, but on creation and rotation).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndpointOut {
+    pub id: Uuid,
+    /// `null`: platform-wide.
+    pub tenant_id: Option<Uuid>,
+    pub url: String,
+    /// `null`: every type.
+    pub events: Option<Vec<String>>,
+    pub description: Option<String>,
+    pub disabled: bool,
+    /// Why it is disabled (`answered 410 Gone`, `failing for 5days`, `disabled by hand`).
+    pub disabled_reason: Option<String>,
+    /// The first failure since the last success.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// The previous secret still signs until then (a rotation's overlap).
+    pub previous_secret_until: Option<DateTime<Utc>>,
+    /// `whsec_…`: only in the answers of creation and rotation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl EndpointOut {
+    fn of(row: entity::outbound_endpoint::Model, secret: Option<String>) -> Self {
+        Self {
+            id: row.id,
+            tenant_id: row.tenant_id,
+            url: row.url,
+            events: row.events.and_then(|text| serde_json::from_str(&text).ok()),
+            description: row.description,
+            disabled: row.disabled,
+            disabled_reason: row.disabled_reason,
+            failing_since: row.failing_since,
+            previous_secret_until: row.previous_secret_until,
+            secret,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// A message to one endpoint.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageOut {
+    /// `webhook-id`: `msg_<id>`.
+    pub id: String,
+    pub event_type: String,
+    pub tenant_id: Option<Uuid>,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    /// The body sent.
+    pub payload: Value,
+    /// Every attempt, first to last (in the answer about one message only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt_history: Option<Vec<AttemptOut>>,
+    /// Paging: the next page of an endpoint's messages starts `before` this.
+    pub seq: i64,
+}
+
+impl MessageOut {
+    fn of(row: entity::outbound_message::Model) -> Self {
+        let pending = row.status == crate::store::outbound::PENDING;
+        Self {
+            id: format!("msg_{}", row.message_id.simple()),
+            event_type: row.event_type,
+            tenant_id: row.tenant_id,
+            status: row.status,
+            attempts: row.attempts,
+            next_attempt_at: pending.then_some(row.next_attempt_at),
+            created_at: row.created_at,
+            delivered_at: row.delivered_at,
+            last_error: row.last_error,
+            payload: serde_json::from_str(&row.body).unwrap_or(Value::Null),
+            attempt_history: None,
+            seq: row.seq,
+        }
+    }
+}
+
+/// One delivery attempt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptOut {
+    pub attempted_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    /// `delivered`, `retry`, `failed` or `disabled`.
+    pub outcome: String,
+    pub http_status: Option<i32>,
+    /// The first 4 KiB of the answer.
+    pub response: Option<String>,
+    pub node: Option<String>,
+}
+
+impl From<entity::outbound_attempt::Model> for AttemptOut {
+    fn from(a: entity::outbound_attempt::Model) -> Self {
+        Self {
+            attempted_at: a.attempted_at,
+            duration_ms: a.duration_ms,
+            outcome: a.outcome,
+            http_status: a.http_status,
+            response: a.response,
+            node: a.node,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatusIn {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+/// Filters and paging of an endpoint's messages.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MessageListIn {
+    pub status: Option<MessageStatusIn>,
+    /// The `seq` of the last message of the previous page.
+    pub before: Option<i64>,
+    /// How many: 50 when absent, at most 500.
+    #[param(minimum = 0)]
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetriedOut {
+    pub retried: u64,
+}
+
+fn endpoint_error(err: EndpointError) -> AppError {
+    match err {
+        EndpointError::Database(err) => err.into(),
+        EndpointError::Secret(err) => AppError::Internal(err.to_string()),
+    }
+}
+
+fn checked_url(state: &AppState, url: &str) -> Result<String, AppError> {
+    if url.contains('\0') {
+        return Err(AppError::Unprocessable(
+            "url must not contain a NUL character".into(),
+        ));
+    }
+    let allow_private = state.services.config.outbound.allow_private;
+    check_url(url, allow_private)
+        .map(|_| url.to_owned())
+        .map_err(|err| AppError::Unprocessable(format!("url {err}")))
+}
+
+async fn create(
+    state: &AppState,
+    scope: Scope,
+    body: EndpointIn,
+) -> Result<HttpResponse, AppError> {
+    super::input::refuse_nul(&[("description", body.description.as_ref())])?;
+    let new = NewEndpoint {
+        url: checked_url(state, &body.url)?,
+        events: body.events.map(type_names),
+        description: body.description,
+    };
+    let sealer = &state.services.config.secrets;
+    let (row, secret) = endpoints::create(&state.services.db, sealer, scope, new)
+        .await
+        .map_err(endpoint_error)?;
+    Ok(HttpResponse::Created().json(EndpointOut::of(row, Some(secret))))
+}
+
+async fn list(state: &AppState, scope: Scope) -> Result<HttpResponse, AppError> {
+    let rows = endpoints::list(&state.services.db, scope).await?;
+    let out: Vec<EndpointOut> = rows.into_iter().map(|r| EndpointOut::of(r, None)).collect();
+    Ok(HttpResponse::Ok().json(out))
+}
+
+async fn found(
+    state: &AppState,
+    scope: Scope,
+    id: &str,
+) -> Result<entity::outbound_endpoint::Model, AppError> {
+    let id = super::input::parse_id(id, "endpoint")?;
+    endpoints::get(&state.services.db, scope, id)
+        .await?
+        .ok_or(AppError::NotFound("endpoint"))
+}
+
+async fn read(state: &AppState, scope: Scope, id: &str) -> Result<HttpResponse, AppError> {
+    let row = found(state, scope, id).await?;
+    Ok(HttpResponse::Ok().json(EndpointOut::of(row, None)))
+}
+
+async fn patch(
+    state: &AppState,
+    scope: Scope,
+    id: &str,
+    body: EndpointPatchIn,
+) -> Result<HttpResponse, AppError> {
+    let endpoint = found(state, scope, id).await?;
+    let description = body.description.clone().flatten();
+    super::input::refuse_nul(&[("description", description.as_ref())])?;
+    let change = EndpointPatch {
+        url: body.url.map(|url| checked_url(state, &url)).transpose()?,
+        events: body.events.map(|types| types.map(type_names)),
+        description: body.description,
+        disabled: body.disabled,
+    };
+    let row = endpoints::update(&state.services.db, scope, endpoint.id, change)
+        .await?
+        .ok_or(AppError::NotFound("endpoint"))?;
+    // Enabled again: its waiting messages go now.
+    outbox::wake();
+    Ok(HttpResponse::Ok().json(EndpointOut::of(row, None)))
+}
+
+async fn delete(state: &AppState, scope: Scope, id: &str) -> Result<HttpResponse, AppError> {
+    let endpoint = found(state, scope, id).await?;
+    endpoints::delete(&state.services.db, scope, endpoint.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn rotate(state: &AppState, scope: Scope, id: &str) -> Result<HttpResponse, AppError> {
+    let endpoint = found(state, scope, id).await?;
+    let sealer = &state.services.config.secrets;
+    let (row, secret) = endpoints::rotate(&state.services.db, sealer, scope, endpoint.id)
+        .await
+        .map_err(endpoint_error)?
+        .ok_or(AppError::NotFound("endpoint"))?;
+    Ok(HttpResponse::Ok().json(EndpointOut::of(row, Some(secret))))
+}
+
+/// `endpoint.test`: a message to this endpoint alone, whatever its filter.
+async fn test(state: &AppState, scope: Scope, id: &str) -> Result<HttpResponse, AppError> {
+    let endpoint = found(state, scope, id).await?;
+    let tenant = match scope {
+        Scope::Tenant(tenant) => Some(tenant),
+        Scope::Platform => None,
+    };
+    let notice = Notice {
+        tenant,
+        kind: OutboundType::EndpointTest,
+        data: json!({"endpoint_id": endpoint.id, "message": "a test message from Cobro"}),
+    };
+    let db = &state.services.db;
+    let message = outbox::enqueue_for(db, endpoint.id, &notice).await?;
+    outbox::wake();
+    let row = messages::get(db, endpoint.id, message)
+        .await?
+        .ok_or(AppError::Internal("the test message vanished".into()))?;
+    Ok(HttpResponse::Accepted().json(MessageOut::of(row)))
+}
+
+async fn list_messages(
+    state: &AppState,
+    scope: Scope,
+    id: &str,
+    query: MessageListIn,
+) -> Result<HttpResponse, AppError> {
+    let endpoint = found(state, scope, id).await?;
+    let limit = super::page::limit(query.limit)?.unwrap_or(50).clamp(1, 500);
+    let status = query.status.map(|s| match s {
+        MessageStatusIn::Pending => crate::store::outbound::PENDING,
+        MessageStatusIn::Delivered => crate::store::outbound::DELIVERED,
+        MessageStatusIn::Failed => crate::store::outbound::FAILED,
+    });
+    let rows = messages::page(&state.services.db, endpoint.id, status, query.before, limit).await?;
+    let out: Vec<MessageOut> = rows.into_iter().map(MessageOut::of).collect();
+    Ok(HttpResponse::Ok().json(out))
+}
+
+fn message_id(text: &str) -> Result<Uuid, AppError> {
+    let id = text.strip_prefix("msg_").unwrap_or(text);
+    Uuid::parse_str(id).map_err(|_| AppError::NotFound("message"))
+}
+
+async fn read_message(
+    state: &AppState,
+    scope: Scope,
+    id: &str,
+    message: &str,
+) -> Result<HttpResponse, AppError> {
+    let endpoint = found(state, scope, id).await?;
+    let db = &state.services.db;
+    let row = messages::get(db, endpoint.id, message_id(message)?)
+        .await?
+        .ok_or(AppError::NotFound("message"))?;
+    let attempts = messages::attempts_of(db, row.seq).await?;
+    let mut out = MessageOut::of(row);
+    out.attempt_history = Some(attempts.into_iter().map(AttemptOut::from).collect());
+    Ok(HttpResponse::Ok().json(out))
+}
+
+async fn retry_message(
+    state: &AppState,
+    scope: Scope,
+    id: &str,
+    message: &str,
+) -> Result<HttpResponse, AppError> {
+    let endpoint = found(state, scope, id).await?;
+    let attempts = state.services.config.outbound.retry_schedule.attempts();
+    let row = messages::retry(
+        &state.services.db,
+        endpoint.id,
+        message_id(message)?,
+        attempts,
+    )
+    .await?
+    .ok_or(AppError::NotFound("message"))?;
+    outbox::wake();
+    Ok(HttpResponse::Accepted().json(MessageOut::of(row)))
+}
+
+async fn retry_failed(state: &AppState, scope: Scope, id: &str) -> Result<HttpResponse, AppError> {
+    let endpoint = found(state, scope, id).await?;
+    let attempts = state.services.config.outbound.retry_schedule.attempts();
+    let retried = messages::retry_failed(&state.services.db, endpoint.id, attempts).await?;
+    outbox::wake();
+    Ok(HttpResponse::Accepted().json(RetriedOut { retried }))
+}
+
+fn tenant_scope(tenant: TenantId) -> Scope {
+    Scope::Tenant(tenant)
+}

@@ -1,0 +1,171 @@
+//! The routes of a tenant's endpoints (`/api/tenants/{tid}/endpoints/...`): the super admin or
+//! the tenant. What they do is in the parent module.
+use super::*;
+use crate::api::access::TenantAccess;
+use actix_web::{HttpResponse, web};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/tenants/{tid}/endpoints")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    );
+    cfg.service(
+        web::resource("/tenants/{tid}/endpoints/{eid}")
+            .route(web::get().to(read))
+            .route(web::patch().to(patch))
+            .route(web::delete().to(delete)),
+    );
+    cfg.service(
+        web::resource("/tenants/{tid}/endpoints/{eid}/rotate-secret").route(web::post().to(rotate)),
+    );
+    cfg.service(web::resource("/tenants/{tid}/endpoints/{eid}/test").route(web::post().to(test)));
+    cfg.service(
+        web::resource("/tenants/{tid}/endpoints/{eid}/messages").route(web::get().to(messages)),
+    );
+    cfg.service(
+        web::resource("/tenants/{tid}/endpoints/{eid}/messages/retry")
+            .route(web::post().to(retry_failed)),
+    );
+    cfg.service(
+        web::resource("/tenants/{tid}/endpoints/{eid}/messages/{mid}")
+            .route(web::get().to(message)),
+    );
+    cfg.service(
+        web::resource("/tenants/{tid}/endpoints/{eid}/messages/{mid}/retry")
+            .route(web::post().to(retry)),
+    );
+}
+
+#[utoipa::path(get, path = "/api/tenants/{tid}/endpoints", tag = "endpoints", security(("bearer" = [])),
+    params(("tid" = Uuid, Path, description = "tenant id")),
+    responses((status = 200, description = "the endpoints, oldest first", body = Vec<EndpointOut>)))]
+pub(crate) async fn list(
+    access: TenantAccess,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    super::list(&state, tenant_scope(access.0)).await
+}
+
+#[utoipa::path(post, path = "/api/tenants/{tid}/endpoints", tag = "endpoints", security(("bearer" = [])),
+    params(("tid" = Uuid, Path, description = "tenant id")),
+    request_body = EndpointIn,
+    responses((status = 201, description = "created; `secret` is shown this once", body = EndpointOut), (status = 422, description = "a URL Cobro may not call", body = crate::error::ErrorBody)))]
+pub(crate) async fn create(
+    access: TenantAccess,
+    state: web::Data<AppState>,
+    body: web::Json<EndpointIn>,
+) -> Result<HttpResponse, AppError> {
+    super::create(&state, tenant_scope(access.0), body.into_inner()).await
+}
+
+#[utoipa::path(get, path = "/api/tenants/{tid}/endpoints/{eid}", tag = "endpoints", security(("bearer" = [])),
+    params(("tid" = Uuid, Path, description = "tenant id"), ("eid" = Uuid, Path, description = "endpoint id")),
+    responses((status = 200, description = "the endpoint", body = EndpointOut)))]
+pub(crate) async fn read(
+    access: TenantAccess,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (_tid, eid) = path.into_inner();
+    super::read(&state, tenant_scope(access.0), &eid).await
+}
+
+#[utoipa::path(patch, path = "/api/tenants/{tid}/endpoints/{eid}", tag = "endpoints", security(("bearer" = [])),
+    params(("tid" = Uuid, Path, description = "tenant id"), ("eid" = Uuid, Path, description = "endpoint id")),
+    request_body = EndpointPatchIn,
+    responses((status = 200, description = "changed", body = EndpointOut), (status = 422, description = "a URL Cobro may not call", body = crate::error::ErrorBody)))]
+pub(crate) async fn patch(
+    access: TenantAccess,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Json<EndpointPatchIn>,
+) -> Result<HttpResponse, AppError> {
+    let (_tid, eid) = path.into_inner();
+    super::patch(&state, tenant_scope(access.0), &eid, body.into_inner()).await
+}
+
+#[utoipa::path(delete, path = "/api/tenants/{tid}/endpoints/{eid}", tag = "endpoints", security(("bearer" = [])),
+    params(("tid" = Uuid, Path, description = "tenant id"), ("eid" = Uuid, Path, description = "endpoint id")),
+    responses((status = 204, description = "deleted, with its messages")))]
+pub(crate) async fn delete(
+    access: TenantAccess,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (_tid, eid) = path.into_inner();
+    super::delete(&state, tenant_scope(access.0), &eid).await
+}
+
+#[utoipa::path(post, path = "/api/tenants/{tid}/endpoints/{eid}/rotate-secret", tag = "endpoints", security(("bearer" = [])),
+    params(("tid" = Uuid, Path, description = "tenant id"), ("eid" = Uuid, Path, description = "endpoint id")),
+    responses((status = 200, description = "a new `secret`, shown this once; the old one signs beside it for 24 h", body = EndpointOut)))]
+pub(crate) async fn rotate(
+    access: TenantAccess,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (_tid, eid) = path.into_inner();
+    super::rotate(&state, tenant_scope(access.0), &eid).await
+}
+
+#[utoipa::path(post, path = "/api/tenants/{tid}/endpoints/{eid}/test", tag = "endpoints", security(("bearer" = [])),
+    params(("tid" = Uuid, Path, description = "tenant id"), ("eid" = Uuid, Path, description = "endpoint id")),
+    responses((status = 202, description = "an `endpoint.test` message, queued", body = MessageOut)))]
+pub(crate) async fn test(
+    access: TenantAccess,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (_tid, eid) = path.into_inner();
+    super::test(&state, tenant_scope(access.0), &eid).await
+}
+
+#[utoipa::path(get, path = "/api/tenants/{tid}/endpoints/{eid}/messages", tag = "endpoints", security(("bearer" = [])),
+    params(("tid" = Uuid, Path, description = "tenant id"), ("eid" = Uuid, Path, description = "endpoint id"), MessageListIn),
+    responses((status = 200, description = "the endpoint's messages, newest first", body = Vec<MessageOut>)))]
+pub(crate) async fn messages(
+    access: TenantAccess,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    query: web::Query<MessageListIn>,
+) -> Result<HttpResponse, AppError> {
+    let (_tid, eid) = path.into_inner();
+    super::list_messages(&state, tenant_scope(access.0), &eid, query.into_inner()).await
+}
+
+#[utoipa::path(post, path = "/api/tenants/{tid}/endpoints/{eid}/messages/retry", tag = "endpoints", security(("bearer" = [])),
+    params(("tid" = Uuid, Path, description = "tenant id"), ("eid" = Uuid, Path, description = "endpoint id")),
+    responses((status = 202, description = "every failed message is sent again", body = RetriedOut)))]
+pub(crate) async fn retry_failed(
+    access: TenantAccess,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (_tid, eid) = path.into_inner();
+    super::retry_failed(&state, tenant_scope(access.0), &eid).await
+}
+
+#[utoipa::path(get, path = "/api/tenants/{tid}/endpoints/{eid}/messages/{mid}", tag = "endpoints", security(("bearer" = [])),
+    params(("tid" = Uuid, Path, description = "tenant id"), ("eid" = Uuid, Path, description = "endpoint id"), ("mid" = String, Path, description = "message id (`msg_…`)")),
+    responses((status = 200, description = "the message and its attempts", body = MessageOut)))]
+pub(crate) async fn message(
+    access: TenantAccess,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (_tid, eid, mid) = path.into_inner();
+    super::read_message(&state, tenant_scope(access.0), &eid, &mid).await
+}
+
+#[utoipa::path(post, path = "/api/tenants/{tid}/endpoints/{eid}/messages/{mid}/retry", tag = "endpoints", security(("bearer" = [])),
+    params(("tid" = Uuid, Path, description = "tenant id"), ("eid" = Uuid, Path, description = "endpoint id"), ("mid" = String, Path, description = "message id (`msg_…`)")),
+    responses((status = 202, description = "sent again (a failed or a delivered one), with a whole retry schedule", body = MessageOut)))]
+pub(crate) async fn retry(
+    access: TenantAccess,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (_tid, eid, mid) = path.into_inner();
+    super::retry_message(&state, tenant_scope(access.0), &eid, &mid).await
+}
