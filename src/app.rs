@@ -145,7 +145,10 @@ fn start_relay(state: &AppState) -> Result<(), StartError> {
     let cluster = state
         .cluster
         .as_ref()
-        .map(|cluster| (cluster.node.clone(), cluster.held.clone()));
+        .map(|cluster| crate::relay::ClusterSeat {
+            node: cluster.node.clone(),
+            held: cluster.held.clone(),
+        });
     crate::relay::start(
         services.db.clone(),
         services.config.secrets.clone(),

@@ -35,6 +35,12 @@ const HEADS_PER_LOOK: u64 = 512;
 /// A woken relay looks at most this often (under load, one look covers many commits).
 const LOOK_GAP: Duration = Duration::from_millis(5);
 
+/// This node's name and the leases it holds (a cluster node).
+pub struct ClusterSeat {
+    pub node: Arc<str>,
+    pub held: Arc<DashMap<TenantId, Fence>>,
+}
+
 /// An (endpoint, tenant) pair: the unit of order.
 pub type Pair = (Uuid, Option<Uuid>);
 
@@ -44,8 +50,8 @@ pub(crate) struct Shared {
     pub sender: Sender,
     pub sealer: SecretBox,
     pub config: OutboundConfig,
-    /// This node's name and the leases it holds (cluster); `None` on a single node.
-    pub cluster: Option<(Arc<str>, Arc<DashMap<TenantId, Fence>>)>,
+    /// `None` on a single node.
+    pub cluster: Option<ClusterSeat>,
     /// Pairs being sent now on this node.
     pub busy: DashSet<Pair>,
 }
@@ -54,11 +60,11 @@ impl Shared {
     /// The lease this node may send a tenant's messages under: `Ok(None)` on a single node,
     /// `Err` when another node holds it. Platform notices (no tenant) are sent by any node.
     pub fn fence_of(&self, tenant: Option<Uuid>) -> Result<Option<(Arc<str>, Fence)>, ()> {
-        let (Some((node, held)), Some(tenant)) = (&self.cluster, tenant) else {
+        let (Some(seat), Some(tenant)) = (&self.cluster, tenant) else {
             return Ok(None);
         };
-        match held.get(&TenantId(tenant)) {
-            Some(fence) => Ok(Some((node.clone(), fence.clone()))),
+        match seat.held.get(&TenantId(tenant)) {
+            Some(fence) => Ok(Some((seat.node.clone(), fence.clone()))),
             None => Err(()),
         }
     }
@@ -69,7 +75,7 @@ pub fn start(
     db: DatabaseConnection,
     sealer: SecretBox,
     config: OutboundConfig,
-    cluster: Option<(Arc<str>, Arc<DashMap<TenantId, Fence>>)>,
+    cluster: Option<ClusterSeat>,
 ) -> reqwest::Result<JoinHandle<()>> {
     let shared = Arc::new(Shared {
         db,

@@ -8,6 +8,7 @@ pub mod db;
 pub mod mp_topics;
 pub mod oauth;
 pub mod process;
+pub mod receiver;
 pub mod recorder;
 pub mod stripe;
 pub mod ws;
@@ -88,9 +89,10 @@ impl TestApp {
             .merge(Serialized::default("http_timeout_ms", 2000));
         for (key, value) in &overrides {
             // As the environment would: numbers are numbers.
-            figment = match value.parse::<i64>() {
-                Ok(number) => figment.merge(Serialized::default(key, number)),
-                Err(_) => figment.merge(Serialized::default(key, value)),
+            figment = match (value.parse::<i64>(), value.parse::<bool>()) {
+                (Ok(number), _) => figment.merge(Serialized::default(key, number)),
+                (_, Ok(flag)) => figment.merge(Serialized::default(key, flag)),
+                _ => figment.merge(Serialized::default(key, value)),
             };
         }
         let config = Config::from_figment(figment).expect("valid test configuration");
