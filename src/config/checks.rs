@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::{ConfigError, DatabaseKind, MpOAuth, RetrySchedule, ScheduleInput, Secret};
+use super::values::{ConfigError, DatabaseKind, MpOAuth, ScheduleInput, Secret};
+use crate::domain::RetrySchedule;
 
 /// OAuth is on when both the client id and secret are set; one without the other is a mistake.
 pub(super) fn mp_oauth(

@@ -2,7 +2,6 @@
 //! `COBRO_CONFIG`, then `COBRO_*` environment variables, validated into [`Config`] before anything
 //! starts. `main` loads it once; tests build one from [`Config::defaults`] plus overrides.
 
-use std::fmt;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -14,63 +13,22 @@ use url::Url;
 mod checks;
 mod outbound;
 mod stripe;
+mod values;
 use checks::{
     base_url, database_kind, default_node_id, mp_oauth, non_zero, parse_schedule, positive_millis,
     secret_box,
 };
 pub use outbound::OutboundConfig;
 pub use stripe::StripeConfig;
+pub use values::{ConfigError, DatabaseKind, MpOAuth, Secret};
+use values::{ENV_PREFIX, ScheduleInput};
 
 const DEFAULTS: &str = include_str!("../../config/default.toml");
-const ENV_PREFIX: &str = "COBRO_";
-
-/// A configuration problem, named by the environment variable a user would set to fix it.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid configuration: {option}: {reason}")]
-pub struct ConfigError {
-    pub option: String,
-    pub reason: String,
-}
-
-impl ConfigError {
-    fn new(key: &str, reason: impl fmt::Display) -> Self {
-        Self {
-            option: format!("{ENV_PREFIX}{}", key.to_uppercase()),
-            reason: reason.to_string(),
-        }
-    }
-}
-
-/// A secret string whose `Debug` never shows the value, so a logged config leaks nothing.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Pretty,
     Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DatabaseKind {
-    Sqlite,
-    Postgres,
 }
 
 pub use crate::domain::RetrySchedule;
@@ -133,15 +91,6 @@ pub struct Config {
     pub cluster_poll_interval: Duration,
 }
 
-/// The platform's MercadoPago application (`COBRO_MP_CLIENT_ID`, `COBRO_MP_CLIENT_SECRET`) and
-/// where its authorization page is (`COBRO_MP_AUTH_BASE`).
-#[derive(Debug, Clone)]
-pub struct MpOAuth {
-    pub client_id: String,
-    pub client_secret: Secret,
-    pub auth_base: Url,
-}
-
 /// The file and environment as written, before validation.
 #[derive(Deserialize)]
 struct RawConfig {
@@ -198,15 +147,6 @@ impl DigitsOrText {
             DigitsOrText::Text(text) => text,
         }
     }
-}
-
-/// `COBRO_RETRY_SCHEDULE=60` arrives as a number, `60,300` as text, TOML may hold a list.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum ScheduleInput {
-    Number(f64),
-    Text(String),
-    List(Vec<f64>),
 }
 
 impl Config {

@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::checks::{positive_millis, schedule_of};
-use super::{ConfigError, RetrySchedule, ScheduleInput};
+use super::values::{ConfigError, ScheduleInput};
+use crate::domain::RetrySchedule;
 
 #[derive(Debug, Clone)]
 pub struct OutboundConfig {

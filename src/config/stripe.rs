@@ -8,7 +8,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::checks::base_url;
-use super::{ConfigError, Secret};
+use super::values::{ConfigError, Secret};
 
 /// Validated Stripe settings. `Debug` shows no secret (both are [`Secret`]s).
 #[derive(Debug, Clone)]

@@ -9,18 +9,19 @@ use entity::tenant::Entity as Tenant;
 use entity::tenant_account::{Column, Entity as Account};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QuerySelect, SqlErr, TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::accounts::{self, AccountRow};
 use super::events::{self, NewEvent, Stored};
-use crate::domain::{EventId, MpConnection, Provider, TenantId};
+use crate::domain::{EventId, MpConnection, OutboundType, Provider, TenantId};
 
 /// The provider whose connections these are: OAuth is MercadoPago's today.
 const PROVIDER: Provider = Provider::MercadoPago;
 use crate::secrets::SecretBox;
+use crate::store::outbound::outbox::{self, Notice};
 
 /// What a grant stores on the account, tokens still in clear (sealed here).
 pub struct Granted<'a> {
@@ -136,7 +137,9 @@ pub async fn connect(
         row.created_at = Set(now);
         Account::insert(row).exec(&txn).await.map_err(taken)?;
     }
+    tell_platform(&txn, tenant, MpConnection::Connected, None).await?;
     txn.commit().await?;
+    outbox::wake();
     Ok(())
 }
 
@@ -173,24 +176,52 @@ fn granted_row(secrets: &SecretBox, granted: &Granted<'_>) -> AccountRow {
 
 /// The connection broke (`disconnected`, `refresh_failed`) or came back without new tokens
 /// (`connected` by an `application.authorized` notification); `why` is what a person reads.
+/// The platform is told (`connection.updated`, SPEC §21) in the same transaction.
 pub async fn mark(
-    db: &impl ConnectionTrait,
+    db: &impl TransactionTrait<Transaction = DatabaseTransaction>,
     tenant: TenantId,
     connection: MpConnection,
     why: Option<String>,
 ) -> Result<(), DbErr> {
     let row = AccountRow {
         connection: Set(connection.as_str().to_owned()),
-        last_error: Set(why),
+        last_error: Set(why.clone()),
         updated_at: Set(Utc::now()),
         ..Default::default()
     };
+    let txn = db.begin().await?;
+    let before = accounts::row(&txn, tenant, PROVIDER).await?;
     Account::update_many()
         .set(row)
         .filter(accounts::of(tenant, PROVIDER))
-        .exec(db)
+        .exec(&txn)
         .await?;
+    // Only a change of state is news: a second refusal to refresh is not.
+    let changed = before.is_some_and(|a| a.connection != connection.as_str());
+    if changed {
+        tell_platform(&txn, tenant, connection, why).await?;
+    }
+    txn.commit().await?;
+    if changed {
+        outbox::wake();
+    }
     Ok(())
+}
+
+/// `connection.updated`: the seller's MercadoPago connection is now `connection`.
+async fn tell_platform(
+    txn: &DatabaseTransaction,
+    tenant: TenantId,
+    connection: MpConnection,
+    why: Option<String>,
+) -> Result<(), DbErr> {
+    let data = serde_json::json!({
+        "provider": PROVIDER.key(),
+        "connection": connection.as_str(),
+        "last_error": why,
+    });
+    let notice = Notice::of_tenant(tenant, OutboundType::ConnectionUpdated, data);
+    outbox::enqueue(txn, &[notice]).await.map(drop)
 }
 
 /// An `mp-connect` notice (SPEC §14), in one transaction: the event is stored already handled

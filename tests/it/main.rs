@@ -23,6 +23,8 @@ mod e2e_oauth;
 mod e2e_oauth_refresh;
 mod e2e_onboarding;
 mod e2e_outbound;
+mod e2e_outbound_crash;
+mod e2e_outbound_types;
 mod e2e_pipeline;
 mod e2e_retention;
 mod e2e_retry;
