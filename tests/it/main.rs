@@ -8,6 +8,7 @@ mod e2e_batches;
 mod e2e_cli;
 mod e2e_cluster;
 mod e2e_cluster_fencing;
+mod e2e_cluster_outbound;
 mod e2e_cluster_stripe;
 mod e2e_contract;
 mod e2e_crash;

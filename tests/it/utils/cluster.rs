@@ -99,6 +99,10 @@ impl Node {
                 ("COBRO_STRIPE_API_BASE", &mp),
                 ("COBRO_STRIPE_SECRET_KEY", "sk_test_cluster"),
                 ("COBRO_STRIPE_WEBHOOK_SECRET", STRIPE_WHSEC),
+                // Outbound events to a local receiver (issue 25).
+                ("COBRO_OUTBOUND_ALLOW_PRIVATE", "true"),
+                ("COBRO_OUTBOUND_POLL_INTERVAL_MS", "200"),
+                ("COBRO_OUTBOUND_RETRY_SCHEDULE", "0.2,0.2,0.2,0.2,0.2"),
             ],
         );
         Self {
