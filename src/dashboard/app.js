@@ -17,7 +17,7 @@ const state = {
   reconnectTimer: null,
 };
 const MAX_BACKOFF = 30000;
-const PANELS = ["events", "payments", "orders", "deliveries", "overview"];
+const PANELS = ["events", "payments", "orders", "deliveries", "endpoints", "overview"];
 
 // ---------- API ----------
 async function api(method, path) {
@@ -351,6 +351,7 @@ window.addEventListener("hashchange", routeFromHash);
 $("#detail-back").addEventListener("click", () => { history.pushState(null, "", location.pathname); routeFromHash(); });
 $("#export-csv").addEventListener("click", () => exportCsv().catch(showError));
 $("#d-search").addEventListener("submit", (ev) => { ev.preventDefault(); loadDeliveries().catch(showError); });
+$("#ep-form").addEventListener("submit", addEndpoint);
 $("#overview-all").addEventListener("change", (ev) => {
   overviewAll = ev.target.checked;
   $("#overview-scope").textContent = overviewAll ? "Every tenant, live" : "This tenant, live";

@@ -19,6 +19,7 @@ function routeFromHash() {
     for (const name of PANELS) $(`#panel-${name}`).hidden = name !== active;
     if (active === "overview") loadOverview().catch(showError);
     if (active === "deliveries") loadDeliveries().catch(showError);
+    if (active === "endpoints") loadEndpoints().catch(showError);
   }
 }
 

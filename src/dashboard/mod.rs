@@ -12,6 +12,7 @@ const OVERVIEW_SCRIPT: &str = include_str!("overview.js");
 const ALERTS_SCRIPT: &str = include_str!("alerts.js");
 const ACTIONS_SCRIPT: &str = include_str!("actions.js");
 const DELIVERIES_SCRIPT: &str = include_str!("deliveries.js");
+const ENDPOINTS_SCRIPT: &str = include_str!("endpoints.js");
 const STYLE: &str = include_str!("style.css");
 const CHART_SCRIPT: &str = include_str!("vendor/uplot-1.6.32.iife.min.js");
 const CHART_STYLE: &str = include_str!("vendor/uplot-1.6.32.min.css");
@@ -44,6 +45,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/assets/deliveries.js",
         web::get().to(|| asset(DELIVERIES_SCRIPT, "text/javascript; charset=utf-8")),
+    )
+    .route(
+        "/assets/endpoints.js",
+        web::get().to(|| asset(ENDPOINTS_SCRIPT, "text/javascript; charset=utf-8")),
     )
     .route(
         "/assets/style.css",

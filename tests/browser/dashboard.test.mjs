@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { Webhook } from "standardwebhooks";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BINARY = join(process.env.CARGO_TARGET_DIR || join(ROOT, "target"), "debug", "cobro");
@@ -167,7 +168,8 @@ before(async () => {
     COBRO_MP_CLIENT_ID: "4096647727026581", COBRO_MP_CLIENT_SECRET: "browser-client-secret",
     COBRO_MP_AUTH_BASE: `http://127.0.0.1:${fakePort}`,
     COBRO_STRIPE_API_BASE: `http://127.0.0.1:${fakePort}`, COBRO_STRIPE_SECRET_KEY: "sk_test_browser",
-    COBRO_STRIPE_WEBHOOK_SECRET: WHSEC };
+    COBRO_STRIPE_WEBHOOK_SECRET: WHSEC,
+    COBRO_OUTBOUND_ALLOW_PRIVATE: "true", COBRO_OUTBOUND_RETRY_SCHEDULE: "0.3,0.3", COBRO_OUTBOUND_POLL_INTERVAL_MS: "100" };
   await startCobro();
   const res = await fetch(`${baseUrl}/api/tenants`, {
     method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
@@ -515,4 +517,78 @@ test("a Stripe payment shows its provider, and the provider filter narrows both 
   assert.deepEqual(await accessibilityProblems(p), [], "the provider column and filter pass axe's WCAG A/AA checks");
   await p.screenshot({ path: join(ROOT, "target", "dashboard-stripe.png"), fullPage: true });
   await p.close();
+});
+
+// ---------- the platform's backend (SPEC §21) ----------
+// A receiver that checks each message's Standard Webhooks signature by the spec's algorithm, with
+// the secret the page showed, and answers from a plan (then 204).
+function platformReceiver(plan) {
+  const got = [];
+  const server = createServer((req, res) => {
+    let raw = "";
+    req.on("data", (chunk) => { raw += chunk; });
+    req.on("end", () => {
+      got.push({ id: req.headers["webhook-id"], timestamp: req.headers["webhook-timestamp"],
+        signature: req.headers["webhook-signature"] || "", raw });
+      res.writeHead(plan.shift() || 204);
+      res.end();
+    });
+  });
+  return { server, got };
+}
+function signedBy(message, secret) {
+  const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
+  const expected = `v1,${createHmac("sha256", key).update(`${message.id}.${message.timestamp}.${message.raw}`).digest("base64")}`;
+  return message.signature.split(" ").includes(expected);
+}
+
+test("an endpoint is added, its secret shown once, a test message retried then delivered and replayed", async () => {
+  const receiver = platformReceiver([503]);
+  const port = await listen(receiver.server);
+  const p = await browser.newPage({ viewport: { width: 1360, height: 820 } });
+  await p.goto(baseUrl);
+  await p.fill("#token", tenant.admin_token);
+  await p.click("button[type=submit]");
+  await p.waitForSelector('#conn[data-state="live"]');
+  await p.click('.tab[data-tab="endpoints"]');
+  await p.waitForSelector("#ep-form", { state: "visible" });
+  await p.fill("#ep-url", `http://127.0.0.1:${port}/hooks`);
+  await p.check('#ep-events input[value="payment.updated"]');
+  await p.click("#ep-form button[type=submit]");
+  await p.waitForSelector("#ep-secret-box", { state: "visible" });
+  const secret = (await p.textContent("#ep-secret")).trim();
+  assert.match(secret, /^whsec_[A-Za-z0-9+/=]{40,}$/);
+  await p.waitForSelector("#endpoints tbody tr");
+  assert.match(await p.textContent("#endpoints tbody"), /payment\.updated/);
+
+  await p.click('#endpoints tbody tr button:has-text("Send test")');
+  // The first answer is 503: the message is retried, then delivered.
+  await p.waitForSelector('#ep-messages tbody tr[data-status="delivered"]', { timeout: 15000 });
+  await p.click('#ep-messages tbody tr button:has-text("Attempts")');
+  await p.waitForSelector("#ep-attempts li");
+  const attempts = await p.textContent("#ep-attempts");
+  assert.match(attempts, /retry.*HTTP 503.*ms/s);
+  assert.match(attempts, /delivered.*HTTP 204.*ms/s);
+  assert.equal(receiver.got.length, 2, "one 503, one success");
+  assert.ok(receiver.got.every((m) => signedBy(m, secret)), "every message verifies with the secret shown");
+  // And with the official Standard Webhooks library, as docs/API.md tells platforms to verify.
+  const official = new Webhook(secret);
+  for (const m of receiver.got) {
+    const verified = official.verify(m.raw, { "webhook-id": m.id, "webhook-timestamp": m.timestamp, "webhook-signature": m.signature });
+    assert.equal(verified.type, "endpoint.test");
+  }
+  assert.equal(receiver.got[0].id, receiver.got[1].id, "a retry keeps its webhook-id");
+  assert.equal(JSON.parse(receiver.got[1].raw).type, "endpoint.test");
+
+  await p.click('#ep-messages tbody tr button:has-text("Replay")');
+  for (let i = 0; i < 100 && receiver.got.length < 3; i++) await new Promise((ok) => setTimeout(ok, 50));
+  assert.equal(receiver.got.length, 3, "the replay arrived");
+  assert.equal(receiver.got[2].id, receiver.got[0].id);
+  // The secret is not shown again by the API.
+  const listed = await (await fetch(`${baseUrl}/api/tenants/${tenant.id}/endpoints`, { headers: { authorization: `Bearer ${ADMIN}` } })).json();
+  assert.ok(listed.every((e) => e.secret === undefined), JSON.stringify(listed));
+  assert.deepEqual(await accessibilityProblems(p), [], "the Endpoints tab passes axe's WCAG A/AA checks");
+  await p.screenshot({ path: join(ROOT, "target", "dashboard-endpoints.png"), fullPage: true });
+  await p.close();
+  receiver.server.close();
 });
