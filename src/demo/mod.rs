@@ -4,6 +4,7 @@
 //! in one command without any provider account.
 
 pub mod generator;
+pub mod platform;
 pub mod sandbox;
 pub mod stripe_shop;
 
@@ -39,6 +40,8 @@ pub async fn run(mut config: Config, rate: f64) -> Result<(), RunError> {
     config.stripe.secret_key = Some(Secret::new("sk_test_cobro_sandbox"));
     config.stripe.webhook_secrets = vec![Secret::new(stripe_shop::DEMO_STRIPE_SECRET)];
     config.stripe.livemode = false;
+    // The demo platform's backend is the sandbox, on this machine, over http.
+    config.outbound.allow_private = true;
     let bind = config.bind.clone();
     // SPEC §14 in the sandbox: the shop without a token connects itself through OAuth.
     config.public_url = format!("http://{bind}")
@@ -54,12 +57,19 @@ pub async fn run(mut config: Config, rate: f64) -> Result<(), RunError> {
     let demo_tenants = create_tenants(&state).await?;
     let unconnected = create_unconnected_shop(&state).await?;
     let stripe_shop = create_stripe_shop(&state).await?;
+    listen_as_the_platform(&state, &sandbox, &sandbox_url).await?;
     let base_url = format!("http://{bind}");
+    let platform_url = format!("{sandbox_url}/platform");
     let (generator_state, tenants_for_generator) = (state.clone(), demo_tenants.clone());
     crate::serve(state, &bind, move || {
         actix_web::rt::spawn(async move {
             wait_until_serving(&base_url).await;
-            print_banner(&base_url, &admin, &demo_tenants, &unconnected, &stripe_shop);
+            let shops = Shops {
+                tenants: &demo_tenants,
+                unconnected: &unconnected,
+                stripe_shop: &stripe_shop,
+            };
+            print_banner(&base_url, &admin, &shops, &platform_url);
             actix_web::rt::spawn(print_progress(generator_state.services.db.clone()));
             // The Stripe shop sells at a third of the MercadoPago shops' rate.
             let every = Duration::from_secs_f64(3.0 / rate.max(0.1));
@@ -183,6 +193,27 @@ async fn create_stripe_shop(state: &crate::state::AppState) -> Result<DemoTenant
     })
 }
 
+/// A platform-wide endpoint (SPEC §21) pointing at the sandbox's backend, which is told the secret.
+async fn listen_as_the_platform(
+    state: &crate::state::AppState,
+    sandbox: &Sandbox,
+    sandbox_url: &str,
+) -> Result<(), RunError> {
+    use crate::store::outbound::endpoints::{self, NewEndpoint, Scope};
+    let new = NewEndpoint {
+        url: format!("{sandbox_url}/platform/webhooks"),
+        events: None,
+        description: Some("the demo platform's backend (sandbox)".into()),
+    };
+    let services = &state.services;
+    let (_, secret) =
+        endpoints::create(&services.db, &services.config.secrets, Scope::Platform, new)
+            .await
+            .map_err(|e| RunError::Demo(e.to_string()))?;
+    sandbox.platform.trust(secret);
+    Ok(())
+}
+
 /// Every few seconds, one compact line of what happened so far (logs default to warnings in the
 /// demo, so the banner with the sign-in tokens stays on the screen).
 async fn print_progress(db: sea_orm::DatabaseConnection) {
@@ -220,13 +251,19 @@ fn progress_line(at: impl std::fmt::Display, counts: &[(String, i64)]) -> String
 
 /// Written in one go, and a closed stdout (a pipe whose reader went away) is not a reason to stop
 /// the demo: `println!` would panic there and take the webhook generator with it.
-fn print_banner(
-    base_url: &str,
-    admin: &str,
-    tenants: &[DemoTenant],
-    unconnected: &str,
-    stripe_shop: &DemoTenant,
-) {
+/// The shops whose tokens the banner prints.
+struct Shops<'a> {
+    tenants: &'a [DemoTenant],
+    unconnected: &'a str,
+    stripe_shop: &'a DemoTenant,
+}
+
+fn print_banner(base_url: &str, admin: &str, shops: &Shops<'_>, platform_url: &str) {
+    let Shops {
+        tenants,
+        unconnected,
+        stripe_shop,
+    } = shops;
     use std::fmt::Write as _;
     let mut text = String::new();
     let _ = writeln!(
@@ -235,7 +272,7 @@ fn print_banner(
     );
     let _ = writeln!(text, "  Dashboard:  {base_url}/");
     let _ = writeln!(text, "  Sign in as the super admin with:  {admin}");
-    for tenant in tenants {
+    for tenant in tenants.iter() {
         let _ = writeln!(
             text,
             "  ... or as {:<16} with:  {}",
@@ -251,6 +288,10 @@ fn print_banner(
         text,
         "  ... or as {:<16} with:  {}\n      (sells abroad through Stripe: test-mode events on /webhooks/stripe)",
         stripe_shop.name, stripe_shop.token
+    );
+    let _ = writeln!(
+        text,
+        "\n  The platform's backend (sandbox) hears every change, signed: {platform_url}"
     );
     let _ = writeln!(
         text,

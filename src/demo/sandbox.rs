@@ -2,6 +2,8 @@
 //! answers the calls Cobro makes, from the payments, orders (Orders API), chargebacks and Stripe
 //! PaymentIntents the generators register, and plays MercadoPago's OAuth (its authorization page and token endpoint) so a shop
 //! can connect itself in the browser.
+//! It also plays the platform's own backend, which receives Cobro's signed events
+//! (`super::platform`).
 //! Every answer it gives is labelled sandbox in the logs; nothing leaves the machine.
 
 use std::net::TcpListener;
@@ -45,6 +47,8 @@ pub struct Sandbox {
     pub chargebacks: Arc<DashMap<String, serde_json::Value>>,
     /// Stripe's PaymentIntents of the demo's Stripe shop (`super::stripe_shop`).
     pub intents: Arc<DashMap<String, Arc<super::stripe_shop::SandboxIntent>>>,
+    /// The demo platform's backend, listening to Cobro's signed events (SPEC §21).
+    pub platform: super::platform::PlatformBackend,
 }
 
 impl Sandbox {
@@ -63,6 +67,7 @@ impl Sandbox {
                     "/v1/payment_intents/{id}",
                     web::get().to(super::stripe_shop::intent),
                 )
+                .configure(super::platform::configure)
                 .route("/authorization", web::get().to(authorization_page))
                 .route("/oauth/token", web::post().to(token))
                 .route(

@@ -99,6 +99,7 @@ async fn the_demo_runs_in_one_command_and_events_succeed() {
 
     mp_topics_show_up(&get, &ids).await;
     stripe_sales_show_up(&get, &ids).await;
+    the_platform_hears_signed_events(&http, &banner).await;
     let progress = std::iter::from_fn(|| banner_lines.recv_timeout(Duration::from_secs(15)).ok())
         .find(|line| !line.trim().is_empty())
         .expect("a progress line after the banner");
@@ -260,4 +261,47 @@ async fn connect_through_the_sandbox(http: &reqwest::Client, base: &str, token: 
         .await
         .expect("json");
     assert_eq!(shown["mp_connection"], "connected", "{shown}");
+}
+
+/// Issue 25: the sandbox's platform backend receives Cobro's events and verifies each signature.
+async fn the_platform_hears_signed_events(http: &reqwest::Client, banner: &[String]) {
+    let page = banner
+        .iter()
+        .find(|l| l.contains("platform's backend"))
+        .and_then(|l| l.split_whitespace().last())
+        .expect("the platform backend's page in the banner")
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut counts = Value::Null;
+    while Instant::now() < deadline {
+        counts = http
+            .get(format!("{page}.json"))
+            .send()
+            .await
+            .expect("the sandbox answers")
+            .json()
+            .await
+            .unwrap_or_default();
+        if counts["received"]["payment.updated"].as_u64().unwrap_or(0) >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        counts["received"]["payment.updated"].as_u64().unwrap_or(0) >= 3,
+        "{counts}"
+    );
+    assert_eq!(counts["refused"], 0, "every message verified: {counts}");
+    let html = http
+        .get(&page)
+        .send()
+        .await
+        .expect("the page")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        html.contains("payment.updated") && html.contains("SANDBOX"),
+        "{html}"
+    );
 }
