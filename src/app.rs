@@ -87,6 +87,7 @@ pub async fn start(
         crate::retention::Keep {
             events_days: services.config.retention_days,
             deliveries_days: services.config.delivery_log_retention_days,
+            outbound_days: services.config.outbound.retention_days,
         },
         services.config.retention_interval,
     );

@@ -3,7 +3,8 @@
 //! events stay until a person retries them or prunes them explicitly (`cobro prune --failed`):
 //! they are the dead letters someone has to look at. Webhook tables that only grow are what users
 //! of other webhook systems complain about most. The same job prunes the delivery log (SPEC §18)
-//! after `delivery_log_retention_days`.
+//! after `delivery_log_retention_days`, and delivered outbound messages (SPEC §21) after
+//! `outbound_retention_days`.
 
 use std::time::Duration;
 
@@ -53,13 +54,34 @@ pub async fn prune_deliveries(
     gate: &WriteGate,
     age: Duration,
 ) -> Result<u64, DbErr> {
+    in_batches(gate, age, |before| prune::deliveries(db, before, BATCH)).await
+}
+
+/// Deletes every delivered outbound message older than `age`, batch by batch.
+pub async fn prune_outbound(
+    db: &DatabaseConnection,
+    gate: &WriteGate,
+    age: Duration,
+) -> Result<u64, DbErr> {
+    in_batches(gate, age, |before| {
+        prune::outbound_messages(db, before, BATCH)
+    })
+    .await
+}
+
+/// Runs `batch` (rows before a time) until it deletes nothing, one turn at the gate each.
+async fn in_batches<F, Fut>(gate: &WriteGate, age: Duration, batch: F) -> Result<u64, DbErr>
+where
+    F: Fn(chrono::DateTime<Utc>) -> Fut,
+    Fut: std::future::Future<Output = Result<u64, DbErr>>,
+{
     let before = Utc::now()
         - chrono::Duration::from_std(age).unwrap_or_else(|_| chrono::Duration::days(36_500));
     let mut total = 0;
     loop {
         let deleted = {
             let _turn = gate.enter().await;
-            prune::deliveries(db, before, BATCH).await?
+            batch(before).await?
         };
         if deleted == 0 {
             return Ok(total);
@@ -74,11 +96,12 @@ pub async fn prune_deliveries(
 pub struct Keep {
     pub events_days: u64,
     pub deliveries_days: u64,
+    pub outbound_days: u64,
 }
 
 /// The background job; does nothing when both retentions are 0.
 pub fn run_in_background(db: DatabaseConnection, gate: WriteGate, keep: Keep, every: Duration) {
-    if keep.events_days == 0 && keep.deliveries_days == 0 {
+    if keep.events_days == 0 && keep.deliveries_days == 0 && keep.outbound_days == 0 {
         return;
     }
     let days = |n: u64| Duration::from_secs(n * 24 * 3600);
@@ -105,6 +128,19 @@ pub fn run_in_background(db: DatabaseConnection, gate: WriteGate, keep: Keep, ev
                     ),
                     Err(err) => {
                         tracing::warn!(error = %err, "pruning the delivery log failed; will try again")
+                    }
+                }
+            }
+            if keep.outbound_days > 0 {
+                match prune_outbound(&db, &gate, days(keep.outbound_days)).await {
+                    Ok(0) => {}
+                    Ok(deleted) => tracing::info!(
+                        deleted,
+                        days = keep.outbound_days,
+                        "pruned delivered outbound messages"
+                    ),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "pruning outbound messages failed; will try again")
                     }
                 }
             }

@@ -25,6 +25,8 @@ pub struct OutboundConfig {
     pub concurrency: usize,
     /// How often the relay looks for due messages without being woken (retries, other nodes').
     pub poll_interval: Duration,
+    /// Delivered messages older than this many days are deleted (0: kept forever).
+    pub retention_days: u64,
 }
 
 #[derive(Deserialize)]
@@ -35,6 +37,7 @@ pub(super) struct RawOutbound {
     outbound_allow_private: bool,
     outbound_concurrency: usize,
     outbound_poll_interval_ms: u64,
+    outbound_retention_days: u64,
 }
 
 impl RawOutbound {
@@ -49,6 +52,7 @@ impl RawOutbound {
                 "outbound_poll_interval_ms",
                 self.outbound_poll_interval_ms,
             )?,
+            retention_days: self.outbound_retention_days,
         })
     }
 }

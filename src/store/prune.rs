@@ -1,5 +1,5 @@
-//! Retention's deletes: old processed events (with their attempts, by cascade) and old
-//! delivery-log rows, a small batch at a time so that webhooks never wait long behind a prune.
+//! Retention's deletes: old processed events (with their attempts, by cascade), old
+//! delivery-log rows and old delivered outbound messages (with their attempts, by cascade), a small batch at a time so that webhooks never wait long behind a prune.
 //! `crate::retention` runs them; nothing else deletes these rows.
 
 use chrono::{DateTime, Utc};
@@ -37,6 +37,34 @@ pub async fn deliveries(
 ) -> Result<u64, DbErr> {
     let old = Condition::all().add(D::Id.lt(id_floor(before)));
     oldest_first::<Delivery>(db, D::Id, old, batch).await
+}
+
+/// Deletes up to `batch` outbound messages delivered and created before `before`, oldest first;
+/// `failed` and `pending` ones stay (a person may still send them again).
+pub async fn outbound_messages(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+    batch: u64,
+) -> Result<u64, DbErr> {
+    use entity::outbound_message::{Column as M, Entity as Message};
+    let seqs: Vec<i64> = Message::find()
+        .select_only()
+        .column(M::Seq)
+        .filter(M::Status.eq(crate::store::outbound::DELIVERED))
+        .filter(M::CreatedAt.lt(before))
+        .order_by_asc(M::Seq)
+        .limit(batch)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if seqs.is_empty() {
+        return Ok(0);
+    }
+    let deleted = Message::delete_many()
+        .filter(M::Seq.is_in(seqs))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected)
 }
 
 /// Deletes the `batch` rows of `E` matching `old` with the lowest ids (UUIDv7: the oldest).

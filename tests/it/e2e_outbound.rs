@@ -412,3 +412,48 @@ async fn a_url_resolving_to_loopback_is_refused_by_default() {
     assert!(error.contains("is not a public address"), "{error}");
     assert!(receiver.received().is_empty(), "the receiver was called");
 }
+
+#[actix_web::test]
+async fn delivered_messages_go_with_retention_and_failed_ones_stay() {
+    let mut overrides = FAST.to_vec();
+    overrides.extend([
+        ("outbound_retention_days", "14"),
+        ("retention_interval_secs", "1"),
+    ]);
+    let app = TestApp::spawn_with(&overrides).await;
+    let receiver = Receiver::start().await;
+    let tenant = app.create_tenant(SELLER, None).await;
+    let (endpoint_id, _) = endpoint(&app, &tenant, &receiver.url(), None).await;
+    let base = format!("/api/tenants/{}/endpoints/{endpoint_id}", tenant.id);
+    // One delivered, one failed (a 400 is not retried: failed at once).
+    let (_, delivered) = app
+        .post(&format!("{base}/test"), &tenant.token, json!({}))
+        .await;
+    wait_delivered(&receiver, 1).await;
+    receiver.plan([Answer::status(400)]);
+    let (_, failed) = app
+        .post(&format!("{base}/test"), &tenant.token, json!({}))
+        .await;
+    let message = |m: &Value| format!("{base}/messages/{}", m["id"].as_str().unwrap_or_default());
+    let is_failed =
+        poll(|| async { app.get(&message(&failed), ADMIN).await.1["status"] == "failed" }).await;
+    assert!(is_failed);
+    // Both made 20 days ago.
+    let old = chrono::Utc::now() - chrono::Duration::days(20);
+    use sea_orm::{EntityTrait, sea_query::Expr};
+    entity::outbound_message::Entity::update_many()
+        .col_expr(
+            entity::outbound_message::Column::CreatedAt,
+            Expr::value(old),
+        )
+        .exec(&app.state.services.db)
+        .await
+        .expect("backdate");
+    let gone = poll(|| async { app.get(&message(&delivered), ADMIN).await.0 == 404 }).await;
+    assert!(gone, "the old delivered message was pruned");
+    assert_eq!(
+        app.get(&message(&failed), ADMIN).await.0,
+        200,
+        "a failed one stays"
+    );
+}
