@@ -1,10 +1,10 @@
 //! The tenant secret columns as a whole (SPEC §16: `tenants.ghl_api_key`, the accounts' tokens
-//! and webhook secrets): the start-up check that the key opens every
+//! and webhook secrets, and the signing secrets of outbound endpoints, SPEC §21): the start-up check that the key opens every
 //! sealed value, sealing the plain ones once a key is set, and re-sealing everything under a new
 //! key. Each runs in one transaction, so a failure changes nothing. Called by `app::start` and
 //! `cobro secrets rotate`; the per-tenant sealing on write is in `store::tenants`.
 
-use entity::{tenant, tenant_account};
+use entity::{outbound_endpoint, tenant, tenant_account};
 use sea_orm::ActiveValue::{Set, Unchanged};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QuerySelect,
@@ -29,6 +29,8 @@ enum Row {
     Tenant(Uuid),
     /// `tenant_accounts.access_token`, `refresh_token`, `webhook_secret`, in that order.
     Account(Uuid),
+    /// `outbound_endpoints.secret`, `previous_secret`.
+    Endpoint(Uuid),
 }
 
 /// One row's secret values as stored.
@@ -88,12 +90,22 @@ impl Stored {
                 };
                 row.update(db).await?;
             }
+            Row::Endpoint(id) => {
+                let row = outbound_endpoint::ActiveModel {
+                    id: Unchanged(id),
+                    secret: Set(next().unwrap_or_default()),
+                    previous_secret: Set(next()),
+                    ..Default::default()
+                };
+                row.update(db).await?;
+            }
         }
         Ok(())
     }
 }
 
-/// Every stored secret value: the tenants' GoHighLevel keys and the accounts' credentials.
+/// Every stored secret value: the tenants' GoHighLevel keys, the accounts' credentials and the
+/// endpoints' signing secrets.
 async fn stored(db: &impl ConnectionTrait) -> Result<Vec<Stored>, DbErr> {
     let tenants: Vec<(Uuid, Option<String>)> = tenant::Entity::find()
         .select_only()
@@ -123,7 +135,21 @@ async fn stored(db: &impl ConnectionTrait) -> Result<Vec<Stored>, DbErr> {
             row: Row::Account(id),
             values: vec![Some(access), refresh, webhook],
         });
-    Ok(tenants.chain(accounts).collect())
+    let endpoints: Vec<(Uuid, String, Option<String>)> = outbound_endpoint::Entity::find()
+        .select_only()
+        .columns([
+            outbound_endpoint::Column::Id,
+            outbound_endpoint::Column::Secret,
+            outbound_endpoint::Column::PreviousSecret,
+        ])
+        .into_tuple()
+        .all(db)
+        .await?;
+    let endpoints = endpoints.into_iter().map(|(id, secret, previous)| Stored {
+        row: Row::Endpoint(id),
+        values: vec![Some(secret), previous],
+    });
+    Ok(tenants.chain(accounts).chain(endpoints).collect())
 }
 
 /// What start-up found and did.

@@ -265,3 +265,66 @@ async fn a_tenant_whose_secret_was_damaged_can_be_mended_through_the_api() {
     let event = answer["event_id"].as_str().expect("event id");
     app.wait_status(&tenant, event, "success").await;
 }
+
+/// Issue 25: an outbound endpoint's signing secret is sealed at rest, used opened (its messages
+/// verify under the secret shown once), and re-sealed by a key rotation.
+#[actix_web::test]
+async fn endpoint_secrets_are_sealed_used_and_rotated() {
+    use crate::utils::receiver::Receiver;
+    use cobro::secrets::SecretBox;
+    let app = TestApp::spawn_with(&[
+        ("secret_key", &key(1)),
+        ("outbound_allow_private", "true"),
+        ("outbound_poll_interval_ms", "100"),
+    ])
+    .await;
+    let tenant = app.create_tenant(SELLER, None).await;
+    let receiver = Receiver::start().await;
+    let path = format!("/api/tenants/{}/endpoints", tenant.id);
+    let (status, created) = app
+        .post(
+            &path,
+            &tenant.token,
+            serde_json::json!({ "url": receiver.url() }),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let secret = created["secret"].as_str().unwrap_or_default().to_owned();
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    let stored = || async {
+        let row = entity::outbound_endpoint::Entity::find_by_id(
+            id.parse::<uuid::Uuid>().unwrap_or_default(),
+        )
+        .one(&app.state.services.db)
+        .await
+        .expect("read")
+        .expect("the endpoint");
+        row.secret
+    };
+    let sealed = stored().await;
+    assert!(
+        sealed.starts_with("enc:v1:") && !sealed.contains(&secret[6..]),
+        "{sealed}"
+    );
+    let (status, _) = app
+        .post(
+            &format!("{path}/{id}/test"),
+            &tenant.token,
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let arrived = crate::utils::poll(|| async { !receiver.delivered().is_empty() }).await;
+    assert!(arrived && receiver.delivered()[0].signed_by(&secret));
+
+    let (old, new) = (
+        SecretBox::from_base64(&key(1)).expect("key 1"),
+        SecretBox::from_base64(&key(3)).expect("key 3"),
+    );
+    cobro::store::tenant_secrets::rotate(&app.state.services.db, &old, &new)
+        .await
+        .expect("rotation");
+    let resealed = stored().await;
+    assert_ne!(resealed, sealed);
+    assert_eq!(new.open(&resealed).ok().as_deref(), Some(secret.as_str()));
+}
