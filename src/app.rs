@@ -152,6 +152,7 @@ fn start_relay(state: &AppState) -> Result<(), StartError> {
         });
     crate::relay::start(
         services.db.clone(),
+        services.writer.clone(),
         services.config.secrets.clone(),
         services.config.outbound.clone(),
         cluster,

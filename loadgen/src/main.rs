@@ -6,6 +6,7 @@ mod cluster;
 mod e2e;
 mod fixtures;
 mod ingest;
+mod outbound;
 mod report;
 mod setup;
 mod sustained;

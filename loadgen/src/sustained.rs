@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::ingest::{Tally, Target, TargetArgs, first_sequence, stripe_account};
+use crate::ingest::{Tally, Target, TargetArgs, first_sequence, payment_id, stripe_account};
+use crate::outbound::Receiver;
 use crate::report;
 use crate::setup::{ensure_tenants, metric, metric_f64};
 
@@ -43,6 +44,12 @@ pub struct SustainedArgs {
     /// the fake).
     #[arg(long, default_value_t = 0)]
     stripe_tenants: u64,
+    /// Issue 25: serve the platform's backend on this address, subscribe it to every tenant's
+    /// `payment.updated` (a platform-wide endpoint; Cobro must run with
+    /// `COBRO_OUTBOUND_ALLOW_PRIVATE=true`) and report messages per second and the end-to-end
+    /// latency from each webhook to its message.
+    #[arg(long)]
+    outbound_receiver: Option<String>,
 }
 
 /// Links each of `users` (by MercadoPago user id) to its connected Stripe account.
@@ -122,6 +129,14 @@ pub async fn run(args: SustainedArgs) -> std::io::Result<()> {
             .collect(),
     );
     link_stripe(&target, &stripe_users).await?;
+    let receiver = match &args.outbound_receiver {
+        Some(bind) => {
+            let receiver = Receiver::start(bind)?;
+            receiver.subscribe(&target, bind).await?;
+            Some(receiver)
+        }
+        None => None,
+    };
     let before = processed(&target).await?;
     let progress = Arc::new(Progress::default());
     let tally = Tally::new();
@@ -131,13 +146,14 @@ pub async fn run(args: SustainedArgs) -> std::io::Result<()> {
     let counter = Arc::new(AtomicU64::new(first_sequence()));
     let workers: Vec<_> = (0..args.connections)
         .map(|worker| {
-            let (target, users, stripe_users, counter, progress, tally) = (
+            let (target, users, stripe_users, counter, progress, tally, receiver) = (
                 target.clone(),
                 users.clone(),
                 stripe_users.clone(),
                 counter.clone(),
                 progress.clone(),
                 tally.clone(),
+                receiver.clone(),
             );
             let first_due = started + interval.mul_f64(worker as f64 / args.connections as f64);
             tokio::spawn(async move {
@@ -148,6 +164,9 @@ pub async fn run(args: SustainedArgs) -> std::io::Result<()> {
                     let user = users[(seq % users.len() as u64) as usize];
                     progress.offered.fetch_add(1, Ordering::Relaxed);
                     let stripe = stripe_users.contains(&user);
+                    if let Some(receiver) = &receiver {
+                        receiver.due(payment_id(user, seq).to_string(), due);
+                    }
                     if tally.send_as(&target, user, seq, due, stripe).await {
                         progress.accepted.fetch_add(1, Ordering::Relaxed);
                     }
@@ -187,6 +206,7 @@ pub async fn run(args: SustainedArgs) -> std::io::Result<()> {
         }
     };
     let load_lasted = Duration::from_secs(second);
+    let told_while_loaded = receiver.as_ref().map_or(0, Receiver::received);
     for worker in workers {
         worker.await.map_err(std::io::Error::other)?;
     }
@@ -226,7 +246,38 @@ pub async fn run(args: SustainedArgs) -> std::io::Result<()> {
             args.drain_timeout
         ),
     }
+    if let Some(receiver) = &receiver {
+        report_outbound(receiver, told_while_loaded, load_lasted, accepted).await;
+    }
     print_cycles(&target).await
+}
+
+/// Messages the platform's backend got (waiting up to a minute for the last ones) and the
+/// latency from each webhook's due time to its `payment.updated`.
+async fn report_outbound(receiver: &Receiver, while_loaded: u64, lasted: Duration, accepted: u64) {
+    let waited = Instant::now();
+    while receiver.received() < accepted && waited.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut latency = report::histogram();
+    for each in receiver.latencies() {
+        report::record(&mut latency, each);
+    }
+    let ms = |q: f64| latency.value_at_quantile(q) as f64 / 1000.0;
+    println!(
+        "   outbound: {} messages received ({while_loaded} while the load lasted, {:.0}/s), {} refused; the last {:.1} s after the load",
+        receiver.received(),
+        while_loaded as f64 / lasted.as_secs_f64().max(f64::EPSILON),
+        receiver.refused(),
+        waited.elapsed().as_secs_f64()
+    );
+    println!(
+        "   webhook → platform backend: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} messages)",
+        ms(0.5),
+        ms(0.99),
+        latency.max() as f64 / 1000.0,
+        latency.len()
+    );
 }
 
 /// The server's write cycles over its whole life (this run, on a fresh server), by kind: how many,

@@ -4,6 +4,10 @@
 //! pairs whose tenant this node took over); each pair found is sent by a task of its own
 //! ([`pair`]), one message at a time in commit order, at most `concurrency` pairs at once.
 //!
+//! Each attempt is recorded by the writer, in its next pipeline cycle with the tenants' writes
+//! (on SQLite the one writer: a transaction of the relay's own per message was a fsync each and
+//! held the write lock against acknowledgements, see docs/BENCHMARKS.md).
+//!
 //! In a cluster a pair is sent by the node that holds its tenant's lease (SPEC §13): the send runs
 //! under the lease's clock and its record under its fence, so a node that lost the tenant stops,
 //! and the new owner finds the pair's messages still pending and goes on. A message sent just
@@ -28,6 +32,7 @@ use crate::domain::TenantId;
 use crate::lease::Fence;
 use crate::secrets::SecretBox;
 use crate::store::outbound::{messages, outbox};
+use crate::writer::Writer;
 use send::Sender;
 
 /// Heads looked at per look.
@@ -47,6 +52,8 @@ pub type Pair = (Uuid, Option<Uuid>);
 /// What every pair task shares.
 pub(crate) struct Shared {
     pub db: DatabaseConnection,
+    /// Records each attempt in a pipeline cycle (SQLite's one writer; fenced in a cluster).
+    pub writer: Writer,
     pub sender: Sender,
     pub sealer: SecretBox,
     pub config: OutboundConfig,
@@ -73,12 +80,14 @@ impl Shared {
 /// Starts the relay; it runs until the process ends (aborted with the returned handle).
 pub fn start(
     db: DatabaseConnection,
+    writer: Writer,
     sealer: SecretBox,
     config: OutboundConfig,
     cluster: Option<ClusterSeat>,
 ) -> reqwest::Result<JoinHandle<()>> {
     let shared = Arc::new(Shared {
         db,
+        writer,
         sender: Sender::new(&config)?,
         sealer,
         cluster,
@@ -122,7 +131,8 @@ async fn look(shared: &Arc<Shared>, permits: &Arc<Semaphore>) {
         if shared.busy.contains(&pair) || shared.fence_of(head.tenant_id).is_err() {
             continue;
         }
-        let Ok(permit) = permits.clone().acquire_owned().await else {
+        // Every place taken: the pairs left are found again by the next look.
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
             return;
         };
         shared.busy.insert(pair);

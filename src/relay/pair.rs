@@ -4,6 +4,8 @@
 //! message's new state; 410 and five days of failures disable the endpoint and tell the
 //! platform-wide endpoints (`endpoint.disabled`).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -14,29 +16,55 @@ use serde_json::json;
 use super::send::{Sent, Verdict};
 use super::{Pair, Shared};
 use crate::domain::OutboundType;
-use crate::lease::FenceToken;
 use crate::store::outbound::endpoints;
-use crate::store::outbound::messages::{self, After, AttemptRecord, Fenced, RecordError};
+use crate::store::outbound::messages::{self, After, AttemptRecord};
 use crate::store::outbound::outbox::{self, Notice};
+use crate::writer::WriteError;
 
 /// Messages read per round.
 const BATCH: u64 = 64;
+/// How long a busy pair keeps its place among the `concurrency` pairs sent at once.
+const TURN: Duration = Duration::from_secs(1);
 /// The longest `Retry-After` honoured: a receiver cannot park a pair for longer.
 const LONGEST_WAIT: Duration = Duration::from_secs(24 * 3600);
 
+/// Why a pair stopped before its messages were all sent (it is found again by the next look).
+#[derive(Debug, thiserror::Error)]
+enum PairError {
+    #[error(transparent)]
+    Database(#[from] sea_orm::DbErr),
+    /// The record was refused (the tenant's lease moved) or the writer failed.
+    #[error(transparent)]
+    Record(#[from] WriteError),
+}
+
 /// How a pair's round ended.
 enum Stop {
-    /// Every pending message was sent (or failed for good), or the head must wait (a retry not
-    /// due yet, the endpoint disabled, the lease gone).
+    /// Nothing to send now: the queue is empty, or its head must wait (a retry not due yet, the
+    /// endpoint disabled, the lease gone).
     Done,
-    /// A whole batch was sent: more may be behind it.
+    /// Messages were sent: more may have come meanwhile.
     More,
 }
 
+/// One attempt made: its record (queued in the writer, committed with the next pipeline cycle),
+/// whether the pair may go on, and why the endpoint must be disabled, if it must.
+struct Attempted {
+    record: Pin<Box<dyn Future<Output = Result<(), WriteError>> + Send>>,
+    go_on: bool,
+    disable: Option<String>,
+}
+
+/// Sends the pair's messages until its queue is empty or its head must wait. The task stays
+/// while messages keep coming, so a busy pair does not wait for the relay's next look, but for
+/// [`TURN`] at most: then it gives its place to the pairs waiting for one (the next look finds
+/// it again).
 pub(super) async fn send_pair(shared: &Shared, pair: Pair) {
+    let started = std::time::Instant::now();
     loop {
         match round(shared, pair).await {
-            Ok(Stop::More) => continue,
+            Ok(Stop::More) if started.elapsed() < TURN => continue,
+            Ok(Stop::More) => return,
             Ok(Stop::Done) => return,
             Err(err) => {
                 tracing::warn!(error = %err, endpoint = %pair.0, "outbound pair stopped");
@@ -46,9 +74,16 @@ pub(super) async fn send_pair(shared: &Shared, pair: Pair) {
     }
 }
 
-/// Sends the next batch of the pair's messages, in order, until one must wait.
-async fn round(shared: &Shared, (endpoint_id, tenant): Pair) -> Result<Stop, RecordError> {
+/// Sends the next batch of the pair's messages, in order, until one must wait. Each attempt's
+/// record is queued at once and the next message sent without waiting for its commit; the round
+/// waits for all of them before the pair reads its queue again, so a message recorded as
+/// delivered is never read back as pending. (A crash before they commit sends them again, with
+/// their `webhook-id`s, in order.)
+async fn round(shared: &Shared, (endpoint_id, tenant): Pair) -> Result<Stop, PairError> {
     let batch = messages::pair_pending(&shared.db, endpoint_id, tenant, BATCH).await?;
+    if batch.is_empty() {
+        return Ok(Stop::Done);
+    }
     let Some(endpoint) = endpoints::by_id(&shared.db, endpoint_id).await? else {
         return Ok(Stop::Done);
     };
@@ -59,38 +94,46 @@ async fn round(shared: &Shared, (endpoint_id, tenant): Pair) -> Result<Stop, Rec
             return Ok(Stop::Done);
         }
     };
-    let full = batch.len() as u64 == BATCH;
+    let mut records = Vec::with_capacity(batch.len());
+    let mut stop = Stop::More;
+    let mut disabling = None;
     for message in &batch {
         if endpoint.disabled || message.next_attempt_at > Utc::now() {
-            return Ok(Stop::Done);
+            stop = Stop::Done;
+            break;
         }
-        if !send_one(shared, &endpoint, message, &secrets).await? {
-            return Ok(Stop::Done);
+        let Some(attempted) = send_one(shared, &endpoint, message, &secrets).await else {
+            stop = Stop::Done;
+            break;
+        };
+        records.push(attempted.record);
+        if !attempted.go_on {
+            disabling = attempted.disable;
+            stop = Stop::Done;
+            break;
         }
     }
-    // A short batch was the whole queue; a full one may have more behind it.
-    Ok(match full {
-        true => Stop::More,
-        false => Stop::Done,
-    })
+    for record in records {
+        record.await?;
+    }
+    if let Some(reason) = disabling {
+        disable(shared, &endpoint, &reason).await?;
+    }
+    Ok(stop)
 }
 
-/// Sends one message and records the attempt; answers whether the pair may go on.
+/// Sends one message and queues its record; `None` when this node may not send it (the tenant's
+/// lease is another node's, or ran out during the call).
 async fn send_one(
     shared: &Shared,
     endpoint: &Endpoint,
     message: &Message,
     secrets: &[String],
-) -> Result<bool, RecordError> {
-    let Ok(fence) = shared.fence_of(message.tenant_id) else {
-        return Ok(false);
-    };
+) -> Option<Attempted> {
+    let fence = shared.fence_of(message.tenant_id).ok()?;
     let sending = shared.sender.send(&endpoint.url, message, secrets);
     let sent = match &fence {
-        Some((_, fence)) => match fence.guard(sending).await {
-            Ok(sent) => sent,
-            Err(_) => return Ok(false),
-        },
+        Some((_, fence)) => fence.guard(sending).await.ok()?,
         None => sending.await,
     };
     let after = after(shared, endpoint, message, &sent);
@@ -103,28 +146,24 @@ async fn send_one(
     metrics::counter!("cobro_outbound_messages_total", "outcome" => outcome).increment(1);
     metrics::histogram!("cobro_outbound_delivery_seconds").record(sent.duration.as_secs_f64());
     let record = AttemptRecord {
-        message,
-        node: fence.as_ref().map(|(node, _)| &**node),
+        message_seq: message.seq,
+        endpoint_id: endpoint.id,
+        attempts_before: message.attempts,
+        node: fence.as_ref().map(|(node, _)| node.to_string()),
         at: Utc::now(),
         duration_ms: i64::try_from(sent.duration.as_millis()).unwrap_or(i64::MAX),
         http_status: sent.http_status,
         response: sent.response.clone(),
         error: error_of(&sent.verdict),
         after: after.clone(),
+        endpoint_was_failing: endpoint.failing_since.is_some(),
     };
-    let fenced = fence.as_ref().map(|(node, fence)| Fenced {
-        node,
-        token: FenceToken {
-            tenant: fence.tenant,
-            token: fence.token,
-        },
-    });
-    messages::record(&shared.db, fenced, record).await?;
-    if let Some(reason) = disable_reason(shared, endpoint, &sent.verdict) {
-        disable(shared, endpoint, &reason).await?;
-        return Ok(false);
-    }
-    Ok(matches!(after, After::Delivered | After::Failed))
+    let lease = fence.as_ref().map(|(_, fence)| fence.token());
+    Some(Attempted {
+        record: Box::pin(shared.writer.record_outbound(lease, record)),
+        go_on: matches!(after, After::Delivered | After::Failed),
+        disable: disable_reason(shared, endpoint, &sent.verdict),
+    })
 }
 
 /// The message's state after this attempt.
@@ -176,7 +215,7 @@ fn disable_reason(shared: &Shared, endpoint: &Endpoint, verdict: &Verdict) -> Op
 }
 
 /// Disables the endpoint and, if this call did, tells the platform-wide endpoints.
-async fn disable(shared: &Shared, endpoint: &Endpoint, reason: &str) -> Result<(), RecordError> {
+async fn disable(shared: &Shared, endpoint: &Endpoint, reason: &str) -> Result<(), PairError> {
     if !endpoints::disable(&shared.db, endpoint.id, reason).await? {
         return Ok(());
     }

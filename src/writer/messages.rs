@@ -16,6 +16,7 @@ use crate::domain::{EventId, OrderId, OrderStatus, PaymentId, PaymentSnapshot, T
 use crate::lease::{FenceToken, LeaseLost};
 use crate::store::deliveries::NewDelivery;
 use crate::store::events::{NewEvent, Stored};
+use crate::store::outbound::messages::AttemptRecord;
 use crate::store::payments::StoredPayment;
 use crate::store::resources::{ResourceStored, ResourceWrite};
 
@@ -142,6 +143,8 @@ pub(super) enum Write {
     /// A claimed event that will not be processed now goes back to `pending`, its attempt
     /// uncounted (a node draining with the next event already claimed).
     Release(EventId),
+    /// An attempt to deliver an outbound message (SPEC §21), and the message's new state.
+    Outbound(Box<AttemptRecord>),
 }
 
 impl Write {
@@ -153,9 +156,11 @@ impl Write {
             Write::Success { .. } | Write::Failed(_) => true,
             // Whether it finishes is known only in the cycle (GoHighLevel may be due).
             Write::Resource(_) => false,
-            Write::Claim(_) | Write::Tagged { .. } | Write::Untagged(_) | Write::Release(_) => {
-                false
-            }
+            Write::Claim(_)
+            | Write::Tagged { .. }
+            | Write::Untagged(_)
+            | Write::Release(_)
+            | Write::Outbound(_) => false,
         }
     }
 }

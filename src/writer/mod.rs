@@ -228,6 +228,17 @@ impl Writer {
         self.ask(lease, Write::Release(event), Vec::new(), Reply::Done)
     }
 
+    /// Records an outbound message's attempt (SPEC §21) in the next pipeline cycle; in a cluster
+    /// only while `lease` (the message's tenant's) is still this node's.
+    pub fn record_outbound(
+        &self,
+        lease: Option<FenceToken>,
+        record: crate::store::outbound::messages::AttemptRecord,
+    ) -> impl Future<Output = Result<(), WriteError>> + use<> {
+        let write = Write::Outbound(Box::new(record));
+        self.ask(lease, write, Vec::new(), Reply::Done)
+    }
+
     /// Queues a pipeline write at once (not when the answer is first polled: writes queued one
     /// after the other are committed in that order, and a caller may go on working while its
     /// write waits for a cycle) and answers the cycle's result; `reply` is the kind of answer the

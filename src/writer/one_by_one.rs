@@ -21,7 +21,7 @@ use crate::store::deliveries::NewDelivery;
 use crate::store::events::{self, NewEvent, Stored};
 use crate::store::payments::StoredPayment;
 use crate::store::run::Run;
-use crate::store::{attempts, deliveries, orders, payments, resources};
+use crate::store::{attempts, deliveries, orders, outbound, payments, resources};
 
 pub(super) async fn commit(
     db: &WriteDb,
@@ -176,6 +176,10 @@ async fn apply(db: &impl Run, write: &Write) -> Result<Written, DbErr> {
         Write::Failed(f) => Written::Event(record_failed(db, f).await?),
         Write::Release(event) => {
             events::release(db, *event).await?;
+            Written::Done
+        }
+        Write::Outbound(record) => {
+            outbound::messages::apply_record(db, record).await?;
             Written::Done
         }
     })

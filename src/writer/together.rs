@@ -24,7 +24,7 @@ use crate::store::events::{self, NewEvent};
 use crate::store::many::{self, Success};
 use crate::store::payments::StoredPayment;
 use crate::store::run::Run;
-use crate::store::{attempts, deliveries, orders, payments, resources};
+use crate::store::{attempts, deliveries, orders, outbound, payments, resources};
 
 type Results = Vec<Option<Result<Written, WriteError>>>;
 
@@ -268,6 +268,10 @@ async fn rare_writes(
             Write::Failed(f) => Written::Event(record_failed(txn, f).await?),
             Write::Release(event) => {
                 events::release(txn, *event).await?;
+                Written::Done
+            }
+            Write::Outbound(record) => {
+                outbound::messages::apply_record(txn, record).await?;
                 Written::Done
             }
             _ => continue,

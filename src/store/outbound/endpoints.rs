@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::domain::TenantId;
 use crate::secrets::{SecretBox, SecretError};
+use crate::store::run::{self, Run};
 
 /// How long the secret before a rotation keeps signing beside the new one.
 pub const ROTATION_OVERLAP: Duration = Duration::from_secs(24 * 3600);
@@ -222,7 +223,7 @@ pub async fn disable(db: &impl ConnectionTrait, id: Uuid, reason: &str) -> Resul
 
 /// Records whether the endpoint's last attempt failed: the start of a run of failures is kept
 /// (five days of it disable the endpoint), a success ends the run.
-pub async fn note_result(db: &impl ConnectionTrait, id: Uuid, failed: bool) -> Result<(), DbErr> {
+pub async fn note_result(db: &impl Run, id: Uuid, failed: bool) -> Result<(), DbErr> {
     let update = Endpoint::update_many().filter(Column::Id.eq(id));
     let update = match failed {
         true => update
@@ -235,7 +236,7 @@ pub async fn note_result(db: &impl ConnectionTrait, id: Uuid, failed: bool) -> R
             )
             .filter(Column::FailingSince.is_not_null()),
     };
-    update.exec(db).await?;
+    run::exec(db, &update).await?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! Outbound messages and their attempts (SPEC §21): what the relay reads (the due head of every
-//! (endpoint, tenant) pair, then that pair's next messages in order) and writes (each attempt
-//! with the message's new state, in one transaction, fenced in a cluster), and what the admin API
-//! lists and sends again by hand.
+//! (endpoint, tenant) pair, then that pair's next messages in order) and has the writer record
+//! (each attempt with the message's new state, in a cycle, fenced in a cluster), and what the
+//! admin API lists and sends again by hand.
 
 use chrono::{DateTime, Utc};
 use entity::outbound_attempt::{self, Entity as Attempt};
@@ -11,13 +11,11 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
     EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::{DELIVERED, FAILED, PENDING, endpoints};
-use crate::lease::FenceToken;
-use crate::store::db::write_transaction;
+use crate::store::run::{self, Run};
 
 /// The first pending message of every (endpoint, tenant) pair of an enabled endpoint, when it is
 /// due: what may be sent now without overtaking anything.
@@ -84,10 +82,14 @@ pub enum After {
     Held,
 }
 
-/// One attempt as it ended.
-pub struct AttemptRecord<'a> {
-    pub message: &'a Model,
-    pub node: Option<&'a str>,
+/// One attempt as it ended, as the writer records it (owned: it waits in the writer's queue).
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub message_seq: i64,
+    pub endpoint_id: Uuid,
+    /// The message's attempts before this one.
+    pub attempts_before: i32,
+    pub node: Option<String>,
     pub at: DateTime<Utc>,
     pub duration_ms: i64,
     pub http_status: Option<u16>,
@@ -95,76 +97,54 @@ pub struct AttemptRecord<'a> {
     /// What a person reads when it failed.
     pub error: Option<String>,
     pub after: After,
+    /// The endpoint was failing (`failing_since` set) when its pair read it: only a change of
+    /// that state is written to the endpoint.
+    pub endpoint_was_failing: bool,
 }
 
-/// The lease a cluster node sends a tenant's messages under.
-pub struct Fenced<'a> {
-    pub node: &'a str,
-    pub token: FenceToken,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RecordError {
-    #[error(transparent)]
-    Database(#[from] DbErr),
-    #[error("this node no longer holds the tenant's lease")]
-    LeaseLost,
-}
-
-/// Writes an attempt and the message's new state in one transaction; with a fence, only while the
-/// node still holds the tenant's lease (the write is refused otherwise, and a new owner sends the
-/// message again: receivers deduplicate by `webhook-id`).
-pub async fn record(
-    db: &DatabaseConnection,
-    fence: Option<Fenced<'_>>,
-    attempt: AttemptRecord<'_>,
-) -> Result<(), RecordError> {
-    let txn = db.begin_with_options(write_transaction()).await?;
-    if let Some(fence) = fence {
-        let held =
-            crate::store::cluster::held_leases(&txn, fence.node, &[fence.token.tenant.0]).await?;
-        if !held.contains(&(fence.token.tenant.0, fence.token.token)) {
-            return Err(RecordError::LeaseLost);
+impl AttemptRecord {
+    fn outcome(&self) -> &'static str {
+        match &self.after {
+            After::Delivered => DELIVERED,
+            After::RetryAt(_) => "retry",
+            After::Failed => FAILED,
+            After::Held => "disabled",
         }
     }
-    let message = attempt.message;
-    let outcome = match &attempt.after {
-        After::Delivered => DELIVERED,
-        After::RetryAt(_) => "retry",
-        After::Failed => FAILED,
-        After::Held => "disabled",
-    };
+}
+
+/// Writes an attempt and the message's new state, in the caller's transaction (the writer's
+/// cycle: a cluster node's record is fenced there by its tenant's lease, SPEC §13).
+pub async fn apply_record(db: &impl Run, record: &AttemptRecord) -> Result<(), DbErr> {
     let row = outbound_attempt::ActiveModel {
         id: Set(crate::store::new_id()),
-        message_seq: Set(message.seq),
-        endpoint_id: Set(message.endpoint_id),
-        attempted_at: Set(attempt.at),
-        duration_ms: Set(attempt.duration_ms),
-        outcome: Set(outcome.to_owned()),
-        http_status: Set(attempt.http_status.map(i32::from)),
-        response: Set(attempt.response),
-        node: Set(attempt.node.map(str::to_owned)),
+        message_seq: Set(record.message_seq),
+        endpoint_id: Set(record.endpoint_id),
+        attempted_at: Set(record.at),
+        duration_ms: Set(record.duration_ms),
+        outcome: Set(record.outcome().to_owned()),
+        http_status: Set(record.http_status.map(i32::from)),
+        response: Set(record.response.clone()),
+        node: Set(record.node.clone()),
     };
-    Attempt::insert(row).exec(&txn).await?;
-    let mut update = ActiveModel {
-        seq: Unchanged(message.seq),
-        attempts: Set(message.attempts + 1),
-        last_error: Set(attempt.error),
-        ..Default::default()
+    run::exec(db, &Attempt::insert(row)).await?;
+    let mut update = Message::update_many()
+        .col_expr(Column::Attempts, Expr::value(record.attempts_before + 1))
+        .col_expr(Column::LastError, Expr::value(record.error.clone()))
+        .filter(Column::Seq.eq(record.message_seq));
+    update = match &record.after {
+        After::Delivered => update
+            .col_expr(Column::Status, Expr::value(DELIVERED))
+            .col_expr(Column::DeliveredAt, Expr::value(Some(Utc::now()))),
+        After::RetryAt(at) => update.col_expr(Column::NextAttemptAt, Expr::value(*at)),
+        After::Failed => update.col_expr(Column::Status, Expr::value(FAILED)),
+        After::Held => update,
     };
-    match attempt.after {
-        After::Delivered => {
-            update.status = Set(DELIVERED.to_owned());
-            update.delivered_at = Set(Some(Utc::now()));
-        }
-        After::RetryAt(at) => update.next_attempt_at = Set(at),
-        After::Failed => update.status = Set(FAILED.to_owned()),
-        After::Held => {}
+    run::exec(db, &update).await?;
+    let failed = !matches!(record.after, After::Delivered);
+    if failed != record.endpoint_was_failing {
+        endpoints::note_result(db, record.endpoint_id, failed).await?;
     }
-    update.update(&txn).await?;
-    let failed = !matches!(attempt.after, After::Delivered);
-    endpoints::note_result(&txn, message.endpoint_id, failed).await?;
-    txn.commit().await?;
     Ok(())
 }
 
