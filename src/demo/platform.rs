@@ -11,8 +11,6 @@ use dashmap::DashMap;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Value, json};
 
-use super::sandbox::Sandbox;
-
 /// What the demo's backend has received.
 #[derive(Default, Clone)]
 pub struct PlatformBackend {
@@ -73,8 +71,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// A forged or altered message is refused (401), as a real backend would.
-async fn receive(req: HttpRequest, body: web::Bytes, sandbox: web::Data<Sandbox>) -> HttpResponse {
-    let backend = &sandbox.platform;
+async fn receive(
+    req: HttpRequest,
+    body: web::Bytes,
+    backend: web::Data<PlatformBackend>,
+) -> HttpResponse {
     if !backend.verify(&req, &body) {
         backend.refused.fetch_add(1, Ordering::Relaxed);
         return HttpResponse::Unauthorized().finish();
@@ -88,12 +89,12 @@ async fn receive(req: HttpRequest, body: web::Bytes, sandbox: web::Data<Sandbox>
     HttpResponse::NoContent().finish()
 }
 
-async fn counts(sandbox: web::Data<Sandbox>) -> HttpResponse {
-    HttpResponse::Ok().json(sandbox.platform.counts())
+async fn counts(backend: web::Data<PlatformBackend>) -> HttpResponse {
+    HttpResponse::Ok().json(backend.counts())
 }
 
-async fn page(sandbox: web::Data<Sandbox>) -> HttpResponse {
-    let counts = sandbox.platform.counts();
+async fn page(backend: web::Data<PlatformBackend>) -> HttpResponse {
+    let counts = backend.counts();
     let rows: String = counts["received"]
         .as_object()
         .map(|types| {

@@ -60,6 +60,7 @@ impl Sandbox {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(sandbox.clone()))
+                .app_data(web::Data::new(sandbox.platform.clone()))
                 .route("/v1/payments/{id}", web::get().to(payment))
                 .route("/v1/orders/{id}", web::get().to(order))
                 .route("/v1/chargebacks/{id}", web::get().to(chargeback))

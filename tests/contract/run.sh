@@ -28,6 +28,7 @@ DB_URL=${1:-"sqlite://$WORK/cobro.db?mode=rwc"}
 env COBRO_BIND="127.0.0.1:$PORT" COBRO_DATABASE_URL="$DB_URL" COBRO_ADMIN_TOKEN="$ADMIN" \
   COBRO_MP_API_BASE="http://127.0.0.1:$MP_PORT" COBRO_MP_WEBHOOK_SECRET=contract-secret \
   COBRO_MP_CLIENT_ID=4096647727026581 COBRO_MP_CLIENT_SECRET=contract-oauth-secret \
+  COBRO_OUTBOUND_ALLOW_PRIVATE=true \
   RUST_LOG=warn target/debug/cobro serve >"$WORK/cobro.log" 2>&1 & PIDS+=($!)
 BASE="http://127.0.0.1:$PORT"
 for _ in $(seq 100); do curl -sf "$BASE/ready" >/dev/null && break; sleep 0.1; done

@@ -25,6 +25,7 @@ mod e2e_oauth_refresh;
 mod e2e_onboarding;
 mod e2e_outbound;
 mod e2e_outbound_crash;
+mod e2e_outbound_rules;
 mod e2e_outbound_types;
 mod e2e_pipeline;
 mod e2e_retention;

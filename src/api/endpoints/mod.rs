@@ -35,7 +35,7 @@ pub struct EndpointIn {
     /// Where to send: `https://` and a public address (`http://` and private addresses only
     /// with `COBRO_OUTBOUND_ALLOW_PRIVATE=true`).
     #[schema(
-        pattern = r"^https?://[a-z0-9]+(\.[a-z0-9]+)*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9_~/-]*)?$"
+        pattern = r"^https?://([a-z0-9]+\.)*[a-z][a-z0-9]*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9_~/-]*)?$"
     )]
     pub url: String,
     /// The event types wanted; absent: all.
@@ -49,7 +49,7 @@ pub struct EndpointIn {
 #[serde(deny_unknown_fields)]
 pub struct EndpointPatchIn {
     #[schema(
-        pattern = r"^https?://[a-z0-9]+(\.[a-z0-9]+)*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9_~/-]*)?$"
+        pattern = r"^https?://([a-z0-9]+\.)*[a-z][a-z0-9]*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9_~/-]*)?$"
     )]
     pub url: Option<String>,
     #[serde(default, deserialize_with = "present")]

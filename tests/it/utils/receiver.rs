@@ -178,3 +178,31 @@ impl Receiver {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::expected_signature;
+
+    /// The test's own signature check reproduces the Standard Webhooks spec repo's vectors.
+    #[test]
+    fn the_receivers_check_reproduces_the_spec_vectors() {
+        assert_eq!(
+            expected_signature(
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                1614265330,
+                br#"{"test": 2432232314}"#,
+            ),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+        assert_eq!(
+            expected_signature(
+                "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+                "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
+                1649367553,
+                br#"{"email":"test@example.com","username":"test_user"}"#,
+            ),
+            "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="
+        );
+    }
+}
