@@ -28,6 +28,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     platform_routes::configure(cfg);
 }
 
+/// What an endpoint's URL must look like, in the schema and on the server alike (so a request the
+/// document accepts is never refused for its shape, and one it refuses is refused): `http(s)://`,
+/// a host name (labels of letters, digits and single hyphens; the last begins with a letter) or
+/// an IPv4 address, a port, a path and a query of URL characters. Whether Cobro may call it
+/// (`https://`, a public address) is checked after, by `relay::address` (422).
+pub const URL_SHAPE: &str = concat!(
+    r"^https?://(",
+    r"([A-Za-z0-9]+(-[A-Za-z0-9]+)*\.)*[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*",
+    r"|((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])",
+    r")(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?",
+    r"(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?",
+    r"(\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$",
+);
+
+static URL_SHAPE_RE: std::sync::LazyLock<Option<regex::Regex>> =
+    std::sync::LazyLock::new(|| regex::Regex::new(URL_SHAPE).ok());
+
 /// A new endpoint.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -35,7 +52,7 @@ pub struct EndpointIn {
     /// Where to send: `https://` and a public address (`http://` and private addresses only
     /// with `COBRO_OUTBOUND_ALLOW_PRIVATE=true`).
     #[schema(
-        pattern = r"^https?://([a-z0-9]+\.)*[a-z][a-z0-9]*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9_~/-]*)?$"
+        pattern = r"^https?://(([A-Za-z0-9]+(-[A-Za-z0-9]+)*\.)*[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*|((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?(\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$"
     )]
     pub url: String,
     /// The event types wanted; absent: all.
@@ -49,7 +66,7 @@ pub struct EndpointIn {
 #[serde(deny_unknown_fields)]
 pub struct EndpointPatchIn {
     #[schema(
-        pattern = r"^https?://([a-z0-9]+\.)*[a-z][a-z0-9]*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9_~/-]*)?$"
+        pattern = r"^https?://(([A-Za-z0-9]+(-[A-Za-z0-9]+)*\.)*[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*|((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?(\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$"
     )]
     pub url: Option<String>,
     #[serde(default, deserialize_with = "present")]
@@ -256,6 +273,14 @@ fn checked_url(state: &AppState, url: &str) -> Result<String, AppError> {
             "url must not contain a NUL character".into(),
         ));
     }
+    let shaped = URL_SHAPE_RE
+        .as_ref()
+        .is_some_and(|shape| shape.is_match(url));
+    if !shaped {
+        return Err(AppError::Unprocessable(
+            "url must be http(s)://host[:port][/path][?query] with URL characters only".into(),
+        ));
+    }
     let allow_private = state.services.config.outbound.allow_private;
     check_url(url, allow_private)
         .map(|_| url.to_owned())
@@ -432,4 +457,43 @@ async fn retry_failed(state: &AppState, scope: Scope, id: &str) -> Result<HttpRe
 
 fn tenant_scope(tenant: TenantId) -> Scope {
     Scope::Tenant(tenant)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{URL_SHAPE, URL_SHAPE_RE};
+
+    #[test]
+    fn the_document_states_the_shape_the_server_checks() {
+        use utoipa::OpenApi;
+        let doc = serde_json::to_value(crate::api::openapi::ApiDoc::openapi()).unwrap_or_default();
+        for schema in ["EndpointIn", "EndpointPatchIn"] {
+            let pattern = &doc["components"]["schemas"][schema]["properties"]["url"]["pattern"];
+            assert_eq!(pattern.as_str(), Some(URL_SHAPE), "{schema}");
+        }
+    }
+
+    #[test]
+    fn the_url_shape_takes_real_urls_and_nothing_odd() {
+        let shape = URL_SHAPE_RE.as_ref().expect("the pattern compiles");
+        for url in [
+            "https://backend.example.com/webhooks/cobro",
+            "https://api.example.com:8443/hooks?source=cobro&v=2",
+            "http://10.0.0.5:8080/hook",
+            "https://my-shop.example.com/a%20b",
+        ] {
+            assert!(shape.is_match(url), "{url}");
+            assert!(url::Url::parse(url).is_ok(), "{url}");
+        }
+        for url in [
+            "http://a*",
+            "ftp://a.com",
+            "https://",
+            "https://a.com/ b",
+            "https://1.2.3.4.5",
+            "https://xn--a.com",
+        ] {
+            assert!(!shape.is_match(url), "{url}");
+        }
+    }
 }
