@@ -157,7 +157,6 @@ fn start_relay(state: &AppState) -> Result<(), StartError> {
         services.config.outbound.clone(),
         cluster,
     )
-    .map(drop)
     .map_err(StartError::Relay)
 }
 

@@ -24,7 +24,6 @@ use std::time::Duration;
 use dashmap::{DashMap, DashSet};
 use sea_orm::DatabaseConnection;
 use tokio::sync::Semaphore;
-use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::config::OutboundConfig;
@@ -77,14 +76,14 @@ impl Shared {
     }
 }
 
-/// Starts the relay; it runs until the process ends (aborted with the returned handle).
+/// Starts the relay on the current runtime; it runs until the runtime ends.
 pub fn start(
     db: DatabaseConnection,
     writer: Writer,
     sealer: SecretBox,
     config: OutboundConfig,
     cluster: Option<ClusterSeat>,
-) -> reqwest::Result<JoinHandle<()>> {
+) -> reqwest::Result<()> {
     let shared = Arc::new(Shared {
         db,
         writer,
@@ -94,7 +93,8 @@ pub fn start(
         busy: DashSet::new(),
         config,
     });
-    Ok(tokio::spawn(run(shared)))
+    tokio::spawn(run(shared));
+    Ok(())
 }
 
 async fn run(shared: Arc<Shared>) {

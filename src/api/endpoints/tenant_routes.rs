@@ -44,7 +44,7 @@ pub(crate) async fn list(
     access: TenantAccess,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    super::list(&state, tenant_scope(access.0)).await
+    super::list(&state, Scope::Tenant(access.0)).await
 }
 
 #[utoipa::path(post, path = "/api/tenants/{tid}/endpoints", tag = "endpoints", security(("bearer" = [])),
@@ -56,7 +56,7 @@ pub(crate) async fn create(
     state: web::Data<AppState>,
     body: web::Json<EndpointIn>,
 ) -> Result<HttpResponse, AppError> {
-    super::create(&state, tenant_scope(access.0), body.into_inner()).await
+    super::create(&state, Scope::Tenant(access.0), body.into_inner()).await
 }
 
 #[utoipa::path(get, path = "/api/tenants/{tid}/endpoints/{eid}", tag = "endpoints", security(("bearer" = [])),
@@ -68,7 +68,7 @@ pub(crate) async fn read(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (_tid, eid) = path.into_inner();
-    super::read(&state, tenant_scope(access.0), &eid).await
+    super::read(&state, Scope::Tenant(access.0), &eid).await
 }
 
 #[utoipa::path(patch, path = "/api/tenants/{tid}/endpoints/{eid}", tag = "endpoints", security(("bearer" = [])),
@@ -82,7 +82,7 @@ pub(crate) async fn patch(
     body: web::Json<EndpointPatchIn>,
 ) -> Result<HttpResponse, AppError> {
     let (_tid, eid) = path.into_inner();
-    super::patch(&state, tenant_scope(access.0), &eid, body.into_inner()).await
+    super::patch(&state, Scope::Tenant(access.0), &eid, body.into_inner()).await
 }
 
 #[utoipa::path(delete, path = "/api/tenants/{tid}/endpoints/{eid}", tag = "endpoints", security(("bearer" = [])),
@@ -94,7 +94,7 @@ pub(crate) async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (_tid, eid) = path.into_inner();
-    super::delete(&state, tenant_scope(access.0), &eid).await
+    super::delete(&state, Scope::Tenant(access.0), &eid).await
 }
 
 #[utoipa::path(post, path = "/api/tenants/{tid}/endpoints/{eid}/rotate-secret", tag = "endpoints", security(("bearer" = [])),
@@ -106,7 +106,7 @@ pub(crate) async fn rotate(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (_tid, eid) = path.into_inner();
-    super::rotate(&state, tenant_scope(access.0), &eid).await
+    super::rotate(&state, Scope::Tenant(access.0), &eid).await
 }
 
 #[utoipa::path(post, path = "/api/tenants/{tid}/endpoints/{eid}/test", tag = "endpoints", security(("bearer" = [])),
@@ -118,7 +118,7 @@ pub(crate) async fn test(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (_tid, eid) = path.into_inner();
-    super::test(&state, tenant_scope(access.0), &eid).await
+    super::test(&state, Scope::Tenant(access.0), &eid).await
 }
 
 #[utoipa::path(get, path = "/api/tenants/{tid}/endpoints/{eid}/messages", tag = "endpoints", security(("bearer" = [])),
@@ -131,7 +131,7 @@ pub(crate) async fn messages(
     query: web::Query<MessageListIn>,
 ) -> Result<HttpResponse, AppError> {
     let (_tid, eid) = path.into_inner();
-    super::list_messages(&state, tenant_scope(access.0), &eid, query.into_inner()).await
+    super::list_messages(&state, Scope::Tenant(access.0), &eid, query.into_inner()).await
 }
 
 #[utoipa::path(post, path = "/api/tenants/{tid}/endpoints/{eid}/messages/retry", tag = "endpoints", security(("bearer" = [])),
@@ -143,7 +143,7 @@ pub(crate) async fn retry_failed(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (_tid, eid) = path.into_inner();
-    super::retry_failed(&state, tenant_scope(access.0), &eid).await
+    super::retry_failed(&state, Scope::Tenant(access.0), &eid).await
 }
 
 #[utoipa::path(get, path = "/api/tenants/{tid}/endpoints/{eid}/messages/{mid}", tag = "endpoints", security(("bearer" = [])),
@@ -155,7 +155,7 @@ pub(crate) async fn message(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (_tid, eid, mid) = path.into_inner();
-    super::read_message(&state, tenant_scope(access.0), &eid, &mid).await
+    super::read_message(&state, Scope::Tenant(access.0), &eid, &mid).await
 }
 
 #[utoipa::path(post, path = "/api/tenants/{tid}/endpoints/{eid}/messages/{mid}/retry", tag = "endpoints", security(("bearer" = [])),
@@ -167,5 +167,5 @@ pub(crate) async fn retry(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (_tid, eid, mid) = path.into_inner();
-    super::retry_message(&state, tenant_scope(access.0), &eid, &mid).await
+    super::retry_message(&state, Scope::Tenant(access.0), &eid, &mid).await
 }
