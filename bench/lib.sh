@@ -25,3 +25,13 @@ start_build() { # start_build <folder holding cobro> <database url> <mp base>
   echo "not ready"; exit 1
 }
 stop_build() { kill -9 "$PID"; wait "$PID" 2>/dev/null || true; }
+
+# CPU seconds (user + system) used so far by the processes named $1 (e.g. `postgres`, `cobro`),
+# read from /proc: sampled before and after a run, the difference is what the run cost each side.
+# (A process that exits in between takes its share with it; Cobro holds its connections.)
+cpu_seconds() { # cpu_seconds <process name>
+  local ticks
+  ticks=$(getconf CLK_TCK)
+  for p in $(pgrep -x "$1"); do cat "/proc/$p/stat" 2>/dev/null; done |
+    awk -v t="$ticks" '{ s += $14 + $15 } END { printf "%.1f", s / t }'
+}
