@@ -40,6 +40,7 @@ mod e2e_stripe_processing;
 mod e2e_ws;
 mod layers;
 mod migration_accounts;
+mod pg_tls;
 mod prop_parsers;
 mod tenant_directory;
 mod utils;

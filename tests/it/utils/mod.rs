@@ -11,6 +11,7 @@ pub mod process;
 pub mod receiver;
 pub mod recorder;
 pub mod stripe;
+pub mod tls_front;
 pub mod ws;
 
 use std::future::Future;
