@@ -13,6 +13,8 @@
 //!   pipeline writes per pipeline cycle; `cobro_write_cycle_seconds{kind}` (webhooks, pipeline):
 //!   how long each cycle took (begin to answers sent);
 //!   `cobro_write_cycles_redone_total`: cycles redone one write at a time (should stay 0)
+//! - `cobro_db_connections_opened_total{pool}` (main, writer, cluster): database connections
+//!   opened; flat under steady load once warm (`store::db`)
 //! - `cobro_tenant_queue_depth{tenant}` (only tenants with work; `tenant::depths`),
 //!   `cobro_tenant_actors`, `cobro_ws_sessions`
 //! - cluster (PostgreSQL): `cobro_cluster_pulls_per_read` (the actors' pulls each read of

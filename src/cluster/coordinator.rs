@@ -104,6 +104,7 @@ impl Coordinator {
     async fn heartbeat(&self, session: &mut Option<PgConnection>) -> Result<(), sqlx::Error> {
         if session.is_none() {
             let mut fresh = PgConnection::connect(&self.url).await?;
+            crate::store::db::connection_opened("cluster");
             store::register(&mut fresh, &self.node, &self.address).await?;
             info!(node = %self.node, address = %self.address, "joined the cluster");
             store::notify(&self.pool, super::notify::NODES, &self.node).await?;

@@ -150,7 +150,10 @@ pub struct Receivers {
 pub async fn listen(url: String, to: Receivers) {
     loop {
         let mut listener = match PgListener::connect(&url).await {
-            Ok(listener) => listener,
+            Ok(listener) => {
+                crate::store::db::connection_opened("cluster");
+                listener
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "cannot listen for cluster notifications; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;

@@ -124,3 +124,8 @@ pub(super) fn positive_millis(key: &str, value: u64) -> Result<Duration, ConfigE
 pub(super) fn non_zero(key: &str, value: u32) -> Result<NonZeroU32, ConfigError> {
     NonZeroU32::new(value).ok_or_else(|| ConfigError::new(key, "must be greater than 0"))
 }
+
+/// `0` means never: the pool's idle timeout and lifetime may be switched off.
+pub(super) fn seconds_or_never(value: u64) -> Option<Duration> {
+    (value > 0).then(|| Duration::from_secs(value))
+}

@@ -16,7 +16,7 @@ mod stripe;
 mod values;
 use checks::{
     base_url, database_kind, default_node_id, mp_oauth, non_zero, parse_schedule, positive_millis,
-    secret_box,
+    seconds_or_never, secret_box,
 };
 pub use outbound::OutboundConfig;
 pub use stripe::StripeConfig;
@@ -44,6 +44,10 @@ pub struct Config {
     pub database_url: String,
     pub database_kind: DatabaseKind,
     pub database_max_connections: u32,
+    /// A pooled connection idle this long is closed (`None`: never).
+    pub database_idle_timeout: Option<Duration>,
+    /// A pooled connection is closed and replaced after this long (`None`: never).
+    pub database_max_lifetime: Option<Duration>,
     /// Value of SQLite's `PRAGMA synchronous`, already checked.
     pub sqlite_synchronous: String,
     pub sqlite_busy_timeout: Duration,
@@ -98,6 +102,8 @@ struct RawConfig {
     public_url: String,
     database_url: String,
     database_max_connections: u32,
+    database_idle_timeout_secs: u64,
+    database_max_lifetime_secs: u64,
     sqlite_synchronous: String,
     sqlite_busy_timeout_ms: u64,
     admin_token: Option<Secret>,
@@ -218,6 +224,8 @@ impl RawConfig {
             database_url: self.database_url,
             database_kind,
             database_max_connections: self.database_max_connections.max(1),
+            database_idle_timeout: seconds_or_never(self.database_idle_timeout_secs),
+            database_max_lifetime: seconds_or_never(self.database_max_lifetime_secs),
             sqlite_synchronous,
             sqlite_busy_timeout: Duration::from_millis(self.sqlite_busy_timeout_ms),
             admin_token: self.admin_token.filter(|t| !t.expose().is_empty()),

@@ -58,6 +58,7 @@ pub async fn connect_writer_pool(
         .connect_lazy(true)
         .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
         .sqlx_logging(false);
+    held(&mut options, config, "writer");
     Database::connect(options).await
 }
 
@@ -96,6 +97,7 @@ async fn open(config: &Config, max_connections: u32) -> Result<DatabaseConnectio
         // dropped by a server or a proxy is worth checking.
         .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
         .sqlx_logging(false);
+    held(&mut options, config, "main");
     if config.database_kind == DatabaseKind::Sqlite {
         let synchronous = SqliteSynchronous::from_str(&config.sqlite_synchronous)
             .map_err(|e| DbErr::Custom(format!("sqlite_synchronous: {e}")))?;
@@ -111,6 +113,37 @@ async fn open(config: &Config, max_connections: u32) -> Result<DatabaseConnectio
         });
     }
     Database::connect(options).await
+}
+
+/// How long a pool's connections live (`database_idle_timeout_secs`,
+/// `database_max_lifetime_secs`), and a count of the ones it opens: under steady load
+/// `cobro_db_connections_opened_total{pool}` stays flat once every connection is open, so a
+/// rising count means connections are dropped and reopened (a proxy cutting them, a lifetime
+/// set too short), each paying a TCP and TLS handshake.
+fn held(options: &mut ConnectOptions, config: &Config, pool: &'static str) {
+    options
+        .idle_timeout(config.database_idle_timeout)
+        .max_lifetime(config.database_max_lifetime)
+        // sqlx's hook, run for every connection the pool opens (sea-orm's `after_connect` runs
+        // once, for the pool). Cobro sets no schema search path, sea-orm's only use of it.
+        .map_sqlx_postgres_pool_opts(move |opts| {
+            opts.after_connect(move |_, _| {
+                connection_opened(pool);
+                Box::pin(async { Ok(()) })
+            })
+        })
+        .map_sqlx_sqlite_pool_opts(move |opts| {
+            opts.after_connect(move |_, _| {
+                connection_opened(pool);
+                Box::pin(async { Ok(()) })
+            })
+        });
+}
+
+/// Counts a database connection this process opened; `pool` is `main`, `writer` or, for a
+/// cluster node's own sessions (heartbeat, LISTEN), `cluster`.
+pub fn connection_opened(pool: &'static str) {
+    metrics::counter!("cobro_db_connections_opened_total", "pool" => pool).increment(1);
 }
 
 /// Key of the advisory lock that serialises migrations on PostgreSQL.

@@ -2,6 +2,7 @@
 //! default, PostgreSQL when `COBRO_TEST_POSTGRES_URL` is set) and wiremock fakes of MP and GHL.
 
 mod cluster_pulls;
+mod db_connections;
 mod e2e_actors;
 mod e2e_api;
 mod e2e_batches;
