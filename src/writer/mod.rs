@@ -26,6 +26,7 @@
 mod both_paths;
 mod cycle;
 mod history;
+mod lanes;
 mod messages;
 mod notices;
 mod one_by_one;
@@ -67,6 +68,7 @@ pub struct Writer {
     /// Cycles whose set-based transaction failed and were redone one write at a time. Each is
     /// logged; a steady count means the fast path is broken (the fallback hides it otherwise).
     redone: Arc<AtomicU64>,
+    lanes: Arc<lanes::Lanes>,
 }
 
 impl Writer {
@@ -92,6 +94,8 @@ impl Writer {
             .enable_all()
             .build()?;
         let counter = redone.clone();
+        let lanes = Arc::new(lanes::Lanes::new(tasks));
+        let shared_lanes = lanes.clone();
         std::thread::Builder::new()
             .name("cobro-writer".into())
             .spawn(move || {
@@ -101,6 +105,7 @@ impl Writer {
                         gate.clone(),
                         node.clone(),
                         queues.clone(),
+                        shared_lanes.clone(),
                         counter.clone(),
                     )
                 });
@@ -110,6 +115,7 @@ impl Writer {
             ingest,
             pipeline,
             redone,
+            lanes,
         })
     }
 
@@ -121,12 +127,15 @@ impl Writer {
     /// Stores a webhook (a duplicate's delivery row in the same commit); returns once it is
     /// committed (or found to be a duplicate).
     pub async fn store(&self, event: NewEvent) -> Result<Stored, StoreError> {
+        let started = Instant::now();
         let (reply, answer) = oneshot::channel();
         self.ingest
             .send(Ingest::Webhook { event, reply })
             .await
             .map_err(|_| StoreError::Stopped)?;
-        answer.await.map_err(|_| StoreError::Stopped)?
+        let stored = answer.await.map_err(|_| StoreError::Stopped)?;
+        self.lanes.webhook_stored(started.elapsed());
+        stored
     }
 
     /// Appends a delivery-log row with the next webhook cycle, without waiting for it; `false`

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, mpsc};
 
 use super::cycle::{self, Path};
+use super::lanes::Lanes;
 use super::messages::{Connections, Cycle, Fenced, Ingest};
 use super::share::Share;
 use crate::store::gate::WriteGate;
@@ -27,12 +28,10 @@ const MAX_EVENTS: usize = 512;
 /// Most pipeline writes one cycle takes.
 const MAX_WRITES: usize = 512;
 /// Most pipeline writes a cycle takes while webhooks are coming in (a webhook cycle ran within
-/// [`INGEST_ACTIVE`]). A webhook arriving waits for the pipeline cycle under way: under load a
+/// `lanes::INGEST_ACTIVE`). A webhook arriving waits for the pipeline cycle under way: under load a
 /// short one, so acknowledgements stay fast; without webhooks (a drain) pipeline cycles take up
 /// to [`MAX_WRITES`].
 const MAX_WRITES_WHILE_INGESTING: usize = 32;
-/// How long after a webhook cycle more webhooks are expected.
-const INGEST_ACTIVE: Duration = Duration::from_millis(20);
 /// Longest a pipeline cycle waits for the writes of the tenants the previous one answered.
 const LINGER: Duration = Duration::from_millis(2);
 
@@ -61,17 +60,21 @@ pub(super) async fn run(
     gate: WriteGate,
     node: Option<Arc<str>>,
     queues: Arc<Mutex<Queues>>,
+    lanes: Arc<Lanes>,
     redone: Arc<AtomicU64>,
 ) {
     let mut durability = cycle::Durability::new(connections.relaxed.clone());
     let mut turns = Turns::default();
-    while let Some(cycle) = next_cycle(&queues, &turns).await {
+    while let Some(cycle) = next_cycle(&queues, &turns, &lanes).await {
         let kind = cycle.kind();
         let writes = cycle.writes.len();
         let _turn = gate.enter().await;
         let started = Instant::now();
         let path = cycle::commit(&connections, &mut durability, node.as_deref(), cycle).await;
         let took = started.elapsed();
+        if kind == Kind::Pipeline {
+            lanes.pipeline_ended();
+        }
         turns.record(kind, took, writes);
         metrics::histogram!("cobro_write_cycle_seconds", "kind" => kind.label())
             .record(took.as_secs_f64());
@@ -111,8 +114,6 @@ impl Cycle {
 #[derive(Default)]
 struct Turns {
     share: Share,
-    /// When the last webhook cycle ended.
-    last_webhooks: Option<tokio::time::Instant>,
     /// How many pipeline writes the last pipeline cycle answered.
     answered: usize,
 }
@@ -120,23 +121,20 @@ struct Turns {
 impl Turns {
     fn record(&mut self, kind: Kind, took: Duration, writes: usize) {
         match kind {
-            Kind::Webhooks => {
-                self.share.webhooks_took(took);
-                self.last_webhooks = Some(tokio::time::Instant::now());
-            }
+            Kind::Webhooks => self.share.webhooks_took(took),
             Kind::Pipeline => {
                 self.share.pipeline_took(took);
                 self.answered = writes;
             }
         }
     }
+}
 
-    /// Most writes the next pipeline cycle may take: few while webhooks are coming in.
-    fn pipeline_cap(&self) -> usize {
-        match self.last_webhooks {
-            Some(at) if at.elapsed() < INGEST_ACTIVE => MAX_WRITES_WHILE_INGESTING,
-            _ => MAX_WRITES,
-        }
+/// Most writes the next pipeline cycle may take: few while webhooks are coming in.
+fn pipeline_cap(lanes: &Lanes) -> usize {
+    match lanes.ingesting_until() {
+        Some(_) => MAX_WRITES_WHILE_INGESTING,
+        None => MAX_WRITES,
     }
 }
 
@@ -146,14 +144,15 @@ enum First {
 }
 
 /// Waits for the first write of either kind (when both wait, the kind whose turn it is, see
-/// [`Share`]), then takes whatever else of that kind is waiting, up to its cap. `None` once the
-/// writer's handles are all gone.
-async fn next_cycle(queues: &Mutex<Queues>, turns: &Turns) -> Option<Cycle> {
+/// [`Share`]; pipeline writes only while a lane is free, see [`Lanes`]), then takes whatever
+/// else of that kind is waiting, up to its cap. `None` once the writer's handles are all gone.
+async fn next_cycle(queues: &Mutex<Queues>, turns: &Turns, lanes: &Lanes) -> Option<Cycle> {
     let mut guard = queues.lock().await;
     let queues = &mut *guard;
     let mut cycle = Cycle::default();
-    match first(queues, turns.share.pipeline_first()).await? {
+    match first(queues, turns.share.pipeline_first(), lanes).await? {
         First::Webhook(event) => {
+            lanes.webhooks_gathered();
             cycle.events.push(event);
             take_waiting(&mut cycle.events, MAX_EVENTS, || {
                 queues.ingest.try_recv().ok()
@@ -161,12 +160,13 @@ async fn next_cycle(queues: &Mutex<Queues>, turns: &Turns) -> Option<Cycle> {
             metrics::histogram!("cobro_write_cycle_events").record(cycle.events.len() as f64);
         }
         First::Write(write) => {
+            lanes.pipeline_started();
             cycle.writes.push(write);
             gather_writes(
                 queues,
                 &mut cycle.writes,
                 turns.answered,
-                turns.pipeline_cap(),
+                pipeline_cap(lanes),
             )
             .await;
             metrics::histogram!("cobro_write_cycle_writes").record(cycle.writes.len() as f64);
@@ -176,10 +176,21 @@ async fn next_cycle(queues: &Mutex<Queues>, turns: &Turns) -> Option<Cycle> {
 }
 
 /// The first write of the next cycle: what is already waiting, the kind whose turn it is first;
-/// otherwise whichever comes first.
-async fn first(queues: &mut Queues, pipeline_first: bool) -> Option<First> {
+/// otherwise whichever comes first. While every pipeline lane is taken, webhooks only, until a
+/// lane frees or webhooks stop coming.
+async fn first(queues: &mut Queues, pipeline_first: bool, lanes: &Lanes) -> Option<First> {
     if let Some(event) = queues.early.take() {
         return Some(First::Webhook(event));
+    }
+    while !lanes.pipeline_open() {
+        let until = lanes
+            .ingesting_until()
+            .unwrap_or_else(tokio::time::Instant::now);
+        tokio::select! {
+            event = queues.ingest.recv() => return event.map(First::Webhook),
+            () = lanes.freed() => {}
+            () = tokio::time::sleep_until(until) => {}
+        }
     }
     let waiting = match pipeline_first {
         true => queues.pipeline.try_recv().ok().map(First::Write),
@@ -235,6 +246,7 @@ mod tests {
     use super::*;
     use crate::domain::TenantId;
     use crate::store::events::{EventResource, NewEvent};
+    use crate::writer::lanes::INGEST_ACTIVE;
     use crate::writer::{Reply, Write};
 
     fn queues() -> (
@@ -287,9 +299,13 @@ mod tests {
     async fn cycle_taking(
         queues: &Mutex<Queues>,
         turns: &mut Turns,
+        lanes: &Lanes,
         took_ms: u64,
     ) -> (usize, usize) {
-        let cycle = next_cycle(queues, turns).await.expect("a cycle");
+        let cycle = next_cycle(queues, turns, lanes).await.expect("a cycle");
+        if cycle.kind() == Kind::Pipeline {
+            lanes.pipeline_ended();
+        }
         turns.record(
             cycle.kind(),
             Duration::from_millis(took_ms),
@@ -311,25 +327,26 @@ mod tests {
             assert!(ingest.send(webhook(n)).await.is_ok(), "queued");
         }
         let mut turns = Turns::default();
+        let lanes = Lanes::new(1);
         let short = (0, MAX_WRITES_WHILE_INGESTING);
-        let first = cycle_taking(&queues, &mut turns, 3).await;
+        let first = cycle_taking(&queues, &mut turns, &lanes, 3).await;
         assert_eq!(first, (3, 0), "the webhooks first, alone");
         assert!(ingest.send(webhook(3)).await.is_ok(), "queued");
-        let second = cycle_taking(&queues, &mut turns, 3).await;
+        let second = cycle_taking(&queues, &mut turns, &lanes, 3).await;
         assert_eq!(second, short, "then a short pipeline cycle");
-        let third = cycle_taking(&queues, &mut turns, 1).await;
+        let third = cycle_taking(&queues, &mut turns, &lanes, 1).await;
         assert_eq!(
             third,
             (1, 0),
             "processing has had its share: webhooks again"
         );
-        let fourth = cycle_taking(&queues, &mut turns, 1).await;
+        let fourth = cycle_taking(&queues, &mut turns, &lanes, 1).await;
         assert_eq!(fourth, short, "no webhook waits: processing goes");
-        let fifth = cycle_taking(&queues, &mut turns, 1).await;
+        let fifth = cycle_taking(&queues, &mut turns, &lanes, 1).await;
         assert_eq!(fifth, short, "still ingesting");
         tokio::time::advance(INGEST_ACTIVE).await;
         let rest = 400 - 3 * MAX_WRITES_WHILE_INGESTING;
-        let sixth = cycle_taking(&queues, &mut turns, 1).await;
+        let sixth = cycle_taking(&queues, &mut turns, &lanes, 1).await;
         assert_eq!(
             sixth,
             (0, rest),
@@ -348,13 +365,14 @@ mod tests {
             answered: 100,
             ..Turns::default()
         };
+        let lanes = Lanes::new(1);
         let sender = tokio::spawn(async move {
             tokio::time::sleep(LINGER / 2).await;
             assert!(ingest.send(webhook(0)).await.is_ok(), "queued");
             ingest
         });
         let started = tokio::time::Instant::now();
-        let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
+        let cycle = next_cycle(&queues, &turns, &lanes).await.expect("a cycle");
         assert_eq!(sizes(&cycle), (0, 1));
         assert_eq!(
             started.elapsed(),
@@ -362,7 +380,7 @@ mod tests {
             "the wait ended with the webhook"
         );
         let _ingest = sender.await.expect("sender");
-        let cycle = next_cycle(&queues, &turns).await.expect("a cycle");
+        let cycle = next_cycle(&queues, &turns, &lanes).await.expect("a cycle");
         assert_eq!(sizes(&cycle), (1, 0), "the webhook that ended the wait");
     }
 }
