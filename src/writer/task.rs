@@ -9,7 +9,8 @@
 //! it capped the acknowledgement rate (issue 9, overload). A cycle of webhooks alone is short and
 //! commits with the durable `synchronous`; a cycle of processing writes alone may commit relaxed
 //! (no fsync on SQLite). When both kinds wait, webhooks go first and processing keeps a share
-//! of the writer's time (`share`), so neither can stop the other.
+//! of the writer's time (`share`), so neither can stop the other. With several tasks
+//! (PostgreSQL), `lanes` caps how many process at once while webhooks come in.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

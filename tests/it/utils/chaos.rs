@@ -20,8 +20,10 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+
+use super::chaos_wire::{Request, http, read_request};
 
 /// How a call went, as the fake saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,14 +71,6 @@ pub struct Fetch {
 }
 
 type PaymentRule = Box<dyn Fn(&str) -> Option<(String, String)> + Send + Sync>;
-
-struct Request {
-    method: String,
-    target: String,
-    authorization: String,
-    stripe_account: String,
-    body: Vec<u8>,
-}
 
 impl Chaos {
     pub async fn start(fail_rate: f64, slow_for: Duration, seed: u64) -> Self {
@@ -404,49 +398,4 @@ fn find_payment(state: &State, id: &str) -> Option<(String, String)> {
         return Some(found.clone());
     }
     lock(&state.rule).as_ref().and_then(|rule| rule(id))
-}
-
-fn http(status: u16, extra_headers: &str, body: &str) -> String {
-    format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{extra_headers}\r\n{body}",
-        body.len()
-    )
-}
-
-async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).await.ok()? == 0 {
-        return None;
-    }
-    let mut parts = line.split_whitespace();
-    let (method, target) = (parts.next()?.to_owned(), parts.next()?.to_owned());
-    let mut length = 0usize;
-    let mut authorization = String::new();
-    let mut stripe_account = String::new();
-    loop {
-        let mut header = String::new();
-        reader.read_line(&mut header).await.ok()?;
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            } else if name.eq_ignore_ascii_case("authorization") {
-                authorization = value.trim().to_owned();
-            } else if name.eq_ignore_ascii_case("stripe-account") {
-                stripe_account = value.trim().to_owned();
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).await.ok()?;
-    Some(Request {
-        method,
-        target,
-        authorization,
-        stripe_account,
-        body,
-    })
 }

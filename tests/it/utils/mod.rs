@@ -3,6 +3,7 @@
 //! to create tenants, send signed webhooks and wait for effects with a bounded poll.
 
 pub mod chaos;
+mod chaos_wire;
 pub mod cluster;
 pub mod db;
 pub mod mp_topics;
