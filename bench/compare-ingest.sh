@@ -23,22 +23,24 @@ bare() {
     --label bare | tee "$WORK/bare.out" | grep -E "throughput|latency"
   rate_of <"$WORK/bare.out" >>"$WORK/bare.rates"
 }
+# Rates by build, keyed A and B (not by folder, so a build can be compared with itself).
 declare -A SUM
 for round in $(seq "$ROUNDS"); do
   bare
-  for bin in "$A" "$B"; do
+  for key in A B; do
+    bin=${!key}
     start_build "$bin" "sqlite://$WORK/$(date +%s%N).db?mode=rwc" http://127.0.0.1:9091
     cpu=$(cpu_seconds cobro)
     $LOAD ingest --connections "$CONNECTIONS" --duration 10 --admin-token bench-admin \
       --label "$bin, round $round" | tee "$WORK/run.out" | grep -E "==|throughput|latency"
     echo "   processed while loaded: $(processed); cpu seconds: cobro $(echo "$(cpu_seconds cobro) - $cpu" | bc)"
-    SUM[$bin]="${SUM[$bin]:-} $(rate_of <"$WORK/run.out")"
+    SUM[$key]="${SUM[$key]:-} $(rate_of <"$WORK/run.out")"
     stop_build
   done
 done
 bare
 bare_mean=$(awk '{s+=$1} END {printf "%.0f", s/NR}' "$WORK/bare.rates")
 echo "bare endpoint mean: $bare_mean req/s"
-for bin in "$A" "$B"; do
-  echo "$bin: acknowledged/s ${SUM[$bin]} → ratio $(echo "${SUM[$bin]}" | awk -v b="$bare_mean" '{s=0; for(i=1;i<=NF;i++) s+=$i; printf "%.3f", s/NF/b}')"
+for key in A B; do
+  echo "$key (${!key}): acknowledged/s ${SUM[$key]} → ratio $(echo "${SUM[$key]}" | awk -v b="$bare_mean" '{s=0; for(i=1;i<=NF;i++) s+=$i; printf "%.3f", s/NF/b}')"
 done
