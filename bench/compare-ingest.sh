@@ -5,7 +5,9 @@
 # acknowledged/s is divided by the bare endpoint's mean of the run:
 #   bench/compare-ingest.sh <target/release of build A> <target/release of build B> [rounds]
 # Needs `cobro-load` built in this checkout (cargo build --release -p cobro-loadgen). Prints the
-# CPU seconds Cobro used per run and the events processed while loaded. Not part of CI.
+# CPU seconds Cobro used per run and the events processed while loaded. `A_ENV` / `B_ENV` (words
+# `NAME=value`) are extra settings for build A / B, so one build can be compared with itself
+# under two settings. Not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A=$1; B=$2; ROUNDS=${3:-2}
@@ -29,7 +31,8 @@ for round in $(seq "$ROUNDS"); do
   bare
   for key in A B; do
     bin=${!key}
-    start_build "$bin" "sqlite://$WORK/$(date +%s%N).db?mode=rwc" http://127.0.0.1:9091
+    env_of=${key}_ENV
+    BUILD_ENV=${!env_of:-} start_build "$bin" "sqlite://$WORK/$(date +%s%N).db?mode=rwc" http://127.0.0.1:9091
     cpu=$(cpu_seconds cobro)
     $LOAD ingest --connections "$CONNECTIONS" --duration 10 --admin-token bench-admin \
       --label "$bin, round $round" | tee "$WORK/run.out" | grep -E "==|throughput|latency"

@@ -7,7 +7,9 @@
 # PG_PARAMS='?sslmode=disable'). `pg-tls` (issue 26) runs each build twice per rate, without TLS
 # (`sslmode=disable`) and with it (`sslmode=require`, against the server's own certificate), so
 # TLS's cost is read off one run. CONNECTIONS sets the load's connections (64). Each run prints
-# the CPU seconds Cobro and PostgreSQL used. Not part of CI.
+# the CPU seconds Cobro and PostgreSQL used. `A_ENV` / `B_ENV` (words `NAME=value`) are extra
+# settings for build A / B, so one build can be compared with itself under two settings.
+# Not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A=$1; B=$2; DB=${3:-sqlite}; shift 3 || shift $#
@@ -26,7 +28,8 @@ case $DB in
   *) MODES=("") ;;
 esac
 for rate in ${RATES[*]}; do
-  for bin in "$A" "$B"; do
+  for key in A B; do
+    bin=${!key}; env_of=${key}_ENV
     for mode in "${MODES[@]}"; do
       if [[ $DB == pg* ]]; then
         psql -h 127.0.0.1 -U postgres -d test -qc "DROP DATABASE IF EXISTS cobro_compare WITH (FORCE)" -c "CREATE DATABASE cobro_compare"
@@ -34,10 +37,10 @@ for rate in ${RATES[*]}; do
       else
         url="sqlite://$WORK/$(date +%s%N).db?mode=rwc"
       fi
-      start_build "$bin" "$url" http://127.0.0.1:9091
+      BUILD_ENV=${!env_of:-} start_build "$bin" "$url" http://127.0.0.1:9091
       cpu_cobro=$(cpu_seconds cobro); cpu_pg=$(cpu_seconds postgres)
       $LOAD sustained --rate "$rate" --duration 20 --connections "${CONNECTIONS:-64}" \
-        --admin-token bench-admin --label "$bin$mode, $rate/s" \
+        --admin-token bench-admin --label "$key $bin$mode ${!env_of:-}, $rate/s" \
         | grep -vE "^ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+$"
       echo "   cpu seconds: cobro $(echo "$(cpu_seconds cobro) - $cpu_cobro" | bc), postgres $(echo "$(cpu_seconds postgres) - $cpu_pg" | bc)"
       stop_build

@@ -15,11 +15,13 @@ wait_drained() {
 }
 
 # Starts the `cobro` of a build folder on :8080 against a database URL and a MercadoPago base,
-# as every comparison runs it; sets PID and returns once it is ready.
+# as every comparison runs it; sets PID and returns once it is ready. `BUILD_ENV` (words
+# `NAME=value`, split on spaces) is added last, so it overrides these settings for one run.
 start_build() { # start_build <folder holding cobro> <database url> <mp base>
+  # shellcheck disable=SC2086 # BUILD_ENV is a list of words on purpose
   env COBRO_BIND=127.0.0.1:8080 COBRO_DATABASE_URL="$2" COBRO_ADMIN_TOKEN=bench-admin \
     COBRO_MP_API_BASE="$3" COBRO_INGEST_PER_TENANT_PER_SECOND=0 COBRO_MP_REQUESTS_PER_SECOND=100000 \
-    RUST_LOG=error "$1/cobro" serve >"$WORK/cobro.log" 2>&1 &
+    RUST_LOG=error ${BUILD_ENV:-} "$1/cobro" serve >"$WORK/cobro.log" 2>&1 &
   PID=$!; PIDS+=("$PID")
   for _ in $(seq 400); do curl -sf http://127.0.0.1:8080/ready >/dev/null && return; sleep 0.05; done
   echo "not ready"; exit 1

@@ -36,7 +36,7 @@ pub(super) struct Lanes {
     ack_micros: AtomicU64,
     /// Until when processing keeps to one lane: [`HOLD`] after the average was last too slow.
     slow_until: Mutex<Option<Instant>>,
-    /// When the last webhook cycle was gathered, by any task.
+    /// When a webhook was last handed to the writer or gathered into a cycle.
     last_webhooks: Mutex<Option<Instant>>,
     /// A pipeline cycle ended: a task waiting for a lane may look again.
     freed: Notify,
@@ -54,7 +54,22 @@ impl Lanes {
         }
     }
 
-    pub fn webhooks_gathered(&self) {
+    /// Runs `store` (handing a webhook to the writer and waiting for its answer) and records it:
+    /// webhooks count as coming in from the moment one is handed over, and how long it took
+    /// feeds the average. On arrival, not only when a cycle gathers them: under overload every
+    /// task could be in a long pipeline cycle for more than [`INGEST_ACTIVE`] while webhooks
+    /// queued, which read as "no webhooks" and opened every lane and long cycles to processing
+    /// (docs/BENCHMARKS.md, "Acknowledgements first on PostgreSQL").
+    pub async fn webhook<T>(&self, store: impl Future<Output = T>) -> T {
+        let started = Instant::now();
+        self.webhooks_seen();
+        let stored = store.await;
+        self.webhook_stored(started.elapsed());
+        stored
+    }
+
+    /// A webhook was handed over or gathered into a cycle.
+    pub fn webhooks_seen(&self) {
         if let Ok(mut last) = self.last_webhooks.lock() {
             *last = Some(Instant::now());
         }
@@ -67,8 +82,8 @@ impl Lanes {
         (until > Instant::now()).then_some(until)
     }
 
-    /// Storing a webhook took `took` (from `Writer::store`).
-    pub fn webhook_stored(&self, took: Duration) {
+    /// Storing a webhook took `took`.
+    fn webhook_stored(&self, took: Duration) {
         let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         let average = self.ack_micros.load(Ordering::Relaxed);
         // An exponential moving average over ~64 webhooks; a lost update between two stores
@@ -127,7 +142,7 @@ mod tests {
             lanes.pipeline_started();
         }
         assert!(lanes.pipeline_open(), "no webhooks: every task may process");
-        lanes.webhooks_gathered();
+        lanes.webhooks_seen();
         assert!(
             !lanes.pipeline_open(),
             "webhooks coming: the fourth task is theirs"
@@ -142,7 +157,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn slow_webhooks_keep_processing_to_one_lane_for_a_while() {
         let lanes = Lanes::new(4);
-        lanes.webhooks_gathered();
+        lanes.webhooks_seen();
         lanes.pipeline_started();
         for _ in 0..200 {
             lanes.webhook_stored(ACK_TARGET / 2);
@@ -159,17 +174,38 @@ mod tests {
             lanes.webhook_stored(Duration::ZERO);
         }
         tokio::time::advance(HOLD / 2).await;
-        lanes.webhooks_gathered();
+        lanes.webhooks_seen();
         assert!(!lanes.pipeline_open(), "held though the average recovered");
         tokio::time::advance(HOLD / 2).await;
-        lanes.webhooks_gathered();
+        lanes.webhooks_seen();
         assert!(lanes.pipeline_open(), "handed back after the hold");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_webhook_waiting_for_its_cycle_counts_as_coming_in() {
+        let lanes = Lanes::new(4);
+        for _ in 0..3 {
+            lanes.pipeline_started();
+        }
+        // Every lane busy with long pipeline cycles, long after the last webhook cycle: a
+        // webhook handed over now keeps the fourth lane for webhooks while it waits.
+        tokio::time::advance(INGEST_ACTIVE * 10).await;
+        let (answer, answered) = tokio::sync::oneshot::channel::<()>();
+        let waiting = lanes.webhook(answered);
+        tokio::pin!(waiting);
+        assert!(futures_util::poll!(&mut waiting).is_pending());
+        assert!(
+            !lanes.pipeline_open(),
+            "a webhook waits: the fourth task is its"
+        );
+        assert!(answer.send(()).is_ok());
+        assert!(waiting.await.is_ok());
     }
 
     #[test]
     fn a_single_task_is_never_held_back() {
         let lanes = Lanes::new(1);
-        lanes.webhooks_gathered();
+        lanes.webhooks_seen();
         assert!(lanes.pipeline_open());
     }
 }

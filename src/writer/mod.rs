@@ -127,15 +127,15 @@ impl Writer {
     /// Stores a webhook (a duplicate's delivery row in the same commit); returns once it is
     /// committed (or found to be a duplicate).
     pub async fn store(&self, event: NewEvent) -> Result<Stored, StoreError> {
-        let started = Instant::now();
-        let (reply, answer) = oneshot::channel();
-        self.ingest
-            .send(Ingest::Webhook { event, reply })
-            .await
-            .map_err(|_| StoreError::Stopped)?;
-        let stored = answer.await.map_err(|_| StoreError::Stopped)?;
-        self.lanes.webhook_stored(started.elapsed());
-        stored
+        let store = async {
+            let (reply, answer) = oneshot::channel();
+            self.ingest
+                .send(Ingest::Webhook { event, reply })
+                .await
+                .map_err(|_| StoreError::Stopped)?;
+            answer.await.map_err(|_| StoreError::Stopped)?
+        };
+        self.lanes.webhook(store).await
     }
 
     /// Appends a delivery-log row with the next webhook cycle, without waiting for it; `false`

@@ -153,7 +153,7 @@ async fn next_cycle(queues: &Mutex<Queues>, turns: &Turns, lanes: &Lanes) -> Opt
     let mut cycle = Cycle::default();
     match first(queues, turns.share.pipeline_first(), lanes).await? {
         First::Webhook(event) => {
-            lanes.webhooks_gathered();
+            lanes.webhooks_seen();
             cycle.events.push(event);
             take_waiting(&mut cycle.events, MAX_EVENTS, || {
                 queues.ingest.try_recv().ok()
