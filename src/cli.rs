@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::Config;
 use crate::domain::Provider;
 use crate::store::accounts::{self, StoredTenant};
+use crate::store::audit::By;
 use crate::store::{db, tenants};
 
 #[derive(Parser)]
@@ -184,6 +185,7 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> Result<(), CliEr
                 &config.secrets,
                 new,
                 config.mp_webhook_secret.is_some(),
+                &By::cli(),
             )
             .await?;
             println!("tenant created");

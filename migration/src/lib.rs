@@ -12,6 +12,7 @@ mod m20261204_000001_mp_topics;
 mod m20261204_000002_tenant_accounts;
 mod m20261205_000001_payment_provider;
 mod m20261206_000001_outbound;
+mod m20261207_000001_audit_log;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000002_tenant_accounts::Migration),
             Box::new(m20261205_000001_payment_provider::Migration),
             Box::new(m20261206_000001_outbound::Migration),
+            Box::new(m20261207_000001_audit_log::Migration),
         ]
     }
 }

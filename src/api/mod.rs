@@ -5,6 +5,7 @@
 //! authentication comes before routing, path parsing and body validation. Errors are `AppError`.
 
 pub mod access;
+mod audit;
 mod checkout_done;
 mod cluster;
 mod connect;

@@ -15,6 +15,7 @@ use crate::domain::Provider;
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
 use crate::store::accounts;
+use crate::store::audit::By;
 use crate::store::tenants::{self, GhlInput, NewTenant, TenantPatch};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -139,6 +140,7 @@ fn global_secret(state: &AppState) -> bool {
         (status = 422, description = "a field is empty, or no webhook secret would apply", body = ErrorBody)))]
 pub(crate) async fn create(
     _: SuperAdmin,
+    by: By,
     state: web::Data<AppState>,
     body: web::Json<TenantIn>,
 ) -> Result<HttpResponse, AppError> {
@@ -165,6 +167,7 @@ pub(crate) async fn create(
         &state.services.config.secrets,
         new,
         global_secret(&state),
+        &by,
     )
     .await?;
     state.services.directory.forget_all();
@@ -218,6 +221,7 @@ pub(crate) async fn read(
 pub(crate) async fn patch(
     _: SuperAdmin,
     access: TenantAccess,
+    by: By,
     state: web::Data<AppState>,
     body: web::Json<TenantPatchIn>,
 ) -> Result<HttpResponse, AppError> {
@@ -251,6 +255,7 @@ pub(crate) async fn patch(
         tenant,
         change,
         global_secret(&state),
+        &by,
     )
     .await?
     .ok_or(AppError::NotFound("tenant"))?;
@@ -266,10 +271,11 @@ pub(crate) async fn patch(
 pub(crate) async fn delete(
     _: SuperAdmin,
     access: TenantAccess,
+    by: By,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let tenant = access.0;
-    if !tenants::delete(&state.services.db, tenant).await? {
+    if !tenants::delete(&state.services.db, tenant, &by).await? {
         return Err(AppError::NotFound("tenant"));
     }
     state.services.directory.forget_all();

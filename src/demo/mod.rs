@@ -11,6 +11,7 @@ pub mod stripe_shop;
 use std::time::Duration;
 
 use crate::config::{Config, MpOAuth, RetrySchedule, Secret};
+use crate::store::audit::By;
 use crate::store::tenants::{self, GhlInput, NewTenant, TenantPatch};
 use crate::{RunError, app};
 use generator::{DEMO_SECRET, DemoTenant};
@@ -120,6 +121,7 @@ async fn create_tenants(state: &crate::state::AppState) -> Result<Vec<DemoTenant
             &state.services.config.secrets,
             new,
             true,
+            &By::cli(),
         )
         .await
         .map_err(|e| RunError::Demo(e.to_string()))?;
@@ -161,9 +163,15 @@ async fn create_unconnected_shop(state: &crate::state::AppState) -> Result<Strin
         ghl: None,
     };
     let services = &state.services;
-    let (_, token) = tenants::create(&services.db, &services.config.secrets, new, true)
-        .await
-        .map_err(|e| RunError::Demo(e.to_string()))?;
+    let (_, token) = tenants::create(
+        &services.db,
+        &services.config.secrets,
+        new,
+        true,
+        &By::cli(),
+    )
+    .await
+    .map_err(|e| RunError::Demo(e.to_string()))?;
     Ok(token)
 }
 
@@ -175,14 +183,14 @@ async fn create_stripe_shop(state: &crate::state::AppState) -> Result<DemoTenant
     let services = &state.services;
     let secrets = &services.config.secrets;
     let failed = |e: crate::store::tenants::TenantError| RunError::Demo(e.to_string());
-    let (tenant, token) = tenants::create(&services.db, secrets, new, true)
+    let (tenant, token) = tenants::create(&services.db, secrets, new, true, &By::cli())
         .await
         .map_err(failed)?;
     let link = TenantPatch {
         stripe_account_id: Some(Some(stripe_shop::DEMO_STRIPE_ACCOUNT.into())),
         ..TenantPatch::default()
     };
-    tenants::update(&services.db, secrets, tenant.id(), link, true)
+    tenants::update(&services.db, secrets, tenant.id(), link, true, &By::cli())
         .await
         .map_err(failed)?;
     Ok(DemoTenant {

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod attempts;
+pub mod audit;
 pub mod cluster;
 pub mod connections;
 pub mod db;

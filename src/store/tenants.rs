@@ -14,6 +14,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use super::accounts::{self, AccountRow, StoredTenant};
+use super::audit::{self, By, Entry};
 use crate::domain::{MpConnection, Provider, TenantId};
 use crate::secrets::SecretBox;
 
@@ -53,6 +54,46 @@ pub struct TenantPatch {
     pub stripe_account_id: Option<Option<String>>,
 }
 
+impl NewTenant {
+    /// The fields given, for the audit trail (names only: never a secret's value).
+    fn fields_given(&self) -> Vec<&'static str> {
+        let given = [
+            ("name", true),
+            ("mp_user_id", self.mp_user_id.is_some()),
+            ("mp_access_token", self.mp_access_token.is_some()),
+            ("mp_webhook_secret", self.mp_webhook_secret.is_some()),
+            ("allow_unsigned", self.allow_unsigned),
+            ("ghl", self.ghl.is_some()),
+        ];
+        given
+            .into_iter()
+            .filter(|(_, g)| *g)
+            .map(|(n, _)| n)
+            .collect()
+    }
+}
+
+impl TenantPatch {
+    /// The fields this patch changes, for the audit trail (the admin token's rotation is an
+    /// action of its own, `tenant.token_rotated`).
+    fn fields_changed(&self) -> Vec<&'static str> {
+        let changed = [
+            ("name", self.name.is_some()),
+            ("mp_user_id", self.mp_user_id.is_some()),
+            ("mp_access_token", self.mp_access_token.is_some()),
+            ("mp_webhook_secret", self.mp_webhook_secret.is_some()),
+            ("allow_unsigned", self.allow_unsigned.is_some()),
+            ("ghl", self.ghl.is_some()),
+            ("stripe_account_id", self.stripe_account_id.is_some()),
+        ];
+        changed
+            .into_iter()
+            .filter(|(_, c)| *c)
+            .map(|(n, _)| n)
+            .collect()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TenantError {
     #[error("{0}")]
@@ -76,13 +117,14 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Creates a tenant with its MercadoPago account, in one transaction, and answers it with its
-/// admin token, shown this once.
+/// Creates a tenant with its MercadoPago account, in one transaction with its audit row, and
+/// answers it with its admin token, shown this once.
 pub async fn create(
     db: &DatabaseConnection,
     secrets: &SecretBox,
     new: NewTenant,
     global_secret: bool,
+    by: &By,
 ) -> Result<(StoredTenant, String), TenantError> {
     if let Some(account) = &new.mp_user_id {
         require_non_empty("mp_user_id", account)?;
@@ -95,6 +137,7 @@ pub async fn create(
         Some(_) => MpConnection::Manual,
         None => MpConnection::Disconnected,
     };
+    let fields = new.fields_given();
     let own_secret = new.mp_webhook_secret.filter(|s| !s.is_empty());
     if own_secret.is_none() && !global_secret && !new.allow_unsigned {
         return Err(TenantError::Invalid(
@@ -109,6 +152,7 @@ pub async fn create(
     let (token, hash) = new_admin_token();
     let now = Utc::now();
     let id = crate::store::new_id();
+    let audited = Entry::on_tenant("tenant.create", TenantId(id), fields);
     let ghl = new.ghl;
     let tenant = ActiveModel {
         id: Set(id),
@@ -137,6 +181,7 @@ pub async fn create(
         .insert(&txn)
         .await
         .map_err(|e| unique_or(e, duplicate))?;
+    audit::append(&txn, by, audited).await?;
     txn.commit().await?;
     let stored = StoredTenant {
         tenant,
@@ -145,14 +190,16 @@ pub async fn create(
     Ok((stored, token))
 }
 
-/// Applies a patch to the tenant and its MercadoPago account, in one transaction; answers the
-/// new admin token when one was rotated.
+/// Applies a patch to the tenant and its MercadoPago account, in one transaction with its audit
+/// rows (`tenant.update`, and `tenant.token_rotated` when the admin token was rotated); answers
+/// the new admin token when one was rotated.
 pub async fn update(
     db: &DatabaseConnection,
     secrets: &SecretBox,
     id: TenantId,
     patch: TenantPatch,
     global_secret: bool,
+    by: &By,
 ) -> Result<Option<(StoredTenant, Option<String>)>, TenantError> {
     let txn = db
         .begin_with_options(super::db::write_transaction())
@@ -200,6 +247,14 @@ pub async fn update(
     if let Some(stripe) = &patch.stripe_account_id {
         let row = current.account(Provider::Stripe).cloned();
         link_stripe(&txn, secrets, id, row, stripe.as_deref(), now).await?;
+    }
+    let changes = patch.fields_changed();
+    if !changes.is_empty() || !patch.rotate_admin_token {
+        audit::append(&txn, by, Entry::on_tenant("tenant.update", id, changes)).await?;
+    }
+    if patch.rotate_admin_token {
+        let rotated = Entry::on_tenant("tenant.token_rotated", id, vec!["admin_token"]);
+        audit::append(&txn, by, rotated).await?;
     }
     txn.commit().await?;
     let updated = accounts::get(db, id).await?.ok_or(DbErr::RecordNotFound(
@@ -350,8 +405,18 @@ pub async fn count(db: &DatabaseConnection) -> Result<u64, DbErr> {
     Tenant::find().count(db).await
 }
 
-pub async fn delete(db: &DatabaseConnection, id: TenantId) -> Result<bool, DbErr> {
-    Ok(Tenant::delete_by_id(id.0).exec(db).await?.rows_affected > 0)
+/// Deletes the tenant (its events, payments and orders go with it, by cascade) with its audit
+/// row, in one transaction; `false` if there was no such tenant (and nothing is recorded).
+pub async fn delete(db: &DatabaseConnection, id: TenantId, by: &By) -> Result<bool, DbErr> {
+    let txn = db
+        .begin_with_options(super::db::write_transaction())
+        .await?;
+    if Tenant::delete_by_id(id.0).exec(&txn).await?.rows_affected == 0 {
+        return Ok(false);
+    }
+    audit::append(&txn, by, Entry::on_tenant("tenant.delete", id, Vec::new())).await?;
+    txn.commit().await?;
+    Ok(true)
 }
 
 /// The tenant whose admin token this is, if any. The hash is a unique index, so this is one probe.

@@ -5,6 +5,7 @@ mod cluster_pulls;
 mod db_connections;
 mod e2e_actors;
 mod e2e_api;
+mod e2e_audit;
 mod e2e_batches;
 mod e2e_cli;
 mod e2e_cluster;
