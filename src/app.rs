@@ -88,6 +88,7 @@ pub async fn start(
             events_days: services.config.retention_days,
             deliveries_days: services.config.delivery_log_retention_days,
             outbound_days: services.config.outbound.retention_days,
+            audit_days: services.config.audit_retention_days,
         },
         services.config.retention_interval,
     );

@@ -3,8 +3,8 @@
 //! events stay until a person retries them or prunes them explicitly (`cobro prune --failed`):
 //! they are the dead letters someone has to look at. Webhook tables that only grow are what users
 //! of other webhook systems complain about most. The same job prunes the delivery log (SPEC §18)
-//! after `delivery_log_retention_days`, and delivered outbound messages (SPEC §21) after
-//! `outbound_retention_days`.
+//! after `delivery_log_retention_days`, delivered outbound messages (SPEC §21) after
+//! `outbound_retention_days`, and the audit trail (SPEC §20) after `audit_retention_days`.
 
 use std::time::Duration;
 
@@ -69,6 +69,19 @@ pub async fn prune_outbound(
     .await
 }
 
+/// Deletes every audit-trail row older than `age`, batch by batch: the only deletes it ever
+/// sees.
+pub async fn prune_audit(
+    db: &DatabaseConnection,
+    gate: &WriteGate,
+    age: Duration,
+) -> Result<u64, DbErr> {
+    in_batches(gate, age, |before| {
+        crate::store::audit::prune(db, before, BATCH)
+    })
+    .await
+}
+
 /// Runs `batch` (rows before a time) until it deletes nothing, one turn at the gate each.
 async fn in_batches<F, Fut>(gate: &WriteGate, age: Duration, batch: F) -> Result<u64, DbErr>
 where
@@ -97,11 +110,18 @@ pub struct Keep {
     pub events_days: u64,
     pub deliveries_days: u64,
     pub outbound_days: u64,
+    pub audit_days: u64,
 }
 
-/// The background job; does nothing when both retentions are 0.
+/// The background job; does nothing when every retention is 0.
 pub fn run_in_background(db: DatabaseConnection, gate: WriteGate, keep: Keep, every: Duration) {
-    if keep.events_days == 0 && keep.deliveries_days == 0 && keep.outbound_days == 0 {
+    let kept = [
+        keep.events_days,
+        keep.deliveries_days,
+        keep.outbound_days,
+        keep.audit_days,
+    ];
+    if kept.iter().all(|days| *days == 0) {
         return;
     }
     let days = |n: u64| Duration::from_secs(n * 24 * 3600);
@@ -110,40 +130,30 @@ pub fn run_in_background(db: DatabaseConnection, gate: WriteGate, keep: Keep, ev
         loop {
             ticker.tick().await;
             if keep.events_days > 0 {
-                match prune(&db, &gate, days(keep.events_days), false, |_| {}).await {
-                    Ok(0) => {}
-                    Ok(deleted) => {
-                        tracing::info!(deleted, days = keep.events_days, "pruned processed events")
-                    }
-                    Err(err) => tracing::warn!(error = %err, "pruning failed; will try again"),
-                }
+                let pruned = prune(&db, &gate, days(keep.events_days), false, |_| {}).await;
+                report("processed events", keep.events_days, pruned);
             }
             if keep.deliveries_days > 0 {
-                match prune_deliveries(&db, &gate, days(keep.deliveries_days)).await {
-                    Ok(0) => {}
-                    Ok(deleted) => tracing::info!(
-                        deleted,
-                        days = keep.deliveries_days,
-                        "pruned the delivery log"
-                    ),
-                    Err(err) => {
-                        tracing::warn!(error = %err, "pruning the delivery log failed; will try again")
-                    }
-                }
+                let pruned = prune_deliveries(&db, &gate, days(keep.deliveries_days)).await;
+                report("the delivery log", keep.deliveries_days, pruned);
             }
             if keep.outbound_days > 0 {
-                match prune_outbound(&db, &gate, days(keep.outbound_days)).await {
-                    Ok(0) => {}
-                    Ok(deleted) => tracing::info!(
-                        deleted,
-                        days = keep.outbound_days,
-                        "pruned delivered outbound messages"
-                    ),
-                    Err(err) => {
-                        tracing::warn!(error = %err, "pruning outbound messages failed; will try again")
-                    }
-                }
+                let pruned = prune_outbound(&db, &gate, days(keep.outbound_days)).await;
+                report("delivered outbound messages", keep.outbound_days, pruned);
+            }
+            if keep.audit_days > 0 {
+                let pruned = prune_audit(&db, &gate, days(keep.audit_days)).await;
+                report("the audit trail", keep.audit_days, pruned);
             }
         }
     });
+}
+
+/// One kind's prune, in the log: how many rows went, or why none could (tried again next tick).
+fn report(what: &'static str, days: u64, pruned: Result<u64, DbErr>) {
+    match pruned {
+        Ok(0) => {}
+        Ok(deleted) => tracing::info!(deleted, days, "pruned {what}"),
+        Err(err) => tracing::warn!(error = %err, "pruning {what} failed; will try again"),
+    }
 }

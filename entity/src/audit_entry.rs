@@ -6,9 +6,8 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "audit_log")]
 pub struct Model {
-    /// The order rows were appended in; pages are read by it.
-    #[sea_orm(primary_key)]
-    pub seq: i64,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
     pub at: DateTimeUtc,
     /// `super_admin`, `tenant:<id>`, `cli` or `system`.
     pub actor: String,

@@ -2,8 +2,8 @@
 //! `store/`; the `migration` crate creates the tables they describe.
 //!
 //! Every primary key is a UUIDv7: time-ordered, so "order by id" is arrival order and ids double
-//! as stable page cursors. The two append-only logs read in commit order (`outbound_messages`,
-//! `audit_log`) are keyed by a sequence (`seq`) instead.
+//! as stable page cursors. The outbox (`outbound_messages`), read in commit order, is keyed by a
+//! sequence (`seq`) instead.
 
 pub mod audit_entry;
 pub mod delivery;

@@ -1,7 +1,8 @@
 //! Issue 27, the audit trail of people's actions (SPEC §20): `audit_log`, one row per change a
 //! person (or Cobro itself, `system`) made, appended in the same transaction as the change.
-//! Append-only: nothing but retention deletes from it. `seq` is the order rows were appended and
-//! the key pages are read by; `tenant_id` has no foreign key, so a tenant's trail outlives it
+//! Append-only: nothing but retention deletes from it. Its id is a UUIDv7 like every other row's,
+//! so it pages (newest first) and prunes (by the id's time) as they do; `tenant_id` has no
+//! foreign key, so a tenant's trail outlives it
 //! (its `tenant.delete` row above all).
 
 use sea_orm_migration::prelude::*;
@@ -13,7 +14,7 @@ pub struct Migration;
 #[derive(DeriveIden)]
 enum AuditLog {
     Table,
-    Seq,
+    Id,
     At,
     Actor,
     Action,
@@ -28,7 +29,7 @@ fn table() -> TableCreateStatement {
     Table::create()
         .table(AuditLog::Table)
         .if_not_exists()
-        .col(big_pk_auto(AuditLog::Seq))
+        .col(uuid(AuditLog::Id).primary_key())
         .col(timestamp_with_time_zone(AuditLog::At))
         .col(text(AuditLog::Actor))
         .col(text(AuditLog::Action))
@@ -44,25 +45,15 @@ fn table() -> TableCreateStatement {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.create_table(table()).await?;
-        // A tenant's trail, newest first (`GET /api/tenants/{tid}/audit`).
+        // A tenant's trail, newest first (`GET /api/tenants/{tid}/audit`); the whole trail and
+        // retention read the primary key.
         manager
             .create_index(
                 Index::create()
                     .name("ix_audit_log_tenant")
                     .table(AuditLog::Table)
                     .col(AuditLog::TenantId)
-                    .col(AuditLog::Seq)
-                    .if_not_exists()
-                    .to_owned(),
-            )
-            .await?;
-        // Retention deletes by time.
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_audit_log_at")
-                    .table(AuditLog::Table)
-                    .col(AuditLog::At)
+                    .col(AuditLog::Id)
                     .if_not_exists()
                     .to_owned(),
             )

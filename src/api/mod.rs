@@ -44,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(cluster::configure)
             .configure(connect::configure)
             // The most specific paths first, the way actix matches them.
+            .configure(audit::configure)
             .configure(deliveries::configure)
             .configure(endpoints::configure)
             .configure(events::configure)

@@ -24,6 +24,7 @@ use utoipa::{Modify, OpenApi};
         super::payments::list, super::payments::export, super::payments::read,
         super::payments::fraud_alerts, super::payments::acknowledge_fraud,
         super::stats::one, super::stats::all, super::deliveries::of_tenant, super::deliveries::all,
+        super::audit::all, super::audit::of_tenant,
         super::endpoints::tenant_routes::list, super::endpoints::tenant_routes::create, super::endpoints::tenant_routes::read, super::endpoints::tenant_routes::patch, super::endpoints::tenant_routes::delete, super::endpoints::tenant_routes::rotate, super::endpoints::tenant_routes::test, super::endpoints::tenant_routes::messages, super::endpoints::tenant_routes::retry_failed, super::endpoints::tenant_routes::message, super::endpoints::tenant_routes::retry,
         super::endpoints::platform_routes::list, super::endpoints::platform_routes::create, super::endpoints::platform_routes::read, super::endpoints::platform_routes::patch, super::endpoints::platform_routes::delete, super::endpoints::platform_routes::rotate, super::endpoints::platform_routes::test, super::endpoints::platform_routes::messages, super::endpoints::platform_routes::retry_failed, super::endpoints::platform_routes::message, super::endpoints::platform_routes::retry,
         super::health::health, super::health::ready, super::cluster::cluster, crate::metrics::render, crate::ws::session::connect,

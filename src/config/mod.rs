@@ -76,6 +76,8 @@ pub struct Config {
     pub retention_interval: Duration,
     /// Delivery-log rows older than this many days are deleted (SPEC §18); 0 keeps them.
     pub delivery_log_retention_days: u64,
+    /// Audit-trail rows older than this many days are deleted (SPEC §20); 0 keeps them.
+    pub audit_retention_days: u64,
     /// Most delivery-log rows per second for requests of no known tenant; the rest are counted
     /// only (`cobro_deliveries_unlogged_total`). 0 logs none of them.
     pub delivery_log_anon_per_second: u32,
@@ -128,6 +130,7 @@ struct RawConfig {
     retention_days: u64,
     retention_interval_secs: u64,
     delivery_log_retention_days: u64,
+    audit_retention_days: u64,
     delivery_log_anon_per_second: u32,
     mp_requests_per_second: u32,
     ghl_requests_per_10s: u32,
@@ -251,6 +254,7 @@ impl RawConfig {
             retention_days: self.retention_days,
             retention_interval: Duration::from_secs(self.retention_interval_secs.max(1)),
             delivery_log_retention_days: self.delivery_log_retention_days,
+            audit_retention_days: self.audit_retention_days,
             delivery_log_anon_per_second: self.delivery_log_anon_per_second,
             tenant_threads: match self.tenant_threads {
                 0 => std::thread::available_parallelism().map_or(1, usize::from),

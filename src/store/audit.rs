@@ -8,13 +8,10 @@
 
 use chrono::{DateTime, Utc};
 use entity::audit_entry::{ActiveModel, Column, Entity as AuditLog, Model};
-use sea_orm::{
-    ActiveValue::{NotSet, Set},
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
-use super::page::{DEFAULT_LIMIT, MAX_LIMIT};
+use super::page::{self, Page, PageQuery};
+use super::search::id_floor;
 use crate::domain::TenantId;
 
 /// Who made a change.
@@ -103,7 +100,7 @@ impl Entry {
 pub async fn append(txn: &impl ConnectionTrait, by: &By, entry: Entry) -> Result<(), DbErr> {
     let changes = (!entry.changes.is_empty()).then(|| serde_json::json!(entry.changes));
     let row = ActiveModel {
-        seq: NotSet,
+        id: Set(super::new_id()),
         at: Set(Utc::now()),
         actor: Set(by.actor.to_string()),
         action: Set(entry.action.to_owned()),
@@ -126,50 +123,27 @@ pub struct Filter {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// A page of rows, newest first; `next_cursor` (a `seq`) reads the next one.
-#[derive(Debug)]
-pub struct AuditPage {
-    pub items: Vec<Model>,
-    pub next_cursor: Option<i64>,
-}
-
-/// Reads a page of the rows `filter` selects, newest first, below `cursor` when given.
+/// Reads a page of the rows `filter` selects, newest first.
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &Filter,
-    limit: Option<u64>,
-    cursor: Option<i64>,
-) -> Result<AuditPage, DbErr> {
-    let limit = limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let mut condition = Condition::all();
+    query: &PageQuery,
+) -> Result<Page<Model>, DbErr> {
+    let mut select = AuditLog::find();
     if let Some(tenant) = filter.tenant_id {
-        condition = condition.add(Column::TenantId.eq(tenant.0));
+        select = select.filter(Column::TenantId.eq(tenant.0));
     }
     if let Some(action) = &filter.action {
-        condition = condition.add(Column::Action.eq(action.as_str()));
+        select = select.filter(Column::Action.eq(action.as_str()));
     }
+    // By the id's time, which is the row's: the primary key serves the window.
     if let Some(from) = filter.from {
-        condition = condition.add(Column::At.gte(from));
+        select = select.filter(Column::Id.gte(id_floor(from)));
     }
     if let Some(to) = filter.to {
-        condition = condition.add(Column::At.lt(to));
+        select = select.filter(Column::Id.lt(id_floor(to)));
     }
-    if let Some(cursor) = cursor {
-        condition = condition.add(Column::Seq.lt(cursor));
-    }
-    let mut items = AuditLog::find()
-        .filter(condition)
-        .order_by_desc(Column::Seq)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
-    let next_cursor = if items.len() as u64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|row| row.seq)
-    } else {
-        None
-    };
-    Ok(AuditPage { items, next_cursor })
+    page::fetch(db, select, Column::Id, |row| row.id, query).await
 }
 
 /// Deletes up to `batch` rows appended before `before`, oldest first; answers how many went.
@@ -179,20 +153,21 @@ pub async fn prune(
     before: DateTime<Utc>,
     batch: u64,
 ) -> Result<u64, DbErr> {
-    let seqs: Vec<i64> = AuditLog::find()
+    use sea_orm::{QueryOrder, QuerySelect};
+    let ids: Vec<uuid::Uuid> = AuditLog::find()
         .select_only()
-        .column(Column::Seq)
-        .filter(Column::At.lt(before))
-        .order_by_asc(Column::Seq)
+        .column(Column::Id)
+        .filter(Column::Id.lt(id_floor(before)))
+        .order_by_asc(Column::Id)
         .limit(batch)
         .into_tuple()
         .all(db)
         .await?;
-    if seqs.is_empty() {
+    if ids.is_empty() {
         return Ok(0);
     }
     let deleted = AuditLog::delete_many()
-        .filter(Column::Seq.is_in(seqs))
+        .filter(Column::Id.is_in(ids))
         .exec(db)
         .await?;
     Ok(deleted.rows_affected)
@@ -263,7 +238,7 @@ mod tests {
                 .expect("append");
             txn.commit().await.expect("commit");
         }
-        let all = list(&db, &Filter::default(), None, None)
+        let all = list(&db, &Filter::default(), &PageQuery::default())
             .await
             .expect("list");
         let actions: Vec<_> = all.items.iter().map(|r| r.action.as_str()).collect();
@@ -280,9 +255,13 @@ mod tests {
             tenant_id: Some(a),
             ..Filter::default()
         };
-        let page = list(&db, &only_a, Some(1), None).await.expect("page 1");
+        let one = |cursor| PageQuery {
+            limit: Some(1),
+            cursor,
+        };
+        let page = list(&db, &only_a, &one(None)).await.expect("page 1");
         assert_eq!(page.items.len(), 1);
-        let rest = list(&db, &only_a, Some(1), page.next_cursor)
+        let rest = list(&db, &only_a, &one(page.next_cursor))
             .await
             .expect("page 2");
         assert_eq!(rest.items[0].action, "tenant.create");
@@ -292,7 +271,7 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(
-            list(&db, &updates, None, None)
+            list(&db, &updates, &PageQuery::default())
                 .await
                 .expect("list")
                 .items

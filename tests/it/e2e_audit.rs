@@ -3,6 +3,7 @@
 //! actor, the request's origin and the names of the fields changed, never a secret's value.
 
 use entity::audit_entry::{Column, Entity as AuditLog, Model};
+use sea_orm::ActiveValue::Set;
 use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::json;
 
@@ -10,7 +11,7 @@ use crate::utils::{ADMIN, TestApp};
 
 async fn trail(app: &TestApp) -> Vec<Model> {
     AuditLog::find()
-        .order_by_asc(Column::Seq)
+        .order_by_asc(Column::Id)
         .all(&app.state.services.db)
         .await
         .expect("audit_log reads")
@@ -122,4 +123,116 @@ async fn a_tenant_deleted_twice_is_recorded_once() {
         .filter(|row| row.action == "tenant.delete")
         .count();
     assert_eq!(deletes, 1);
+}
+
+#[actix_web::test]
+async fn the_trail_is_read_newest_first_a_tenant_its_own_and_nobody_edits_it() {
+    let app = TestApp::spawn().await;
+    let (a, b) = (
+        app.create_tenant("901", None).await,
+        app.create_tenant("902", None).await,
+    );
+    let rename = Some(json!({ "name": "A renamed" }));
+    let path_a = format!("/api/tenants/{}", a.id);
+    assert_eq!(
+        send(&app, reqwest::Method::PATCH, &path_a, rename).await,
+        200
+    );
+
+    let (status, all) = app.get("/api/audit", ADMIN).await;
+    assert_eq!(status, 200, "{all}");
+    let actions: Vec<_> = all["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|r| r["action"].clone())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            json!("tenant.update"),
+            json!("tenant.create"),
+            json!("tenant.create")
+        ]
+    );
+
+    // A tenant reads its own trail only; the whole trail is the super admin's.
+    let own = format!("/api/tenants/{}/audit", a.id);
+    let (status, mine) = app.get(&own, &a.token).await;
+    assert_eq!(status, 200);
+    let tenants: Vec<_> = mine["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|r| r["tenant_id"].clone())
+        .collect();
+    assert_eq!(tenants, [json!(a.id), json!(a.id)]);
+    assert_eq!(app.get(&own, &b.token).await.0, 403);
+    assert_eq!(app.get("/api/audit", &a.token).await.0, 403);
+
+    // Filters and pages.
+    let (_, updates) = app.get("/api/audit?action=tenant.update", ADMIN).await;
+    assert_eq!(updates["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(updates["items"][0]["changes"], json!(["name"]));
+    let (_, first) = app.get("/api/audit?limit=2", ADMIN).await;
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let (_, second) = app
+        .get(&format!("/api/audit?limit=2&cursor={cursor}"), ADMIN)
+        .await;
+    assert_eq!(second["items"][0]["action"], "tenant.create");
+    assert_eq!(second["next_cursor"], json!(null));
+    let (_, future) = app.get("/api/audit?from=2999-01-01T00:00:00Z", ADMIN).await;
+    assert_eq!(future["items"], json!([]));
+
+    // Append-only: no method edits or deletes it.
+    for method in [
+        reqwest::Method::PUT,
+        reqwest::Method::PATCH,
+        reqwest::Method::DELETE,
+    ] {
+        assert_eq!(
+            send(&app, method.clone(), "/api/audit", Some(json!({}))).await,
+            405,
+            "{method}"
+        );
+        assert_eq!(send(&app, method, &own, Some(json!({}))).await, 405);
+    }
+    assert_eq!(trail(&app).await.len(), 3, "nothing changed the trail");
+}
+
+#[actix_web::test]
+async fn retention_deletes_rows_past_their_days_and_nothing_newer() {
+    let app = TestApp::spawn_with(&[
+        ("audit_retention_days", "365"),
+        ("retention_interval_secs", "1"),
+    ])
+    .await;
+    app.create_tenant("903", None).await;
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(400);
+    let seconds = u64::try_from(long_ago.timestamp()).expect("after 1970");
+    let old_id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, seconds, 0));
+    let old = entity::audit_entry::ActiveModel {
+        id: Set(old_id),
+        at: Set(long_ago),
+        actor: Set("super_admin".into()),
+        action: Set("tenant.update".into()),
+        tenant_id: Set(None),
+        target: Set(None),
+        changes: Set(None),
+        remote_addr: Set(None),
+        request_id: Set(None),
+    };
+    AuditLog::insert(old)
+        .exec_without_returning(&app.state.services.db)
+        .await
+        .expect("an old row");
+    let pruned =
+        crate::utils::poll(|| async { trail(&app).await.iter().all(|row| row.id != old_id) }).await;
+    assert!(pruned, "the 400-day-old row was pruned");
+    let left: Vec<_> = trail(&app)
+        .await
+        .into_iter()
+        .map(|row| row.action)
+        .collect();
+    assert_eq!(left, ["tenant.create"], "the recent row stays");
 }
