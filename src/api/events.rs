@@ -13,8 +13,9 @@ use super::page::PageOut;
 use crate::domain::{EventId, EventStatus, ResourceKind, TenantId};
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
+use crate::store::audit::By;
 use crate::store::search::{self, Filter};
-use crate::store::{PageQuery, attempts, events};
+use crate::store::{PageQuery, attempts, events, retries};
 use crate::tenant::Enqueue;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -306,6 +307,7 @@ pub(crate) async fn read(
         (status = 409, description = "the event is neither failed nor pending", body = ErrorBody)))]
 pub(crate) async fn retry(
     access: TenantAccess,
+    by: By,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
@@ -313,7 +315,7 @@ pub(crate) async fn retry(
     let id = EventId(super::input::parse_id(&path.1, "event")?);
     let db = &state.services.db;
     let fresh = state.services.config.retry_schedule.attempts();
-    let Some(event) = events::requeue(db, tenant, id, fresh).await? else {
+    let Some(event) = retries::retry(db, tenant, id, fresh, &by).await? else {
         let current = events::get(db, tenant, id)
             .await?
             .ok_or(AppError::NotFound("event"))?;
@@ -332,11 +334,12 @@ pub(crate) async fn retry(
     responses((status = 202, description = "every failed event queued again", body = RequeuedOut)))]
 pub(crate) async fn retry_failed(
     access: TenantAccess,
+    by: By,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let tenant = access.0;
     let fresh = state.services.config.retry_schedule.attempts();
-    let ids = events::requeue_failed(&state.services.db, tenant, fresh).await?;
+    let ids = retries::retry_failed(&state.services.db, tenant, fresh, &by).await?;
     for id in &ids {
         queue_now(&state, tenant, *id);
     }

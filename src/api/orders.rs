@@ -95,6 +95,7 @@ impl From<entity::order::Model> for OrderOut {
         (status = 502, description = "the provider refused the checkout; the order stays CREATED", body = ErrorBody)))]
 pub(crate) async fn create(
     access: TenantAccess,
+    by: crate::store::audit::By,
     state: web::Data<AppState>,
     body: web::Json<OrderIn>,
 ) -> Result<HttpResponse, AppError> {
@@ -129,7 +130,7 @@ pub(crate) async fn create(
     if let Some(provider) = checkout {
         checkable(&state, tenant, provider, &order).await?;
     }
-    let created = orders::create(&state.services.db, tenant, order).await?;
+    let created = orders::create_by(&state.services.db, tenant, order, &by).await?;
     let created = match checkout {
         Some(provider) => with_checkout(&state, tenant, provider, created).await?,
         None => created,

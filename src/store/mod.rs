@@ -22,6 +22,7 @@ pub mod payments;
 pub mod pending_reads;
 pub mod prune;
 pub mod resources;
+pub mod retries;
 pub mod run;
 pub mod search;
 pub mod stats;

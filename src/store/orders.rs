@@ -42,6 +42,34 @@ pub async fn create(
     .await
 }
 
+/// Creates an order as a person asked for it, in one transaction with its audit row
+/// (`order.create`, the order's id as its target).
+pub async fn create_by(
+    db: &sea_orm::DatabaseConnection,
+    tenant: TenantId,
+    new: NewOrder,
+    by: &super::audit::By,
+) -> Result<Model, DbErr> {
+    use sea_orm::TransactionTrait;
+    let mut changes = vec!["amount", "currency", "description"];
+    if new.customer_email.is_some() {
+        changes.push("customer_email");
+    }
+    let txn = db
+        .begin_with_options(super::db::write_transaction())
+        .await?;
+    let order = create(&txn, tenant, new).await?;
+    let entry = super::audit::Entry {
+        action: "order.create",
+        tenant_id: Some(tenant),
+        target: Some(order.id.to_string()),
+        changes,
+    };
+    super::audit::append(&txn, by, entry).await?;
+    txn.commit().await?;
+    Ok(order)
+}
+
 pub async fn get(db: &impl Run, tenant: TenantId, id: OrderId) -> Result<Option<Model>, DbErr> {
     let query = Order::find_by_id(id.0).filter(Column::TenantId.eq(tenant.0));
     let found: Vec<Model> = run::select(db, &query).await?;

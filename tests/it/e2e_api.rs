@@ -366,6 +366,8 @@ async fn the_openapi_document_describes_every_route() {
         ),
         ("get", "/api/tenants/{tid}/deliveries"),
         ("get", "/api/deliveries"),
+        ("get", "/api/tenants/{tid}/audit"),
+        ("get", "/api/audit"),
         ("get", "/api/tenants/{tid}/endpoints"),
         ("post", "/api/tenants/{tid}/endpoints"),
         ("get", "/api/tenants/{tid}/endpoints/{eid}"),

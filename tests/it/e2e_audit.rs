@@ -236,3 +236,76 @@ async fn retention_deletes_rows_past_their_days_and_nothing_newer() {
         .collect();
     assert_eq!(left, ["tenant.create"], "the recent row stays");
 }
+
+#[actix_web::test]
+async fn retries_and_orders_are_recorded_with_their_target_and_actor() {
+    let app = TestApp::spawn().await;
+    let seller = "2079614828";
+    let tenant = app.create_tenant(seller, None).await;
+    // MercadoPago refuses the token: the event fails for good at once.
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/v1/payments/7"))
+        .respond_with(wiremock::ResponseTemplate::new(401))
+        .mount(&app.mp)
+        .await;
+    let (_, answer) = app.webhook(seller, "7", 7).await;
+    let event = answer["event_id"].as_str().expect("event id").to_owned();
+    app.wait_status(&tenant, &event, "failed").await;
+
+    let retry = format!("/api/tenants/{}/events/{event}/retry", tenant.id);
+    assert_eq!(app.post(&retry, &tenant.token, json!({})).await.0, 202);
+    app.wait_status(&tenant, &event, "failed").await;
+    let all_failed = format!("/api/tenants/{}/events/retry-failed", tenant.id);
+    let (status, requeued) = app.post(&all_failed, ADMIN, json!({})).await;
+    assert_eq!((status, requeued["requeued"].clone()), (202, json!(1)));
+    app.wait_status(&tenant, &event, "failed").await;
+    // A tenant with nothing failed: a retry that changes nothing records nothing.
+    let quiet = app.create_tenant("2079614829", None).await;
+    let quiet_retry = format!("/api/tenants/{}/events/retry-failed", quiet.id);
+    let (_, none) = app.post(&quiet_retry, ADMIN, json!({})).await;
+    assert_eq!(none["requeued"], 0, "{none}");
+    assert_eq!(
+        app.post(&retry, ADMIN, json!({})).await.0,
+        202,
+        "failed again, retried"
+    );
+    let success = format!(
+        "/api/tenants/{}/events/{}/retry",
+        tenant.id,
+        uuid::Uuid::now_v7()
+    );
+    assert_eq!(app.post(&success, ADMIN, json!({})).await.0, 404);
+
+    let orders = format!("/api/tenants/{}/orders", tenant.id);
+    let order = json!({ "amount": 10.5, "currency": "ARS", "description": "Curso" });
+    let (status, created) = app.post(&orders, &tenant.token, order).await;
+    assert_eq!(status, 201, "{created}");
+
+    let rows: Vec<_> = trail(&app)
+        .await
+        .into_iter()
+        .filter(|r| r.action != "tenant.create")
+        .collect();
+    let seen: Vec<_> = rows
+        .iter()
+        .map(|r| (r.action.as_str(), r.actor.as_str(), r.target.as_deref()))
+        .collect();
+    let as_tenant = format!("tenant:{}", tenant.id);
+    assert_eq!(
+        seen,
+        [
+            ("event.retry", as_tenant.as_str(), Some(event.as_str())),
+            (
+                "events.retry_failed",
+                "super_admin",
+                Some("1 failed events")
+            ),
+            ("event.retry", "super_admin", Some(event.as_str())),
+            ("order.create", as_tenant.as_str(), created["id"].as_str()),
+        ]
+    );
+    assert_eq!(
+        rows[3].changes,
+        Some(json!(["amount", "currency", "description"]))
+    );
+}
