@@ -38,9 +38,10 @@ pub struct ConnectOut {
         (status = 503, description = "MercadoPago OAuth is not configured (oauth_not_configured), or no admin token", body = ErrorBody)))]
 pub(crate) async fn start(
     access: TenantAccess,
+    by: crate::store::audit::By,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let url = connect::start(&state.services.connector, access.0)
+    let url = connect::start(&state.services.connector, access.0, &by)
         .await
         .map_err(|e| match e {
             ConnectionError::NotConfigured => AppError::OAuthNotConfigured,
@@ -73,6 +74,7 @@ pub struct CallbackIn {
         (status = 502, description = "MercadoPago refused the code or could not be reached (an HTML page)", content_type = "text/html", body = String),
         (status = 503, description = "OAuth is not configured (an HTML page)", content_type = "text/html", body = String)))]
 pub(crate) async fn callback(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<CallbackIn>,
 ) -> HttpResponse {
@@ -100,7 +102,8 @@ pub(crate) async fn callback(
             "This link has no authorization code. Start the connection again from the dashboard.",
         );
     };
-    match connect::finish(&state.services.connector, &code, &state_text).await {
+    let origin = super::audit::origin_of(&req);
+    match connect::finish(&state.services.connector, &code, &state_text, origin).await {
         Ok((tenant, mp_user_id)) => {
             resume_events(&state, tenant).await;
             page(

@@ -25,6 +25,7 @@ use crate::domain::{MpConnection, RECONNECT, TenantId};
 use crate::provider::Providers;
 use crate::provider::{GrantError, Provider};
 use crate::store::accounts;
+use crate::store::audit::{Actor, By, Origin};
 use crate::store::connections::{self, ConnectError, Granted};
 use crate::store::directory::TenantDirectory;
 use crate::store::events::{NewEvent, Stored};
@@ -116,20 +117,13 @@ fn application(svc: &Connector) -> Result<(&MpOAuth, [u8; 32]), ConnectionError>
 }
 
 /// Starts an authorization for `tenant`: answers the page to send the seller to.
-pub async fn start(svc: &Connector, tenant: TenantId) -> Result<String, ConnectionError> {
+pub async fn start(svc: &Connector, tenant: TenantId, by: &By) -> Result<String, ConnectionError> {
     let (oauth, key) = application(svc)?;
     let expires_at = Utc::now() + chrono::Duration::from_std(STATE_LIFETIME).unwrap_or_default();
     let issued = state::issue(&key, tenant, expires_at);
     let (db, secrets) = (&svc.db, &svc.config.secrets);
-    connections::add_state(
-        db,
-        secrets,
-        &issued.nonce,
-        tenant,
-        &issued.code_verifier,
-        expires_at,
-    )
-    .await?;
+    let secret_pair = (issued.nonce.as_str(), issued.code_verifier.as_str());
+    connections::add_state(db, secrets, secret_pair, tenant, expires_at, by).await?;
     Ok(svc.providers.authorization_url(
         oauth,
         &redirect_uri(svc),
@@ -141,10 +135,14 @@ pub async fn start(svc: &Connector, tenant: TenantId) -> Result<String, Connecti
 /// The callback: checks the `state` (signature, expiry, single use), exchanges the code and
 /// stores what MercadoPago granted. Nothing is written unless all of it succeeds (the used
 /// `state` is gone either way: a link works once).
+///
+/// The audit trail names the seller's tenant as its actor: the seller, on MercadoPago's page,
+/// authorized it; `origin` is the callback request's.
 pub async fn finish(
     svc: &Connector,
     code: &str,
     state_text: &str,
+    origin: Origin,
 ) -> Result<(TenantId, String), ConnectionError> {
     let (oauth, key) = application(svc)?;
     let (tenant, nonce) = state::verify(&key, state_text, Utc::now())?;
@@ -170,19 +168,18 @@ pub async fn finish(
     // writer commits in between (its busy timeout does not retry that). Write transactions
     // outside the writer take its gate, as retention does, so none commits meanwhile.
     let _turn = svc.gate.enter().await;
-    connections::connect(
-        &svc.db,
-        &svc.config.secrets,
-        stored_tenant,
-        &mp_user_id,
-        granted,
-    )
-    .await
-    .map_err(|e| match e {
-        ConnectError::TakenByAnother(id) => ConnectionError::TakenByAnother(id),
-        ConnectError::NoTenant => ConnectionError::NoTenant,
-        ConnectError::Db(err) => ConnectionError::Db(err),
-    })?;
+    let by = By {
+        actor: Actor::Tenant(stored_tenant),
+        origin,
+    };
+    let account = (stored_tenant, mp_user_id.as_str());
+    connections::connect(&svc.db, &svc.config.secrets, account, granted, &by)
+        .await
+        .map_err(|e| match e {
+            ConnectError::TakenByAnother(id) => ConnectionError::TakenByAnother(id),
+            ConnectError::NoTenant => ConnectionError::NoTenant,
+            ConnectError::Db(err) => ConnectionError::Db(err),
+        })?;
     svc.directory.forget_all();
     metrics::counter!("cobro_mp_connections_total", "outcome" => "connected").increment(1);
     tracing::info!(tenant = %stored_tenant, mp_user = %mp_user_id, "seller connected through OAuth");

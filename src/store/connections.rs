@@ -15,6 +15,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::accounts::{self, AccountRow};
+use super::audit::{self, By, Entry};
 use super::events::{self, NewEvent, Stored};
 use crate::domain::{EventId, MpConnection, OutboundType, Provider, TenantId};
 
@@ -40,14 +41,14 @@ pub enum ConnectError {
     Db(#[from] DbErr),
 }
 
-/// Records an authorization started for `tenant`.
+/// Records an authorization started for `tenant`, with its audit row (`mp.connect_started`).
 pub async fn add_state(
     db: &DatabaseConnection,
     secrets: &SecretBox,
-    nonce: &str,
+    (nonce, code_verifier): (&str, &str),
     tenant: TenantId,
-    code_verifier: &str,
     expires_at: DateTime<Utc>,
+    by: &By,
 ) -> Result<(), DbErr> {
     let row = oauth_state::ActiveModel {
         nonce: Set(nonce.to_owned()),
@@ -56,7 +57,13 @@ pub async fn add_state(
         expires_at: Set(expires_at),
         created_at: Set(Utc::now()),
     };
-    OauthState::insert(row).exec(db).await?;
+    let txn = db
+        .begin_with_options(super::db::write_transaction())
+        .await?;
+    OauthState::insert(row).exec(&txn).await?;
+    let started = Entry::on_tenant("mp.connect_started", tenant, Vec::new());
+    audit::append(&txn, by, started).await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -91,13 +98,13 @@ pub async fn forget_expired_states(db: &DatabaseConnection) -> Result<u64, DbErr
 }
 
 /// A code exchange succeeded: the tenant's MercadoPago account is `connected` as `mp_user_id`,
-/// with these tokens.
+/// with these tokens, recorded (`mp.connected`) in the same transaction.
 pub async fn connect(
     db: &DatabaseConnection,
     secrets: &SecretBox,
-    tenant: TenantId,
-    mp_user_id: &str,
+    (tenant, mp_user_id): (TenantId, &str),
     granted: Granted<'_>,
+    by: &By,
 ) -> Result<(), ConnectError> {
     // BEGIN IMMEDIATE on SQLite: this transaction reads then writes, and a write made meanwhile
     // outside the writer's gate (the demo creates orders straight on the pool) made the upgrade
@@ -138,6 +145,8 @@ pub async fn connect(
         Account::insert(row).exec(&txn).await.map_err(taken)?;
     }
     tell_platform(&txn, tenant, MpConnection::Connected, None).await?;
+    let changes = vec!["mp_user_id", "mp_access_token", "mp_refresh_token"];
+    audit::append(&txn, by, Entry::on_tenant("mp.connected", tenant, changes)).await?;
     txn.commit().await?;
     outbox::wake();
     Ok(())
@@ -145,7 +154,8 @@ pub async fn connect(
 
 /// A refresh succeeded: stores the new tokens if the refresh token is still `previous` (as
 /// stored, sealed), so a refresh that lost a race never overwrites the winner's rotated token.
-/// Answers whether it stored them.
+/// Answers whether it stored them; a stored refresh is recorded (`mp.token_refreshed`, by
+/// `system`) in the same transaction.
 pub async fn save_refreshed(
     db: &DatabaseConnection,
     secrets: &SecretBox,
@@ -153,13 +163,23 @@ pub async fn save_refreshed(
     previous: &str,
     granted: Granted<'_>,
 ) -> Result<bool, DbErr> {
+    let txn = db
+        .begin_with_options(super::db::write_transaction())
+        .await?;
     let updated = Account::update_many()
         .set(granted_row(secrets, &granted))
         .filter(accounts::of(tenant, PROVIDER))
         .filter(Column::RefreshToken.eq(previous))
-        .exec(db)
+        .exec(&txn)
         .await?;
-    Ok(updated.rows_affected == 1)
+    if updated.rows_affected != 1 {
+        return Ok(false);
+    }
+    let changes = vec!["mp_access_token", "mp_refresh_token"];
+    let refreshed = Entry::on_tenant("mp.token_refreshed", tenant, changes);
+    audit::append(&txn, &By::system(), refreshed).await?;
+    txn.commit().await?;
+    Ok(true)
 }
 
 fn granted_row(secrets: &SecretBox, granted: &Granted<'_>) -> AccountRow {

@@ -309,3 +309,60 @@ async fn retries_and_orders_are_recorded_with_their_target_and_actor() {
         Some(json!(["amount", "currency", "description"]))
     );
 }
+
+#[actix_web::test]
+async fn a_seller_connecting_and_cobro_refreshing_are_recorded_without_tokens() {
+    use crate::utils::oauth::{SELLER, SIX_MONTHS, app_with, connected_tenant, grant, refreshes};
+    // Refresh what expires within 100 days, looking every second.
+    let app = app_with(&[
+        ("mp_token_refresh_before_secs", "8640000"),
+        ("mp_token_refresh_interval_secs", "1"),
+    ])
+    .await;
+    let rotated = grant("APP_USR-audit-2", "TG-audit-2", SIX_MONTHS, SELLER);
+    refreshes(
+        &app,
+        "TG-audit-1",
+        wiremock::ResponseTemplate::new(200).set_body_json(rotated),
+    )
+    .await;
+    let tenant = connected_tenant(&app, "APP_USR-audit-1", "TG-audit-1", 50 * 24 * 3600).await;
+    let refreshed = crate::utils::poll(|| async {
+        trail(&app)
+            .await
+            .iter()
+            .any(|row| row.action == "mp.token_refreshed")
+    })
+    .await;
+    assert!(refreshed, "the refresh is recorded");
+    let rows = trail(&app).await;
+    let as_tenant = format!("tenant:{}", tenant.id);
+    let seen: Vec<_> = rows
+        .iter()
+        .map(|r| (r.action.as_str(), r.actor.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("tenant.create", "super_admin"),
+            ("mp.connect_started", as_tenant.as_str()),
+            ("mp.connected", as_tenant.as_str()),
+            ("mp.token_refreshed", "system"),
+        ]
+    );
+    assert_eq!(
+        rows[2].remote_addr.as_deref(),
+        Some("127.0.0.1"),
+        "the callback's peer"
+    );
+    assert_eq!(rows[3].remote_addr, None, "nobody's request");
+    let written = format!("{rows:?}");
+    for token in [
+        "APP_USR-audit-1",
+        "TG-audit-1",
+        "APP_USR-audit-2",
+        "TG-audit-2",
+    ] {
+        assert!(!written.contains(token), "{token} reached the audit log");
+    }
+}
