@@ -196,7 +196,10 @@ fn granted_row(secrets: &SecretBox, granted: &Granted<'_>) -> AccountRow {
 
 /// The connection broke (`disconnected`, `refresh_failed`) or came back without new tokens
 /// (`connected` by an `application.authorized` notification); `why` is what a person reads.
-/// The platform is told (`connection.updated`, SPEC §21) in the same transaction.
+/// The platform is told (`connection.updated`, SPEC §21) and the change recorded in the audit
+/// trail (`mp.disconnected` or `mp.connected`, by `system`: Cobro applying what MercadoPago said,
+/// the seller's revocation or a refused refresh; the target is the new state) in the same
+/// transaction.
 pub async fn mark(
     db: &impl TransactionTrait<Transaction = DatabaseTransaction>,
     tenant: TenantId,
@@ -220,6 +223,17 @@ pub async fn mark(
     let changed = before.is_some_and(|a| a.connection != connection.as_str());
     if changed {
         tell_platform(&txn, tenant, connection, why).await?;
+        let action = match connection {
+            MpConnection::Connected => "mp.connected",
+            _ => "mp.disconnected",
+        };
+        let entry = Entry {
+            action,
+            tenant_id: Some(tenant),
+            target: Some(connection.as_str().to_owned()),
+            changes: vec!["mp_connection"],
+        };
+        audit::append(&txn, &By::system(), entry).await?;
     }
     txn.commit().await?;
     if changed {

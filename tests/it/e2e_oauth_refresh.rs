@@ -303,6 +303,24 @@ async fn the_mp_connect_revocation_disconnects_the_tenant_once() {
         tenant_json(&app, &tenant).await["mp_connection"],
         "connected"
     );
+    // The audit trail (SPEC §20): each change of state once, by `system`, oldest first.
+    let audit = format!("/api/tenants/{}/audit", tenant.id);
+    let (_, trail) = crate::utils::TestApp::get(&app, &audit, crate::utils::ADMIN).await;
+    let by_system: Vec<_> = trail["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .rev()
+        .filter(|row| row["actor"] == "system")
+        .map(|row| (row["action"].clone(), row["target"].clone()))
+        .collect();
+    assert_eq!(
+        by_system,
+        [
+            (json!("mp.disconnected"), json!("disconnected")),
+            (json!("mp.connected"), json!("connected")),
+        ]
+    );
 }
 
 #[actix_web::test]
