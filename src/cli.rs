@@ -117,7 +117,8 @@ pub async fn secrets(config: &Config, command: SecretsCommand) -> Result<(), Cli
     let new = crate::secrets::SecretBox::from_base64(&new_key).map_err(CliError::NewKey)?;
     let conn = db::connect(config).await?;
     db::migrate(&conn).await?;
-    let count = crate::store::tenant_secrets::rotate(&conn, &config.secrets, &new).await?;
+    let count =
+        crate::store::tenant_secrets::rotate(&conn, &config.secrets, &new, &By::cli()).await?;
     println!("re-encrypted {count} tenant secrets under the new key");
     println!("restart every node with COBRO_SECRET_KEY set to the new key");
     Ok(())

@@ -192,11 +192,13 @@ pub async fn prepare(
 /// `cobro secrets rotate`: every value opened with `old` (plain ones as they are) and sealed
 /// with `new`, in one transaction. Answers how many values were sealed. Authorizations in flight
 /// (`oauth_states`, ten minutes at most) are dropped rather than resealed: their sellers start
-/// the connection again.
+/// the connection again. Recorded in the audit trail (`secrets.rotated`, made `by`) in the same
+/// transaction.
 pub async fn rotate(
     db: &DatabaseConnection,
     old: &SecretBox,
     new: &SecretBox,
+    by: &super::audit::By,
 ) -> Result<usize, SecretsError> {
     let txn = db.begin().await?;
     let rows = stored(&txn).await?;
@@ -208,6 +210,13 @@ pub async fn rotate(
     entity::oauth_state::Entity::delete_many()
         .exec(&txn)
         .await?;
+    let entry = super::audit::Entry {
+        action: "secrets.rotated",
+        tenant_id: None,
+        target: Some(format!("{count} sealed values")),
+        changes: vec!["secret_key"],
+    };
+    super::audit::append(&txn, by, entry).await?;
     txn.commit().await?;
     Ok(count)
 }

@@ -218,6 +218,21 @@ async fn plain_values_are_sealed_at_start_a_wrong_key_stops_it_and_rotation_move
     );
     assert!(!refused.status.success());
     assert_eq!(stored_secrets(&db.url).await, resealed);
+    // The audit trail (SPEC §20): the rotation that happened, by the command line; not the
+    // refused one.
+    let conn = Database::connect(&db.url).await.expect("database");
+    let rotations: Vec<_> = entity::audit_entry::Entity::find()
+        .all(&conn)
+        .await
+        .expect("audit_log")
+        .into_iter()
+        .filter(|row| row.action == "secrets.rotated")
+        .map(|row| (row.actor, row.target))
+        .collect();
+    assert_eq!(
+        rotations,
+        [("cli".to_owned(), Some("2 sealed values".to_owned()))]
+    );
 }
 
 #[actix_web::test]
@@ -321,7 +336,8 @@ async fn endpoint_secrets_are_sealed_used_and_rotated() {
         SecretBox::from_base64(&key(1)).expect("key 1"),
         SecretBox::from_base64(&key(3)).expect("key 3"),
     );
-    cobro::store::tenant_secrets::rotate(&app.state.services.db, &old, &new)
+    let by = cobro::store::audit::By::cli();
+    cobro::store::tenant_secrets::rotate(&app.state.services.db, &old, &new, &by)
         .await
         .expect("rotation");
     let resealed = stored().await;
