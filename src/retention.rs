@@ -76,10 +76,7 @@ pub async fn prune_audit(
     gate: &WriteGate,
     age: Duration,
 ) -> Result<u64, DbErr> {
-    in_batches(gate, age, |before| {
-        crate::store::audit::prune(db, before, BATCH)
-    })
-    .await
+    in_batches(gate, age, |before| prune::audit(db, before, BATCH)).await
 }
 
 /// Runs `batch` (rows before a time) until it deletes nothing, one turn at the gate each.

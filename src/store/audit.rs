@@ -1,7 +1,7 @@
 //! The audit trail (SPEC §20, issue 27): who changed what, appended with [`append`] on the
 //! transaction of the change itself, so that a change without its row cannot commit; read page by
-//! page, newest first, by the admin API; deleted only by retention ([`prune`]). Nothing else
-//! writes to `audit_log`.
+//! page, newest first, by the admin API; deleted only by retention (`store::prune::audit`).
+//! Nothing else writes to `audit_log`.
 //!
 //! What a row says is decided by the caller, as an [`Entry`]; this module only guarantees its
 //! shape: the actor as SPEC §20 spells it, and changed *field names*, never values.
@@ -146,33 +146,6 @@ pub async fn list(
     page::fetch(db, select, Column::Id, |row| row.id, query).await
 }
 
-/// Deletes up to `batch` rows appended before `before`, oldest first; answers how many went.
-/// Retention's alone (`COBRO_AUDIT_RETENTION_DAYS`).
-pub async fn prune(
-    db: &impl ConnectionTrait,
-    before: DateTime<Utc>,
-    batch: u64,
-) -> Result<u64, DbErr> {
-    use sea_orm::{QueryOrder, QuerySelect};
-    let ids: Vec<uuid::Uuid> = AuditLog::find()
-        .select_only()
-        .column(Column::Id)
-        .filter(Column::Id.lt(id_floor(before)))
-        .order_by_asc(Column::Id)
-        .limit(batch)
-        .into_tuple()
-        .all(db)
-        .await?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let deleted = AuditLog::delete_many()
-        .filter(Column::Id.is_in(ids))
-        .exec(db)
-        .await?;
-    Ok(deleted.rows_affected)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,6 +262,7 @@ mod tests {
             .await
             .expect("append");
         let before = Utc::now() - chrono::Duration::days(1);
+        let prune = crate::store::prune::audit;
         assert_eq!(prune(&db, before, 100).await.expect("prune"), 0);
         let later = Utc::now() + chrono::Duration::seconds(1);
         assert_eq!(prune(&db, later, 100).await.expect("prune"), 1);

@@ -1,5 +1,6 @@
 //! Retention's deletes: old processed events (with their attempts, by cascade), old
-//! delivery-log rows and old delivered outbound messages (with their attempts, by cascade), a small batch at a time so that webhooks never wait long behind a prune.
+//! delivery-log rows, old delivered outbound messages (with their attempts, by cascade) and old
+//! audit-trail rows, a small batch at a time so that webhooks never wait long behind a prune.
 //! `crate::retention` runs them; nothing else deletes these rows.
 
 use chrono::{DateTime, Utc};
@@ -65,6 +66,18 @@ pub async fn outbound_messages(
         .exec(db)
         .await?;
     Ok(deleted.rows_affected)
+}
+
+/// Deletes up to `batch` audit-trail rows appended before `before` (by their id's time), oldest
+/// first; answers how many went. The only deletes `audit_log` ever sees.
+pub async fn audit(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+    batch: u64,
+) -> Result<u64, DbErr> {
+    use entity::audit_entry::{Column as A, Entity as Audit};
+    let old = Condition::all().add(A::Id.lt(id_floor(before)));
+    oldest_first::<Audit>(db, A::Id, old, batch).await
 }
 
 /// Deletes the `batch` rows of `E` matching `old` with the lowest ids (UUIDv7: the oldest).
