@@ -252,6 +252,7 @@ pub(crate) async fn fraud_alerts(
 pub(crate) async fn acknowledge_fraud(
     access: TenantAccess,
     state: web::Data<AppState>,
+    by: crate::store::audit::By,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let id = payment_id(&path.1)?;
@@ -262,7 +263,7 @@ pub(crate) async fn acknowledge_fraud(
     if !found.fraud_alert {
         return Err(AppError::Conflict("the payment has no fraud alert".into()));
     }
-    let payment = payments::acknowledge_fraud(db, access.0, id)
+    let payment = payments::acknowledge_fraud(db, access.0, id, &by)
         .await?
         .ok_or(AppError::NotFound("payment"))?;
     tracing::info!(tenant = %access.0, payment = id, "fraud alert acknowledged");

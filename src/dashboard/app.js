@@ -17,7 +17,7 @@ const state = {
   reconnectTimer: null,
 };
 const MAX_BACKOFF = 30000;
-const PANELS = ["events", "payments", "orders", "deliveries", "endpoints", "overview"];
+const PANELS = ["events", "payments", "orders", "deliveries", "endpoints", "overview", "activity"];
 
 // ---------- API ----------
 async function api(method, path) {
@@ -46,6 +46,7 @@ async function signIn(token) {
   } else {
     await loadTenantPicker();
     $("#overview-all-wrap").hidden = false;
+    $("#a-all-wrap").hidden = false;
   }
   $("#signin").hidden = true;
   $("#app").hidden = false;
@@ -327,6 +328,7 @@ function switchTenant(id) {
   sessionStorage.setItem("cobro.tenant", id);
   if (state.socket && state.socket.readyState === WebSocket.OPEN) subscribe(id);
   loadAll().catch(showError);
+  refreshActivityIfShown();
 }
 
 // ---------- wiring ----------
@@ -352,6 +354,9 @@ $("#detail-back").addEventListener("click", () => { history.pushState(null, "", 
 $("#export-csv").addEventListener("click", () => exportCsv().catch(showError));
 $("#d-search").addEventListener("submit", (ev) => { ev.preventDefault(); loadDeliveries().catch(showError); });
 $("#ep-form").addEventListener("submit", addEndpoint);
+$("#a-search").addEventListener("submit", (ev) => { ev.preventDefault(); loadActivity().catch(showError); });
+$("#a-all").addEventListener("change", () => loadActivity().catch(showError));
+$("#a-more").addEventListener("click", () => loadActivity({ more: true }).catch(showError));
 $("#overview-all").addEventListener("change", (ev) => {
   overviewAll = ev.target.checked;
   $("#overview-scope").textContent = overviewAll ? "Every tenant, live" : "This tenant, live";

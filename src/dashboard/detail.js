@@ -20,6 +20,7 @@ function routeFromHash() {
     if (active === "overview") loadOverview().catch(showError);
     if (active === "deliveries") loadDeliveries().catch(showError);
     if (active === "endpoints") loadEndpoints().catch(showError);
+    if (active === "activity") loadActivity().catch(showError);
   }
 }
 

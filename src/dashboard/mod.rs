@@ -13,6 +13,7 @@ const ALERTS_SCRIPT: &str = include_str!("alerts.js");
 const ACTIONS_SCRIPT: &str = include_str!("actions.js");
 const DELIVERIES_SCRIPT: &str = include_str!("deliveries.js");
 const ENDPOINTS_SCRIPT: &str = include_str!("endpoints.js");
+const ACTIVITY_SCRIPT: &str = include_str!("activity.js");
 const STYLE: &str = include_str!("style.css");
 const CHART_SCRIPT: &str = include_str!("vendor/uplot-1.6.32.iife.min.js");
 const CHART_STYLE: &str = include_str!("vendor/uplot-1.6.32.min.css");
@@ -49,6 +50,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/assets/endpoints.js",
         web::get().to(|| asset(ENDPOINTS_SCRIPT, "text/javascript; charset=utf-8")),
+    )
+    .route(
+        "/assets/activity.js",
+        web::get().to(|| asset(ACTIVITY_SCRIPT, "text/javascript; charset=utf-8")),
     )
     .route(
         "/assets/style.css",

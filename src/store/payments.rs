@@ -174,13 +174,20 @@ pub async fn open_fraud_alerts(
         .await
 }
 
-/// A person saw the fraud alert on this payment: the banner goes (the flag stays).
+/// A person saw the fraud alert on this payment: the banner goes (the flag stays). In one
+/// transaction with its audit row (`payment.fraud_acknowledged`, the payment's id as target);
+/// `None` (nothing recorded) when the tenant has no such payment.
 pub async fn acknowledge_fraud(
-    db: &impl Run,
+    db: &sea_orm::DatabaseConnection,
     tenant: TenantId,
     mp_payment_id: &str,
+    by: &super::audit::By,
 ) -> Result<Option<Model>, DbErr> {
-    let Some(found) = get(db, tenant, mp_payment_id).await? else {
+    use sea_orm::TransactionTrait;
+    let txn = db
+        .begin_with_options(super::db::write_transaction())
+        .await?;
+    let Some(found) = get(&txn, tenant, mp_payment_id).await? else {
         return Ok(None);
     };
     let row = ActiveModel {
@@ -188,7 +195,16 @@ pub async fn acknowledge_fraud(
         fraud_acknowledged_at: Set(Some(Utc::now())),
         ..Default::default()
     };
-    run::update_one(db, row).await.map(Some)
+    let payment = run::update_one(&txn, row).await?;
+    let entry = super::audit::Entry {
+        action: "payment.fraud_acknowledged",
+        tenant_id: Some(tenant),
+        target: Some(mp_payment_id.to_owned()),
+        changes: vec!["fraud_acknowledged_at"],
+    };
+    super::audit::append(&txn, by, entry).await?;
+    txn.commit().await?;
+    Ok(Some(payment))
 }
 
 /// The tenant's payment of this id, whichever provider's it is (the API's paths name an id

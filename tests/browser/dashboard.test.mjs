@@ -150,6 +150,16 @@ async function accessibilityProblems(p) {
   return found;
 }
 
+// A new page signed in with `token`, its live connection up.
+async function signedIn(token, height = 820) {
+  const p = await browser.newPage({ viewport: { width: 1360, height } });
+  await p.goto(baseUrl);
+  await p.fill("#token", token);
+  await p.click("button[type=submit]");
+  await p.waitForSelector('#conn[data-state="live"]');
+  return p;
+}
+
 async function showEvents(p) {
   await p.click('.tab[data-tab="events"]');
   await p.waitForSelector("#events", { state: "visible" });
@@ -255,11 +265,7 @@ test("the super admin picks a tenant and follows it live", async () => {
     body: JSON.stringify({ name: "Otra Tienda", mp_user_id: 555, mp_access_token: "APP_USR-y" }),
   });
   assert.equal(other.status, 201);
-  const admin = await browser.newPage({ viewport: { width: 1360, height: 820 } });
-  await admin.goto(baseUrl);
-  await admin.fill("#token", ADMIN);
-  await admin.click("button[type=submit]");
-  await admin.waitForSelector('#conn[data-state="live"]');
+  const admin = await signedIn(ADMIN);
   assert.equal(await admin.locator("#tenant-picker option").count(), 2);
 
   // Every tenant's MercadoPago connection shows in the picker.
@@ -325,11 +331,7 @@ test("search finds a payment by buyer email, and its detail shows every attempt"
   const tried = await sendWebhook("4001", 6001);
   await sendWebhook("4002", 6002);
 
-  const p = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-  await p.goto(baseUrl);
-  await p.fill("#token", tenant.admin_token);
-  await p.click("button[type=submit]");
-  await p.waitForSelector('#conn[data-state="live"]');
+  const p = await signedIn(tenant.admin_token, 900);
   await p.waitForSelector(`tr[data-event-id="${tried}"][data-status="success"]`);
 
   await p.fill("#q-email", "ana@example.com");
@@ -381,11 +383,7 @@ test("search finds a payment by buyer email, and its detail shows every attempt"
 });
 
 test("the overview draws its charts and its counters move live", async () => {
-  const p = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-  await p.goto(baseUrl);
-  await p.fill("#token", tenant.admin_token);
-  await p.click("button[type=submit]");
-  await p.waitForSelector('#conn[data-state="live"]');
+  const p = await signedIn(tenant.admin_token, 900);
   await p.click('.tab[data-tab="overview"]');
   await p.waitForFunction(() => document.querySelectorAll("#panel-overview .uplot canvas").length === 3);
   await p.waitForFunction(() => Number(document.querySelector("#kpi-today").textContent) > 0);
@@ -402,11 +400,7 @@ test("the overview draws its charts and its counters move live", async () => {
 });
 
 test("a fraud alert shows a red banner until acknowledged, a dispute its deadline, Deliveries what arrived", async () => {
-  const p = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-  await p.goto(baseUrl);
-  await p.fill("#token", tenant.admin_token);
-  await p.click("button[type=submit]");
-  await p.waitForSelector('#conn[data-state="live"]');
+  const p = await signedIn(tenant.admin_token, 900);
 
   // A paid sale, then MercadoPago's fraud alert on it: the banner appears live, in red.
   mpAnswers.set("6001", approved("6001"));
@@ -476,11 +470,7 @@ test("a Stripe payment shows its provider, and the provider filter narrows both 
     status: "succeeded", created: 1764872390, last_payment_error: null, metadata: {},
     latest_charge: { id: "ch_browser1", refunded: false, amount_refunded: 0, disputed: false, created: 1764872400,
       billing_details: { email: "ana@example.com", name: "Ana Pérez" }, payment_method_details: { type: "card", card: { brand: "visa" } } } }]);
-  const p = await browser.newPage({ viewport: { width: 1360, height: 820 } });
-  await p.goto(baseUrl);
-  await p.fill("#token", tenant.admin_token);
-  await p.click("button[type=submit]");
-  await p.waitForSelector('#conn[data-state="live"]');
+  const p = await signedIn(tenant.admin_token);
 
   const event = { id: "evt_browser1", object: "event", type: "payment_intent.succeeded", account: STRIPE_ACCOUNT,
     livemode: true, created: 1764872500, data: { object: { id: "pi_browser1", object: "payment_intent" } } };
@@ -545,11 +535,7 @@ function signedBy(message, secret) {
 test("an endpoint is added, its secret shown once, a test message retried then delivered and replayed", async () => {
   const receiver = platformReceiver([503]);
   const port = await listen(receiver.server);
-  const p = await browser.newPage({ viewport: { width: 1360, height: 820 } });
-  await p.goto(baseUrl);
-  await p.fill("#token", tenant.admin_token);
-  await p.click("button[type=submit]");
-  await p.waitForSelector('#conn[data-state="live"]');
+  const p = await signedIn(tenant.admin_token);
   await p.click('.tab[data-tab="endpoints"]');
   await p.waitForSelector("#ep-form", { state: "visible" });
   await p.fill("#ep-url", `http://127.0.0.1:${port}/hooks`);
@@ -591,4 +577,49 @@ test("an endpoint is added, its secret shown once, a test message retried then d
   await p.screenshot({ path: join(ROOT, "target", "dashboard-endpoints.png"), fullPage: true });
   await p.close();
   receiver.server.close();
+});
+
+test("Activity shows who changed what: a tenant its own changes, the super admin every tenant's", async () => {
+  const p = await signedIn(tenant.admin_token);
+  // A change made in the dashboard itself: an endpoint added.
+  await p.click('.tab[data-tab="endpoints"]');
+  await p.fill("#ep-url", "http://127.0.0.1:9/activity");
+  await p.fill("#ep-description", "activity check");
+  await p.click("#ep-form button[type=submit]");
+  await p.waitForSelector("#ep-secret-box", { state: "visible" });
+  const secret = (await p.textContent("#ep-secret")).trim();
+
+  await p.click('.tab[data-tab="activity"]');
+  await p.waitForSelector('#activity tr[data-action="endpoint.create"]');
+  const row = await p.textContent('#activity tr[data-action="endpoint.create"]');
+  assert.match(row, /Tenant Academia Ejemplo/);
+  assert.match(row, /url, secret, description/);
+  assert.match(row, /127\.0\.0\.1/);
+  assert.ok(!(await p.textContent("#activity")).includes(secret), "no secret is shown");
+  // The tenant sees its own trail only: every row is on it.
+  const tenants = await p.$$eval("#activity tbody tr td:nth-child(4)", (tds) => tds.map((td) => td.textContent));
+  assert.ok(tenants.length >= 2 && tenants.every((t) => t === "Academia Ejemplo"), JSON.stringify(tenants));
+  assert.equal(await p.isVisible("#a-all-wrap"), false, "only the super admin reads every tenant's");
+  // The action filter narrows the list.
+  await p.fill("#a-action", "tenant.create");
+  await p.click("#a-search button[type=submit]");
+  await p.waitForFunction(() => [...document.querySelectorAll("#activity tbody tr")].every((tr) => tr.dataset.action === "tenant.create")
+    && document.querySelectorAll("#activity tbody tr").length === 1);
+  assert.match(await p.textContent("#activity tbody"), /Super admin/);
+  assert.deepEqual(await accessibilityProblems(p), [], "the Activity tab passes axe's WCAG A/AA checks");
+  await p.screenshot({ path: join(ROOT, "target", "dashboard-activity.png"), fullPage: true });
+  await p.close();
+
+  // The super admin: the picked tenant's trail, then every tenant's.
+  const admin = await signedIn(ADMIN);
+  await admin.selectOption("#tenant-picker", tenant.id);
+  await admin.click('.tab[data-tab="activity"]');
+  await admin.waitForSelector('#activity tr[data-action="endpoint.create"]');
+  const picked = await admin.$$eval("#activity tbody tr td:nth-child(4)", (tds) => new Set(tds.map((td) => td.textContent)).size);
+  assert.equal(picked, 1, "one tenant's trail");
+  await admin.check("#a-all");
+  await admin.waitForFunction(() => /Otra Tienda/.test(document.querySelector("#activity tbody").textContent));
+  const created = await admin.$$eval('#activity tr[data-action="tenant.create"]', (trs) => trs.length);
+  assert.ok(created >= 3, `every tenant's creation: ${created}`);
+  await admin.close();
 });

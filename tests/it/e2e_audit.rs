@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::utils::{ADMIN, TestApp};
 
-async fn trail(app: &TestApp) -> Vec<Model> {
+pub async fn trail(app: &TestApp) -> Vec<Model> {
     AuditLog::find()
         .order_by_asc(Column::Id)
         .all(&app.state.services.db)

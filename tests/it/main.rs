@@ -6,6 +6,7 @@ mod db_connections;
 mod e2e_actors;
 mod e2e_api;
 mod e2e_audit;
+mod e2e_audit_endpoints;
 mod e2e_batches;
 mod e2e_cli;
 mod e2e_cluster;

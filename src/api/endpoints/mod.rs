@@ -17,6 +17,8 @@ use crate::domain::OutboundType;
 use crate::error::AppError;
 use crate::relay::address::check_url;
 use crate::state::AppState;
+use crate::store::audit::By;
+use crate::store::outbound::changes;
 use crate::store::outbound::endpoints::{self, EndpointError, EndpointPatch, NewEndpoint, Scope};
 use crate::store::outbound::messages;
 use crate::store::outbound::outbox::{self, Notice};
@@ -59,6 +61,7 @@ async fn create(
     state: &AppState,
     scope: Scope,
     body: EndpointIn,
+    by: &By,
 ) -> Result<HttpResponse, AppError> {
     super::input::refuse_nul(&[("description", body.description.as_ref())])?;
     let new = NewEndpoint {
@@ -67,7 +70,7 @@ async fn create(
         description: body.description,
     };
     let sealer = &state.services.config.secrets;
-    let (row, secret) = endpoints::create(&state.services.db, sealer, scope, new)
+    let (row, secret) = changes::create(&state.services.db, sealer, scope, new, by)
         .await
         .map_err(endpoint_error)?;
     Ok(HttpResponse::Created().json(EndpointOut::of(row, Some(secret))))
@@ -100,6 +103,7 @@ async fn patch(
     scope: Scope,
     id: &str,
     body: EndpointPatchIn,
+    by: &By,
 ) -> Result<HttpResponse, AppError> {
     let endpoint = found(state, scope, id).await?;
     let description = body.description.clone().flatten();
@@ -110,7 +114,7 @@ async fn patch(
         description: body.description,
         disabled: body.disabled,
     };
-    let row = endpoints::update(&state.services.db, scope, endpoint.id, change)
+    let row = changes::update(&state.services.db, scope, endpoint.id, change, by)
         .await?
         .ok_or(AppError::NotFound("endpoint"))?;
     // Enabled again: its waiting messages go now.
@@ -118,16 +122,26 @@ async fn patch(
     Ok(HttpResponse::Ok().json(EndpointOut::of(row, None)))
 }
 
-async fn delete(state: &AppState, scope: Scope, id: &str) -> Result<HttpResponse, AppError> {
+async fn delete(
+    state: &AppState,
+    scope: Scope,
+    id: &str,
+    by: &By,
+) -> Result<HttpResponse, AppError> {
     let endpoint = found(state, scope, id).await?;
-    endpoints::delete(&state.services.db, scope, endpoint.id).await?;
+    changes::delete(&state.services.db, scope, endpoint.id, by).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn rotate(state: &AppState, scope: Scope, id: &str) -> Result<HttpResponse, AppError> {
+async fn rotate(
+    state: &AppState,
+    scope: Scope,
+    id: &str,
+    by: &By,
+) -> Result<HttpResponse, AppError> {
     let endpoint = found(state, scope, id).await?;
     let sealer = &state.services.config.secrets;
-    let (row, secret) = endpoints::rotate(&state.services.db, sealer, scope, endpoint.id)
+    let (row, secret) = changes::rotate(&state.services.db, sealer, scope, endpoint.id, by)
         .await
         .map_err(endpoint_error)?
         .ok_or(AppError::NotFound("endpoint"))?;
@@ -135,7 +149,7 @@ async fn rotate(state: &AppState, scope: Scope, id: &str) -> Result<HttpResponse
 }
 
 /// `endpoint.test`: a message to this endpoint alone, whatever its filter.
-async fn test(state: &AppState, scope: Scope, id: &str) -> Result<HttpResponse, AppError> {
+async fn test(state: &AppState, scope: Scope, id: &str, by: &By) -> Result<HttpResponse, AppError> {
     let endpoint = found(state, scope, id).await?;
     let tenant = match scope {
         Scope::Tenant(tenant) => Some(tenant),
@@ -147,7 +161,7 @@ async fn test(state: &AppState, scope: Scope, id: &str) -> Result<HttpResponse, 
         data: json!({"endpoint_id": endpoint.id, "message": "a test message from Cobro"}),
     };
     let db = &state.services.db;
-    let message = outbox::enqueue_for(db, endpoint.id, &notice).await?;
+    let message = changes::send_test(db, scope, endpoint.id, &notice, by).await?;
     outbox::wake();
     let row = messages::get(db, endpoint.id, message)
         .await?
@@ -200,14 +214,17 @@ async fn retry_message(
     scope: Scope,
     id: &str,
     message: &str,
+    by: &By,
 ) -> Result<HttpResponse, AppError> {
     let endpoint = found(state, scope, id).await?;
     let attempts = state.services.config.outbound.retry_schedule.attempts();
-    let row = messages::retry(
+    let row = changes::retry_message(
         &state.services.db,
+        scope,
         endpoint.id,
         message_id(message)?,
         attempts,
+        by,
     )
     .await?
     .ok_or(AppError::NotFound("message"))?;
@@ -215,10 +232,16 @@ async fn retry_message(
     Ok(HttpResponse::Accepted().json(MessageOut::of(row)))
 }
 
-async fn retry_failed(state: &AppState, scope: Scope, id: &str) -> Result<HttpResponse, AppError> {
+async fn retry_failed(
+    state: &AppState,
+    scope: Scope,
+    id: &str,
+    by: &By,
+) -> Result<HttpResponse, AppError> {
     let endpoint = found(state, scope, id).await?;
     let attempts = state.services.config.outbound.retry_schedule.attempts();
-    let retried = messages::retry_failed(&state.services.db, endpoint.id, attempts).await?;
+    let retried =
+        changes::retry_failed(&state.services.db, scope, endpoint.id, attempts, by).await?;
     outbox::wake();
     Ok(HttpResponse::Accepted().json(RetriedOut { retried }))
 }

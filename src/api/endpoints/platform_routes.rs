@@ -2,6 +2,7 @@
 //! super admin only. What they do is in the parent module.
 use super::*;
 use crate::api::access::SuperAdmin;
+use crate::store::audit::By;
 use actix_web::{HttpResponse, web};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -43,9 +44,10 @@ pub(crate) async fn list(
 pub(crate) async fn create(
     _: SuperAdmin,
     state: web::Data<AppState>,
+    by: By,
     body: web::Json<EndpointIn>,
 ) -> Result<HttpResponse, AppError> {
-    super::create(&state, Scope::Platform, body.into_inner()).await
+    super::create(&state, Scope::Platform, body.into_inner(), &by).await
 }
 
 #[utoipa::path(get, path = "/api/endpoints/{eid}", tag = "endpoints", security(("bearer" = [])),
@@ -67,11 +69,12 @@ pub(crate) async fn read(
 pub(crate) async fn patch(
     _: SuperAdmin,
     state: web::Data<AppState>,
+    by: By,
     path: web::Path<String>,
     body: web::Json<EndpointPatchIn>,
 ) -> Result<HttpResponse, AppError> {
     let eid = path.into_inner();
-    super::patch(&state, Scope::Platform, &eid, body.into_inner()).await
+    super::patch(&state, Scope::Platform, &eid, body.into_inner(), &by).await
 }
 
 #[utoipa::path(delete, path = "/api/endpoints/{eid}", tag = "endpoints", security(("bearer" = [])),
@@ -80,10 +83,11 @@ pub(crate) async fn patch(
 pub(crate) async fn delete(
     _: SuperAdmin,
     state: web::Data<AppState>,
+    by: By,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let eid = path.into_inner();
-    super::delete(&state, Scope::Platform, &eid).await
+    super::delete(&state, Scope::Platform, &eid, &by).await
 }
 
 #[utoipa::path(post, path = "/api/endpoints/{eid}/rotate-secret", tag = "endpoints", security(("bearer" = [])),
@@ -92,10 +96,11 @@ pub(crate) async fn delete(
 pub(crate) async fn rotate(
     _: SuperAdmin,
     state: web::Data<AppState>,
+    by: By,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let eid = path.into_inner();
-    super::rotate(&state, Scope::Platform, &eid).await
+    super::rotate(&state, Scope::Platform, &eid, &by).await
 }
 
 #[utoipa::path(post, path = "/api/endpoints/{eid}/test", tag = "endpoints", security(("bearer" = [])),
@@ -104,10 +109,11 @@ pub(crate) async fn rotate(
 pub(crate) async fn test(
     _: SuperAdmin,
     state: web::Data<AppState>,
+    by: By,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let eid = path.into_inner();
-    super::test(&state, Scope::Platform, &eid).await
+    super::test(&state, Scope::Platform, &eid, &by).await
 }
 
 #[utoipa::path(get, path = "/api/endpoints/{eid}/messages", tag = "endpoints", security(("bearer" = [])),
@@ -129,10 +135,11 @@ pub(crate) async fn messages(
 pub(crate) async fn retry_failed(
     _: SuperAdmin,
     state: web::Data<AppState>,
+    by: By,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let eid = path.into_inner();
-    super::retry_failed(&state, Scope::Platform, &eid).await
+    super::retry_failed(&state, Scope::Platform, &eid, &by).await
 }
 
 #[utoipa::path(get, path = "/api/endpoints/{eid}/messages/{mid}", tag = "endpoints", security(("bearer" = [])),
@@ -153,8 +160,9 @@ pub(crate) async fn message(
 pub(crate) async fn retry(
     _: SuperAdmin,
     state: web::Data<AppState>,
+    by: By,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (eid, mid) = path.into_inner();
-    super::retry_message(&state, Scope::Platform, &eid, &mid).await
+    super::retry_message(&state, Scope::Platform, &eid, &mid, &by).await
 }

@@ -2,6 +2,7 @@
 //! the tenant. What they do is in the parent module.
 use super::*;
 use crate::api::access::TenantAccess;
+use crate::store::audit::By;
 use actix_web::{HttpResponse, web};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -54,9 +55,10 @@ pub(crate) async fn list(
 pub(crate) async fn create(
     access: TenantAccess,
     state: web::Data<AppState>,
+    by: By,
     body: web::Json<EndpointIn>,
 ) -> Result<HttpResponse, AppError> {
-    super::create(&state, Scope::Tenant(access.0), body.into_inner()).await
+    super::create(&state, Scope::Tenant(access.0), body.into_inner(), &by).await
 }
 
 #[utoipa::path(get, path = "/api/tenants/{tid}/endpoints/{eid}", tag = "endpoints", security(("bearer" = [])),
@@ -78,11 +80,19 @@ pub(crate) async fn read(
 pub(crate) async fn patch(
     access: TenantAccess,
     state: web::Data<AppState>,
+    by: By,
     path: web::Path<(String, String)>,
     body: web::Json<EndpointPatchIn>,
 ) -> Result<HttpResponse, AppError> {
     let (_tid, eid) = path.into_inner();
-    super::patch(&state, Scope::Tenant(access.0), &eid, body.into_inner()).await
+    super::patch(
+        &state,
+        Scope::Tenant(access.0),
+        &eid,
+        body.into_inner(),
+        &by,
+    )
+    .await
 }
 
 #[utoipa::path(delete, path = "/api/tenants/{tid}/endpoints/{eid}", tag = "endpoints", security(("bearer" = [])),
@@ -91,10 +101,11 @@ pub(crate) async fn patch(
 pub(crate) async fn delete(
     access: TenantAccess,
     state: web::Data<AppState>,
+    by: By,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (_tid, eid) = path.into_inner();
-    super::delete(&state, Scope::Tenant(access.0), &eid).await
+    super::delete(&state, Scope::Tenant(access.0), &eid, &by).await
 }
 
 #[utoipa::path(post, path = "/api/tenants/{tid}/endpoints/{eid}/rotate-secret", tag = "endpoints", security(("bearer" = [])),
@@ -103,10 +114,11 @@ pub(crate) async fn delete(
 pub(crate) async fn rotate(
     access: TenantAccess,
     state: web::Data<AppState>,
+    by: By,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (_tid, eid) = path.into_inner();
-    super::rotate(&state, Scope::Tenant(access.0), &eid).await
+    super::rotate(&state, Scope::Tenant(access.0), &eid, &by).await
 }
 
 #[utoipa::path(post, path = "/api/tenants/{tid}/endpoints/{eid}/test", tag = "endpoints", security(("bearer" = [])),
@@ -115,10 +127,11 @@ pub(crate) async fn rotate(
 pub(crate) async fn test(
     access: TenantAccess,
     state: web::Data<AppState>,
+    by: By,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (_tid, eid) = path.into_inner();
-    super::test(&state, Scope::Tenant(access.0), &eid).await
+    super::test(&state, Scope::Tenant(access.0), &eid, &by).await
 }
 
 #[utoipa::path(get, path = "/api/tenants/{tid}/endpoints/{eid}/messages", tag = "endpoints", security(("bearer" = [])),
@@ -140,10 +153,11 @@ pub(crate) async fn messages(
 pub(crate) async fn retry_failed(
     access: TenantAccess,
     state: web::Data<AppState>,
+    by: By,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (_tid, eid) = path.into_inner();
-    super::retry_failed(&state, Scope::Tenant(access.0), &eid).await
+    super::retry_failed(&state, Scope::Tenant(access.0), &eid, &by).await
 }
 
 #[utoipa::path(get, path = "/api/tenants/{tid}/endpoints/{eid}/messages/{mid}", tag = "endpoints", security(("bearer" = [])),
@@ -164,8 +178,9 @@ pub(crate) async fn message(
 pub(crate) async fn retry(
     access: TenantAccess,
     state: web::Data<AppState>,
+    by: By,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (_tid, eid, mid) = path.into_inner();
-    super::retry_message(&state, Scope::Tenant(access.0), &eid, &mid).await
+    super::retry_message(&state, Scope::Tenant(access.0), &eid, &mid, &by).await
 }
