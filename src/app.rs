@@ -223,7 +223,9 @@ pub fn http_server(state: AppState, listener: TcpListener) -> std::io::Result<Se
                 StatusCode::METHOD_NOT_ALLOWED,
                 crate::api::method_not_allowed,
             ))
-            .wrap(tracing_actix_web::TracingLogger::default())
+            .wrap(tracing_actix_web::TracingLogger::<
+                crate::telemetry::request_span::RequestSpan,
+            >::new())
             .configure(configure(state.clone()))
             .default_service(web::to(crate::api::not_found))
     })

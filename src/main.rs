@@ -45,7 +45,7 @@ async fn main() -> ExitCode {
         Command::Demo { .. } => "error",
         _ => "info",
     };
-    cobro::telemetry::init(config.log_format, default_level);
+    let telemetry = cobro::telemetry::init(&config, default_level);
     let result = match command {
         Command::Serve => cobro::run(config).await.map_err(|e| e.to_string()),
         Command::Demo { rate } => cobro::demo::run(config, rate)
@@ -64,6 +64,7 @@ async fn main() -> ExitCode {
             .await
             .map_err(|e| e.to_string()),
     };
+    telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

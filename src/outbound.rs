@@ -8,6 +8,7 @@ use std::time::Duration;
 use reqwest::header::RETRY_AFTER;
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 use crate::domain::{Failure, retry};
 
@@ -102,17 +103,40 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
 }
 
 /// Sends the request and reads a JSON answer. Any non-2xx answer is a `Status` error. The call's
-/// duration is recorded by `service` and status code (`timeout`/`error` when there is none).
+/// duration is recorded by `service` and status code (`timeout`/`error` when there is none). The
+/// call is an `outbound call` span (SPEC §20) whose context goes out as `traceparent`.
 pub async fn send(service: &'static str, request: RequestBuilder) -> Result<Value, CallError> {
-    let started = std::time::Instant::now();
-    let sent = request.send().await;
-    let label = match &sent {
-        Ok(response) => response.status().as_str().to_owned(),
-        Err(err) if err.is_timeout() => "timeout".to_owned(),
-        Err(_) => "error".to_owned(),
+    let span = tracing::info_span!(
+        "outbound call",
+        otel.kind = "client",
+        service,
+        status = tracing::field::Empty
+    );
+    let call = async {
+        let started = std::time::Instant::now();
+        let sent = with_trace_context(request).await;
+        let label = match &sent {
+            Ok(response) => response.status().as_str().to_owned(),
+            Err(err) if err.is_timeout() => "timeout".to_owned(),
+            Err(_) => "error".to_owned(),
+        };
+        tracing::Span::current().record("status", label.as_str());
+        metrics::histogram!("cobro_outbound_request_duration_seconds", "service" => service, "status" => label)
+            .record(started.elapsed().as_secs_f64());
+        read_answer(sent).await
     };
-    metrics::histogram!("cobro_outbound_request_duration_seconds", "service" => service, "status" => label)
-        .record(started.elapsed().as_secs_f64());
+    call.instrument(span).await
+}
+
+/// Sends the request with the current span's `traceparent` (when traces are exported).
+async fn with_trace_context(request: RequestBuilder) -> reqwest::Result<reqwest::Response> {
+    let (client, request) = request.build_split();
+    let mut request = request?;
+    crate::telemetry::trace_context::inject(request.headers_mut());
+    client.execute(request).await
+}
+
+async fn read_answer(sent: reqwest::Result<reqwest::Response>) -> Result<Value, CallError> {
     let response = sent.map_err(transport_error)?;
     let status = response.status();
     if !status.is_success() {

@@ -47,6 +47,9 @@ pub struct Model {
     pub ack_ms: Option<i64>,
     /// The provider it came from (`mercadopago`); processing calls that provider's account.
     pub provider: String,
+    /// The W3C `traceparent` of the span that ingested it (SPEC §20): its attempts continue that
+    /// trace. `None` when trace export was off.
+    pub trace_context: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -172,6 +172,7 @@ fn rows(
         remote_addr: Set(None),
         body_bytes: Set(None),
         ack_ms: Set(None),
+        trace_context: Set(None),
     };
     let payment = entity::payment::ActiveModel {
         id: Set(id),

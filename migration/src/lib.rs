@@ -13,6 +13,7 @@ mod m20261204_000002_tenant_accounts;
 mod m20261205_000001_payment_provider;
 mod m20261206_000001_outbound;
 mod m20261207_000001_audit_log;
+mod m20261207_000002_event_trace_context;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_payment_provider::Migration),
             Box::new(m20261206_000001_outbound::Migration),
             Box::new(m20261207_000001_audit_log::Migration),
+            Box::new(m20261207_000002_event_trace_context::Migration),
         ]
     }
 }

@@ -70,6 +70,8 @@ pub struct Config {
     pub retry_schedule: RetrySchedule,
     pub http_timeout: Duration,
     pub log_format: LogFormat,
+    /// The OpenTelemetry collector's OTLP/HTTP base (SPEC §20); `None`: no trace is exported.
+    pub otlp_endpoint: Option<Url>,
     pub tenant_idle: Duration,
     /// `success` events older than this many days are deleted; 0 keeps them forever.
     pub retention_days: u64,
@@ -125,6 +127,7 @@ struct RawConfig {
     retry_schedule: ScheduleInput,
     http_timeout_ms: u64,
     log_format: String,
+    otlp_endpoint: String,
     tenant_idle_secs: u64,
     tenant_threads: usize,
     retention_days: u64,
@@ -250,6 +253,10 @@ impl RawConfig {
             retry_schedule: parse_schedule(self.retry_schedule)?,
             http_timeout: positive_millis("http_timeout_ms", self.http_timeout_ms)?,
             log_format,
+            otlp_endpoint: match self.otlp_endpoint.trim() {
+                "" => None,
+                url => Some(base_url("otlp_endpoint", url)?),
+            },
             tenant_idle: Duration::from_secs(self.tenant_idle_secs.max(1)),
             retention_days: self.retention_days,
             retention_interval: Duration::from_secs(self.retention_interval_secs.max(1)),

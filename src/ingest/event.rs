@@ -55,6 +55,8 @@ pub(super) fn new_event(
         mp_payment_id: n.payment_id,
         raw_payload: n.raw,
         max_attempts,
+        // This request's webhook span: every attempt of the event continues its trace.
+        trace_context: crate::telemetry::trace_context::current(),
     }
 }
 

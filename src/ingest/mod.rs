@@ -73,7 +73,11 @@ fn refusal_label(err: &AppError) -> &'static str {
     }
 }
 
-#[tracing::instrument(name = "webhook", skip_all, fields(tenant, mp_payment, outcome))]
+#[tracing::instrument(
+    name = "webhook",
+    skip_all,
+    fields(provider = "mercadopago", tenant, mp_payment, outcome)
+)]
 #[utoipa::path(post, path = "/webhooks/mp", tag = "webhooks",
     params(("data.id" = Option<String>, Query, description = "the resource's id (a payment, an order ORD01…, a chargeback, a claim), part of the signed manifest; absent for a fraud alert"), ("type" = Option<String>, Query), ("x-signature" = Option<String>, Header, description = "ts=...,v1=... (MERCADOPAGO.md)"), ("x-request-id" = Option<String>, Header)),
     request_body(content = schema::NotificationIn, content_type = "application/json"),
@@ -91,7 +95,11 @@ pub(crate) async fn receive(
     receive_from(Provider::MercadoPago, req, payload, state).await
 }
 
-#[tracing::instrument(name = "webhook", skip_all, fields(tenant, mp_payment, outcome))]
+#[tracing::instrument(
+    name = "webhook",
+    skip_all,
+    fields(provider = "stripe", tenant, mp_payment, outcome)
+)]
 #[utoipa::path(post, path = "/webhooks/stripe", tag = "webhooks",
     params(("Stripe-Signature" = String, Header, description = "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\">; several v1 during a rotation (SPEC §19)")),
     request_body(content = schema::StripeEventIn, content_type = "application/json"),

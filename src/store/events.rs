@@ -34,6 +34,8 @@ pub struct NewEvent {
     pub mp_payment_id: String,
     pub raw_payload: Value,
     pub max_attempts: i32,
+    /// The ingest span's `traceparent` (`telemetry::trace_context`), when traces are exported.
+    pub trace_context: Option<String>,
 }
 
 /// What the delivery log keeps of the request that brought an event.
@@ -106,6 +108,7 @@ fn new_row(new: &NewEvent) -> ActiveModel {
             .as_ref()
             .map(|r| i64::try_from(r.started.elapsed().as_millis()).unwrap_or(i64::MAX))),
         provider: Set(new.provider.key().to_owned()),
+        trace_context: Set(new.trace_context.clone()),
     }
 }
 

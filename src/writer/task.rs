@@ -278,6 +278,7 @@ mod tests {
             mp_payment_id: n.to_string(),
             raw_payload: json!({}),
             max_attempts: 5,
+            trace_context: None,
         };
         Ingest::Webhook { event, reply }
     }

@@ -31,6 +31,7 @@ async fn store(writer: &Writer, tenant: TenantId, n: u32) -> EventId {
         mp_payment_id: format!("55500{n}"),
         raw_payload: json!({ "data": { "id": format!("55500{n}") } }),
         max_attempts: 5,
+        trace_context: None,
     };
     match writer.store(event).await.expect("stored") {
         Stored::Accepted(id) => id,

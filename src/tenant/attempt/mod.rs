@@ -48,6 +48,19 @@ pub enum AttemptOutcome {
     LeaseLost,
 }
 
+impl AttemptOutcome {
+    /// The `outcome` of the attempt's span.
+    pub fn label(self) -> &'static str {
+        match self {
+            AttemptOutcome::Succeeded => "success",
+            AttemptOutcome::Skipped => "skipped",
+            AttemptOutcome::RetryAt(_) => "retry",
+            AttemptOutcome::Failed => "failed",
+            AttemptOutcome::LeaseLost => "lease_lost",
+        }
+    }
+}
+
 /// Why an attempt stopped before `success`.
 pub enum Stop {
     Failed(Failure),

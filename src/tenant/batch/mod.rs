@@ -34,7 +34,7 @@ use std::time::Instant;
 use entity::webhook_event;
 use futures_util::future::Either;
 use tokio::sync::mpsc;
-use tracing::{Instrument, info_span, warn};
+use tracing::{Instrument, Span, info_span, warn};
 
 use crate::domain::{EventId, ResourceKind, TenantId};
 use crate::lease::{Fence, FenceToken};
@@ -65,8 +65,11 @@ pub struct Batch {
 }
 
 impl Batch {
-    fn done(&mut self, event: EventId, outcome: AttemptOutcome, started: Instant) {
+    /// The attempt's outcome: counted, and written on its span (which ends when the last
+    /// holder drops it).
+    fn done(&mut self, event: EventId, outcome: AttemptOutcome, started: Instant, span: &Span) {
         record_metrics(outcome, started.elapsed());
+        span.record("outcome", outcome.label());
         self.outcomes.push((event, outcome));
     }
 }
@@ -169,8 +172,7 @@ async fn produce(
             break;
         }
         let started = Instant::now();
-        let span = info_span!("attempt", tenant = %steps.tenant, event = %event.id,
-            mp_payment = %event.mp_payment_id, resource = %event.resource_type);
+        let span = attempt_span(steps.tenant, &event);
         // Read only now: the events queued while this batch ran are claimed too.
         let then_claim = || match i == last {
             true => next_up.borrow().clone(),
@@ -180,9 +182,9 @@ async fn produce(
             // An order, dispute, fraud alert or claim: alone, after every earlier write.
             barrier(&queued, &mut touched).await;
             let attempt = steps.process_resource(&event, kind, started, then_claim());
-            let (outcome, next) = attempt.instrument(span).await;
+            let (outcome, next) = attempt.instrument(span.clone()).await;
             batch.next.extend(next);
-            batch.done(EventId(event.id), outcome, started);
+            batch.done(EventId(event.id), outcome, started, &span);
             continue;
         }
         let fetched = steps.fetch(&event, started).instrument(span.clone()).await;
@@ -190,17 +192,18 @@ async fn produce(
             Ok(fetched) if fetched.tagging.is_some() => {
                 barrier(&queued, &mut touched).await;
                 let done = steps.store_and_tag(&event, fetched, then_claim());
-                let (outcome, next) = match done.instrument(span).await {
+                let (outcome, next) = match done.instrument(span.clone()).await {
                     Ok((processed, next)) => (steps.publish_success(&processed), next),
                     Err(Stop::LeaseLost) => (AttemptOutcome::LeaseLost, Vec::new()),
                     Err(Stop::Failed(failure)) => {
                         steps
                             .record_failure(&event, failure, started, then_claim())
+                            .instrument(span.clone())
                             .await
                     }
                 };
                 batch.next.extend(next);
-                batch.done(EventId(event.id), outcome, started);
+                batch.done(EventId(event.id), outcome, started, &span);
                 continue;
             }
             Ok(fetched) => {
@@ -219,6 +222,7 @@ async fn produce(
                     mapped_order_status,
                     started,
                     answer: Box::pin(answer),
+                    span,
                 }
             }
             Err(Stop::Failed(failure)) => {
@@ -231,12 +235,15 @@ async fn produce(
                     retry_at,
                     started,
                     answer: Box::pin(answer),
+                    span,
                 }
             }
             Err(Stop::LeaseLost) => {
                 // Nothing more is called or written: the new owner takes these up again.
-                for event in std::iter::once(event).chain(events.map(|(_, e)| e)) {
-                    batch.done(EventId(event.id), AttemptOutcome::LeaseLost, started);
+                batch.done(EventId(event.id), AttemptOutcome::LeaseLost, started, &span);
+                for (_, event) in events.by_ref() {
+                    let outcome = AttemptOutcome::LeaseLost;
+                    batch.done(EventId(event.id), outcome, started, &Span::none());
                 }
                 break;
             }
@@ -246,6 +253,16 @@ async fn produce(
         }
     }
     batch
+}
+
+/// The span of one attempt (SPEC §20): a child of the span that ingested the event, whichever
+/// node that was, when traces are exported.
+fn attempt_span(tenant: TenantId, event: &webhook_event::Model) -> Span {
+    let span = info_span!("attempt", %tenant, event = %event.id,
+        mp_payment = %event.mp_payment_id, resource = %event.resource_type,
+        attempt = event.attempts, outcome = tracing::field::Empty);
+    crate::telemetry::trace_context::continue_from(&span, event.trace_context.as_deref());
+    span
 }
 
 /// The kind of a stored event that is not about one payment (SPEC §17). Events stored before
@@ -293,13 +310,15 @@ async fn answer(steps: &Steps<'_>, mut queued: mpsc::UnboundedReceiver<Queued>) 
                 mapped_order_status,
                 started,
                 answer,
+                span,
             } => {
                 let stored = answer.await;
                 let (outcome, next) = steps
                     .payment_answered(&event, *snapshot, mapped_order_status, started, stored)
+                    .instrument(span.clone())
                     .await;
                 batch.next.extend(next);
-                batch.done(EventId(event.id), outcome, started);
+                batch.done(EventId(event.id), outcome, started, &span);
             }
             Queued::Failure {
                 event,
@@ -307,11 +326,13 @@ async fn answer(steps: &Steps<'_>, mut queued: mpsc::UnboundedReceiver<Queued>) 
                 retry_at,
                 started,
                 answer,
+                span,
             } => {
                 let written = answer.await;
-                let (outcome, next) = steps.failure_recorded(&failure, retry_at, written);
+                let (outcome, next) =
+                    span.in_scope(|| steps.failure_recorded(&failure, retry_at, written));
                 batch.next.extend(next);
-                batch.done(EventId(event.id), outcome, started);
+                batch.done(EventId(event.id), outcome, started, &span);
             }
         }
     }

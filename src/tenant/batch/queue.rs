@@ -23,6 +23,8 @@ pub enum Queued {
         mapped_order_status: Option<&'static str>,
         started: Instant,
         answer: LocalBoxFuture<'static, Result<PaymentStored, WriteError>>,
+        /// The attempt's span, ended once the write is answered.
+        span: tracing::Span,
     },
     Failure {
         event: webhook_event::Model,
@@ -30,6 +32,7 @@ pub enum Queued {
         retry_at: Option<DateTime<Utc>>,
         started: Instant,
         answer: LocalBoxFuture<'static, Result<Finished, WriteError>>,
+        span: tracing::Span,
     },
     /// Answered once every write queued before it is.
     Barrier(oneshot::Sender<()>),

@@ -5,6 +5,7 @@
 pub mod chaos;
 mod chaos_wire;
 pub mod cluster;
+pub mod collector;
 pub mod db;
 pub mod mp_topics;
 pub mod oauth;

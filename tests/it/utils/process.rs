@@ -10,6 +10,16 @@ pub struct Server {
     pub url: String,
 }
 
+/// A test that fails half-way still stops its process (an exited one is left as it is).
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Starts `cobro serve` on a free port against this database and these MP/GHL bases.
 pub fn spawn_cobro(database_url: &str, mp: &str, ghl: &str, extra: &[(&str, &str)]) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0")

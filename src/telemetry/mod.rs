@@ -1,0 +1,138 @@
+//! Logs and traces. Logs: `tracing` to stderr, human-readable or one JSON object per line
+//! (`COBRO_LOG_FORMAT`), filtered by `RUST_LOG` (default `info`; `cobro demo` defaults to
+//! `error`, so its banner and its compact progress line are not scrolled away by a line per
+//! request).
+//!
+//! Traces (SPEC §20): with `COBRO_OTLP_ENDPOINT` set, the spans of Cobro's own code and of the
+//! HTTP middleware also go to an OpenTelemetry layer whose batch processor exports them over OTLP
+//! (HTTP/protobuf) from a thread of its own, so no request waits for the collector. The layer has
+//! its own filter (`info` for Cobro's spans), independent of `RUST_LOG`: quiet logs still give
+//! whole traces. Unset, the layer does not exist: nothing is exported, no trace context is made,
+//! stored or sent. How one webhook becomes one trace is [`trace_context`]'s.
+
+pub mod request_span;
+pub mod trace_context;
+
+use opentelemetry::KeyValue;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::config::{Config, LogFormat};
+
+/// What runs while the process runs; [`Telemetry::shutdown`] exports the spans still in the batch.
+#[must_use = "shut it down at exit, or the last spans are lost"]
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Exports what the batch holds and stops the exporter (a blocking call, at exit).
+    pub fn shutdown(self) {
+        if let Some(provider) = self.provider
+            && let Err(err) = provider.shutdown()
+        {
+            eprintln!("warning: the last spans could not be exported: {err}");
+        }
+    }
+}
+
+/// Starts logging and, when `COBRO_OTLP_ENDPOINT` is set, trace export.
+pub fn init(config: &Config, default_level: &str) -> Telemetry {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let pretty = (config.log_format == LogFormat::Pretty)
+        .then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr));
+    let json = (config.log_format == LogFormat::Json).then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_writer(std::io::stderr)
+    });
+    let logs = pretty.map(Layer::boxed).or(json.map(Layer::boxed));
+    let provider = config.otlp_endpoint.as_ref().and_then(|endpoint| {
+        tracer_provider(endpoint, &config.node_id)
+            .inspect_err(|err| eprintln!("warning: traces are not exported: {err}"))
+            .ok()
+    });
+    let traces = provider.as_ref().map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("cobro"))
+            .with_filter(traced_spans())
+    });
+    // A second init (tests) keeps the first subscriber; that is fine.
+    let _ = tracing_subscriber::registry()
+        .with(logs.map(|logs| logs.with_filter(filter)))
+        .with(traces)
+        .try_init();
+    if provider.is_some() {
+        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+        trace_context::enable();
+    }
+    Telemetry { provider }
+}
+
+/// The spans a trace is made of: Cobro's own (webhook, attempt, outbound call) and the HTTP
+/// request's (`tracing-actix-web`), at `info`. Not the database driver's, one per statement.
+fn traced_spans() -> Targets {
+    Targets::new()
+        .with_target("cobro", Level::INFO)
+        .with_target("tracing_actix_web", Level::INFO)
+}
+
+/// The OTLP exporter behind a batch processor, with this node named in the resource. The
+/// processor's own settings come from the standard `OTEL_BSP_*` variables (delay 5 s, 2,048
+/// spans queued, 512 per export); a full queue drops spans rather than slowing anything down.
+fn tracer_provider(
+    endpoint: &url::Url,
+    node_id: &str,
+) -> Result<SdkTracerProvider, opentelemetry_otlp::ExporterBuildError> {
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .with_endpoint(traces_url(endpoint))
+        .build()?;
+    let resource = Resource::builder_empty()
+        .with_service_name("cobro")
+        .with_attribute(KeyValue::new("service.instance.id", node_id.to_owned()))
+        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+        .build();
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(resource)
+        .build())
+}
+
+/// `COBRO_OTLP_ENDPOINT` is the collector's base, as `OTEL_EXPORTER_OTLP_ENDPOINT` is: traces go
+/// to `<base>/v1/traces` (a base that already names that path is taken as it is).
+fn traces_url(endpoint: &url::Url) -> String {
+    let base = endpoint.as_str().trim_end_matches('/');
+    match base.ends_with("/v1/traces") {
+        true => base.to_owned(),
+        false => format!("{base}/v1/traces"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traces_go_to_the_signal_path_under_the_base() -> Result<(), url::ParseError> {
+        let url = |s: &str| url::Url::parse(s).map(|u| traces_url(&u));
+        assert_eq!(
+            url("http://collector:4318")?,
+            "http://collector:4318/v1/traces"
+        );
+        assert_eq!(url("http://c:4318/otlp/")?, "http://c:4318/otlp/v1/traces");
+        assert_eq!(url("https://c/v1/traces")?, "https://c/v1/traces");
+        Ok(())
+    }
+}
