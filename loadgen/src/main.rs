@@ -6,6 +6,7 @@ mod cluster;
 mod e2e;
 mod fixtures;
 mod ingest;
+mod otlp_sink;
 mod outbound;
 mod report;
 mod setup;
@@ -30,6 +31,8 @@ enum Command {
     /// Serve an instant MercadoPago: GET /v1/payments/{id} answers an approved payment whose
     /// collector is the id's leading digits (ids are `<mp_user_id><9 digits>`).
     FakeMp(fixtures::FakeMpArgs),
+    /// Serve a stand-in OpenTelemetry collector: counts the spans exported to /v1/traces.
+    OtlpSink(otlp_sink::OtlpSinkArgs),
     /// Send unique signed webhooks flat out or at a fixed rate; report throughput and latency.
     Ingest(ingest::IngestArgs),
     /// Webhook → `paymentStatusUpdated` on a WebSocket client, at a fixed rate across tenants.
@@ -48,6 +51,7 @@ fn main() -> std::io::Result<()> {
     match cli.command {
         Command::Bare(args) => fixtures::serve_bare(args),
         Command::FakeMp(args) => fixtures::serve_fake_mp(args),
+        Command::OtlpSink(args) => otlp_sink::serve(args),
         command => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -59,7 +63,7 @@ fn main() -> std::io::Result<()> {
                     Command::Tenants(args) => setup::run(args).await,
                     Command::Cluster(args) => cluster::run(args).await,
                     Command::Sustained(args) => sustained::run(args).await,
-                    Command::Bare(_) | Command::FakeMp(_) => Ok(()),
+                    Command::Bare(_) | Command::FakeMp(_) | Command::OtlpSink(_) => Ok(()),
                 }
             })
         }
