@@ -152,9 +152,17 @@ pub async fn prune(config: &Config, args: Prune) -> Result<(), CliError> {
         "pruning {what} events older than {}",
         humantime::format_duration(args.older_than)
     );
-    let total = crate::retention::prune(&conn, &gate, args.older_than, args.failed, |done| {
-        println!("  deleted {done}");
-    })
+    let by = By::cli();
+    let total = crate::retention::prune(
+        &conn,
+        &gate,
+        args.older_than,
+        args.failed,
+        Some(&by),
+        |done| {
+            println!("  deleted {done}");
+        },
+    )
     .await?;
     println!("done: {total} events deleted");
     Ok(())

@@ -9,21 +9,27 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 
 use crate::domain::EventStatus;
+use crate::store::audit::{self, By, Entry};
 use crate::store::gate::WriteGate;
 use crate::store::prune;
 
 /// Events deleted per transaction.
 pub const BATCH: u64 = 500;
 
-/// Deletes every matching event older than `age`, batch by batch; `progress` sees the running total.
+/// Deletes every matching event older than `age`, batch by batch; `progress` sees the running
+/// total. When a person asked for it (`by`: `cobro prune`), the first batch that deletes anything
+/// commits with the run's audit row (`events.pruned`), so no run deletes without its row; a run
+/// that finds nothing records nothing. The background job's runs (`None`) are policy, not a
+/// person's change, and are not recorded.
 pub async fn prune(
     db: &DatabaseConnection,
     gate: &WriteGate,
     age: Duration,
     include_failed: bool,
+    by: Option<&By>,
     mut progress: impl FnMut(u64),
 ) -> Result<u64, DbErr> {
     let before = Utc::now()
@@ -32,11 +38,28 @@ pub async fn prune(
         true => &[EventStatus::Success, EventStatus::Failed],
         false => &[EventStatus::Success],
     };
+    let entry = Entry {
+        action: "events.pruned",
+        tenant_id: None,
+        target: Some(format!(
+            "{} events older than {}",
+            if include_failed {
+                "success and failed"
+            } else {
+                "success"
+            },
+            humantime::format_duration(age)
+        )),
+        changes: Vec::new(),
+    };
     let mut total = 0;
     loop {
         let deleted = {
             let _turn = gate.enter().await;
-            prune::events(db, statuses, before, BATCH).await?
+            match (total, by) {
+                (0, Some(by)) => first_batch(db, statuses, before, by, entry.clone()).await?,
+                _ => prune::events(db, statuses, before, BATCH).await?,
+            }
         };
         if deleted == 0 {
             return Ok(total);
@@ -46,6 +69,25 @@ pub async fn prune(
         // Let webhooks and the pipeline through between batches.
         tokio::task::yield_now().await;
     }
+}
+
+/// The first batch of a person's prune, in one transaction with its audit row.
+async fn first_batch(
+    db: &DatabaseConnection,
+    statuses: &[EventStatus],
+    before: chrono::DateTime<Utc>,
+    by: &By,
+    entry: Entry,
+) -> Result<u64, DbErr> {
+    let txn = db
+        .begin_with_options(crate::store::db::write_transaction())
+        .await?;
+    let deleted = prune::events(&txn, statuses, before, BATCH).await?;
+    if deleted > 0 {
+        audit::append(&txn, by, entry).await?;
+        txn.commit().await?;
+    }
+    Ok(deleted)
 }
 
 /// Deletes every delivery-log row older than `age`, batch by batch.
@@ -127,7 +169,7 @@ pub fn run_in_background(db: DatabaseConnection, gate: WriteGate, keep: Keep, ev
         loop {
             ticker.tick().await;
             if keep.events_days > 0 {
-                let pruned = prune(&db, &gate, days(keep.events_days), false, |_| {}).await;
+                let pruned = prune(&db, &gate, days(keep.events_days), false, None, |_| {}).await;
                 report("processed events", keep.events_days, pruned);
             }
             if keep.deliveries_days > 0 {

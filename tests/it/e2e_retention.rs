@@ -104,4 +104,21 @@ async fn cobro_prune_shows_progress_and_takes_failures_only_when_asked() {
     assert!(second.contains("done: 1 events deleted"), "{second}");
     assert!(!exists(&app, &tenant, &old_failure).await);
     assert!(exists(&app, &tenant, &recent).await);
+    // Each run that deleted is in the audit trail, by `cli`; one that found nothing is not.
+    let third = prune(&["--failed"]);
+    assert!(third.contains("done: 0 events deleted"), "{third}");
+    let runs: Vec<(String, Option<String>)> = crate::e2e_audit::trail(&app)
+        .await
+        .into_iter()
+        .filter(|row| row.action == "events.pruned")
+        .map(|row| (row.actor, row.target))
+        .collect();
+    let cli = |target: &str| ("cli".to_owned(), Some(target.to_owned()));
+    assert_eq!(
+        runs,
+        [
+            cli("success events older than 30days"),
+            cli("success and failed events older than 30days")
+        ]
+    );
 }
