@@ -6,8 +6,8 @@
 //! Traces (SPEC §20): with `COBRO_OTLP_ENDPOINT` set, the spans of Cobro's own code and of the
 //! HTTP middleware also go to an OpenTelemetry layer whose batch processor exports them over OTLP
 //! (HTTP/protobuf) from a thread of its own, so no request waits for the collector. The layer has
-//! its own filter (`info` for Cobro's spans), independent of `RUST_LOG`: quiet logs still give
-//! whole traces. Unset, the layer does not exist: nothing is exported, no trace context is made,
+//! its own filter ([`traced_spans`]), independent of `RUST_LOG`: quiet logs still give whole
+//! traces. Unset, the layer does not exist: nothing is exported, no trace context is made,
 //! stored or sent. How one webhook becomes one trace is [`trace_context`]'s.
 
 pub mod request_span;
@@ -19,8 +19,8 @@ use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing::Level;
-use tracing_subscriber::filter::Targets;
+use tracing::{Level, Metadata};
+use tracing_subscriber::filter::{FilterFn, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -79,12 +79,20 @@ pub fn init(config: &Config, default_level: &str) -> Telemetry {
     Telemetry { provider }
 }
 
-/// The spans a trace is made of: Cobro's own (webhook, attempt, outbound call) and the HTTP
-/// request's (`tracing-actix-web`), at `info`. Not the database driver's, one per statement.
-fn traced_spans() -> Targets {
-    Targets::new()
-        .with_target("cobro", Level::INFO)
-        .with_target("tracing_actix_web", Level::INFO)
+/// What a trace is made of: the spans of Cobro's own code (webhook, attempt, outbound call) and
+/// of the HTTP request (`tracing-actix-web`) at `info`, and the log lines written inside them at
+/// `warn` and `error` only, as span events: the `info` lines every webhook writes ("webhook
+/// accepted") would ride every trace and say what the spans' fields say. Not the database
+/// driver's spans, one per statement.
+/// Decided by call site alone, so the answer is cached once per call site.
+fn traced_spans() -> FilterFn {
+    filter_fn(|meta: &Metadata<'_>| {
+        let ours = ["cobro", "tracing_actix_web"]
+            .iter()
+            .any(|target| meta.target().starts_with(target));
+        let most_verbose = if meta.is_span() { Level::INFO } else { Level::WARN };
+        ours && *meta.level() <= most_verbose
+    })
 }
 
 /// The OTLP exporter behind a batch processor, with this node named in the resource. The
