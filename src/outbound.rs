@@ -106,12 +106,16 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
 /// duration is recorded by `service` and status code (`timeout`/`error` when there is none). The
 /// call is an `outbound call` span (SPEC §20) whose context goes out as `traceparent`.
 pub async fn send(service: &'static str, request: RequestBuilder) -> Result<Value, CallError> {
-    let span = tracing::info_span!(
-        "outbound call",
-        otel.kind = "client",
-        service,
-        status = tracing::field::Empty
-    );
+    // Only a trace needs this span: the log lines of a call name the service themselves.
+    let span = match crate::telemetry::trace_context::exporting() {
+        true => tracing::info_span!(
+            "outbound call",
+            otel.kind = "client",
+            service,
+            status = tracing::field::Empty
+        ),
+        false => tracing::Span::none(),
+    };
     let call = async {
         let started = std::time::Instant::now();
         let sent = with_trace_context(request).await;

@@ -90,7 +90,11 @@ fn traced_spans() -> FilterFn {
         let ours = ["cobro", "tracing_actix_web"]
             .iter()
             .any(|target| meta.target().starts_with(target));
-        let most_verbose = if meta.is_span() { Level::INFO } else { Level::WARN };
+        let most_verbose = if meta.is_span() {
+            Level::INFO
+        } else {
+            Level::WARN
+        };
         ours && *meta.level() <= most_verbose
     })
 }

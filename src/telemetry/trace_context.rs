@@ -19,7 +19,8 @@ pub(super) fn enable() {
     EXPORTING.store(true, Ordering::Relaxed);
 }
 
-fn exporting() -> bool {
+/// Whether traces are exported: what makes a span only a trace needs worth making.
+pub fn exporting() -> bool {
     EXPORTING.load(Ordering::Relaxed)
 }
 
