@@ -117,6 +117,12 @@ async fn a_tenant_deleted_twice_is_recorded_once() {
     let path = format!("/api/tenants/{}", tenant.id);
     assert_eq!(send(&app, reqwest::Method::DELETE, &path, None).await, 204);
     assert_eq!(send(&app, reqwest::Method::DELETE, &path, None).await, 404);
+    // The API's 404 stops the second delete before the store; the store's own "no such tenant"
+    // (a delete racing another) records nothing either.
+    let gone = cobro::domain::TenantId(uuid::Uuid::parse_str(&tenant.id).expect("uuid"));
+    let by = cobro::store::audit::By::cli();
+    let deleted = cobro::store::tenants::delete(&app.state.services.db, gone, &by).await;
+    assert_eq!(deleted.ok(), Some(false));
     let deletes = trail(&app)
         .await
         .into_iter()
