@@ -1,6 +1,7 @@
 //! The HTTP request's span (`tracing-actix-web`), the root of every trace but one kind: the
 //! probes a load balancer or Prometheus sends every few seconds (`/health`, `/ready`,
 //! `/metrics`) get none, so a collector holds payment traffic, not thousands of health checks.
+//! A request that brings a `traceparent` joins its caller's trace.
 //! `app::http_server` wraps every request with [`RequestSpan`].
 
 use actix_web::Error;
@@ -16,10 +17,18 @@ pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        match PROBES.contains(&request.path()) {
-            true => Span::none(),
-            false => DefaultRootSpanBuilder::on_request_start(request),
+        if PROBES.contains(&request.path()) {
+            return Span::none();
         }
+        let span = DefaultRootSpanBuilder::on_request_start(request);
+        // A caller that traces (a platform's backend, a tracing proxy) sends its `traceparent`:
+        // the request joins the caller's trace, as W3C Trace Context asks.
+        let traceparent = request
+            .headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok());
+        super::trace_context::continue_from(&span, traceparent);
+        span
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {

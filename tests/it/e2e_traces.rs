@@ -211,6 +211,26 @@ async fn a_webhook_retried_twice_is_one_trace_and_mercadopago_sees_it() {
         "{:?}",
         names(&spans)
     );
+
+    // A caller that traces: its request joins the caller's trace.
+    let (caller_trace, caller_span) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+    let listed = http
+        .get(format!("{}/api/tenants", node.url))
+        .bearer_auth(ADMIN)
+        .header("traceparent", format!("00-{caller_trace}-{caller_span}-01"))
+        .send()
+        .await
+        .expect("admin API");
+    assert!(listed.status().is_success());
+    let joined = poll_for(Duration::from_secs(10), || async {
+        collector.spans().await.iter().any(|s| {
+            s.name == "GET /api/tenants"
+                && s.trace_id == caller_trace
+                && s.parent_span_id == caller_span
+        })
+    })
+    .await;
+    assert!(joined, "{:?}", names(&collector.spans().await));
 }
 
 #[actix_web::test]
