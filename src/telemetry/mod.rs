@@ -65,6 +65,15 @@ pub fn init(config: &Config, default_level: &str) -> Telemetry {
     let traces = provider.as_ref().map(|provider| {
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer("cobro"))
+            // Per span, not per trace: what these cost is paid for every span, sampled or not
+            // (docs/BENCHMARKS.md, "Traces off and on"). Nothing in Cobro reads the active
+            // OpenTelemetry context (a span's own is read from the span), the spans' names say
+            // where they come from, and busy/idle time would read the clock at every poll.
+            .with_context_activation(false)
+            .with_tracked_inactivity(false)
+            .with_location(false)
+            .with_threads(false)
+            .with_target(false)
             .with_filter(traced_spans())
     });
     // A second init (tests) keeps the first subscriber; that is fine.
