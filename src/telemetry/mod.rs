@@ -39,7 +39,7 @@ impl Telemetry {
         if let Some(provider) = self.provider
             && let Err(err) = provider.shutdown()
         {
-            eprintln!("warning: the last spans could not be exported: {err}");
+            tracing::warn!(error = %err, "the last spans could not be exported");
         }
     }
 }
@@ -57,11 +57,15 @@ pub fn init(config: &Config, default_level: &str) -> Telemetry {
             .with_writer(std::io::stderr)
     });
     let logs = pretty.map(Layer::boxed).or(json.map(Layer::boxed));
-    let provider = config.otlp_endpoint.as_ref().and_then(|endpoint| {
-        tracer_provider(endpoint, &config.node_id)
-            .inspect_err(|err| eprintln!("warning: traces are not exported: {err}"))
-            .ok()
-    });
+    let built = config
+        .otlp_endpoint
+        .as_ref()
+        .map(|endpoint| tracer_provider(endpoint, &config.node_id));
+    let (provider, refused) = match built {
+        Some(Ok(provider)) => (Some(provider), None),
+        Some(Err(err)) => (None, Some(err)),
+        None => (None, None),
+    };
     let traces = provider.as_ref().map(|provider| {
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer("cobro"))
@@ -81,6 +85,9 @@ pub fn init(config: &Config, default_level: &str) -> Telemetry {
         .with(logs.map(|logs| logs.with_filter(filter)))
         .with(traces)
         .try_init();
+    if let Some(err) = refused {
+        tracing::warn!(error = %err, "traces are not exported");
+    }
     if provider.is_some() {
         opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
         trace_context::enable();
