@@ -41,6 +41,7 @@ mod e2e_stripe;
 mod e2e_stripe_mixed;
 mod e2e_stripe_processing;
 mod e2e_traces;
+mod e2e_traces_export;
 mod e2e_ws;
 mod layers;
 mod migration_accounts;
