@@ -198,7 +198,10 @@ async fn a_failing_message_holds_its_pair_and_retries_honour_the_receiver() {
         "/api/tenants/{}/endpoints/{endpoint_id}/messages/{}",
         tenant.id, got[0].id
     );
+    // The receiver answered before Cobro records the attempt: wait for the record.
+    let recorded = poll(|| async { app.get(&path, ADMIN).await.1["status"] == "delivered" }).await;
     let (_, detail) = app.get(&path, ADMIN).await;
+    assert!(recorded, "{detail}");
     let outcomes: Vec<&str> = detail["attempt_history"]
         .as_array()
         .map(|a| a.iter().filter_map(|x| x["outcome"].as_str()).collect())
