@@ -143,11 +143,7 @@ pub async fn prune(config: &Config, args: Prune) -> Result<(), CliError> {
     let conn = db::connect(config).await?;
     db::migrate(&conn).await?;
     let gate = crate::store::gate::WriteGate::for_database(config.database_kind);
-    let what = if args.failed {
-        "success and failed"
-    } else {
-        "success"
-    };
+    let what = crate::retention::which_events(args.failed);
     println!(
         "pruning {what} events older than {}",
         humantime::format_duration(args.older_than)

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::domain::EventStatus;
 use crate::store::audit::{self, By, Entry};
@@ -38,26 +38,14 @@ pub async fn prune(
         true => &[EventStatus::Success, EventStatus::Failed],
         false => &[EventStatus::Success],
     };
-    let entry = Entry {
-        action: "events.pruned",
-        tenant_id: None,
-        target: Some(format!(
-            "{} events older than {}",
-            if include_failed {
-                "success and failed"
-            } else {
-                "success"
-            },
-            humantime::format_duration(age)
-        )),
-        changes: Vec::new(),
-    };
     let mut total = 0;
     loop {
         let deleted = {
             let _turn = gate.enter().await;
             match (total, by) {
-                (0, Some(by)) => first_batch(db, statuses, before, by, entry.clone()).await?,
+                (0, Some(by)) => {
+                    first_batch(db, statuses, before, by, pruned(include_failed, age)).await?
+                }
                 _ => prune::events(db, statuses, before, BATCH).await?,
             }
         };
@@ -71,6 +59,28 @@ pub async fn prune(
     }
 }
 
+/// Which events a prune deletes, in words (`cobro prune` prints it, its audit row keeps it).
+pub fn which_events(include_failed: bool) -> &'static str {
+    match include_failed {
+        true => "success and failed",
+        false => "success",
+    }
+}
+
+/// The audit row of a person's prune.
+fn pruned(include_failed: bool, age: Duration) -> Entry {
+    let age = humantime::format_duration(age);
+    Entry {
+        action: "events.pruned",
+        tenant_id: None,
+        target: Some(format!(
+            "{} events older than {age}",
+            which_events(include_failed)
+        )),
+        changes: Vec::new(),
+    }
+}
+
 /// The first batch of a person's prune, in one transaction with its audit row.
 async fn first_batch(
     db: &DatabaseConnection,
@@ -79,9 +89,7 @@ async fn first_batch(
     by: &By,
     entry: Entry,
 ) -> Result<u64, DbErr> {
-    let txn = db
-        .begin_with_options(crate::store::db::write_transaction())
-        .await?;
+    let txn = crate::store::db::begin_write(db).await?;
     let deleted = prune::events(&txn, statuses, before, BATCH).await?;
     if deleted > 0 {
         audit::append(&txn, by, entry).await?;

@@ -25,12 +25,14 @@ pub(super) fn pending_update(new: &NewEvent) -> WebhookEventUpdated {
     }
 }
 
-/// The row of `n`, for `tenant`, with `max_attempts` attempts before it fails.
+/// The row of `n`, for `tenant`, with `max_attempts` attempts before it fails; `trace_context`
+/// is the ingest span's `traceparent`, which every attempt continues.
 pub(super) fn new_event(
     tenant: TenantId,
     provider: Provider,
     n: Notification,
     received: Received,
+    trace_context: Option<String>,
     max_attempts: i32,
 ) -> NewEvent {
     let notification_id = dedup_key(&n);
@@ -55,8 +57,7 @@ pub(super) fn new_event(
         mp_payment_id: n.payment_id,
         raw_payload: n.raw,
         max_attempts,
-        // This request's webhook span: every attempt of the event continues its trace.
-        trace_context: crate::telemetry::trace_context::current(),
+        trace_context,
     }
 }
 

@@ -210,7 +210,16 @@ async fn ingest(
     let topic = notification.topic;
     let max_attempts = state.services.config.retry_schedule.attempts();
     let received = draft.received();
-    let new = event::new_event(tenant_id, provider, notification, received, max_attempts);
+    // This request's webhook span: every attempt of the event continues its trace.
+    let trace = crate::telemetry::trace_context::current();
+    let new = event::new_event(
+        tenant_id,
+        provider,
+        notification,
+        received,
+        trace,
+        max_attempts,
+    );
     if let Topic::Connection { authorized } = topic {
         draft.body(new.raw_payload.clone());
         let outcome = record_connection_notice(state, &new, authorized).await?;

@@ -57,9 +57,7 @@ pub async fn add_state(
         expires_at: Set(expires_at),
         created_at: Set(Utc::now()),
     };
-    let txn = db
-        .begin_with_options(super::db::write_transaction())
-        .await?;
+    let txn = crate::store::db::begin_write(db).await?;
     OauthState::insert(row).exec(&txn).await?;
     let started = Entry::on_tenant("mp.connect_started", tenant, Vec::new());
     audit::append(&txn, by, started).await?;
@@ -109,9 +107,7 @@ pub async fn connect(
     // BEGIN IMMEDIATE on SQLite: this transaction reads then writes, and a write made meanwhile
     // outside the writer's gate (the demo creates orders straight on the pool) made the upgrade
     // fail at once with "database is locked"; taking the lock first waits for it instead.
-    let txn = db
-        .begin_with_options(super::db::write_transaction())
-        .await?;
+    let txn = crate::store::db::begin_write(db).await?;
     let holder = accounts::holder(&txn, PROVIDER, mp_user_id).await?;
     if holder.is_some_and(|other| other != tenant) {
         return Err(ConnectError::TakenByAnother(mp_user_id.to_owned()));
@@ -163,9 +159,7 @@ pub async fn save_refreshed(
     previous: &str,
     granted: Granted<'_>,
 ) -> Result<bool, DbErr> {
-    let txn = db
-        .begin_with_options(super::db::write_transaction())
-        .await?;
+    let txn = crate::store::db::begin_write(db).await?;
     let updated = Account::update_many()
         .set(granted_row(secrets, &granted))
         .filter(accounts::of(tenant, PROVIDER))

@@ -8,8 +8,8 @@ use std::str::FromStr;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, TransactionOptions,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    TransactionOptions, TransactionTrait,
 };
 
 use crate::config::{Config, DatabaseKind};
@@ -168,9 +168,15 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.ping().await
 }
 
-/// Options for a transaction that will write: on SQLite it takes the write lock at `BEGIN`, so a
-/// read-then-write transaction cannot fail with `SQLITE_BUSY` on the upgrade (the busy timeout
-/// covers waiting for the lock instead). PostgreSQL ignores the setting.
+/// Begins a transaction that will write (a person's change and its audit row, a prune batch): on
+/// SQLite it takes the write lock at `BEGIN`, so a read-then-write transaction cannot fail with
+/// `SQLITE_BUSY` on the upgrade (the busy timeout covers waiting for the lock instead).
+/// PostgreSQL ignores the setting.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(write_transaction()).await
+}
+
+/// The options [`begin_write`] uses (the writer's own transactions take them too).
 pub fn write_transaction() -> TransactionOptions {
     TransactionOptions {
         sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),

@@ -50,14 +50,11 @@ pub async fn create_by(
     new: NewOrder,
     by: &super::audit::By,
 ) -> Result<Model, DbErr> {
-    use sea_orm::TransactionTrait;
     let mut changes = vec!["amount", "currency", "description"];
     if new.customer_email.is_some() {
         changes.push("customer_email");
     }
-    let txn = db
-        .begin_with_options(super::db::write_transaction())
-        .await?;
+    let txn = crate::store::db::begin_write(db).await?;
     let order = create(&txn, tenant, new).await?;
     let entry = super::audit::Entry {
         action: "order.create",

@@ -183,10 +183,7 @@ pub async fn acknowledge_fraud(
     mp_payment_id: &str,
     by: &super::audit::By,
 ) -> Result<Option<Model>, DbErr> {
-    use sea_orm::TransactionTrait;
-    let txn = db
-        .begin_with_options(super::db::write_transaction())
-        .await?;
+    let txn = crate::store::db::begin_write(db).await?;
     let Some(found) = get(&txn, tenant, mp_payment_id).await? else {
         return Ok(None);
     };

@@ -4,7 +4,7 @@
 //! requeues (after a seller reconnects) call `store::events` directly, as nobody asked for them.
 
 use entity::webhook_event::Model;
-use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbErr};
 
 use super::audit::{self, By, Entry};
 use super::events;
@@ -19,9 +19,7 @@ pub async fn retry(
     fresh_attempts: i32,
     by: &By,
 ) -> Result<Option<Model>, DbErr> {
-    let txn = db
-        .begin_with_options(super::db::write_transaction())
-        .await?;
+    let txn = crate::store::db::begin_write(db).await?;
     let Some(event) = events::requeue(&txn, tenant, id, fresh_attempts).await? else {
         return Ok(None);
     };
@@ -44,9 +42,7 @@ pub async fn retry_failed(
     fresh_attempts: i32,
     by: &By,
 ) -> Result<Vec<EventId>, DbErr> {
-    let txn = db
-        .begin_with_options(super::db::write_transaction())
-        .await?;
+    let txn = crate::store::db::begin_write(db).await?;
     let ids = events::requeue_failed(&txn, tenant, fresh_attempts).await?;
     if ids.is_empty() {
         return Ok(ids);

@@ -6,7 +6,7 @@
 
 use entity::outbound_endpoint::Model as EndpointRow;
 use entity::outbound_message::Model as MessageRow;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use super::endpoints::{self, EndpointError, EndpointPatch, NewEndpoint, Scope};
@@ -14,11 +14,7 @@ use super::messages;
 use super::outbox::{self, Notice};
 use crate::secrets::SecretBox;
 use crate::store::audit::{self, By, Entry};
-
-async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(crate::store::db::write_transaction())
-        .await
-}
+use crate::store::db::begin_write;
 
 /// The row for an action on one endpoint of `scope` (a platform-wide endpoint has no tenant).
 fn on_endpoint(
@@ -67,7 +63,7 @@ pub async fn create(
     let mut changes = vec!["url", "secret"];
     changes.extend(new.events.is_some().then_some("events"));
     changes.extend(new.description.is_some().then_some("description"));
-    let txn = begin(db).await?;
+    let txn = begin_write(db).await?;
     let (row, secret) = endpoints::create(&txn, sealer, scope, new).await?;
     let entry = on_endpoint("endpoint.create", scope, row.id.to_string(), changes);
     audit::append(&txn, by, entry).await?;
@@ -84,7 +80,7 @@ pub async fn update(
     by: &By,
 ) -> Result<Option<EndpointRow>, DbErr> {
     let changes = patched_fields(&patch);
-    let txn = begin(db).await?;
+    let txn = begin_write(db).await?;
     let Some(row) = endpoints::update(&txn, scope, id, patch).await? else {
         return Ok(None);
     };
@@ -101,7 +97,7 @@ pub async fn delete(
     id: Uuid,
     by: &By,
 ) -> Result<bool, DbErr> {
-    let txn = begin(db).await?;
+    let txn = begin_write(db).await?;
     if !endpoints::delete(&txn, scope, id).await? {
         return Ok(false);
     }
@@ -119,7 +115,7 @@ pub async fn rotate(
     id: Uuid,
     by: &By,
 ) -> Result<Option<(EndpointRow, String)>, EndpointError> {
-    let txn = begin(db).await?;
+    let txn = begin_write(db).await?;
     let Some(rotated) = endpoints::rotate(&txn, sealer, scope, id).await? else {
         return Ok(None);
     };
@@ -142,7 +138,7 @@ pub async fn send_test(
     notice: &Notice,
     by: &By,
 ) -> Result<Uuid, DbErr> {
-    let txn = begin(db).await?;
+    let txn = begin_write(db).await?;
     let message = outbox::enqueue_for(&txn, endpoint, notice).await?;
     let entry = on_endpoint(
         "endpoint.test_sent",
@@ -165,7 +161,7 @@ pub async fn retry_message(
     attempts: i32,
     by: &By,
 ) -> Result<Option<MessageRow>, DbErr> {
-    let txn = begin(db).await?;
+    let txn = begin_write(db).await?;
     let Some(row) = messages::retry(&txn, endpoint, message, attempts).await? else {
         return Ok(None);
     };
@@ -185,7 +181,7 @@ pub async fn retry_failed(
     attempts: i32,
     by: &By,
 ) -> Result<u64, DbErr> {
-    let txn = begin(db).await?;
+    let txn = begin_write(db).await?;
     let retried = messages::retry_failed(&txn, endpoint, attempts).await?;
     if retried == 0 {
         return Ok(0);

@@ -10,7 +10,7 @@ use entity::tenant::{self, ActiveModel, Entity as Tenant, Model};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, TransactionTrait,
+    QueryFilter,
 };
 use sha2::{Digest, Sha256};
 
@@ -177,9 +177,7 @@ pub async fn create(
     account.webhook_secret = Set(own_secret.map(|s| secrets.seal(&s)));
     account.connection = Set(connection.as_str().to_owned());
     let duplicate = || TenantError::Duplicate(new.mp_user_id.clone().unwrap_or_default());
-    let txn = db
-        .begin_with_options(super::db::write_transaction())
-        .await?;
+    let txn = crate::store::db::begin_write(db).await?;
     let tenant = tenant.insert(&txn).await?;
     let account = account
         .insert(&txn)
@@ -234,9 +232,7 @@ pub async fn count(db: &DatabaseConnection) -> Result<u64, DbErr> {
 /// Deletes the tenant (its events, payments and orders go with it, by cascade) with its audit
 /// row, in one transaction; `false` if there was no such tenant (and nothing is recorded).
 pub async fn delete(db: &DatabaseConnection, id: TenantId, by: &By) -> Result<bool, DbErr> {
-    let txn = db
-        .begin_with_options(super::db::write_transaction())
-        .await?;
+    let txn = crate::store::db::begin_write(db).await?;
     if Tenant::delete_by_id(id.0).exec(&txn).await?.rows_affected == 0 {
         return Ok(false);
     }

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use entity::tenant::ActiveModel;
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, DbErr};
 
 use super::{
     TenantError, TenantPatch, new_admin_token, require_non_empty, unique_or, unlinked_account,
@@ -28,9 +28,7 @@ pub async fn update(
     global_secret: bool,
     by: &By,
 ) -> Result<Option<(StoredTenant, Option<String>)>, TenantError> {
-    let txn = db
-        .begin_with_options(crate::store::db::write_transaction())
-        .await?;
+    let txn = crate::store::db::begin_write(db).await?;
     let Some(current) = accounts::get(&txn, id).await? else {
         return Ok(None);
     };
